@@ -1,0 +1,70 @@
+//! The schema of `dist/manifest.json`: what was released, from which commit, and what the
+//! verifier found in each binary. Field names follow cargo-dist's dist-manifest.json where
+//! the meaning is the same (`dist_version`, `artifacts`, `name`, `kind`, `target_triples`,
+//! `assets`, `checksums`); docs/MANIFEST.md documents every field.
+
+use crate::inspect::Inspection;
+use crate::package::ArchiveFormat;
+use crate::plan::Route;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped when a field changes meaning or disappears.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// The version of the xtask that wrote this manifest.
+    pub dist_version: String,
+    pub app_name: String,
+    pub app_version: String,
+    pub commit: String,
+    pub source_date_epoch: u64,
+    pub profile: String,
+    /// Exactly the archives this run produced; nothing else in the directory is covered.
+    pub artifacts: Vec<Artifact>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Artifact {
+    /// The archive's file name in the output directory.
+    pub name: String,
+    /// Always "executable-zip", cargo-dist's kind for an archive of binaries (of any format).
+    pub kind: String,
+    pub target_triples: Vec<String>,
+    pub format: ArchiveFormat,
+    pub route: Route,
+    pub size: u64,
+    /// Algorithm name to lower-case hex digest; "sha256" always present.
+    pub checksums: BTreeMap<String, String>,
+    pub assets: Vec<Asset>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Asset {
+    pub name: String,
+    /// Path inside the archive.
+    pub path: String,
+    /// "executable", "readme", "license", "changelog" or "misc".
+    pub kind: String,
+    pub size: u64,
+    pub sha256: String,
+    /// The verifier's findings, for executables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspection: Option<Inspection>,
+}
+
+/// The asset kind of an include file, from its name, as cargo-dist names them.
+pub fn include_kind(file_name: &str) -> &'static str {
+    let upper = file_name.to_uppercase();
+    if upper.starts_with("README") {
+        "readme"
+    } else if upper.starts_with("LICEN") || upper.starts_with("COPYING") {
+        "license"
+    } else if upper.starts_with("CHANGELOG") {
+        "changelog"
+    } else {
+        "misc"
+    }
+}

@@ -1,0 +1,279 @@
+//! The one way this tool starts a process. Commands are data ([`Cmd`]) so the plan can hold
+//! and print them; the [`Runner`] echoes them with `-v` and prints instead of running them
+//! with `--dry-run`. Arguments are passed as a vector, never through a shell.
+//!
+//! duct is the process library (over xshell) because the build step has to stream cargo's
+//! JSON messages line by line while the child runs, and duct's `reader()` gives that, and
+//! kills the child if the reader is dropped early.
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+/// A process to run: program, arguments, environment changes and working directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cmd {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Variables set for the child, on top of the inherited environment.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Inherited variables removed for the child.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env_remove: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+}
+
+impl Cmd {
+    pub fn new(program: impl Into<String>) -> Cmd {
+        Cmd {
+            program: program.into(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            env_remove: Vec::new(),
+            cwd: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Cmd {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Cmd {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Cmd {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn env_remove(mut self, key: impl Into<String>) -> Cmd {
+        self.env_remove.push(key.into());
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Cmd {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// The command as a user would type it in a POSIX shell, quoted where needed.
+    pub fn display(&self) -> String {
+        let mut words: Vec<String> = Vec::new();
+        if let Some(dir) = &self.cwd {
+            words.push(format!("(cd {} &&", quote(&dir.to_string_lossy())));
+        }
+        for key in &self.env_remove {
+            words.push(format!("-u {key}"));
+        }
+        if !self.env_remove.is_empty() {
+            words.insert(words.len() - self.env_remove.len(), "env".into());
+        }
+        for (key, value) in &self.env {
+            words.push(format!("{key}={}", quote(value)));
+        }
+        words.push(quote(&self.program));
+        words.extend(self.args.iter().map(|a| quote(a)));
+        let mut line = words.join(" ");
+        if self.cwd.is_some() {
+            line.push(')');
+        }
+        line
+    }
+
+    fn expression(&self) -> duct::Expression {
+        let mut expr = duct::cmd(&self.program, &self.args);
+        for key in &self.env_remove {
+            expr = expr.env_remove(key);
+        }
+        for (key, value) in &self.env {
+            expr = expr.env(key, value);
+        }
+        if let Some(dir) = &self.cwd {
+            expr = expr.dir(dir);
+        }
+        expr
+    }
+}
+
+/// Single-quotes a word for a POSIX shell when it holds anything but safe characters.
+fn quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// How a streamed command ended.
+pub struct Finished {
+    pub success: bool,
+    pub code: Option<i32>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Runner {
+    /// Echo every command to stderr before it runs.
+    pub verbose: bool,
+    /// Print commands with side effects instead of running them.
+    pub dry_run: bool,
+}
+
+impl Runner {
+    fn echo(&self, cmd: &Cmd) {
+        if self.verbose || self.dry_run {
+            let prefix = if self.dry_run { "would run" } else { "running" };
+            eprintln!("{prefix}: {}", cmd.display());
+        }
+    }
+
+    /// Runs a side-effect-free query (rustc --print, git rev-parse, cargo metadata) and
+    /// returns its stdout. Queries run in dry-run mode too: the plan depends on them.
+    pub fn query(&self, cmd: &Cmd) -> Result<String> {
+        if self.verbose {
+            eprintln!("running: {}", cmd.display());
+        }
+        let output = cmd
+            .expression()
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .with_context(|| format!("could not start `{}`: is it installed and on PATH?", cmd.program))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            bail!("`{}` failed ({}): {}", cmd.display(), output.status, last_lines(&stderr, 5));
+        }
+        String::from_utf8(output.stdout).with_context(|| format!("`{}` printed non-UTF-8 output", cmd.display()))
+    }
+
+    /// Runs a command with side effects, its output going to `log` (or to the terminal
+    /// with `-v`). Returns false in dry-run mode, where nothing runs.
+    pub fn run(&self, cmd: &Cmd, log: Option<&Path>) -> Result<bool> {
+        self.echo(cmd);
+        if self.dry_run {
+            return Ok(false);
+        }
+        let mut expr = cmd.expression().stdin_null().unchecked();
+        if let (Some(log), false) = (log, self.verbose) {
+            expr = expr.stderr_to_stdout().stdout_path(log);
+        }
+        let output = expr.run().with_context(|| format!("could not start `{}`", cmd.program))?;
+        if !output.status.success() {
+            let tail = log.map(|l| log_tail(l, 20)).unwrap_or_default();
+            bail!("`{}` failed ({}){tail}", cmd.display(), output.status);
+        }
+        Ok(true)
+    }
+
+    /// Runs a command and hands each line of its stdout to `on_line` as it arrives; stderr
+    /// goes to `log` (or the terminal with `-v`). Returns None in dry-run mode.
+    pub fn stream(&self, cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Result<Option<Finished>> {
+        self.echo(cmd);
+        if self.dry_run {
+            return Ok(None);
+        }
+        let mut expr = cmd.expression().stdin_null().unchecked();
+        if !self.verbose {
+            expr = expr.stderr_path(log);
+        }
+        let reader = expr.reader().with_context(|| format!("could not start `{}`", cmd.program))?;
+        let mut lines = BufReader::new(&reader);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = lines
+                .read_line(&mut line)
+                .with_context(|| format!("reading the output of `{}`", cmd.program))?;
+            if n == 0 {
+                break;
+            }
+            on_line(line.trim_end());
+        }
+        let output = reader
+            .try_wait()
+            .with_context(|| format!("waiting for `{}`", cmd.program))?
+            .context("the child process did not finish after closing its output")?;
+        Ok(Some(Finished { success: output.status.success(), code: output.status.code() }))
+    }
+}
+
+/// The last `n` lines of a log file, indented, for error messages; empty if unreadable.
+pub fn log_tail(path: &Path, n: usize) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            format!("\n  last lines of {}:\n{}", path.display(), indent(last_lines(&text, n)))
+        }
+        Err(_) => String::new(),
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> &str {
+    let trimmed = text.trim_end();
+    let start = trimmed
+        .char_indices()
+        .filter(|&(_, c)| c == '\n')
+        .map(|(i, _)| i + 1)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .unwrap_or(0);
+    &trimmed[start..]
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect::<String>().trim_end().to_string()
+}
+
+/// Converts a path to the string a command line needs, refusing paths that are not UTF-8
+/// (cargo and rustc flags are strings; a lossy conversion would name another file).
+pub fn path_arg(path: &Path) -> Result<String> {
+    path.to_str().map(str::to_string).with_context(|| {
+        format!("the path {} is not valid UTF-8; move the workspace to a UTF-8 path", path.display())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_only_what_needs_it() {
+        let cmd = Cmd::new("cargo")
+            .args(["build", "--config", "target.x.rustflags=[\"-C\"]"])
+            .env("A", "b c")
+            .env_remove("RUSTFLAGS");
+        assert_eq!(
+            cmd.display(),
+            r#"env -u RUSTFLAGS A='b c' cargo build --config 'target.x.rustflags=["-C"]'"#
+        );
+    }
+
+    #[test]
+    fn last_lines_takes_the_tail() {
+        assert_eq!(last_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(last_lines("a", 3), "a");
+        assert_eq!(last_lines("", 3), "");
+    }
+
+    #[test]
+    fn query_reports_a_failing_command() {
+        let err = Runner::default().query(&Cmd::new("sh").args(["-c", "echo boom >&2; exit 3"])).unwrap_err();
+        assert!(format!("{err:#}").contains("boom"), "{err:#}");
+    }
+
+    #[test]
+    fn dry_run_runs_nothing() {
+        let runner = Runner { verbose: false, dry_run: true };
+        assert!(!runner.run(&Cmd::new("false"), None).unwrap());
+    }
+}
