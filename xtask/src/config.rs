@@ -1,12 +1,14 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
+use crate::plan::Route;
 use crate::runner::{Cmd, Runner};
 use crate::triple;
 use crate::UsageError;
 use anyhow::{Context, Result};
 use cargo_metadata::Metadata;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `[workspace.metadata.dist]` as written. Every key is optional.
@@ -17,6 +19,18 @@ struct RawDist {
     profile: Option<String>,
     include: Option<Vec<PathBuf>>,
     bins: Option<Vec<String>>,
+    smoke_args: Option<Vec<String>>,
+    smoke_expect: Option<String>,
+    #[serde(default)]
+    target: BTreeMap<String, TargetConfig>,
+}
+
+/// `[workspace.metadata.dist.target.<triple>]`: settings for one target.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TargetConfig {
+    /// Overrides the automatic linker route.
+    pub route: Option<Route>,
 }
 
 /// What the command line can override.
@@ -81,13 +95,22 @@ pub struct Config {
     pub include: Vec<PathBuf>,
     pub bins: Vec<Bin>,
     pub commit: String,
+    /// Packages in the shipped binaries' dependency graph that compile C/C++ (they have a
+    /// `cc` or `cmake` build-dependency): their targets need a C cross compiler.
+    pub c_code: Vec<String>,
+    /// Arguments for the smoke run of each runnable binary, and text its output must hold
+    /// (`{target}` stands for the triple); no expectation means exit status 0 is enough.
+    pub smoke_args: Vec<String>,
+    pub smoke_expect: Option<String>,
+    pub target_config: BTreeMap<String, TargetConfig>,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
 }
 
 /// Runs `cargo metadata` for the workspace at `manifest_path` (or the current directory).
 pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadata> {
-    let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1", "--no-deps"]);
+    // With dependencies: the plan needs to know which of them compile C.
+    let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1"]);
     if let Some(path) = manifest_path {
         if !path.is_file() {
             return Err(UsageError::new(format!(
@@ -154,6 +177,15 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         .find(|p| p.name.as_str() == bins[0].package)
         .context("the package of the first binary vanished from cargo metadata")?;
     let include = resolve_include(&workspace_root, raw.include, &where_)?;
+    for triple in raw.target.keys() {
+        if !targets.contains(triple) && !toolchain.known_targets.contains(triple) {
+            return Err(UsageError::new(format!(
+                "{where_}: [target.{triple}] names an unknown target triple{}",
+                triple::closest(triple, &toolchain.known_targets).map(|c| format!(": did you mean `{c}`?")).unwrap_or_default()
+            )));
+        }
+    }
+    let c_code = packages_with_c(meta, &bins);
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir().context("reading the current directory")?.join(dir),
@@ -171,6 +203,10 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         include,
         bins,
         commit,
+        c_code,
+        smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
+        smoke_expect: raw.smoke_expect,
+        target_config: raw.target,
         source_date_epoch: 0,
     })
 }
@@ -241,6 +277,46 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
         )));
     }
     Ok(bins)
+}
+
+/// Build-dependencies that mean a package compiles C or C++ for the target.
+const C_BUILD_DEPS: [&str; 3] = ["cc", "cmake", "autotools"];
+
+/// Walks the resolved graph from the shipped packages and names every package that
+/// compiles native code (the shipped ones included).
+fn packages_with_c(meta: &Metadata, bins: &[Bin]) -> Vec<String> {
+    let Some(resolve) = &meta.resolve else { return Vec::new() };
+    let mut seen: Vec<&cargo_metadata::PackageId> = Vec::new();
+    let mut stack: Vec<&cargo_metadata::PackageId> = meta
+        .workspace_packages()
+        .into_iter()
+        .filter(|p| bins.iter().any(|b| b.package == p.name.as_str()))
+        .map(|p| &p.id)
+        .collect();
+    while let Some(id) = stack.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        if let Some(node) = resolve.nodes.iter().find(|n| &n.id == id) {
+            // Only what is linked into the target: normal dependencies, not build-dependencies.
+            stack.extend(node.deps.iter().filter(|d| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal)).map(|d| &d.pkg));
+        }
+    }
+    let mut found: Vec<String> = meta
+        .packages
+        .iter()
+        .filter(|p| seen.contains(&&p.id))
+        .filter(|p| {
+            p.dependencies
+                .iter()
+                .any(|d| d.kind == cargo_metadata::DependencyKind::Build && C_BUILD_DEPS.contains(&d.name.as_str()))
+        })
+        .map(|p| p.name.to_string())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
 }
 
 fn resolve_include(root: &Path, wanted: Option<Vec<PathBuf>>, where_: &str) -> Result<Vec<PathBuf>> {
@@ -400,6 +476,26 @@ mod tests {
     fn a_missing_include_file_is_named() {
         let message = usage_message(load_from("include = [\"CHANGES.md\"]", Overrides::default()));
         assert!(message.contains("CHANGES.md"), "{message}");
+    }
+
+    #[test]
+    fn c_code_is_found_in_the_dependency_graph() {
+        let (_dir, meta) = workspace("");
+        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
+        assert!(config.c_code.is_empty(), "a pure fixture has no C: {:?}", config.c_code);
+        // This repository's app compiles csrc/crc32.c with the cc crate.
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("Cargo.toml");
+        let meta = metadata(&Runner::default(), Some(&here)).unwrap();
+        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
+        assert_eq!(config.c_code, ["app"]);
+    }
+
+    #[test]
+    fn a_route_override_is_read_and_checked() {
+        let config = load_from("[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"zig\"", Overrides::default()).unwrap();
+        assert_eq!(config.target_config["aarch64-unknown-linux-musl"].route, Some(Route::Zig));
+        let message = usage_message(load_from("[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"gcc\"", Overrides::default()));
+        assert!(message.contains("unknown variant `gcc`"), "{message}");
     }
 
     #[test]

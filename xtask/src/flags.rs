@@ -61,4 +61,8 @@ pub struct Dist {
     /// Go on with the other targets when one fails (the exit code is still 1).
     #[arg(long)]
     pub keep_going: bool,
+    /// Accept Microsoft's licence for the MSVC CRT and Windows SDK libraries that
+    /// windows-msvc targets link against (or set DIST_ACCEPT_MSVC_LICENSE=1).
+    #[arg(long)]
+    pub accept_msvc_license: bool,
 }

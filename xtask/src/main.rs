@@ -11,6 +11,7 @@ mod package;
 mod plan;
 mod report;
 mod runner;
+mod tools;
 mod triple;
 
 use clap::Parser;

@@ -105,21 +105,36 @@ pub fn print_plan(plan: &Plan, json: bool) {
         return;
     }
     println!(
-        "{} {} (profile {}, commit {}), {} job(s), output to {}",
+        "{} {} (profile {}, commit {}), {} target(s) in {} cargo run(s), output to {}",
         plan.name,
         plan.version,
         plan.profile,
         short(&plan.commit),
         plan.jobs.len(),
+        plan.builds.len(),
         plan.out_dir.display()
     );
+    if !plan.c_code.is_empty() {
+        println!("C code in: {}", plan.c_code.join(", "));
+    }
+    for p in &plan.provisions {
+        let state = if p.present { "present" } else { "to provision" };
+        println!("tool {} {} ({state}): {}", p.tool, p.version, p.dir.display());
+        if !p.present {
+            println!("  download: {}", p.download.display());
+        }
+    }
     for job in &plan.jobs {
         println!("\n{}  route {}: {}", job.target, job.route, job.route_reason);
         for cmd in &job.install {
             println!("  install: {}", cmd.display());
         }
-        println!("  build:   {}", job.build.display());
+        println!("  build:   cargo run #{} (below)", job.build + 1);
+        println!("  smoke:   {}", job.smoke.note);
         println!("  pack:    {} ({} + {} include file(s))", job.archive, job.binaries.join(", "), plan.include.len());
+    }
+    for (i, build) in plan.builds.iter().enumerate() {
+        println!("\ncargo run #{} ({} route: {}):\n  {}", i + 1, build.route, build.targets.join(", "), build.cmd.display());
     }
 }
 
@@ -145,12 +160,13 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
                 artifact.name.clone(),
                 human_size(artifact.size),
                 short(&artifact.checksums["sha256"]).to_string(),
+                artifact.smoke.clone(),
             ]);
         }
     }
     print!(
         "{}",
-        table(&["target", "binary", "arch", "linkage", "size", "archive", "archive size", "sha256"], &rows)
+        table(&["target", "binary", "arch", "linkage", "size", "archive", "archive size", "sha256", "smoke run"], &rows)
     );
 }
 

@@ -173,6 +173,26 @@ impl Runner {
         Ok(true)
     }
 
+    /// Runs a command with side effects in the open, its stdout sent to stderr so the
+    /// user sees its own progress (pip's download bar) without mixing it into results.
+    pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<bool> {
+        self.echo(cmd);
+        if self.dry_run {
+            return Ok(false);
+        }
+        let output = cmd
+            .expression()
+            .stdin_null()
+            .stdout_to_stderr()
+            .unchecked()
+            .run()
+            .with_context(|| format!("could not start `{}`", cmd.program))?;
+        if !output.status.success() {
+            bail!("`{}` failed ({})", cmd.display(), output.status);
+        }
+        Ok(true)
+    }
+
     /// Runs a command and hands each line of its stdout to `on_line` as it arrives; stderr
     /// goes to `log` (or the terminal with `-v`). Returns None in dry-run mode.
     pub fn stream(&self, cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Result<Option<Finished>> {
