@@ -35,6 +35,21 @@ pub enum Command {
     Plan(Selection),
     /// Build, verify and pack every target of the matrix into the output directory.
     Dist(Dist),
+    /// Per target: the route, each tool it needs (found or missing) and the fix.
+    Doctor(Doctor),
+}
+
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// A target triple to check (repeatable; default: `targets` from the config).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// Install what is missing: rustup targets and the provisioned tools.
+    #[arg(long)]
+    pub fix: bool,
+    /// Accept Microsoft's licence for the MSVC libraries (needed by --fix for windows-msvc).
+    #[arg(long)]
+    pub accept_msvc_license: bool,
 }
 
 /// Which targets and profile; flags override `[workspace.metadata.dist]`.

@@ -4,6 +4,7 @@
 mod build;
 mod config;
 mod dist;
+mod doctor;
 mod flags;
 mod inspect;
 mod manifest;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
+        flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -170,6 +170,27 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
     );
 }
 
+pub fn print_doctor(checks: &[crate::doctor::Check], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(checks).expect("the checks serialise"));
+        return;
+    }
+    let rows: Vec<Vec<String>> = checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.target.clone(),
+                c.route.to_string(),
+                c.requirement.clone(),
+                if c.found { "found".into() } else { "MISSING".into() },
+                c.detail.clone(),
+                c.fix.clone(),
+            ]
+        })
+        .collect();
+    print!("{}", table(&["target", "route", "requirement", "status", "detail", "fix"], &rows));
+}
+
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
