@@ -23,6 +23,8 @@ use std::process::ExitCode;
 pub struct UsageError(String);
 
 impl UsageError {
+    // Returns the anyhow::Error carrying it: every caller wants to return that directly.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(message: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(UsageError(message.into()))
     }
