@@ -2,12 +2,14 @@
 //! config → plan → build → inspect → package → report, one module each.
 
 mod build;
+mod ci;
 mod config;
 mod dist;
 mod doctor;
 mod flags;
 mod inspect;
 mod manifest;
+mod merge;
 mod package;
 mod plan;
 mod report;
@@ -42,9 +44,12 @@ fn main() -> ExitCode {
     let cli = flags::Cli::parse();
     let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
     let result = match cli.command {
-        flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
+        flags::Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, &cli.global, args.selection),
+        flags::Command::Plan(args) => dist::plan(&runner, &cli.global, args.selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
         flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
+        flags::Command::Ci(args) => ci::ci(&runner, &cli.global, args),
+        flags::Command::Merge(args) => merge::merge(&runner, &cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
