@@ -97,19 +97,34 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
     Ok(())
 }
 
-/// The changed lines between two texts: what is left after the common first and last
-/// lines, at most `MAX` of each side, so a stale check says what moved without a diff tool.
+/// The lines that differ between two texts, as `-`/`+` lines with the new line number, at
+/// most `MAX` of them: enough for a stale check to say what moved without a diff tool.
 pub fn brief_diff(old: &str, new: &str) -> Vec<String> {
-    const MAX: usize = 8;
+    const MAX: usize = 12;
     let (old, new): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let tail = old[head..].iter().rev().zip(new[head..].iter().rev()).take_while(|(a, b)| a == b).count();
-    let mut out = vec![format!("@@ line {} @@", head + 1)];
-    for (sign, lines) in [("-", &old[head..old.len() - tail]), ("+", &new[head..new.len() - tail])] {
-        out.extend(lines.iter().take(MAX).map(|l| format!("{sign}{l}")));
-        if lines.len() > MAX {
-            out.push(format!("{sign}… {} more line(s)", lines.len() - MAX));
+    // Longest common subsequence table; workflows are a few hundred lines.
+    let mut lcs = vec![vec![0usize; new.len() + 1]; old.len() + 1];
+    for i in (0..old.len()).rev() {
+        for j in (0..new.len()).rev() {
+            lcs[i][j] = if old[i] == new[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
         }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < old.len() || j < new.len() {
+        if i < old.len() && j < new.len() && old[i] == new[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if i < old.len() && (j == new.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(format!("{:>4} -{}", j + 1, old[i]));
+            i += 1;
+        } else {
+            out.push(format!("{:>4} +{}", j + 1, new[j]));
+            j += 1;
+        }
+    }
+    if out.len() > MAX {
+        let more = out.len() - MAX;
+        out.truncate(MAX);
+        out.push(format!("… {more} more changed line(s)"));
     }
     out
 }
@@ -436,11 +451,13 @@ mod tests {
 
     #[test]
     fn a_brief_diff_shows_only_what_changed() {
-        let diff = brief_diff("a\nb\nc\nd\n", "a\nB\nc\nd\n");
-        assert_eq!(diff, ["@@ line 2 @@", "-b", "+B"]);
-        assert_eq!(brief_diff("", "x\n"), ["@@ line 1 @@", "+x"]);
+        assert_eq!(brief_diff("a\nb\nc\nd\n", "a\nB\nc\nd\n"), ["   2 -b", "   2 +B"]);
+        assert_eq!(brief_diff("a\nc\n", "a\nb\nc\n"), ["   2 +b"]);
+        assert_eq!(brief_diff("a\nb\nc\n", "a\nc\n"), ["   2 -b"]);
+        assert!(brief_diff("same\n", "same\n").is_empty());
         let long: String = (0..20).map(|i| format!("{i}\n")).collect();
         let diff = brief_diff("", &long);
-        assert_eq!(diff.last().unwrap(), "+… 12 more line(s)");
+        assert_eq!(diff.len(), 13);
+        assert_eq!(diff.last().unwrap(), "… 8 more changed line(s)");
     }
 }
