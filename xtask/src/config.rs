@@ -98,6 +98,8 @@ pub struct Config {
     /// Packages in the shipped binaries' dependency graph that compile C/C++ (they have a
     /// `cc` or `cmake` build-dependency): their targets need a C cross compiler.
     pub c_code: Vec<String>,
+    /// Linked packages that link Apple frameworks: macOS targets then need an SDK (SDKROOT).
+    pub frameworks: Vec<String>,
     /// Arguments for the smoke run of each runnable binary, and text its output must hold
     /// (`{target}` stands for the triple); no expectation means exit status 0 is enough.
     pub smoke_args: Vec<String>,
@@ -185,7 +187,9 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             )));
         }
     }
-    let c_code = packages_with_c(meta, &bins);
+    let linked = linked_packages(meta, &bins);
+    let c_code = packages_with_c(&linked);
+    let frameworks = sorted_names(linked.iter().copied().filter(|p| FRAMEWORK_CRATES.contains(&p.name.as_str())));
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir().context("reading the current directory")?.join(dir),
@@ -204,6 +208,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         bins,
         commit,
         c_code,
+        frameworks,
         smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
         smoke_expect: raw.smoke_expect,
         target_config: raw.target,
@@ -282,9 +287,21 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
 /// Build-dependencies that mean a package compiles C or C++ for the target.
 const C_BUILD_DEPS: [&str; 3] = ["cc", "cmake", "autotools"];
 
-/// Walks the resolved graph from the shipped packages and names every package that
-/// compiles native code (the shipped ones included).
-fn packages_with_c(meta: &Metadata, bins: &[Bin]) -> Vec<String> {
+/// Crates that link Apple frameworks, which exist only in a macOS SDK.
+const FRAMEWORK_CRATES: [&str; 8] = [
+    "core-foundation-sys",
+    "security-framework-sys",
+    "system-configuration-sys",
+    "coreaudio-sys",
+    "io-kit-sys",
+    "objc-sys",
+    "cocoa",
+    "metal",
+];
+
+/// The packages linked into the shipped binaries: the resolved graph walked from the
+/// shipped packages along normal dependencies (build-dependencies run on the host).
+fn linked_packages<'a>(meta: &'a Metadata, bins: &[Bin]) -> Vec<&'a cargo_metadata::Package> {
     let Some(resolve) = &meta.resolve else { return Vec::new() };
     let mut seen: Vec<&cargo_metadata::PackageId> = Vec::new();
     let mut stack: Vec<&cargo_metadata::PackageId> = meta
@@ -299,24 +316,27 @@ fn packages_with_c(meta: &Metadata, bins: &[Bin]) -> Vec<String> {
         }
         seen.push(id);
         if let Some(node) = resolve.nodes.iter().find(|n| &n.id == id) {
-            // Only what is linked into the target: normal dependencies, not build-dependencies.
-            stack.extend(node.deps.iter().filter(|d| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal)).map(|d| &d.pkg));
+            let normal = |d: &&cargo_metadata::NodeDep| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal);
+            stack.extend(node.deps.iter().filter(normal).map(|d| &d.pkg));
         }
     }
-    let mut found: Vec<String> = meta
-        .packages
-        .iter()
-        .filter(|p| seen.contains(&&p.id))
-        .filter(|p| {
-            p.dependencies
-                .iter()
-                .any(|d| d.kind == cargo_metadata::DependencyKind::Build && C_BUILD_DEPS.contains(&d.name.as_str()))
-        })
-        .map(|p| p.name.to_string())
-        .collect();
-    found.sort();
-    found.dedup();
-    found
+    meta.packages.iter().filter(|p| seen.contains(&&p.id)).collect()
+}
+
+fn sorted_names<'a>(packages: impl Iterator<Item = &'a cargo_metadata::Package>) -> Vec<String> {
+    let mut names: Vec<String> = packages.map(|p| p.name.to_string()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Packages that compile native code (the shipped ones included).
+fn packages_with_c(linked: &[&cargo_metadata::Package]) -> Vec<String> {
+    sorted_names(linked.iter().copied().filter(|p| {
+        p.dependencies
+            .iter()
+            .any(|d| d.kind == cargo_metadata::DependencyKind::Build && C_BUILD_DEPS.contains(&d.name.as_str()))
+    }))
 }
 
 fn resolve_include(root: &Path, wanted: Option<Vec<PathBuf>>, where_: &str) -> Result<Vec<PathBuf>> {

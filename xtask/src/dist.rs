@@ -31,6 +31,7 @@ pub fn detect_host(targets: &[String]) -> Result<Host> {
         tools: tools::cache_dir()?,
         msvc_dir: std::env::var_os("DIST_MSVC_DIR").map(Into::into),
         on_path: emulators.into_iter().filter(|e| on_path(e)).collect(),
+        sdkroot: std::env::var_os("SDKROOT").map(Into::into),
     })
 }
 
@@ -141,8 +142,13 @@ fn outcomes_error(outcomes: &BTreeMap<String, Outcome>) -> String {
 /// Installs the group's rustup targets and runs its one cargo invocation.
 fn build_group(runner: &Runner, group: &plan::Build, jobs: &[(usize, &Job)], lines: &[Line]) -> BTreeMap<String, Outcome> {
     let mut outcomes = BTreeMap::new();
+    for &(_, job) in jobs {
+        if let Some(reason) = &job.blocked {
+            outcomes.insert(job.target.clone(), Err(anyhow::anyhow!("{}: {reason}", job.target)));
+        }
+    }
     for &(i, job) in jobs {
-        if !job.install.is_empty() {
+        if !job.install.is_empty() && !outcomes.contains_key(&job.target) {
             lines[i].stage("installing");
             if let Err(e) = build::install(runner, job, &group.log, |m| lines[i].stage(m)) {
                 outcomes.insert(job.target.clone(), Err(e.context(format!("preparing the toolchain for {}", job.target))));
