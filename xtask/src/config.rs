@@ -172,6 +172,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     if profile.is_empty() {
         return Err(UsageError::new(format!("{where_}: `profile` is empty: name a cargo profile such as \"dist\"")));
     }
+    check_profile(&workspace_root, &profile)?;
     let bins = resolve_bins(meta, raw.bins, &where_)?;
     let owner = meta
         .workspace_packages()
@@ -214,6 +215,44 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         target_config: raw.target,
         source_date_epoch: 0,
     })
+}
+
+/// Cargo knows a custom profile only from `[profile.<name>]` in the root manifest or a
+/// cargo config file (or CARGO_PROFILE_<NAME>_* variables); without one the build fails
+/// after the output directory exists, so it is checked here, before anything runs.
+fn check_profile(root: &Path, profile: &str) -> Result<()> {
+    if ["dev", "release", "test", "bench"].contains(&profile) {
+        return Ok(());
+    }
+    let env_prefix = format!("CARGO_PROFILE_{}_", profile.to_uppercase().replace('-', "_"));
+    if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with(&env_prefix)) {
+        return Ok(());
+    }
+    let mut files = vec![root.join("Cargo.toml")];
+    for dir in root.ancestors() {
+        files.push(dir.join(".cargo/config.toml"));
+        files.push(dir.join(".cargo/config"));
+    }
+    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))) {
+        files.push(home.join("config.toml"));
+    }
+    let key = format!("profile.{profile}");
+    let defined = files.iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|text| {
+            text.lines().any(|l| {
+                let l = l.trim_start().trim_start_matches('[').trim_start();
+                l.starts_with(&format!("{key}]")) || l.starts_with(&format!("{key}.")) || l.starts_with(&format!("{key} "))
+            })
+        })
+    });
+    if defined {
+        Ok(())
+    } else {
+        Err(UsageError::new(format!(
+            "the profile `{profile}` is not defined in {}: add [profile.{profile}] with inherits = \"release\", or pass --profile release",
+            root.join("Cargo.toml").display()
+        )))
+    }
 }
 
 fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, where_: &str) -> Result<Vec<String>> {
@@ -260,6 +299,9 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
         .collect();
     let bins = match wanted {
         None => available.clone(),
+        Some(names) if names.is_empty() => {
+            return Err(UsageError::new(format!("{where_}: `bins` is empty: name at least one bin target, or remove the key to ship them all")))
+        }
         Some(names) => {
             let mut bins = Vec::new();
             for name in names {
@@ -399,7 +441,7 @@ mod tests {
         std::fs::write(
             root.join("Cargo.toml"),
             format!(
-                "[workspace]\nmembers = [\"tool\", \"xtask\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n{dist}\n"
+                "[workspace]\nmembers = [\"tool\", \"xtask\"]\nresolver = \"2\"\n\n[profile.dist]\ninherits = \"release\"\n\n[workspace.metadata.dist]\n{dist}\n"
             ),
         )
         .unwrap();
@@ -478,6 +520,15 @@ mod tests {
         let flags = Overrides { targets: vec!["x86_64-unknown-linux-mussl".into()], ..Overrides::default() };
         let message = usage_message(load_from("", flags));
         assert!(message.contains("did you mean `x86_64-unknown-linux-musl`?"), "{message}");
+    }
+
+    #[test]
+    fn an_undefined_profile_is_refused_before_building() {
+        let flags = Overrides { profile: Some("shipping".into()), ..Overrides::default() };
+        let message = usage_message(load_from("", flags));
+        assert!(message.contains("the profile `shipping` is not defined"), "{message}");
+        let flags = Overrides { profile: Some("release".into()), ..Overrides::default() };
+        assert!(load_from("", flags).is_ok(), "built-in profiles need no definition");
     }
 
     #[test]

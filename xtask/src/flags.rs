@@ -6,6 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     version,
     about = "Builds, proves and packs the release binaries of this workspace for every target of the matrix"
 )]
@@ -80,4 +81,7 @@ pub struct Dist {
     /// windows-msvc targets link against (or set DIST_ACCEPT_MSVC_LICENSE=1).
     #[arg(long)]
     pub accept_msvc_license: bool,
+    /// Never download tools: fail if one is missing (or set DIST_NO_PROVISION=1).
+    #[arg(long)]
+    pub no_provision: bool,
 }

@@ -38,8 +38,36 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Clap's own errors span several lines; a usage mistake here is one line, like ours.
+fn parse_flags() -> Result<flags::Cli, ExitCode> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    flags::Cli::try_parse().map_err(|err| {
+        if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+        let rendered = err.render().to_string();
+        let first = rendered.lines().next().unwrap_or("error: invalid arguments").to_string();
+        let suggestion = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand, ContextKind::SuggestedValue]
+            .into_iter()
+            .find_map(|kind| match err.get(kind) {
+                Some(ContextValue::String(s)) => Some(s.clone()),
+                Some(ContextValue::Strings(v)) => v.first().cloned(),
+                _ => None,
+            });
+        match suggestion {
+            Some(s) => eprintln!("{first}: did you mean '{s}'? (`cargo xtask --help` lists everything)"),
+            None => eprintln!("{first} (`cargo xtask --help` lists everything)"),
+        }
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = flags::Cli::parse();
+    let cli = match parse_flags() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
     let result = match cli.command {
         flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),

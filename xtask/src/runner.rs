@@ -257,8 +257,8 @@ fn indent(text: &str) -> String {
 /// Converts a path to the string a command line needs, refusing paths that are not UTF-8
 /// (cargo and rustc flags are strings; a lossy conversion would name another file).
 pub fn path_arg(path: &Path) -> Result<String> {
-    path.to_str().map(str::to_string).with_context(|| {
-        format!("the path {} is not valid UTF-8; move the workspace to a UTF-8 path", path.display())
+    path.to_str().map(str::to_string).ok_or_else(|| {
+        crate::UsageError::new(format!("the path {} is not valid UTF-8: cargo and rustc flags need UTF-8, so move or rename it", path.display()))
     })
 }
 
