@@ -68,12 +68,18 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    runner::handle_interrupts();
     let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
     let result = match cli.command {
         flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
         flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
     };
+    if runner::interrupted() {
+        // The interrupt handler is stopping the children and exits 130 itself.
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        return ExitCode::from(130);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
