@@ -102,6 +102,8 @@ pub struct Config {
     /// Packages in the shipped binaries' dependency graph that compile C/C++ (they have a
     /// `cc` or `cmake` build-dependency): their targets need a C cross compiler.
     pub c_code: Vec<String>,
+    /// Linked packages that link Apple frameworks: macOS targets then need an SDK (SDKROOT).
+    pub frameworks: Vec<String>,
     /// Arguments for the smoke run of each runnable binary, and text its output must hold
     /// (`{target}` stands for the triple); no expectation means exit status 0 is enough.
     pub smoke_args: Vec<String>,
@@ -176,6 +178,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     if profile.is_empty() {
         return Err(UsageError::new(format!("{where_}: `profile` is empty: name a cargo profile such as \"dist\"")));
     }
+    check_profile(&workspace_root, &profile)?;
     let bins = resolve_bins(meta, raw.bins, &where_)?;
     let owner = meta
         .workspace_packages()
@@ -196,7 +199,9 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             check_runner_label(runner).map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
         }
     }
-    let c_code = packages_with_c(meta, &bins);
+    let linked = linked_packages(meta, &bins);
+    let c_code = packages_with_c(&linked);
+    let frameworks = sorted_names(linked.iter().copied().filter(|p| FRAMEWORK_CRATES.contains(&p.name.as_str())));
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir().context("reading the current directory")?.join(dir),
@@ -215,6 +220,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         bins,
         commit,
         c_code,
+        frameworks,
         smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
         smoke_expect: raw.smoke_expect,
         target_config: raw.target,
@@ -239,6 +245,44 @@ fn check_runner_label(label: &str) -> Result<(), &'static str> {
         return Err("is not a runner label: use letters, digits, '-', '_' and '.' only, such as \"macos-latest\"");
     }
     Ok(())
+}
+
+/// Cargo knows a custom profile only from `[profile.<name>]` in the root manifest or a
+/// cargo config file (or CARGO_PROFILE_<NAME>_* variables); without one the build fails
+/// after the output directory exists, so it is checked here, before anything runs.
+fn check_profile(root: &Path, profile: &str) -> Result<()> {
+    if ["dev", "release", "test", "bench"].contains(&profile) {
+        return Ok(());
+    }
+    let env_prefix = format!("CARGO_PROFILE_{}_", profile.to_uppercase().replace('-', "_"));
+    if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with(&env_prefix)) {
+        return Ok(());
+    }
+    let mut files = vec![root.join("Cargo.toml")];
+    for dir in root.ancestors() {
+        files.push(dir.join(".cargo/config.toml"));
+        files.push(dir.join(".cargo/config"));
+    }
+    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))) {
+        files.push(home.join("config.toml"));
+    }
+    let key = format!("profile.{profile}");
+    let defined = files.iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|text| {
+            text.lines().any(|l| {
+                let l = l.trim_start().trim_start_matches('[').trim_start();
+                l.starts_with(&format!("{key}]")) || l.starts_with(&format!("{key}.")) || l.starts_with(&format!("{key} "))
+            })
+        })
+    });
+    if defined {
+        Ok(())
+    } else {
+        Err(UsageError::new(format!(
+            "the profile `{profile}` is not defined in {}: add [profile.{profile}] with inherits = \"release\", or pass --profile release",
+            root.join("Cargo.toml").display()
+        )))
+    }
 }
 
 fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, where_: &str) -> Result<Vec<String>> {
@@ -285,6 +329,9 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
         .collect();
     let bins = match wanted {
         None => available.clone(),
+        Some(names) if names.is_empty() => {
+            return Err(UsageError::new(format!("{where_}: `bins` is empty: name at least one bin target, or remove the key to ship them all")))
+        }
         Some(names) => {
             let mut bins = Vec::new();
             for name in names {
@@ -312,9 +359,21 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
 /// Build-dependencies that mean a package compiles C or C++ for the target.
 const C_BUILD_DEPS: [&str; 3] = ["cc", "cmake", "autotools"];
 
-/// Walks the resolved graph from the shipped packages and names every package that
-/// compiles native code (the shipped ones included).
-fn packages_with_c(meta: &Metadata, bins: &[Bin]) -> Vec<String> {
+/// Crates that link Apple frameworks, which exist only in a macOS SDK.
+const FRAMEWORK_CRATES: [&str; 8] = [
+    "core-foundation-sys",
+    "security-framework-sys",
+    "system-configuration-sys",
+    "coreaudio-sys",
+    "io-kit-sys",
+    "objc-sys",
+    "cocoa",
+    "metal",
+];
+
+/// The packages linked into the shipped binaries: the resolved graph walked from the
+/// shipped packages along normal dependencies (build-dependencies run on the host).
+fn linked_packages<'a>(meta: &'a Metadata, bins: &[Bin]) -> Vec<&'a cargo_metadata::Package> {
     let Some(resolve) = &meta.resolve else { return Vec::new() };
     let mut seen: Vec<&cargo_metadata::PackageId> = Vec::new();
     let mut stack: Vec<&cargo_metadata::PackageId> = meta
@@ -329,24 +388,27 @@ fn packages_with_c(meta: &Metadata, bins: &[Bin]) -> Vec<String> {
         }
         seen.push(id);
         if let Some(node) = resolve.nodes.iter().find(|n| &n.id == id) {
-            // Only what is linked into the target: normal dependencies, not build-dependencies.
-            stack.extend(node.deps.iter().filter(|d| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal)).map(|d| &d.pkg));
+            let normal = |d: &&cargo_metadata::NodeDep| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal);
+            stack.extend(node.deps.iter().filter(normal).map(|d| &d.pkg));
         }
     }
-    let mut found: Vec<String> = meta
-        .packages
-        .iter()
-        .filter(|p| seen.contains(&&p.id))
-        .filter(|p| {
-            p.dependencies
-                .iter()
-                .any(|d| d.kind == cargo_metadata::DependencyKind::Build && C_BUILD_DEPS.contains(&d.name.as_str()))
-        })
-        .map(|p| p.name.to_string())
-        .collect();
-    found.sort();
-    found.dedup();
-    found
+    meta.packages.iter().filter(|p| seen.contains(&&p.id)).collect()
+}
+
+fn sorted_names<'a>(packages: impl Iterator<Item = &'a cargo_metadata::Package>) -> Vec<String> {
+    let mut names: Vec<String> = packages.map(|p| p.name.to_string()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Packages that compile native code (the shipped ones included).
+fn packages_with_c(linked: &[&cargo_metadata::Package]) -> Vec<String> {
+    sorted_names(linked.iter().copied().filter(|p| {
+        p.dependencies
+            .iter()
+            .any(|d| d.kind == cargo_metadata::DependencyKind::Build && C_BUILD_DEPS.contains(&d.name.as_str()))
+    }))
 }
 
 fn resolve_include(root: &Path, wanted: Option<Vec<PathBuf>>, where_: &str) -> Result<Vec<PathBuf>> {
@@ -409,7 +471,7 @@ mod tests {
         std::fs::write(
             root.join("Cargo.toml"),
             format!(
-                "[workspace]\nmembers = [\"tool\", \"xtask\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n{dist}\n"
+                "[workspace]\nmembers = [\"tool\", \"xtask\"]\nresolver = \"2\"\n\n[profile.dist]\ninherits = \"release\"\n\n[workspace.metadata.dist]\n{dist}\n"
             ),
         )
         .unwrap();
@@ -488,6 +550,15 @@ mod tests {
         let flags = Overrides { targets: vec!["x86_64-unknown-linux-mussl".into()], ..Overrides::default() };
         let message = usage_message(load_from("", flags));
         assert!(message.contains("did you mean `x86_64-unknown-linux-musl`?"), "{message}");
+    }
+
+    #[test]
+    fn an_undefined_profile_is_refused_before_building() {
+        let flags = Overrides { profile: Some("shipping".into()), ..Overrides::default() };
+        let message = usage_message(load_from("", flags));
+        assert!(message.contains("the profile `shipping` is not defined"), "{message}");
+        let flags = Overrides { profile: Some("release".into()), ..Overrides::default() };
+        assert!(load_from("", flags).is_ok(), "built-in profiles need no definition");
     }
 
     #[test]

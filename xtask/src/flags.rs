@@ -6,6 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     version,
     about = "Builds, proves and packs the release binaries of this workspace for every target of the matrix"
 )]
@@ -117,4 +118,7 @@ pub struct Dist {
     /// combines the parts). A part is an ordinary output directory for its targets.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub partial: Option<PathBuf>,
+    /// Never download tools: fail if one is missing (or set DIST_NO_PROVISION=1).
+    #[arg(long)]
+    pub no_provision: bool,
 }

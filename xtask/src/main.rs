@@ -40,8 +40,37 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Clap's own errors span several lines; a usage mistake here is one line, like ours.
+fn parse_flags() -> Result<flags::Cli, ExitCode> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    flags::Cli::try_parse().map_err(|err| {
+        if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+        let rendered = err.render().to_string();
+        let first = rendered.lines().next().unwrap_or("error: invalid arguments").to_string();
+        let suggestion = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand, ContextKind::SuggestedValue]
+            .into_iter()
+            .find_map(|kind| match err.get(kind) {
+                Some(ContextValue::String(s)) => Some(s.clone()),
+                Some(ContextValue::Strings(v)) => v.first().cloned(),
+                _ => None,
+            });
+        match suggestion {
+            Some(s) => eprintln!("{first}: did you mean '{s}'? (`cargo xtask --help` lists everything)"),
+            None => eprintln!("{first} (`cargo xtask --help` lists everything)"),
+        }
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = flags::Cli::parse();
+    let cli = match parse_flags() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    runner::handle_interrupts();
     let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
     let result = match cli.command {
         flags::Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, &cli.global, args.selection),
@@ -51,6 +80,11 @@ fn main() -> ExitCode {
         flags::Command::Ci(args) => ci::ci(&runner, &cli.global, args),
         flags::Command::Merge(args) => merge::merge(&runner, &cli.global, args),
     };
+    if runner::interrupted() {
+        // The interrupt handler is stopping the children and exits 130 itself.
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        return ExitCode::from(130);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

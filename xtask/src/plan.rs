@@ -71,6 +71,9 @@ pub struct Job {
     pub archive: String,
     pub format: ArchiveFormat,
     pub smoke: Smoke,
+    /// Why this job cannot build on this host as configured, found before cargo runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +104,19 @@ pub struct Host {
     pub msvc_dir: Option<PathBuf>,
     /// Programs found on PATH that smoke runs can use (e.g. "qemu-aarch64").
     pub on_path: Vec<String>,
+    /// SDKROOT: a macOS SDK, needed only to link Apple frameworks.
+    pub sdkroot: Option<PathBuf>,
+}
+
+/// A build that is bound to fail here, said before it starts.
+fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
+    let apple = triple::family(target) == Family::AppleDarwin;
+    (apple && !config.frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
+        format!(
+            "{} link(s) Apple frameworks, which only a macOS SDK provides: set SDKROOT to a MacOSX.sdk directory, or drop {target} from the matrix",
+            config.frameworks.join(", ")
+        )
+    })
 }
 
 /// Chooses the linker route for `target` built on `host`, with the reason. `c_code` names
@@ -291,6 +307,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
             smoke: smoke(target, &toolchain.host, &host.on_path),
+            blocked: blocked(config, target, host),
         });
     }
     for build in &mut builds {
@@ -341,6 +358,7 @@ mod tests {
             bins: vec![Bin { package: "app".into(), name: "app".into() }],
             commit: "abc123".into(),
             c_code: c_code.iter().map(|s| s.to_string()).collect(),
+            frameworks: Vec::new(),
             smoke_args: vec!["--version".into()],
             smoke_expect: None,
             target_config: Default::default(),
@@ -358,7 +376,7 @@ mod tests {
     }
 
     fn host() -> Host {
-        Host { tools: "/cache".into(), msvc_dir: None, on_path: vec!["qemu-aarch64".into()] }
+        Host { tools: "/cache".into(), msvc_dir: None, on_path: vec!["qemu-aarch64".into()], sdkroot: None }
     }
 
     #[test]
@@ -420,6 +438,18 @@ mod tests {
         let windows = &plan.jobs[2];
         assert_eq!((windows.binaries[0].as_str(), windows.archive.as_str()), ("app.exe", "app-1.0.0-x86_64-pc-windows-msvc.zip"));
         assert_eq!(windows.smoke.note, "not run (no runner): this host cannot execute it");
+    }
+
+    #[test]
+    fn frameworks_without_an_sdk_block_macos_before_building() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["x86_64-apple-darwin", "x86_64-unknown-linux-musl"], &[]);
+        config.frameworks = vec!["core-foundation-sys".into()];
+        let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert!(blocked.jobs[0].blocked.as_deref().unwrap().contains("core-foundation-sys link(s) Apple frameworks"));
+        assert_eq!(blocked.jobs[1].blocked, None, "Linux needs no SDK");
+        let with_sdk = Host { sdkroot: Some("/sdk".into()), ..host() };
+        assert_eq!(plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap().jobs[0].blocked, None);
     }
 
     #[test]

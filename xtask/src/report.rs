@@ -131,6 +131,9 @@ pub fn print_plan(plan: &Plan, json: bool) {
         }
         println!("  build:   cargo run #{} (below)", job.build + 1);
         println!("  smoke:   {}", job.smoke.note);
+        if let Some(reason) = &job.blocked {
+            println!("  BLOCKED: {reason}");
+        }
         println!("  pack:    {} ({} + {} include file(s))", job.archive, job.binaries.join(", "), plan.include.len());
     }
     for (i, build) in plan.builds.iter().enumerate() {
