@@ -345,6 +345,15 @@ mod tests {
     }
 
     #[test]
+    fn merging_into_a_part_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let a = part(root.path(), "a", &TARGETS);
+        let err = refuse_out_in_parts(&root.path().join("a/."), std::slice::from_ref(&a)).unwrap_err();
+        assert!(err.is::<UsageError>(), "{err:#}");
+        assert!(refuse_out_in_parts(&root.path().join("new"), &[a]).is_ok());
+    }
+
+    #[test]
     fn a_directory_without_a_manifest_is_a_usage_error() {
         let root = tempfile::tempdir().unwrap();
         let err = read_part(root.path()).unwrap_err();
