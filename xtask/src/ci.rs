@@ -15,27 +15,27 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 /// Where the workflow lives, relative to the workspace root.
-pub const WORKFLOW: &str = ".github/workflows/release.yml";
+const WORKFLOW: &str = ".github/workflows/release.yml";
 
 /// A third-party action, pinned by commit: a tag can be moved to other code, a commit
 /// cannot. The tag is written beside it so people (and Dependabot) can read the version.
-pub struct Action {
-    pub repo: &'static str,
-    pub sha: &'static str,
-    pub tag: &'static str,
+struct Action {
+    repo: &'static str,
+    sha: &'static str,
+    tag: &'static str,
 }
 
 // These commits could not be resolved from here (no network to GitHub). Each is the commit
 // that public workflows pin for the same tag, found with code search across many
 // repositories that agree on it (e.g. `actions/checkout@08c6903… # v5.0.0`); to bump one,
 // `git ls-remote https://github.com/<repo> refs/tags/<tag>` gives the commit to put here.
-pub const CHECKOUT: Action = Action { repo: "actions/checkout", sha: "08c6903cd8c0fde910a37f88322edcfb5dd907a8", tag: "v5.0.0" };
-pub const CACHE: Action = Action { repo: "actions/cache", sha: "5a3ec84eff668545956fd18022155c47e93e2684", tag: "v4.2.3" };
-pub const UPLOAD_ARTIFACT: Action =
+const CHECKOUT: Action = Action { repo: "actions/checkout", sha: "08c6903cd8c0fde910a37f88322edcfb5dd907a8", tag: "v5.0.0" };
+const CACHE: Action = Action { repo: "actions/cache", sha: "5a3ec84eff668545956fd18022155c47e93e2684", tag: "v4.2.3" };
+const UPLOAD_ARTIFACT: Action =
     Action { repo: "actions/upload-artifact", sha: "ea165f8d65b6e75b540449e92b4886f43607fa02", tag: "v4.6.2" };
-pub const DOWNLOAD_ARTIFACT: Action =
+const DOWNLOAD_ARTIFACT: Action =
     Action { repo: "actions/download-artifact", sha: "d3f86a106a0bac45b974a628896c90dbdf5c8093", tag: "v4.3.0" };
-pub const SCCACHE: Action =
+const SCCACHE: Action =
     Action { repo: "mozilla-actions/sccache-action", sha: "7d986dd989559c6ecdb630a3fd2557667be217ad", tag: "v0.0.9" };
 
 /// One build job of the matrix: `{"include": [{"target": …, "runner": …}, …]}`.
@@ -77,7 +77,9 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
     if args.check {
         let current = match std::fs::read_to_string(&path) {
             Ok(current) => current,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                anyhow::bail!("{} does not exist: run `cargo xtask ci` and commit it", path.display())
+            }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         if current == text {
@@ -99,7 +101,7 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
 
 /// The lines that differ between two texts, as `-`/`+` lines with the new line number, at
 /// most `MAX` of them: enough for a stale check to say what moved without a diff tool.
-pub fn brief_diff(old: &str, new: &str) -> Vec<String> {
+fn brief_diff(old: &str, new: &str) -> Vec<String> {
     const MAX: usize = 12;
     let (old, new): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
     // Longest common subsequence table; workflows are a few hundred lines.

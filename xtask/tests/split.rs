@@ -159,7 +159,8 @@ fn ci_writes_the_workflow_and_check_catches_a_stale_one() {
     let manifest = fixture(tmp.path());
     let target_dir = tmp.path().join("target");
     let missing = xtask(&manifest, &target_dir, &["ci", "--check"]);
-    assert_eq!(missing.status.code(), Some(1), "no workflow yet is stale");
+    assert_eq!(missing.status.code(), Some(1), "no workflow yet fails the check");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist: run `cargo xtask ci`"));
 
     let stdout = ok(&xtask(&manifest, &target_dir, &["ci"]), "ci");
     assert!(stdout.contains("wrote"), "{stdout}");
