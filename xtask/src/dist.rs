@@ -1,49 +1,64 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
 use crate::config::{self, Overrides, Toolchain};
+use crate::triple::{self, Family};
 use crate::flags::{Dist, Global, Selection};
 use crate::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan, Route};
 use crate::report::{self, Line, Progress};
-use crate::runner::Runner;
+use crate::runner::{path_arg, Cmd, Runner};
 use crate::{build, inspect, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// Binaries larger than this are refused before reading: no release binary is that big,
 /// and the parser must never be handed an unbounded input.
 const MAX_BINARY_SIZE: u64 = 2 << 30;
 
-fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<Plan> {
+fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<(Plan, Toolchain)> {
     let toolchain = Toolchain::detect(runner)?;
     let overrides = Overrides { targets: selection.targets, profile: selection.profile, out_dir: selection.out };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-    plan::plan(&config, &toolchain)
+    Ok((plan::plan(&config, &toolchain)?, toolchain))
 }
 
 pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
-    let plan = load_plan(runner, global, selection)?;
+    let (plan, _) = load_plan(runner, global, selection)?;
     report::print_plan(&plan, global.json);
     Ok(())
 }
 
 pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
-    let plan = load_plan(runner, global, args.selection)?;
+    let (plan, toolchain) = load_plan(runner, global, args.selection)?;
     if args.dry_run {
         report::print_plan(&plan, global.json);
         return Ok(());
     }
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
+    // Held until this process ends; the OS releases it even after kill -9.
+    let _lock = lock_out_dir(&plan.out_dir, args.no_wait, &progress)?;
+    for leftover in package::remove_partials(&plan.out_dir)? {
+        progress.say(&format!("removed {}, left by an interrupted run", leftover.display()));
+    }
+    let previous = previous_manifest(&plan.out_dir);
+    // Jobs whose binaries run here go first: they make the completions and man pages that
+    // the other targets' archives reuse.
+    let mut order: Vec<&Job> = plan.jobs.iter().collect();
+    order.sort_by_key(|job| !runs_here(&job.target, &toolchain.host));
+    let mut generated = Generated::default();
     let mut artifacts = Vec::new();
     let mut failures: Vec<(String, anyhow::Error)> = Vec::new();
-    for job in &plan.jobs {
+    for job in order {
         let line = progress.line(&job.target);
-        match run_job(runner, &plan, job, &line) {
-            Ok(artifact) => {
-                line.finish("done");
+        let here = runs_here(&job.target, &toolchain.host);
+        match run_job(runner, &plan, job, &line, here, &mut generated, previous.as_ref()) {
+            Ok((artifact, reused)) => {
+                line.finish(if reused { "done (archive unchanged, reused)" } else { "done" });
                 artifacts.push(artifact);
             }
             Err(err) => {
@@ -55,6 +70,14 @@ pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
             }
         }
     }
+    for (path, targets) in &generated.missing {
+        progress.say(&format!(
+            "warning: {path} is not in the archives of {}: their binaries do not run on this host ({}) and no target of this run that does produced it",
+            targets.join(", "),
+            toolchain.host
+        ));
+    }
+    artifacts.sort_by_key(|a| plan.jobs.iter().position(|j| j.archive == a.name));
     // What succeeded is kept and described even when a later target fails.
     let manifest = Manifest {
         format_version: manifest::FORMAT_VERSION,
@@ -66,8 +89,13 @@ pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
         profile: plan.profile.clone(),
         artifacts,
     };
+    // The index always describes exactly this run, even an empty one, so an old manifest
+    // or SHA256SUMS never vouches for files this run did not make.
+    write_index(&plan.out_dir, &manifest)?;
+    for stale in remove_stale(&plan.out_dir, &plan.name, &manifest, previous.as_ref())? {
+        progress.say(&format!("removed {}: not made by this run (its target failed or left the matrix)", stale.display()));
+    }
     if !manifest.artifacts.is_empty() {
-        write_index(&plan.out_dir, &manifest)?;
         report::print_dist(&manifest, global.json);
     }
     match failures.len() {
@@ -83,6 +111,117 @@ pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
             bail!("{n} of {} target(s) failed: {}{skipped}", plan.jobs.len(), names.join(", "))
         }
     }
+}
+
+/// Takes `<out>/.lock` so two runs never write the same directory at once. The second run
+/// waits (and says for whom), or fails with `--no-wait`. std's `File::lock` (flock on
+/// Linux, stable since Rust 1.89) needs no crate, and the lock dies with its process.
+fn lock_out_dir(out: &Path, no_wait: bool, progress: &Progress) -> Result<File> {
+    let path = out.join(".lock");
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            if no_wait {
+                bail!(
+                    "{} is in use by another `cargo xtask dist` ({holder}): wait for it to finish, or run without --no-wait to queue behind it",
+                    out.display()
+                );
+            }
+            progress.say(&format!("waiting for another `cargo xtask dist` ({holder}) to finish with {}", out.display()));
+            file.lock().with_context(|| format!("waiting for the lock on {}", path.display()))?;
+        }
+        Err(TryLockError::Error(e)) => return Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+    // Who holds it, for the message a waiting run prints.
+    file.set_len(0).and_then(|()| writeln!(file, "process {}", std::process::id())).with_context(|| format!("writing {}", path.display()))?;
+    Ok(file)
+}
+
+/// The last run's manifest: what its archives were made from. Unreadable means no reuse.
+fn previous_manifest(out: &Path) -> Option<Manifest> {
+    let text = std::fs::read_to_string(out.join("manifest.json")).ok()?;
+    serde_json::from_str::<Manifest>(&text).ok().filter(|m| m.format_version == manifest::FORMAT_VERSION)
+}
+
+/// Removes this app's archives (and their .sha256) that this run did not make: ones the
+/// previous manifest listed, and any `<app>-…` archive. Removing beats reporting: a release
+/// upload of `dist/*` must not ship an archive of another commit or a dropped target.
+/// Other files are left alone (`--out` may point at a directory with the user's own files).
+fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Manifest>) -> Result<Vec<PathBuf>> {
+    let current: Vec<&str> = manifest.artifacts.iter().map(|a| a.name.as_str()).collect();
+    let listed: Vec<&str> = previous.map(|m| m.artifacts.iter().map(|a| a.name.as_str()).collect()).unwrap_or_default();
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(out).with_context(|| format!("listing {}", out.display()))? {
+        let path = entry.with_context(|| format!("listing {}", out.display()))?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let archive = name.strip_suffix(".sha256").unwrap_or(&name);
+        let ours = listed.contains(&archive)
+            || (archive.starts_with(&format!("{app}-"))
+                && ["tar.gz", "tar.xz", "tar.zst", "zip"].iter().any(|ext| archive.ends_with(&format!(".{ext}"))));
+        if ours && !current.contains(&archive) && path.is_file() {
+            std::fs::remove_file(&path).with_context(|| format!("removing the stale {}", path.display()))?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// Whether a binary built for `target` can run on `host`: the host's own target, or a
+/// static musl binary of the same CPU on Linux.
+fn runs_here(target: &str, host: &str) -> bool {
+    target == host
+        || (triple::family(target) == Family::LinuxMusl
+            && matches!(triple::family(host), Family::LinuxGnu | Family::LinuxMusl)
+            && triple::arch(target) == triple::arch(host))
+}
+
+/// Completions and man pages made so far in this run (they do not depend on the target),
+/// and the targets that had to go without.
+#[derive(Default)]
+struct Generated {
+    made: BTreeMap<String, PathBuf>,
+    missing: BTreeMap<String, Vec<String>>,
+}
+
+/// Runs each generating command with this job's binary, or reuses what an earlier job made.
+fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], here: bool, generated: &mut Generated) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for file in &plan.generated {
+        if here {
+            let i = job.binaries.iter().position(|b| b.strip_suffix(triple::exe_suffix(&job.target)) == Some(&file.bin));
+            let bin = path_arg(&binaries[i.context("a generated file names a bin this job did not build")?])?;
+            let mut args = file.command.iter().map(|a| a.replace("{bin}", &bin));
+            let cmd = Cmd::new(args.next().context("an empty generating command")?).args(args);
+            let text = runner
+                .query(&cmd)
+                .with_context(|| format!("generating {} for {}: fix `completions` / `man` in [workspace.metadata.dist]", file.path, job.target))?;
+            let dest = plan.generated_dir.join(&job.target).join(&file.path);
+            std::fs::create_dir_all(dest.parent().context("a generated path has no parent")?)
+                .with_context(|| format!("creating the directory of {}", dest.display()))?;
+            package::write_atomic(&dest, |w| Ok(w.write_all(text.as_bytes())?))?;
+            generated.made.insert(file.path.clone(), dest);
+        }
+        match generated.made.get(&file.path) {
+            Some(source) => entries.push(Entry {
+                name: file.path.clone(),
+                sha256: package::sha256_file(source)?,
+                source: source.clone(),
+                executable: false,
+            }),
+            None => generated.missing.entry(file.path.clone()).or_default().push(job.target.clone()),
+        }
+    }
+    Ok(entries)
 }
 
 /// The output directory must be a writable directory before hours of building start.
@@ -123,7 +262,17 @@ fn preflight(job: &Job) -> Result<()> {
     }
 }
 
-fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artifact> {
+/// Builds, verifies and packs one target; true beside the artifact when its archive was
+/// already there with the same input and was kept.
+fn run_job(
+    runner: &Runner,
+    plan: &Plan,
+    job: &Job,
+    line: &Line,
+    here: bool,
+    generated: &mut Generated,
+    previous: Option<&Manifest>,
+) -> Result<(Artifact, bool)> {
     preflight(job)?;
     if !job.install.is_empty() {
         line.stage("installing");
@@ -138,41 +287,68 @@ fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artif
     let mut entries = Vec::new();
     for (path, name) in binaries.iter().zip(&job.binaries) {
         let inspection = verify_binary(path, &job.target, &plan.profile)?;
+        let sha256 = package::sha256_file(path)?;
         assets.push(Asset {
             name: name.clone(),
             path: name.clone(),
             kind: "executable".into(),
             size: inspection.size,
-            sha256: package::sha256_file(path)?,
+            sha256: sha256.clone(),
             inspection: Some(inspection),
         });
-        entries.push(Entry { name: name.clone(), source: path.clone(), executable: true });
+        entries.push(Entry { name: name.clone(), source: path.clone(), executable: true, sha256 });
     }
     for include in &plan.include {
         let name = include.file_name().context("an include path has no file name")?.to_string_lossy().to_string();
         if entries.iter().any(|e| e.name == name) {
             return Err(UsageError::new(format!("the include file {} has the same name as a binary: rename or drop it", include.display())));
         }
-        let size = std::fs::metadata(include).with_context(|| format!("reading {}", include.display()))?.len();
+        entries.push(Entry { sha256: package::sha256_file(include)?, name, source: include.clone(), executable: false });
+    }
+    if !plan.generated.is_empty() {
+        line.stage("generating completions and man pages");
+        entries.extend(generate(runner, plan, job, &binaries, here, generated)?);
+    }
+    for entry in entries.iter().filter(|e| !e.executable) {
+        let size = std::fs::metadata(&entry.source).with_context(|| format!("reading {}", entry.source.display()))?.len();
+        let kind = match plan.generated.iter().any(|g| g.path == entry.name) {
+            true => manifest::generated_kind(&entry.name),
+            false => manifest::include_kind(&entry.name),
+        };
         assets.push(Asset {
-            kind: manifest::include_kind(&name).into(),
-            path: name.clone(),
-            name: name.clone(),
+            name: entry.name.rsplit('/').next().unwrap_or(&entry.name).to_string(),
+            path: entry.name.clone(),
+            kind: kind.into(),
             size,
-            sha256: package::sha256_file(include)?,
+            sha256: entry.sha256.clone(),
             inspection: None,
         });
-        entries.push(Entry { name, source: include.clone(), executable: false });
     }
 
-    line.stage("packing");
     let archive = plan.out_dir.join(&job.archive);
     let top = job.archive.trim_end_matches(&format!(".{}", job.format.extension()));
-    package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)?;
-    let sha256 = package::sha256_file(&archive)?;
+    let input_sha256 = package::input_sha256(job.format, top, &entries, plan.source_date_epoch);
+    // The previous run's archive is kept when it was packed from the same input and is
+    // still the file that run wrote (its checksum is checked, not trusted).
+    let before = previous.and_then(|m| m.artifacts.iter().find(|a| a.name == job.archive && a.input_sha256 == input_sha256));
+    let mut sha256 = None;
+    if let Some(before) = before {
+        if archive.is_file() && package::sha256_file(&archive)? == before.checksums["sha256"] {
+            sha256 = Some(before.checksums["sha256"].clone());
+        }
+    }
+    let reused = sha256.is_some();
+    if !reused {
+        line.stage(&format!("packing {}", job.format));
+        package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)?;
+    }
+    let sha256 = match sha256 {
+        Some(sha256) => sha256,
+        None => package::sha256_file(&archive)?,
+    };
     let size = std::fs::metadata(&archive).with_context(|| format!("reading {}", archive.display()))?.len();
     assets.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Artifact {
+    let artifact = Artifact {
         name: job.archive.clone(),
         kind: "executable-zip".into(),
         target_triples: vec![job.target.clone()],
@@ -180,8 +356,10 @@ fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artif
         route: job.route,
         size,
         checksums: BTreeMap::from([("sha256".to_string(), sha256)]),
+        input_sha256,
         assets,
-    })
+    };
+    Ok((artifact, reused))
 }
 
 /// Reads a built binary and applies the target's rules; a failure names the rule.
@@ -206,8 +384,7 @@ fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
         manifest.artifacts.iter().map(|a| (a.name.clone(), a.checksums["sha256"].clone())).collect();
     package::write_checksums(out, &sums)?;
     let json = serde_json::to_string_pretty(manifest).context("serialising the manifest")?;
-    package::write_atomic(&out.join("manifest.json"), |w| {
-        use std::io::Write;
-        Ok(writeln!(w, "{json}")?)
-    })
+    package::write_atomic(&out.join("manifest.json"), |w| Ok(writeln!(w, "{json}")?))?;
+    let markdown = report::release_notes(manifest);
+    package::write_atomic(&out.join("REPORT.md"), |w| Ok(w.write_all(markdown.as_bytes())?))
 }

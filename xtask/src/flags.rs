@@ -61,4 +61,8 @@ pub struct Dist {
     /// Go on with the other targets when one fails (the exit code is still 1).
     #[arg(long)]
     pub keep_going: bool,
+    /// Fail at once (exit 1) when another `dist` run holds the output directory's lock,
+    /// instead of waiting for it.
+    #[arg(long)]
+    pub no_wait: bool,
 }

@@ -2,7 +2,7 @@
 //! the reason for that route, and the exact commands — before anything runs. The plan is
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
-use crate::config::{Bin, Config, Toolchain};
+use crate::config::{Bin, Config, Generated, Toolchain};
 use crate::package::ArchiveFormat;
 use crate::runner::{path_arg, Cmd};
 use crate::triple::{self, Family};
@@ -61,6 +61,10 @@ pub struct Plan {
     pub source_date_epoch: u64,
     pub out_dir: PathBuf,
     pub include: Vec<PathBuf>,
+    /// Completions and man pages, made by running each job's binary when it runs here.
+    pub generated: Vec<Generated>,
+    /// Where generated files are written before packing.
+    pub generated_dir: PathBuf,
     pub jobs: Vec<Job>,
 }
 
@@ -91,16 +95,24 @@ pub fn route(target: &str, host: &str) -> (Route, String) {
 }
 
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
-fn rustflags(config: &Config, target: &str) -> Result<Vec<String>> {
+fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec<String>> {
     let mut flags = Vec::new();
     if matches!(triple::family(target), Family::LinuxMusl | Family::WindowsMsvc) {
         // Static C runtime: the default for musl, opt-in for MSVC; explicit for both.
         flags.extend(["-C".to_string(), "target-feature=+crt-static".to_string()]);
     }
-    // Keep the build machine's paths out of panic messages and debug info.
+    // Keep the build machine's paths out of panic messages and debug info: the workspace
+    // (and the target dir inside it), the registry sources under CARGO_HOME, and the
+    // sysroot, whose rust-src rustc may otherwise name instead of /rustc/<hash>/.
     flags.push(format!("--remap-path-prefix={}=.", path_arg(&config.workspace_root)?));
     if let Some(home) = cargo_home() {
         flags.push(format!("--remap-path-prefix={}=/cargo", path_arg(&home)?));
+    }
+    flags.push(format!("--remap-path-prefix={}=/rustc-sysroot", path_arg(&toolchain.sysroot)?));
+    if triple::family(target) == Family::WindowsMsvc {
+        // The linker writes the PDB's full build path into the PE's debug directory;
+        // %_PDB% keeps just its file name.
+        flags.extend(["-C".to_string(), "link-arg=/PDBALTPATH:%_PDB%".to_string()]);
     }
     Ok(flags)
 }
@@ -116,7 +128,7 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).expect("a string always serialises")
 }
 
-fn build_command(config: &Config, target: &str, route: Route) -> Result<Cmd> {
+fn build_command(config: &Config, toolchain: &Toolchain, target: &str, route: Route) -> Result<Cmd> {
     let subcommand = if route == Route::Zig { "zigbuild" } else { "build" };
     let mut cmd = Cmd::new("cargo")
         .arg(subcommand)
@@ -127,7 +139,7 @@ fn build_command(config: &Config, target: &str, route: Route) -> Result<Cmd> {
     for Bin { package, name } in &config.bins {
         cmd = cmd.args(["--package", package, "--bin", name]);
     }
-    let flags: Vec<String> = rustflags(config, target)?.iter().map(|f| toml_string(f)).collect();
+    let flags: Vec<String> = rustflags(config, toolchain, target)?.iter().map(|f| toml_string(f)).collect();
     cmd = cmd.arg("--config").arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
     if route == Route::RustLld {
         cmd = cmd.arg("--config").arg(format!("target.{target}.linker=\"rust-lld\""));
@@ -149,13 +161,13 @@ pub fn plan(config: &Config, toolchain: &Toolchain) -> Result<Plan> {
         } else {
             vec![Cmd::new("rustup").args(["target", "add", target])]
         };
-        let format = ArchiveFormat::default_for(target);
+        let format = config.format_for(target);
         jobs.push(Job {
             target: target.clone(),
             route,
             route_reason,
             install,
-            build: build_command(config, target, route)?,
+            build: build_command(config, toolchain, target, route)?,
             binaries: config.bins.iter().map(|b| format!("{}{}", b.name, triple::exe_suffix(target))).collect(),
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
@@ -170,6 +182,8 @@ pub fn plan(config: &Config, toolchain: &Toolchain) -> Result<Plan> {
         source_date_epoch: config.source_date_epoch,
         out_dir: config.out_dir.clone(),
         include: config.include.clone(),
+        generated: config.generated.clone(),
+        generated_dir: config.target_dir.join("dist-generated"),
         jobs,
     })
 }
@@ -190,6 +204,10 @@ mod tests {
             targets: targets.iter().map(|s| s.to_string()).collect(),
             include: vec!["/ws/README.md".into()],
             bins: vec![Bin { package: "app".into(), name: "app".into() }],
+            generated: Vec::new(),
+            unix_format: None,
+            windows_format: None,
+            target: Default::default(),
             commit: "abc123".into(),
             source_date_epoch: 1_700_000_000,
         }

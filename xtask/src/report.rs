@@ -121,6 +121,12 @@ pub fn print_plan(plan: &Plan, json: bool) {
         println!("  build:   {}", job.build.display());
         println!("  pack:    {} ({} + {} include file(s))", job.archive, job.binaries.join(", "), plan.include.len());
     }
+    if !plan.generated.is_empty() {
+        println!("\ngenerated into every archive, by the first binary that runs on this host:");
+        for file in &plan.generated {
+            println!("  {}: {}", file.path, file.command.join(" "));
+        }
+    }
 }
 
 /// The results of a `dist` run: one row per binary.
@@ -152,6 +158,39 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
         "{}",
         table(&["target", "binary", "arch", "linkage", "size", "archive", "archive size", "sha256"], &rows)
     );
+}
+
+/// dist/REPORT.md: a Markdown table to paste into release notes, one row per archive.
+pub fn release_notes(manifest: &Manifest) -> String {
+    let mut out = format!(
+        "## {} {}\n\nBuilt from commit `{}` with profile `{}`. Verify downloads with `sha256sum -c SHA256SUMS`.\n\n",
+        manifest.app_name,
+        manifest.app_version,
+        short(&manifest.commit),
+        manifest.profile
+    );
+    out += "| target | archive | size | linkage | sha256 |\n|---|---|---:|---|---|\n";
+    for artifact in &manifest.artifacts {
+        let mut linkage: Vec<String> = artifact
+            .assets
+            .iter()
+            .filter_map(|a| a.inspection.as_ref())
+            .map(|i| match i.needed.is_empty() {
+                true => i.linkage.to_string(),
+                false => format!("{} ({})", i.linkage, i.needed.join(", ")),
+            })
+            .collect();
+        linkage.dedup();
+        out += &format!(
+            "| {} | [{name}]({name}) | {} | {} | `{}` |\n",
+            artifact.target_triples.join(", "),
+            human_size(artifact.size),
+            linkage.join("; "),
+            short(&artifact.checksums["sha256"]),
+            name = artifact.name,
+        );
+    }
+    out
 }
 
 fn short(hash: &str) -> &str {
