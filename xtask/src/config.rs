@@ -532,6 +532,58 @@ mod tests {
     }
 
     #[test]
+    fn formats_come_from_the_target_table_then_the_platform_default() {
+        let dist = "unix-format = \"tar.xz\"\n[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformat = \"tar.zst\"";
+        let config = load_from(dist, Overrides::default()).unwrap();
+        assert_eq!(config.format_for("x86_64-unknown-linux-musl"), ArchiveFormat::TarZst);
+        assert_eq!(config.format_for("aarch64-unknown-linux-musl"), ArchiveFormat::TarXz);
+        assert_eq!(config.format_for("x86_64-pc-windows-msvc"), ArchiveFormat::Zip);
+        let config = load_from("windows-format = \"tar.gz\"", Overrides::default()).unwrap();
+        assert_eq!(config.format_for("x86_64-pc-windows-msvc"), ArchiveFormat::TarGz);
+        assert_eq!(config.format_for("aarch64-apple-darwin"), ArchiveFormat::TarGz);
+    }
+
+    #[test]
+    fn target_table_mistakes_are_named() {
+        let message = usage_message(load_from("[workspace.metadata.dist.target.x86_64-unknown-linux-mus]\nformat = \"zip\"", Overrides::default()));
+        assert!(message.contains("did you mean `x86_64-unknown-linux-musl`?"), "{message}");
+        let message = usage_message(load_from("[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformt = \"zip\"", Overrides::default()));
+        assert!(message.contains("unknown field `formt`"), "{message}");
+        let message = usage_message(load_from("[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformat = \"rar\"", Overrides::default()));
+        assert!(message.contains("unknown variant `rar`") && message.contains("tar.zst"), "{message}");
+    }
+
+    #[test]
+    fn completions_and_man_expand_per_shell_and_bin() {
+        let dist = "completions = [\"{bin}\", \"--completions\", \"{shell}\"]\ncompletion-shells = [\"zsh\", \"bash\"]\nman = [\"{bin}\", \"--man\"]";
+        let config = load_from(dist, Overrides::default()).unwrap();
+        let files: Vec<(&str, String)> = config.generated.iter().map(|g| (g.path.as_str(), g.command.join(" "))).collect();
+        assert_eq!(
+            files,
+            [
+                ("complete/_tool", "{bin} --completions zsh".to_string()),
+                ("complete/tool.bash", "{bin} --completions bash".to_string()),
+                ("doc/tool.1", "{bin} --man".to_string()),
+            ]
+        );
+        assert!(load_from("", Overrides::default()).unwrap().generated.is_empty());
+    }
+
+    #[test]
+    fn completion_mistakes_are_named() {
+        for (dist, expect) in [
+            ("completions = [\"{bin}\", \"--completions\"]", "no `{shell}` argument"),
+            ("completions = []", "`completions` is empty"),
+            ("completions = [\"{bin}\", \"{shell}\"]\ncompletion-shells = [\"tcsh\"]", "names `tcsh`"),
+            ("completion-shells = [\"bash\"]", "without `completions`"),
+            ("man = []", "`man` is empty"),
+        ] {
+            let message = usage_message(load_from(dist, Overrides::default()));
+            assert!(message.contains(expect), "{dist}: {message}");
+        }
+    }
+
+    #[test]
     fn a_manifest_path_that_is_not_a_file_is_a_usage_error() {
         let err = metadata(&Runner::default(), Some(Path::new("/nonexistent/Cargo.toml"))).unwrap_err();
         assert!(err.is::<UsageError>());

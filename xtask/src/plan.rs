@@ -241,6 +241,9 @@ mod tests {
         assert!(line.starts_with("env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS DIST_COMMIT=abc123 DIST_PROFILE=dist cargo build --manifest-path /ws/Cargo.toml --locked --profile dist --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --package app --bin app"), "{line}");
         let flags = job.build.args.iter().find(|a| a.starts_with("target.x86_64-unknown-linux-musl.rustflags=")).unwrap();
         assert!(flags.contains(r#""-C", "target-feature=+crt-static", "--remap-path-prefix=/ws=.""#), "{flags}");
+        let sysroot_remap = format!("\"--remap-path-prefix={}=/rustc-sysroot\"", sysroot.path().display());
+        assert!(flags.contains(&sysroot_remap), "{flags}");
+        assert!(!flags.contains("PDBALTPATH"), "{flags}");
         // The sysroot has no musl std: the job installs it first, said as a command.
         assert_eq!(job.install[0].display(), "rustup target add x86_64-unknown-linux-musl");
     }
@@ -261,5 +264,25 @@ mod tests {
         assert_eq!(plan.jobs[0].binaries, ["app.exe"]);
         assert_eq!(plan.jobs[0].archive, "app-1.0.0-x86_64-pc-windows-msvc.zip");
         assert_eq!(plan.jobs[1].build.args[0], "zigbuild");
+        // The PE must not name the build machine's PDB path.
+        let flags = plan.jobs[0].build.args.iter().find(|a| a.starts_with("target.x86_64-pc-windows-msvc.rustflags=")).unwrap();
+        assert!(flags.contains(r#""-C", "link-arg=/PDBALTPATH:%_PDB%""#), "{flags}");
+    }
+
+    #[test]
+    fn the_configured_format_names_the_archive() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"]);
+        config.unix_format = Some(ArchiveFormat::TarXz);
+        config.target.insert("aarch64-unknown-linux-musl".into(), crate::config::TargetConfig { format: Some(ArchiveFormat::TarZst) });
+        let plan = plan(&config, &toolchain(sysroot.path())).unwrap();
+        let archives: Vec<(&str, ArchiveFormat)> = plan.jobs.iter().map(|j| (j.archive.as_str(), j.format)).collect();
+        assert_eq!(
+            archives,
+            [
+                ("app-1.0.0-x86_64-unknown-linux-musl.tar.xz", ArchiveFormat::TarXz),
+                ("app-1.0.0-aarch64-unknown-linux-musl.tar.zst", ArchiveFormat::TarZst),
+            ]
+        );
     }
 }

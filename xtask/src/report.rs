@@ -208,6 +208,24 @@ mod tests {
     }
 
     #[test]
+    fn release_notes_have_one_row_per_archive() {
+        let json = r#"{"format_version":1,"dist_version":"0.1.0","app_name":"app","app_version":"1.0.0",
+            "commit":"0123456789abcdef","source_date_epoch":1,"profile":"dist","artifacts":[{
+            "name":"app-1.0.0-x86_64-pc-windows-msvc.zip","kind":"executable-zip",
+            "target_triples":["x86_64-pc-windows-msvc"],"format":"zip","route":"msvc","size":204800,
+            "checksums":{"sha256":"a4c7692e32462345db198e904e45a4e4"},"input_sha256":"x","assets":[
+            {"name":"app.exe","path":"app.exe","kind":"executable","size":1,"sha256":"y","inspection":{
+            "format":"pe","arch":"x86_64","linkage":"dynamic","interpreter":null,
+            "needed":["KERNEL32.dll","ntdll.dll"],"stripped":true,"size":1}}]}]}"#;
+        let manifest: Manifest = serde_json::from_str(json).unwrap();
+        let notes = release_notes(&manifest);
+        assert!(notes.starts_with("## app 1.0.0\n\nBuilt from commit `0123456789ab`"), "{notes}");
+        assert!(notes.ends_with(
+            "| x86_64-pc-windows-msvc | [app-1.0.0-x86_64-pc-windows-msvc.zip](app-1.0.0-x86_64-pc-windows-msvc.zip) | 200.0 KiB | dynamic (KERNEL32.dll, ntdll.dll) | `a4c7692e3246` |\n"
+        ), "{notes}");
+    }
+
+    #[test]
     fn sizes_read_like_people_write_them() {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(389_720), "380.6 KiB");
