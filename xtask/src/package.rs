@@ -481,6 +481,57 @@ mod tests {
         assert!(dir.path().join("x.tar.gz.sha256").is_file());
     }
 
+    /// Speed and ratio of each format against the system's tools on the same tar, at the
+    /// same levels. Run with `cargo test -p xtask --bins -- --ignored --nocapture
+    /// compression_against_system_tools`; needs gzip, xz-utils and zstd. The input is this
+    /// test binary (a real ELF), or the file named by BENCH_INPUT.
+    #[test]
+    #[ignore = "a benchmark: prints timings, run on demand"]
+    fn compression_against_system_tools() {
+        let input = std::env::var_os("BENCH_INPUT").map(PathBuf::from).unwrap_or_else(|| std::env::current_exe().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![Entry { name: "bin".into(), sha256: sha256_file(&input).unwrap(), source: input.clone(), executable: true }];
+        let tar = tar_bytes("t", &files, 0).unwrap();
+        let mb = tar.len() as f64 / 1e6;
+        println!("input: {} ({:.1} MB as tar)", input.display(), mb);
+        println!("{:<8} {:>10} {:>8} {:>9}   {:<18} {:>10} {:>8} {:>9}", "format", "ours B", "ratio", "MB/s", "system", "B", "ratio", "MB/s");
+        let system: [(&str, &[&str]); 4] =
+            [("gzip", &["-6", "-n", "-c"]), ("xz", &["-6", "-T1", "-c"]), ("zstd", &["-19", "-q", "-c"]), ("gzip", &["-6", "-n", "-c"])];
+        for (format, (tool, args)) in ALL.into_iter().zip(system) {
+            let path = dir.path().join(format!("a.{format}"));
+            let start = std::time::Instant::now();
+            write_archive(&path, format, "t", &files, 0).unwrap();
+            let ours = (std::fs::metadata(&path).unwrap().len(), start.elapsed().as_secs_f64());
+            let start = std::time::Instant::now();
+            let mut child = std::process::Command::new(tool)
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("`{tool}` is needed for this benchmark: {e}"));
+            let mut stdin = child.stdin.take().unwrap();
+            let tar = &tar;
+            // Fed from a thread and closed when it ends, while the output is read here.
+            let feed = std::thread::scope(|s| {
+                s.spawn(move || stdin.write_all(tar).unwrap());
+                child.wait_with_output().unwrap()
+            });
+            let theirs = (feed.stdout.len() as u64, start.elapsed().as_secs_f64());
+            assert!(ours.0 > 0 && theirs.0 > 0);
+            println!(
+                "{:<8} {:>10} {:>8.3} {:>9.1}   {:<18} {:>10} {:>8.3} {:>9.1}",
+                format.to_string(),
+                ours.0,
+                ours.0 as f64 / tar.len() as f64,
+                mb / ours.1,
+                format!("{tool} {}", args[0]),
+                theirs.0,
+                theirs.0 as f64 / tar.len() as f64,
+                mb / theirs.1
+            );
+        }
+    }
+
     #[test]
     fn a_failed_write_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
