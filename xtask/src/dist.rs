@@ -208,7 +208,7 @@ fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], here:
             let dest = plan.generated_dir.join(&job.target).join(&file.path);
             std::fs::create_dir_all(dest.parent().context("a generated path has no parent")?)
                 .with_context(|| format!("creating the directory of {}", dest.display()))?;
-            package::write_atomic(&dest, |w| Ok(w.write_all(text.as_bytes())?))?;
+            package::write_if_changed(&dest, text.as_bytes())?;
             generated.made.insert(file.path.clone(), dest);
         }
         match generated.made.get(&file.path) {
@@ -384,7 +384,6 @@ fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
         manifest.artifacts.iter().map(|a| (a.name.clone(), a.checksums["sha256"].clone())).collect();
     package::write_checksums(out, &sums)?;
     let json = serde_json::to_string_pretty(manifest).context("serialising the manifest")?;
-    package::write_atomic(&out.join("manifest.json"), |w| Ok(writeln!(w, "{json}")?))?;
-    let markdown = report::release_notes(manifest);
-    package::write_atomic(&out.join("REPORT.md"), |w| Ok(w.write_all(markdown.as_bytes())?))
+    package::write_if_changed(&out.join("manifest.json"), format!("{json}\n").as_bytes())?;
+    package::write_if_changed(&out.join("REPORT.md"), report::release_notes(manifest).as_bytes())
 }

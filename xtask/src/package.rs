@@ -91,6 +91,15 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Res
     result
 }
 
+/// Writes a small file atomically unless it already holds exactly `bytes`: a rerun that
+/// changes nothing then writes (and fsyncs) nothing.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    write_atomic(path, |out| Ok(out.write_all(bytes)?))
+}
+
 /// Removes the temporary files of runs that were killed before their rename. Only safe
 /// while holding the output directory's lock: then no other run is writing one.
 pub fn remove_partials(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -301,14 +310,10 @@ pub fn write_checksums(out_dir: &Path, sums: &[(String, String)]) -> Result<()> 
     let mut sorted = sums.to_vec();
     sorted.sort();
     for (name, sha) in &sorted {
-        write_atomic(&out_dir.join(format!("{name}.sha256")), |out| Ok(writeln!(out, "{sha}  {name}")?))?;
+        write_if_changed(&out_dir.join(format!("{name}.sha256")), format!("{sha}  {name}\n").as_bytes())?;
     }
-    write_atomic(&out_dir.join("SHA256SUMS"), |out| {
-        for (name, sha) in &sorted {
-            writeln!(out, "{sha}  {name}")?;
-        }
-        Ok(())
-    })
+    let all: String = sorted.iter().map(|(name, sha)| format!("{sha}  {name}\n")).collect();
+    write_if_changed(&out_dir.join("SHA256SUMS"), all.as_bytes())
 }
 
 #[cfg(test)]
