@@ -1,13 +1,13 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
 use crate::config::{self, Overrides, Toolchain};
-use crate::triple::{self, Family};
 use crate::flags::{Dist, Global, Selection};
 use crate::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan, Route};
 use crate::report::{self, Line, Progress};
 use crate::runner::{path_arg, Cmd, Runner};
+use crate::triple::{self, Family};
 use crate::{build, inspect, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -50,7 +50,7 @@ pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
     // the other targets' archives reuse.
     let mut order: Vec<&Job> = plan.jobs.iter().collect();
     order.sort_by_key(|job| !runs_here(&job.target, &toolchain.host));
-    let mut generated = Generated::default();
+    let mut generated = GeneratedFiles::default();
     let mut artifacts = Vec::new();
     let mut failures: Vec<(String, anyhow::Error)> = Vec::new();
     for job in order {
@@ -188,13 +188,13 @@ fn runs_here(target: &str, host: &str) -> bool {
 /// Completions and man pages made so far in this run (they do not depend on the target),
 /// and the targets that had to go without.
 #[derive(Default)]
-struct Generated {
+struct GeneratedFiles {
     made: BTreeMap<String, PathBuf>,
     missing: BTreeMap<String, Vec<String>>,
 }
 
 /// Runs each generating command with this job's binary, or reuses what an earlier job made.
-fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], here: bool, generated: &mut Generated) -> Result<Vec<Entry>> {
+fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], here: bool, generated: &mut GeneratedFiles) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for file in &plan.generated {
         if here {
@@ -270,7 +270,7 @@ fn run_job(
     job: &Job,
     line: &Line,
     here: bool,
-    generated: &mut Generated,
+    generated: &mut GeneratedFiles,
     previous: Option<&Manifest>,
 ) -> Result<(Artifact, bool)> {
     preflight(job)?;
@@ -386,4 +386,20 @@ fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
     let json = serde_json::to_string_pretty(manifest).context("serialising the manifest")?;
     package::write_if_changed(&out.join("manifest.json"), format!("{json}\n").as_bytes())?;
     package::write_if_changed(&out.join("REPORT.md"), report::release_notes(manifest).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_binaries_this_host_can_start_generate_files() {
+        let host = "x86_64-unknown-linux-gnu";
+        assert!(runs_here(host, host));
+        assert!(runs_here("x86_64-unknown-linux-musl", host), "static musl runs on any Linux of its CPU");
+        assert!(!runs_here("aarch64-unknown-linux-musl", host));
+        assert!(!runs_here("x86_64-pc-windows-msvc", host));
+        assert!(!runs_here("x86_64-apple-darwin", host));
+        assert!(!runs_here("x86_64-unknown-linux-musl", "x86_64-apple-darwin"));
+    }
 }
