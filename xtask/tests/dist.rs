@@ -139,7 +139,8 @@ fn system_listing(path: &Path) -> String {
         run_ok(Command::new("python3").args(["-m", "zipfile", "-l"]).arg(path))
     } else {
         let filter = if name.ends_with(".xz") { "xz" } else if name.ends_with(".zst") { "zstd" } else { "gzip" };
-        run_ok(Command::new("tar").args(["--numeric-owner", "-tvf"]).arg(path).args(["-I", filter]))
+        // TZ=UTC: tar prints mtimes in local time.
+        run_ok(Command::new("tar").args(["--numeric-owner", "-tvf"]).arg(path).args(["-I", filter]).env("TZ", "UTC"))
     };
     String::from_utf8(out.stdout).unwrap()
 }
