@@ -143,45 +143,46 @@ pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[E
             bail!("the archive entry name `{}` is not a plain relative path", entry.name);
         }
     }
+    // Release archives are small: a tar is built in memory, then compressed.
     write_atomic(path, |out| match format {
+        ArchiveFormat::TarGz => gzip(out, &tar_bytes(top, &entries, mtime)?),
+        ArchiveFormat::TarXz => xz(out, &tar_bytes(top, &entries, mtime)?),
+        ArchiveFormat::TarZst => zstd(out, &tar_bytes(top, &entries, mtime)?),
         ArchiveFormat::Zip => write_zip(out, top, &entries, mtime),
-        // Release archives are small: the tar is built in memory, then compressed.
-        tar => compress(out, tar, &tar_bytes(top, &entries, mtime)?),
     })
     .with_context(|| format!("packing {}", path.display()))
 }
 
-/// Compresses a finished tar. Levels are chosen for release archives, which are compressed
-/// once and downloaded many times:
-fn compress(out: &mut impl Write, format: ArchiveFormat, tar: &[u8]) -> Result<()> {
-    match format {
-        // gzip 6, gzip's own default: what users of `tar czf` expect; 9 saves under 1% on
-        // binaries for twice the time.
-        ArchiveFormat::TarGz => {
-            let mut gz = flate2::GzBuilder::new().mtime(0).write(out, flate2::Compression::new(6));
-            gz.write_all(tar)?;
-            gz.finish()?;
-        }
-        // xz preset 6, xz's default: its 8 MiB dictionary already spans a whole release
-        // binary, so 9 only raises the memory needed to unpack (from 9 to 65 MiB). With the
-        // CRC64 check this is byte for byte what `xz -6` writes.
-        ArchiveFormat::TarXz => {
-            let mut xz = liblzma::write::XzEncoder::new(out, 6);
-            xz.write_all(tar)?;
-            xz.finish()?;
-        }
-        // zstd 19, the highest level without --ultra: unpacking stays as fast and needs an
-        // 8 MiB window; the levels above need more memory on every user's machine. The
-        // content size and a checksum are recorded, as the `zstd` tool does.
-        ArchiveFormat::TarZst => {
-            let mut zst = zstd::Encoder::new(out, 19)?;
-            zst.include_checksum(true)?;
-            zst.set_pledged_src_size(Some(tar.len() as u64))?;
-            zst.write_all(tar)?;
-            zst.finish()?;
-        }
-        ArchiveFormat::Zip => unreachable!("zip is not a tar"),
-    }
+// Levels are chosen for release archives, which are compressed once and downloaded many times.
+
+/// gzip 6, gzip's own default: what users of `tar czf` expect; 9 saves under 1% on
+/// binaries for twice the time.
+fn gzip(out: &mut impl Write, tar: &[u8]) -> Result<()> {
+    let mut gz = flate2::GzBuilder::new().mtime(0).write(out, flate2::Compression::new(6));
+    gz.write_all(tar)?;
+    gz.finish()?;
+    Ok(())
+}
+
+/// xz preset 6, xz's default: its 8 MiB dictionary already spans a whole release binary, so
+/// 9 only raises the memory needed to unpack (from 9 to 65 MiB). With the CRC64 check this is
+/// byte for byte what `xz -6` writes.
+fn xz(out: &mut impl Write, tar: &[u8]) -> Result<()> {
+    let mut xz = liblzma::write::XzEncoder::new(out, 6);
+    xz.write_all(tar)?;
+    xz.finish()?;
+    Ok(())
+}
+
+/// zstd 19, the highest level without --ultra: unpacking stays as fast and needs an 8 MiB
+/// window; the levels above need more memory on every user's machine. The content size and
+/// a checksum are recorded, as the `zstd` tool does.
+fn zstd(out: &mut impl Write, tar: &[u8]) -> Result<()> {
+    let mut zst = zstd::Encoder::new(out, 19)?;
+    zst.include_checksum(true)?;
+    zst.set_pledged_src_size(Some(tar.len() as u64))?;
+    zst.write_all(tar)?;
+    zst.finish()?;
     Ok(())
 }
 
