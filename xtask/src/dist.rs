@@ -330,21 +330,20 @@ fn run_job(
     let input_sha256 = package::input_sha256(job.format, top, &entries, plan.source_date_epoch);
     // The previous run's archive is kept when it was packed from the same input and is
     // still the file that run wrote (its checksum is checked, not trusted).
-    let before = previous.and_then(|m| m.artifacts.iter().find(|a| a.name == job.archive && a.input_sha256 == input_sha256));
-    let mut sha256 = None;
-    if let Some(before) = before {
-        if archive.is_file() && package::sha256_file(&archive)? == before.checksums["sha256"] {
-            sha256 = Some(before.checksums["sha256"].clone());
-        }
-    }
-    let reused = sha256.is_some();
-    if !reused {
+    let recorded = previous
+        .and_then(|m| m.artifacts.iter().find(|a| a.name == job.archive && a.input_sha256 == input_sha256))
+        .and_then(|a| a.checksums.get("sha256"));
+    let on_disk = match recorded {
+        Some(_) if archive.is_file() => Some(package::sha256_file(&archive)?),
+        _ => None,
+    };
+    let reused = recorded.is_some() && on_disk.as_ref() == recorded;
+    let sha256 = if reused {
+        on_disk.unwrap_or_default()
+    } else {
         line.stage(&format!("packing {}", job.format));
         package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)?;
-    }
-    let sha256 = match sha256 {
-        Some(sha256) => sha256,
-        None => package::sha256_file(&archive)?,
+        package::sha256_file(&archive)?
     };
     let size = std::fs::metadata(&archive).with_context(|| format!("reading {}", archive.display()))?.len();
     assets.sort_by(|a, b| a.path.cmp(&b.path));
