@@ -1,6 +1,7 @@
 //! `cargo xtask`: the release orchestrator. See docs/ARCHITECTURE.md for the stages:
 //! config → plan → build → inspect → package → report, one module each.
 
+mod audit;
 mod build;
 mod config;
 mod dist;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
+        flags::Command::Audit(args) => audit::run(&runner, &cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
