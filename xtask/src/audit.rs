@@ -437,7 +437,15 @@ pub fn scan_script(text: &str, files: &mut Files) {
             add(&mut files.link_libs, lib);
         }
     }
-    // String literals that look like environment variable names (OPENSSL_LIB_DIR, {}_NO_VENDOR).
+    // Variables the script asks cargo to watch, then string literals that look like
+    // variable names (OPENSSL_LIB_DIR, {}_NO_VENDOR).
+    for (i, _) in text.match_indices("rerun-if-env-changed=") {
+        let rest = &text[i + "rerun-if-env-changed=".len()..];
+        let var = &rest[..rest.find(['"', '\n']).unwrap_or(rest.len())];
+        if !var.is_empty() && !CARGO_VARS.contains(&var) && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p)) {
+            add(&mut files.env_vars, var);
+        }
+    }
     for line in text.lines() {
         for literal in line.split('"').skip(1).step_by(2) {
             let looks_like_var = literal.len() >= 4
