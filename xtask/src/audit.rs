@@ -511,19 +511,11 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
     let mut tools: Vec<String> = e.build_dependencies.iter().flat_map(|d| tools_of_build_dep(d)).map(|t| t.to_string()).collect();
     tools.extend(f.script_tools.iter().cloned());
     // A probe only counts when its crate is in the resolved graph (optional ones may be off).
-    let mut probes: Vec<String> = f
-        .system_probes
-        .iter()
-        .filter(|p| has_dep(&p.replace('_', "-")))
-        .cloned()
-        .collect();
-    let dir_vars: Vec<&String> = f.env_vars.iter().filter(|v| v.ends_with("_DIR") || v.contains("LIB_DIR")).collect();
-    probes.extend(dir_vars.iter().map(|v| v.to_string()));
-    if has_dep("pkg-config") || has_dep("system-deps") || has_dep("metadeps") {
-        if probes.iter().any(|p| p.contains("pkg") || p.contains("deps")) {
-            tools.push("pkg-config".into());
-        }
+    let mut probes: Vec<String> = f.system_probes.iter().filter(|p| has_dep(&p.replace('_', "-"))).cloned().collect();
+    if probes.iter().any(|p| p != "vcpkg") {
+        tools.push("pkg-config".into());
     }
+    probes.extend(f.env_vars.iter().filter(|v| v.ends_with("_DIR") || v.contains("LIB_DIR")).cloned());
     tools.sort();
     tools.dedup();
     let probe_words = probes.join(", ");
@@ -594,16 +586,21 @@ fn source_summary(f: &Files) -> String {
 }
 
 /// The C compiler a route gives a target on this host, if any.
-pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<&'static str> {
+pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
     let family = triple::family(target);
     let linux = matches!(family, Family::LinuxMusl | Family::LinuxGnu);
     match route {
-        // The host gcc compiles self-contained C for its own CPU; musl-gcc (musl-tools) is
-        // needed for C that includes libc headers.
-        Route::Native if linux && triple::arch(target) == triple::arch(host) => Some("gcc"),
+        // cc-rs looks for `x86_64-linux-musl-gcc` for a musl target and does not fall back
+        // to the host gcc, which compiles self-contained C for its own CPU well enough:
+        // name the variable that points cc-rs at it (found by building the test fixture).
+        Route::Native if family == Family::LinuxMusl && triple::arch(target) == triple::arch(host) => Some(format!(
+            "gcc (set CC_{}=gcc) or musl-gcc (Debian musl-tools)",
+            target.replace('-', "_")
+        )),
+        Route::Native if linux && target == host => Some("gcc".into()),
         Route::Native | Route::RustLld => None,
-        Route::Zig if linux || matches!(family, Family::AppleDarwin | Family::WindowsGnu) => Some("zig cc (cargo-zigbuild)"),
-        Route::Msvc if family == Family::WindowsMsvc => Some("clang-cl with the Windows SDK headers"),
+        Route::Zig if linux || matches!(family, Family::AppleDarwin | Family::WindowsGnu) => Some("zig cc (cargo-zigbuild)".into()),
+        Route::Msvc if family == Family::WindowsMsvc => Some("clang-cl with the Windows SDK headers".into()),
         Route::Zig | Route::Msvc => None,
     }
 }
@@ -665,7 +662,7 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
         let names: Vec<&str> = cross_c.iter().map(|p| p.name.as_str()).collect();
         match c_compiler(route, target, host) {
             Some(cc) => {
-                tools.insert(cc.to_string());
+                tools.insert(cc);
             }
             None => {
                 let others: Vec<String> = ROUTES.iter().filter(|r| c_compiler(**r, target, host).is_some()).map(|r| r.to_string()).collect();
@@ -1080,7 +1077,9 @@ mod tests {
     #[test]
     fn routes_give_c_compilers_where_the_matrix_says() {
         let host = "x86_64-unknown-linux-gnu";
-        assert_eq!(c_compiler(Route::Native, "x86_64-unknown-linux-musl", host), Some("gcc"));
+        let musl_cc = c_compiler(Route::Native, "x86_64-unknown-linux-musl", host).unwrap();
+        assert!(musl_cc.contains("CC_x86_64_unknown_linux_musl=gcc"), "{musl_cc}");
+        assert_eq!(c_compiler(Route::Native, host, host).as_deref(), Some("gcc"));
         assert_eq!(c_compiler(Route::Native, "aarch64-unknown-linux-musl", host), None);
         assert_eq!(c_compiler(Route::RustLld, "aarch64-unknown-linux-musl", host), None);
         assert!(c_compiler(Route::Zig, "aarch64-apple-darwin", host).is_some());
