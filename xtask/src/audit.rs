@@ -135,8 +135,9 @@ pub struct Score {
 }
 
 impl Score {
+    /// Rounded down, so only a full share reads 100%; "<1%" is the caller's for tiny shares.
     pub fn percent(&self, n: usize) -> usize {
-        (n * 100 + self.packages / 2).checked_div(self.packages).unwrap_or(100)
+        (n * 100).checked_div(self.packages).unwrap_or(100)
     }
 }
 
@@ -512,10 +513,12 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
     tools.extend(f.script_tools.iter().cloned());
     // A probe only counts when its crate is in the resolved graph (optional ones may be off).
     let mut probes: Vec<String> = f.system_probes.iter().filter(|p| has_dep(&p.replace('_', "-"))).cloned().collect();
-    if probes.iter().any(|p| p != "vcpkg") {
-        tools.push("pkg-config".into());
+    let pkg_config = probes.iter().any(|p| p != "vcpkg");
+    // A directory variable points at a native library only in a package that links one
+    // (icu_properties_data's ICU4X_DATA_DIR points at data).
+    if e.links.is_some() {
+        probes.extend(f.env_vars.iter().filter(|v| v.ends_with("_DIR") || v.contains("LIB_DIR")).cloned());
     }
-    probes.extend(f.env_vars.iter().filter(|v| v.ends_with("_DIR") || v.contains("LIB_DIR")).cloned());
     tools.sort();
     tools.dedup();
     let probe_words = probes.join(", ");
@@ -530,14 +533,12 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
         if !probes.is_empty() {
             reason += &format!("; looks for a system copy first ({probe_words})");
         }
-        let non_pkg_config: Vec<&String> = tools.iter().filter(|t| *t != "pkg-config").collect();
-        if non_pkg_config.is_empty() {
+        if tools.is_empty() {
             let fix = if probes.is_empty() { None } else { feature_fix.map(|f| format!("{f} so the build never picks up the build machine's copy")) };
             return Verdict { tier: Tier::Bundled, reason, compiles_native, tools, system_libraries: Vec::new(), fix };
         }
-        let list: Vec<&str> = non_pkg_config.iter().map(|s| s.as_str()).collect();
-        let fix = Some(format!("install {} on the build machine", list.join(" and ")));
-        return Verdict { tier: Tier::System, reason: format!("{reason}; needs {}", list.join(", ")), compiles_native, tools, system_libraries: Vec::new(), fix };
+        let fix = Some(format!("install {} on the build machine", tools.join(" and ")));
+        return Verdict { tier: Tier::System, reason: format!("{reason}; needs {}", tools.join(", ")), compiles_native, tools, system_libraries: Vec::new(), fix };
     }
     let unbuilt_link = f.prebuilt_libraries == 0 && e.links.is_some() && !f.link_libs.is_empty();
     if !probes.is_empty() || unbuilt_link {
@@ -546,6 +547,11 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
         } else {
             format!("build script looks for the system's {library} ({probe_words}) and builds no copy of it")
         };
+        // pkg-config is needed only where no bundled copy is the fallback.
+        if pkg_config {
+            tools.push("pkg-config".into());
+            tools.sort();
+        }
         let mut fix = feature_fix.unwrap_or_else(|| format!("provide {library} built for the target (for pkg-config: PKG_CONFIG_SYSROOT_DIR and PKG_CONFIG_ALLOW_CROSS=1)"));
         if library == "openssl" {
             fix += ", or switch the crate that pulls it in to rustls";
@@ -795,7 +801,10 @@ fn tier_name(tier: Tier) -> &'static str {
 }
 
 fn counts(score: &Score, n: usize) -> String {
-    format!("{n} ({}%)", score.percent(n))
+    match score.percent(n) {
+        0 if n > 0 => format!("{n} (<1%)"),
+        p => format!("{n} ({p}%)"),
+    }
 }
 
 /// A short list of the evidence, for a table cell.
@@ -1088,9 +1097,10 @@ mod tests {
     }
 
     #[test]
-    fn percentages_round_and_survive_an_empty_graph() {
-        let score = Score { packages: 3, tier1: 2, tier2: 1, ..Score::default() };
-        assert_eq!((score.percent(2), score.percent(1)), (67, 33));
+    fn percentages_round_down_and_survive_an_empty_graph() {
+        let score = Score { packages: 232, ..Score::default() };
+        assert_eq!((score.percent(231), score.percent(232)), (99, 100), "only all is 100%");
+        assert_eq!(counts(&score, 1), "1 (<1%)");
         assert_eq!(Score::default().percent(0), 100);
     }
 }
