@@ -438,8 +438,7 @@ pub fn scan_script(text: &str, files: &mut Files) {
             add(&mut files.link_libs, lib);
         }
     }
-    // Variables the script asks cargo to watch, then string literals that look like
-    // variable names (OPENSSL_LIB_DIR, {}_NO_VENDOR).
+    // Variables the script asks cargo to watch.
     for (i, _) in text.match_indices("rerun-if-env-changed=") {
         let rest = &text[i + "rerun-if-env-changed=".len()..];
         let var = &rest[..rest.find(['"', '\n']).unwrap_or(rest.len())];
@@ -447,15 +446,18 @@ pub fn scan_script(text: &str, files: &mut Files) {
             add(&mut files.env_vars, var);
         }
     }
-    for line in text.lines() {
-        for literal in line.split('"').skip(1).step_by(2) {
-            let looks_like_var = literal.len() >= 4
-                && literal.contains('_')
-                && literal.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "_{}".contains(c))
-                && !CARGO_VARS.contains(&literal)
-                && !["CARGO_", "DEP_", "RUST"].iter().any(|p| literal.starts_with(p));
+    // Names read through env::var / env::var_os or a script's own `env("…")` helper.
+    for opener in ["var(\"", "var_os(\"", "env(\""] {
+        for (i, _) in text.match_indices(opener) {
+            let rest = &text[i + opener.len()..];
+            let var = &rest[..rest.find('"').unwrap_or(0)];
+            let looks_like_var = var.len() >= 3
+                && var.starts_with(|c: char| c.is_ascii_uppercase())
+                && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !CARGO_VARS.contains(&var)
+                && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p));
             if looks_like_var {
-                add(&mut files.env_vars, literal);
+                add(&mut files.env_vars, var);
             }
         }
     }
@@ -570,9 +572,9 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
     }
     let reason = match &f.build_script {
         None => "no build script".to_string(),
-        Some(_) if f.prebuilt_libraries > 0 => format!("build script only points the linker at {} prebuilt libraries it ships", f.prebuilt_libraries),
+        Some(_) if f.prebuilt_libraries > 0 => format!("build script only points the linker at prebuilt libraries it ships ({} files)", f.prebuilt_libraries),
         Some(_) if !f.rustc_probes.is_empty() => format!("build script only probes rustc ({})", f.rustc_probes.join(", ")),
-        Some(_) if !f.compile_calls.is_empty() => format!("build script has compile calls ({}) but the package ships no native sources", f.compile_calls.join(", ")),
+        Some(_) if !f.compile_calls.is_empty() => format!("build script ships no native sources for its compile calls ({})", f.compile_calls.join(", ")),
         Some(_) => "build script compiles nothing and probes no system library".to_string(),
     };
     Verdict { tier: Tier::PureRust, reason, compiles_native, tools, system_libraries: Vec::new(), fix: None }
@@ -800,11 +802,15 @@ fn tier_name(tier: Tier) -> &'static str {
     }
 }
 
-fn counts(score: &Score, n: usize) -> String {
+fn share(score: &Score, n: usize) -> String {
     match score.percent(n) {
-        0 if n > 0 => format!("{n} (<1%)"),
-        p => format!("{n} ({p}%)"),
+        0 if n > 0 => "<1%".into(),
+        p => format!("{p}%"),
     }
+}
+
+fn counts(score: &Score, n: usize) -> String {
+    format!("{n} ({})", share(score, n))
 }
 
 /// A short list of the evidence, for a table cell.
@@ -873,8 +879,8 @@ fn markdown(audit: &AuditReport) -> String {
     for t in &audit.targets {
         out += &format!("\n## {}\n\nRoute `{}`: {}.\n\n", t.target, t.route, t.route_reason);
         out += &format!(
-            "**Score**: {}% pure Rust, {}% bundled native code, {}% needs the build machine; the planned route builds {} of {} packages.\n\n",
-            t.score.percent(t.score.tier1), t.score.percent(t.score.tier2), t.score.percent(t.score.tier3), t.score.planned_route_builds, t.score.packages
+            "**Score**: {} pure Rust, {} bundled native code, {} needs the build machine; the planned route builds {} of {} packages.\n\n",
+            share(&t.score, t.score.tier1), share(&t.score, t.score.tier2), share(&t.score, t.score.tier3), t.score.planned_route_builds, t.score.packages
         );
         out += &format!("**Tools**: {}. **System libraries**: {}.\n\n", list_or_none(&t.tools), list_or_none(&t.system_libraries));
         for note in &t.notes {
@@ -900,9 +906,14 @@ fn markdown(audit: &AuditReport) -> String {
         }
         let pure: Vec<&PackageReport> = t.packages.iter().filter(|p| p.verdict.tier == Tier::PureRust).collect();
         out += &format!("### Tier 1: pure Rust ({})\n\n", pure.len());
-        let scripted: Vec<String> = pure.iter().filter(|p| p.evidence.files.build_script.is_some()).map(|p| format!("{} ({})", p.name, p.verdict.reason.trim_start_matches("build script "))).collect();
-        if !scripted.is_empty() {
-            out += &format!("With a build script that builds no native code: {}.\n\n", scripted.join("; "));
+        // Grouped by what the build script does, details in the JSON.
+        let mut scripted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for p in pure.iter().filter(|p| p.evidence.files.build_script.is_some()) {
+            let what = p.verdict.reason.split(" (").next().unwrap_or_default().trim_start_matches("build script ");
+            scripted.entry(what).or_default().push(p.name.as_str());
+        }
+        for (what, names) in scripted {
+            out += &format!("Build script {what}: {}.\n\n", names.join(", "));
         }
         let plain: Vec<&str> = pure.iter().filter(|p| p.evidence.files.build_script.is_none()).map(|p| p.name.as_str()).collect();
         out += &format!("No build script: {}.\n", if plain.is_empty() { "none".into() } else { plain.join(", ") });
