@@ -442,7 +442,7 @@ pub fn scan_script(text: &str, files: &mut Files) {
     for (i, _) in text.match_indices("rerun-if-env-changed=") {
         let rest = &text[i + "rerun-if-env-changed=".len()..];
         let var = &rest[..rest.find(['"', '\n']).unwrap_or(rest.len())];
-        if !var.is_empty() && !CARGO_VARS.contains(&var) && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p)) {
+        if looks_like_var(var) {
             add(&mut files.env_vars, var);
         }
     }
@@ -451,16 +451,21 @@ pub fn scan_script(text: &str, files: &mut Files) {
         for (i, _) in text.match_indices(opener) {
             let rest = &text[i + opener.len()..];
             let var = &rest[..rest.find('"').unwrap_or(0)];
-            let looks_like_var = var.len() >= 3
-                && var.starts_with(|c: char| c.is_ascii_uppercase())
-                && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-                && !CARGO_VARS.contains(&var)
-                && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p));
-            if looks_like_var {
+            if looks_like_var(var) {
                 add(&mut files.env_vars, var);
             }
         }
     }
+}
+
+/// A literal environment variable name that is not one of cargo's own (format strings like
+/// `{}_NO_VENDOR` are skipped: their name is not in the text).
+fn looks_like_var(var: &str) -> bool {
+    var.len() >= 3
+        && var.starts_with(|c: char| c.is_ascii_uppercase())
+        && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !CARGO_VARS.contains(&var)
+        && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p))
 }
 
 /// Feature names that usually switch between a bundled copy and the system's.
