@@ -12,7 +12,7 @@ use crate::flags::{Audit as Args, AuditFormat, Global};
 use crate::plan::{self, Route};
 use crate::runner::{log_tail, path_arg, Cmd, Runner};
 use crate::triple::{self, Family};
-use crate::{build, report};
+use crate::{build, dist, report};
 use anyhow::{Context, Result};
 use cargo_metadata::{DependencyKind, Message, Metadata, Package, PackageId, TargetKind};
 use serde::Serialize;
@@ -180,11 +180,15 @@ pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
     let toolchain = Toolchain::detect(runner)?;
     let overrides = Overrides { targets: args.targets.clone(), profile: args.profile.clone(), out_dir: None };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
+    // The routes `cargo xtask dist` would take: the audit reports against them.
+    let host = dist::detect_host(&config.targets)?;
+    let plan = plan::plan(&config, &toolchain, &host)?;
     let feature_flags = feature_flags(&args);
     let mut files: HashMap<PackageId, Files> = HashMap::new();
     let mut targets = Vec::new();
     let mut build_failed = Vec::new();
-    for target in &config.targets {
+    for job in &plan.jobs {
+        let target = &job.target;
         let meta = target_metadata(runner, global.manifest_path.as_deref(), &config.manifest_path, target, &feature_flags)?;
         let reach = reachable(&meta, &config.bins)?;
         for id in reach.keys() {
@@ -192,9 +196,13 @@ pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
                 files.insert(id.clone(), scan(&meta[id]).with_context(|| format!("auditing {target}"))?);
             }
         }
-        let mut report = audit_target(&meta, &reach, &files, target, &toolchain.host);
+        let planned = Planned { route: job.route, reason: job.route_reason.clone(), c_code: config.c_code.clone() };
+        let mut report = audit_target(&meta, &reach, &files, target, &toolchain.host, &planned);
+        if let Some(blocked) = &job.blocked {
+            report.notes.push(format!("`cargo xtask dist` refuses this target here: {blocked}"));
+        }
         if args.build {
-            let observed = build_and_observe(runner, &config, &toolchain, target, &feature_flags)?;
+            let observed = build_and_observe(runner, &config, &toolchain, &host, target, &feature_flags)?;
             check_build(&mut report, &meta, observed);
             if report.build.as_ref().is_some_and(|b| !b.success) {
                 build_failed.push(target.clone());
@@ -218,6 +226,15 @@ pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The route `cargo xtask dist` plans for a target, and the C code it decided on.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub route: Route,
+    pub reason: String,
+    /// config.rs's list of packages that compile C (from declared build-dependencies).
+    pub c_code: Vec<String>,
 }
 
 /// The feature flags exactly as cargo takes them, for `cargo metadata` and the build alike.
@@ -613,14 +630,15 @@ pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
         Route::Native if linux && target == host => Some("gcc".into()),
         Route::Native | Route::RustLld => None,
         Route::Zig if linux || matches!(family, Family::AppleDarwin | Family::WindowsGnu) => Some("zig cc (cargo-zigbuild)".into()),
-        Route::Msvc if family == Family::WindowsMsvc => Some("clang-cl with the Windows SDK headers".into()),
+        // The plan points CC at `zig cc -target <arch>-windows-msvc` with the MSVC headers.
+        Route::Msvc if family == Family::WindowsMsvc => Some("zig cc for the MSVC target".into()),
         Route::Zig | Route::Msvc => None,
     }
 }
 
 /// The report for one target: a pure function of the resolved graph and the scanned files.
-pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files: &HashMap<PackageId, Files>, target: &str, host: &str) -> TargetReport {
-    let (route, route_reason) = plan::route(target, host);
+pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files: &HashMap<PackageId, Files>, target: &str, host: &str, planned: &Planned) -> TargetReport {
+    let route = planned.route;
     let mut packages = Vec::new();
     for (id, reached) in reach {
         let pkg = &meta[id];
@@ -694,10 +712,20 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
             system_libraries.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
+    // The plan picks routes from config.rs's quicker C detection: say where the two differ.
+    let mut found: Vec<&str> = cross_c.iter().map(|p| p.name.as_str()).collect();
+    found.dedup();
+    let missed: Vec<&str> = found.iter().copied().filter(|n| !planned.c_code.iter().any(|c| c == n)).collect();
+    if !missed.is_empty() {
+        notes.push(format!(
+            "the plan's C detection (build-dependencies on cc, cmake or autotools) misses {}: its route choice may lack a C compiler",
+            missed.join(", ")
+        ));
+    }
     TargetReport {
         target: target.to_string(),
         route,
-        route_reason,
+        route_reason: planned.reason.clone(),
         score,
         tools: tools.into_iter().collect(),
         system_libraries: system_libraries.into_iter().collect(),
@@ -716,20 +744,27 @@ pub struct BuildObservation {
 
 /// Runs the dist build for `target` exactly as `cargo xtask dist` plans it (plus the audit's
 /// feature flags) and records, per build script, what it left in its OUT_DIR.
-fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolchain, target: &str, feature_flags: &[String]) -> Result<BuildObservation> {
+fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolchain, host: &plan::Host, target: &str, feature_flags: &[String]) -> Result<BuildObservation> {
     let one = config::Config { targets: vec![target.to_string()], ..config.clone() };
-    let plan = plan::plan(&one, toolchain)?;
+    let plan = plan::plan(&one, toolchain, host)?;
     let job = &plan.jobs[0];
-    build::install(runner, job, |message| eprintln!("[{target}] {message}"))
-        .with_context(|| format!("preparing the toolchain for {target}"))?;
-    if let Some(dir) = job.log.parent() {
+    let build = &plan.builds[job.build];
+    if let Some(blocked) = &job.blocked {
+        return Ok(BuildObservation { success: false, log: format!("not built: {blocked}"), scripts: BTreeMap::new() });
+    }
+    let no_provision = std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
+    dist::check_provisions(&plan, false, no_provision)?;
+    let say = |message: &str| eprintln!("[{target}] {message}");
+    dist::provision_all(runner, &plan, &say).with_context(|| format!("provisioning the tools for {target}"))?;
+    if let Some(dir) = build.log.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
     }
-    let cmd = job.build.clone().args(feature_flags.iter().cloned());
-    eprintln!("[{target}] building with route {} to check the prediction", job.route);
+    build::install(runner, job, &build.log, say).with_context(|| format!("preparing the toolchain for {target}"))?;
+    let cmd = build.cmd.clone().args(feature_flags.iter().cloned());
+    say(&format!("building with route {} to check the prediction", job.route));
     let mut scripts: BTreeMap<PackageId, Observed> = BTreeMap::new();
     let mut walk_error = None;
-    let finished = runner.stream(&cmd, &job.log, |line| {
+    let finished = runner.stream(&cmd, &build.log, |line| {
         // Lines that are not cargo messages (a build script's stray output) are skipped.
         if let Ok(Message::BuildScriptExecuted(script)) = serde_json::from_str::<Message>(line) {
             let seen = scripts.entry(script.package_id.clone()).or_default();
@@ -744,7 +779,7 @@ fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolc
         return Err(e.context(format!("reading a build script's OUT_DIR for {target}")));
     }
     let success = finished.is_some_and(|f| f.success);
-    let log = if success { job.log.display().to_string() } else { format!("{}{}", job.log.display(), log_tail(&job.log, 15)) };
+    let log = if success { build.log.display().to_string() } else { format!("{}{}", build.log.display(), log_tail(&build.log, 40)) };
     Ok(BuildObservation { success, log, scripts })
 }
 

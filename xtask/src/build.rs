@@ -1,60 +1,77 @@
-//! Stage 3, build: prepares the toolchain for a job and runs its cargo command. Output
+//! Stage 3, build: prepares the toolchain and runs one cargo invocation per route. Output
 //! paths come from cargo's JSON artifact messages, never from guessing
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 
-use crate::plan::Job;
+use crate::plan::{Build, Job};
 use crate::runner::{log_tail, Runner};
-use anyhow::{bail, Result};
+use anyhow::{anyhow, Result};
 use cargo_metadata::Message;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Runs the job's install commands (e.g. `rustup target add`), telling `say` about each.
-pub fn install(runner: &Runner, job: &Job, mut say: impl FnMut(&str)) -> Result<()> {
+pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&str)) -> Result<()> {
     for cmd in &job.install {
         say(&format!("installing: {}", cmd.display()));
-        runner.run(cmd, Some(&job.log))?;
+        runner.run(cmd, Some(log))?;
     }
     Ok(())
 }
 
-/// Builds the job; returns the paths of its binaries, in the order of `job.binaries`.
+/// The binaries of one target, in the order of `Job::binaries`, or why there are none.
+pub type Outcome = Result<Vec<PathBuf>>;
+
+/// Runs one build for all its targets. Each target gets its own outcome: with several
+/// targets in one cargo run, one target's failure does not lose the others' binaries.
 /// `on_artifact` hears the number of compiled units so far, for progress.
-pub fn build(runner: &Runner, job: &Job, mut on_artifact: impl FnMut(usize)) -> Result<Vec<PathBuf>> {
-    if let Some(dir) = job.log.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("creating the log directory {}: {e}", dir.display()))?;
+pub fn build(runner: &Runner, build: &Build, jobs: &[&Job], mut on_artifact: impl FnMut(usize)) -> Result<BTreeMap<String, Outcome>> {
+    if let Some(dir) = build.log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow!("creating the log directory {}: {e}", dir.display()))?;
     }
     let mut compiled = 0;
-    let mut found: Vec<Option<PathBuf>> = vec![None; job.binaries.len()];
-    let finished = runner.stream(&job.build, &job.log, |line| {
+    let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> =
+        jobs.iter().map(|j| (j.target.as_str(), vec![None; j.binaries.len()])).collect();
+    let finished = runner.stream(&build.cmd, &build.log, |line| {
         // Lines that are not cargo messages (a build script's stray output) are skipped.
-        if let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str::<Message>(line) {
-            compiled += 1;
-            on_artifact(compiled);
-            if let (true, Some(exe)) = (artifact.target.is_bin(), artifact.executable) {
+        let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str::<Message>(line) else { return };
+        compiled += 1;
+        on_artifact(compiled);
+        let (true, Some(exe)) = (artifact.target.is_bin(), artifact.executable) else { return };
+        // Cargo puts each target's outputs under <target-dir>/<triple>/<profile>/.
+        for job in jobs {
+            if exe.components().any(|c| c.as_str() == job.target) {
                 let file = exe.file_name().unwrap_or_default();
                 if let Some(i) = job.binaries.iter().position(|b| b == file) {
-                    found[i] = Some(exe.into_std_path_buf());
+                    found.get_mut(job.target.as_str()).expect("every job has an entry")[i] = Some(exe.clone().into_std_path_buf());
                 }
             }
         }
     })?;
     let Some(finished) = finished else {
-        return Ok(Vec::new()); // dry run
+        return Ok(BTreeMap::new()); // dry run
     };
-    if !finished.success {
-        bail!(
-            "cargo failed to build {} (exit {}){}",
-            job.target,
-            finished.code.map_or("by signal".into(), |c| c.to_string()),
-            log_tail(&job.log, 15)
-        );
+    let mut outcomes = BTreeMap::new();
+    for job in jobs {
+        let paths = &found[job.target.as_str()];
+        let outcome = if finished.success || paths.iter().all(Option::is_some) {
+            paths
+                .iter()
+                .zip(&job.binaries)
+                .map(|(path, name)| {
+                    path.clone().ok_or_else(|| {
+                        anyhow!("cargo finished but reported no binary `{name}` for {}: is it a [[bin]] target?", job.target)
+                    })
+                })
+                .collect()
+        } else {
+            Err(anyhow!(
+                "cargo failed to build {} (exit {}){}",
+                job.target,
+                finished.code.map_or("by signal".into(), |c| c.to_string()),
+                log_tail(&build.log, 15)
+            ))
+        };
+        outcomes.insert(job.target.clone(), outcome);
     }
-    found
-        .into_iter()
-        .zip(&job.binaries)
-        .map(|(path, name)| match path {
-            Some(path) => Ok(path),
-            None => bail!("cargo finished but reported no binary `{name}` for {}: is it a [[bin]] target?", job.target),
-        })
-        .collect()
+    Ok(outcomes)
 }

@@ -1,12 +1,14 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
+use crate::plan::Route;
 use crate::runner::{Cmd, Runner};
 use crate::triple;
 use crate::UsageError;
 use anyhow::{Context, Result};
 use cargo_metadata::Metadata;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `[workspace.metadata.dist]` as written. Every key is optional.
@@ -17,6 +19,18 @@ struct RawDist {
     profile: Option<String>,
     include: Option<Vec<PathBuf>>,
     bins: Option<Vec<String>>,
+    smoke_args: Option<Vec<String>>,
+    smoke_expect: Option<String>,
+    #[serde(default)]
+    target: BTreeMap<String, TargetConfig>,
+}
+
+/// `[workspace.metadata.dist.target.<triple>]`: settings for one target.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TargetConfig {
+    /// Overrides the automatic linker route.
+    pub route: Option<Route>,
 }
 
 /// What the command line can override.
@@ -81,13 +95,24 @@ pub struct Config {
     pub include: Vec<PathBuf>,
     pub bins: Vec<Bin>,
     pub commit: String,
+    /// Packages in the shipped binaries' dependency graph that compile C/C++ (they have a
+    /// `cc` or `cmake` build-dependency): their targets need a C cross compiler.
+    pub c_code: Vec<String>,
+    /// Linked packages that link Apple frameworks: macOS targets then need an SDK (SDKROOT).
+    pub frameworks: Vec<String>,
+    /// Arguments for the smoke run of each runnable binary, and text its output must hold
+    /// (`{target}` stands for the triple); no expectation means exit status 0 is enough.
+    pub smoke_args: Vec<String>,
+    pub smoke_expect: Option<String>,
+    pub target_config: BTreeMap<String, TargetConfig>,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
 }
 
 /// Runs `cargo metadata` for the workspace at `manifest_path` (or the current directory).
 pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadata> {
-    let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1", "--no-deps"]);
+    // With dependencies: the plan needs to know which of them compile C.
+    let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1"]);
     if let Some(path) = manifest_path {
         if !path.is_file() {
             return Err(UsageError::new(format!(
@@ -147,6 +172,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     if profile.is_empty() {
         return Err(UsageError::new(format!("{where_}: `profile` is empty: name a cargo profile such as \"dist\"")));
     }
+    check_profile(&workspace_root, &profile)?;
     let bins = resolve_bins(meta, raw.bins, &where_)?;
     let owner = meta
         .workspace_packages()
@@ -154,6 +180,17 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         .find(|p| p.name.as_str() == bins[0].package)
         .context("the package of the first binary vanished from cargo metadata")?;
     let include = resolve_include(&workspace_root, raw.include, &where_)?;
+    for triple in raw.target.keys() {
+        if !targets.contains(triple) && !toolchain.known_targets.contains(triple) {
+            return Err(UsageError::new(format!(
+                "{where_}: [target.{triple}] names an unknown target triple{}",
+                triple::closest(triple, &toolchain.known_targets).map(|c| format!(": did you mean `{c}`?")).unwrap_or_default()
+            )));
+        }
+    }
+    let linked = linked_packages(meta, &bins);
+    let c_code = packages_with_c(&linked);
+    let frameworks = sorted_names(linked.iter().copied().filter(|p| FRAMEWORK_CRATES.contains(&p.name.as_str())));
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir().context("reading the current directory")?.join(dir),
@@ -171,8 +208,51 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         include,
         bins,
         commit,
+        c_code,
+        frameworks,
+        smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
+        smoke_expect: raw.smoke_expect,
+        target_config: raw.target,
         source_date_epoch: 0,
     })
+}
+
+/// Cargo knows a custom profile only from `[profile.<name>]` in the root manifest or a
+/// cargo config file (or CARGO_PROFILE_<NAME>_* variables); without one the build fails
+/// after the output directory exists, so it is checked here, before anything runs.
+fn check_profile(root: &Path, profile: &str) -> Result<()> {
+    if ["dev", "release", "test", "bench"].contains(&profile) {
+        return Ok(());
+    }
+    let env_prefix = format!("CARGO_PROFILE_{}_", profile.to_uppercase().replace('-', "_"));
+    if std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with(&env_prefix)) {
+        return Ok(());
+    }
+    let mut files = vec![root.join("Cargo.toml")];
+    for dir in root.ancestors() {
+        files.push(dir.join(".cargo/config.toml"));
+        files.push(dir.join(".cargo/config"));
+    }
+    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))) {
+        files.push(home.join("config.toml"));
+    }
+    let key = format!("profile.{profile}");
+    let defined = files.iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|text| {
+            text.lines().any(|l| {
+                let l = l.trim_start().trim_start_matches('[').trim_start();
+                l.starts_with(&format!("{key}]")) || l.starts_with(&format!("{key}.")) || l.starts_with(&format!("{key} "))
+            })
+        })
+    });
+    if defined {
+        Ok(())
+    } else {
+        Err(UsageError::new(format!(
+            "the profile `{profile}` is not defined in {}: add [profile.{profile}] with inherits = \"release\", or pass --profile release",
+            root.join("Cargo.toml").display()
+        )))
+    }
 }
 
 fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, where_: &str) -> Result<Vec<String>> {
@@ -219,6 +299,9 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
         .collect();
     let bins = match wanted {
         None => available.clone(),
+        Some(names) if names.is_empty() => {
+            return Err(UsageError::new(format!("{where_}: `bins` is empty: name at least one bin target, or remove the key to ship them all")))
+        }
         Some(names) => {
             let mut bins = Vec::new();
             for name in names {
@@ -241,6 +324,61 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
         )));
     }
     Ok(bins)
+}
+
+/// Build-dependencies that mean a package compiles C or C++ for the target.
+const C_BUILD_DEPS: [&str; 3] = ["cc", "cmake", "autotools"];
+
+/// Crates that link Apple frameworks, which exist only in a macOS SDK.
+const FRAMEWORK_CRATES: [&str; 8] = [
+    "core-foundation-sys",
+    "security-framework-sys",
+    "system-configuration-sys",
+    "coreaudio-sys",
+    "io-kit-sys",
+    "objc-sys",
+    "cocoa",
+    "metal",
+];
+
+/// The packages linked into the shipped binaries: the resolved graph walked from the
+/// shipped packages along normal dependencies (build-dependencies run on the host).
+fn linked_packages<'a>(meta: &'a Metadata, bins: &[Bin]) -> Vec<&'a cargo_metadata::Package> {
+    let Some(resolve) = &meta.resolve else { return Vec::new() };
+    let mut seen: Vec<&cargo_metadata::PackageId> = Vec::new();
+    let mut stack: Vec<&cargo_metadata::PackageId> = meta
+        .workspace_packages()
+        .into_iter()
+        .filter(|p| bins.iter().any(|b| b.package == p.name.as_str()))
+        .map(|p| &p.id)
+        .collect();
+    while let Some(id) = stack.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        if let Some(node) = resolve.nodes.iter().find(|n| &n.id == id) {
+            let normal = |d: &&cargo_metadata::NodeDep| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal);
+            stack.extend(node.deps.iter().filter(normal).map(|d| &d.pkg));
+        }
+    }
+    meta.packages.iter().filter(|p| seen.contains(&&p.id)).collect()
+}
+
+fn sorted_names<'a>(packages: impl Iterator<Item = &'a cargo_metadata::Package>) -> Vec<String> {
+    let mut names: Vec<String> = packages.map(|p| p.name.to_string()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Packages that compile native code (the shipped ones included).
+fn packages_with_c(linked: &[&cargo_metadata::Package]) -> Vec<String> {
+    sorted_names(linked.iter().copied().filter(|p| {
+        p.dependencies
+            .iter()
+            .any(|d| d.kind == cargo_metadata::DependencyKind::Build && C_BUILD_DEPS.contains(&d.name.as_str()))
+    }))
 }
 
 fn resolve_include(root: &Path, wanted: Option<Vec<PathBuf>>, where_: &str) -> Result<Vec<PathBuf>> {
@@ -303,7 +441,7 @@ mod tests {
         std::fs::write(
             root.join("Cargo.toml"),
             format!(
-                "[workspace]\nmembers = [\"tool\", \"xtask\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n{dist}\n"
+                "[workspace]\nmembers = [\"tool\", \"xtask\"]\nresolver = \"2\"\n\n[profile.dist]\ninherits = \"release\"\n\n[workspace.metadata.dist]\n{dist}\n"
             ),
         )
         .unwrap();
@@ -385,6 +523,15 @@ mod tests {
     }
 
     #[test]
+    fn an_undefined_profile_is_refused_before_building() {
+        let flags = Overrides { profile: Some("shipping".into()), ..Overrides::default() };
+        let message = usage_message(load_from("", flags));
+        assert!(message.contains("the profile `shipping` is not defined"), "{message}");
+        let flags = Overrides { profile: Some("release".into()), ..Overrides::default() };
+        assert!(load_from("", flags).is_ok(), "built-in profiles need no definition");
+    }
+
+    #[test]
     fn an_empty_matrix_is_refused() {
         let message = usage_message(load_from("targets = []", Overrides::default()));
         assert!(message.contains("`targets` is empty"), "{message}");
@@ -400,6 +547,26 @@ mod tests {
     fn a_missing_include_file_is_named() {
         let message = usage_message(load_from("include = [\"CHANGES.md\"]", Overrides::default()));
         assert!(message.contains("CHANGES.md"), "{message}");
+    }
+
+    #[test]
+    fn c_code_is_found_in_the_dependency_graph() {
+        let (_dir, meta) = workspace("");
+        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
+        assert!(config.c_code.is_empty(), "a pure fixture has no C: {:?}", config.c_code);
+        // This repository's app compiles csrc/crc32.c with the cc crate.
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("Cargo.toml");
+        let meta = metadata(&Runner::default(), Some(&here)).unwrap();
+        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
+        assert_eq!(config.c_code, ["app"]);
+    }
+
+    #[test]
+    fn a_route_override_is_read_and_checked() {
+        let config = load_from("[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"zig\"", Overrides::default()).unwrap();
+        assert_eq!(config.target_config["aarch64-unknown-linux-musl"].route, Some(Route::Zig));
+        let message = usage_message(load_from("[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"gcc\"", Overrides::default()));
+        assert!(message.contains("unknown variant `gcc`"), "{message}");
     }
 
     #[test]

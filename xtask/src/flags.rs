@@ -6,6 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     version,
     about = "Builds, proves and packs the release binaries of this workspace for every target of the matrix"
 )]
@@ -37,6 +38,21 @@ pub enum Command {
     Dist(Dist),
     /// Sort every dependency of the shipped binaries into native-code tiers, per target.
     Audit(Audit),
+    /// Per target: the route, each tool it needs (found or missing) and the fix.
+    Doctor(Doctor),
+}
+
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// A target triple to check (repeatable; default: `targets` from the config).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// Install what is missing: rustup targets and the provisioned tools.
+    #[arg(long)]
+    pub fix: bool,
+    /// Accept Microsoft's licence for the MSVC libraries (needed by --fix for windows-msvc).
+    #[arg(long)]
+    pub accept_msvc_license: bool,
 }
 
 /// Which targets and profile; flags override `[workspace.metadata.dist]`.
@@ -63,6 +79,13 @@ pub struct Dist {
     /// Go on with the other targets when one fails (the exit code is still 1).
     #[arg(long)]
     pub keep_going: bool,
+    /// Accept Microsoft's licence for the MSVC CRT and Windows SDK libraries that
+    /// windows-msvc targets link against (or set DIST_ACCEPT_MSVC_LICENSE=1).
+    #[arg(long)]
+    pub accept_msvc_license: bool,
+    /// Never download tools: fail if one is missing (or set DIST_NO_PROVISION=1).
+    #[arg(long)]
+    pub no_provision: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod audit;
 mod build;
 mod config;
 mod dist;
+mod doctor;
 mod flags;
 mod inspect;
 mod manifest;
@@ -12,6 +13,7 @@ mod package;
 mod plan;
 mod report;
 mod runner;
+mod tools;
 mod triple;
 
 use clap::Parser;
@@ -22,6 +24,8 @@ use std::process::ExitCode;
 pub struct UsageError(String);
 
 impl UsageError {
+    // Returns the anyhow::Error carrying it: every caller wants to return that directly.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(message: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(UsageError(message.into()))
     }
@@ -35,13 +39,42 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Clap's own errors span several lines; a usage mistake here is one line, like ours.
+fn parse_flags() -> Result<flags::Cli, ExitCode> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    flags::Cli::try_parse().map_err(|err| {
+        if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+        let rendered = err.render().to_string();
+        let first = rendered.lines().next().unwrap_or("error: invalid arguments").to_string();
+        let suggestion = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand, ContextKind::SuggestedValue]
+            .into_iter()
+            .find_map(|kind| match err.get(kind) {
+                Some(ContextValue::String(s)) => Some(s.clone()),
+                Some(ContextValue::Strings(v)) => v.first().cloned(),
+                _ => None,
+            });
+        match suggestion {
+            Some(s) => eprintln!("{first}: did you mean '{s}'? (`cargo xtask --help` lists everything)"),
+            None => eprintln!("{first} (`cargo xtask --help` lists everything)"),
+        }
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = flags::Cli::parse();
+    let cli = match parse_flags() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
     let result = match cli.command {
         flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
         flags::Command::Audit(args) => audit::run(&runner, &cli.global, args),
+        flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,6 +38,9 @@ pub struct Artifact {
     pub size: u64,
     /// Algorithm name to lower-case hex digest; "sha256" always present.
     pub checksums: BTreeMap<String, String>,
+    /// The smoke run: "passed (runs natively)", "passed (runs under qemu-aarch64)", or
+    /// "not run (...)" with the reason — never "passed" for a binary nothing ran.
+    pub smoke: String,
     pub assets: Vec<Asset>,
 }
 

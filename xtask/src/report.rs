@@ -105,21 +105,39 @@ pub fn print_plan(plan: &Plan, json: bool) {
         return;
     }
     println!(
-        "{} {} (profile {}, commit {}), {} job(s), output to {}",
+        "{} {} (profile {}, commit {}), {} target(s) in {} cargo run(s), output to {}",
         plan.name,
         plan.version,
         plan.profile,
         short(&plan.commit),
         plan.jobs.len(),
+        plan.builds.len(),
         plan.out_dir.display()
     );
+    if !plan.c_code.is_empty() {
+        println!("C code in: {}", plan.c_code.join(", "));
+    }
+    for p in &plan.provisions {
+        let state = if p.present { "present" } else { "to provision" };
+        println!("tool {} {} ({state}): {}", p.tool, p.version, p.dir.display());
+        if !p.present {
+            println!("  download: {}", p.download.display());
+        }
+    }
     for job in &plan.jobs {
         println!("\n{}  route {}: {}", job.target, job.route, job.route_reason);
         for cmd in &job.install {
             println!("  install: {}", cmd.display());
         }
-        println!("  build:   {}", job.build.display());
+        println!("  build:   cargo run #{} (below)", job.build + 1);
+        println!("  smoke:   {}", job.smoke.note);
+        if let Some(reason) = &job.blocked {
+            println!("  BLOCKED: {reason}");
+        }
         println!("  pack:    {} ({} + {} include file(s))", job.archive, job.binaries.join(", "), plan.include.len());
+    }
+    for (i, build) in plan.builds.iter().enumerate() {
+        println!("\ncargo run #{} ({} route: {}):\n  {}", i + 1, build.route, build.targets.join(", "), build.cmd.display());
     }
 }
 
@@ -145,13 +163,35 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
                 artifact.name.clone(),
                 human_size(artifact.size),
                 short(&artifact.checksums["sha256"]).to_string(),
+                artifact.smoke.clone(),
             ]);
         }
     }
     print!(
         "{}",
-        table(&["target", "binary", "arch", "linkage", "size", "archive", "archive size", "sha256"], &rows)
+        table(&["target", "binary", "arch", "linkage", "size", "archive", "archive size", "sha256", "smoke run"], &rows)
     );
+}
+
+pub fn print_doctor(checks: &[crate::doctor::Check], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(checks).expect("the checks serialise"));
+        return;
+    }
+    let rows: Vec<Vec<String>> = checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.target.clone(),
+                c.route.to_string(),
+                c.requirement.clone(),
+                if c.found { "found".into() } else { "MISSING".into() },
+                c.detail.clone(),
+                c.fix.clone(),
+            ]
+        })
+        .collect();
+    print!("{}", table(&["target", "route", "requirement", "status", "detail", "fix"], &rows));
 }
 
 fn short(hash: &str) -> &str {

@@ -173,6 +173,26 @@ impl Runner {
         Ok(true)
     }
 
+    /// Runs a command with side effects in the open, its stdout sent to stderr so the
+    /// user sees its own progress (pip's download bar) without mixing it into results.
+    pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<bool> {
+        self.echo(cmd);
+        if self.dry_run {
+            return Ok(false);
+        }
+        let output = cmd
+            .expression()
+            .stdin_null()
+            .stdout_to_stderr()
+            .unchecked()
+            .run()
+            .with_context(|| format!("could not start `{}`", cmd.program))?;
+        if !output.status.success() {
+            bail!("`{}` failed ({})", cmd.display(), output.status);
+        }
+        Ok(true)
+    }
+
     /// Runs a command and hands each line of its stdout to `on_line` as it arrives; stderr
     /// goes to `log` (or the terminal with `-v`). Returns None in dry-run mode.
     pub fn stream(&self, cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Result<Option<Finished>> {
@@ -237,8 +257,8 @@ fn indent(text: &str) -> String {
 /// Converts a path to the string a command line needs, refusing paths that are not UTF-8
 /// (cargo and rustc flags are strings; a lossy conversion would name another file).
 pub fn path_arg(path: &Path) -> Result<String> {
-    path.to_str().map(str::to_string).with_context(|| {
-        format!("the path {} is not valid UTF-8; move the workspace to a UTF-8 path", path.display())
+    path.to_str().map(str::to_string).ok_or_else(|| {
+        crate::UsageError::new(format!("the path {} is not valid UTF-8: cargo and rustc flags need UTF-8, so move or rename it", path.display()))
     })
 }
 

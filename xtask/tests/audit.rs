@@ -44,6 +44,7 @@ fn fixture() -> tempfile::TempDir {
         "Cargo.toml",
         "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n\
          targets = [\"x86_64-unknown-linux-musl\", \"aarch64-unknown-linux-musl\", \"x86_64-pc-windows-msvc\"]\n\n\
+         [workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"rust-lld\"\n\n\
          [profile.dist]\ninherits = \"release\"\n",
     );
     package(
@@ -52,7 +53,7 @@ fn fixture() -> tempfile::TempDir {
         "\n[features]\ndefault = [\"system\"]\nsystem = [\"dep:system-sys\"]\n\n[dependencies]\n\
          pure = { path = \"../pure\" }\nprobe = { path = \"../probe\" }\nbundled-sys = { path = \"../bundled-sys\" }\n\
          system-sys = { path = \"../system-sys\", optional = true }\n\n\
-         [target.'cfg(windows)'.dependencies]\nwinonly-sys = { path = \"../winonly-sys\" }\n\n\
+         [target.'cfg(windows)'.dependencies]\nwinonly-sys = { path = \"../winonly-sys\" }\nmake-sys = { path = \"../make-sys\" }\n\n\
          [dev-dependencies]\ndevonly-sys = { path = \"../devonly-sys\" }\n",
     );
     write(root, "app/src/main.rs", "fn main() {\n    println!(\"{} {}\", pure::ANSWER, bundled_sys::call(2, 3));\n}\n");
@@ -71,6 +72,18 @@ fn fixture() -> tempfile::TempDir {
     bundled_c(root, "bundled-sys", "bundled_add");
     bundled_c(root, "winonly-sys", "winonly_add");
     bundled_c(root, "devonly-sys", "devonly_add");
+    // Drives its own build system, as jemalloc-sys does; Windows-only so no test builds it.
+    package(root, "make-sys", "links = \"m_add\"\n");
+    write(root, "make-sys/csrc/m_add.c", "int m_add(int a, int b) { return a + b; }\n");
+    write(root, "make-sys/csrc/Makefile", "libm_add.a: m_add.o\n\tar rcs $(OUT)/$@ $(OUT)/m_add.o\n");
+    write(
+        root,
+        "make-sys/build.rs",
+        "fn main() {\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    \
+         let ok = std::process::Command::new(\"make\").args([\"-C\", \"csrc\"]).arg(format!(\"OUT={out}\")).status().unwrap();\n    \
+         assert!(ok.success());\n}\n",
+    );
+    write(root, "make-sys/src/lib.rs", "");
     // Finds a system library through pkg-config and ships nothing to build it from.
     package(root, "system-sys", "links = \"zzsys\"\n\n[features]\nvendored = []\n\n[build-dependencies]\npkg-config = \"0.3\"\n");
     write(root, "system-sys/build.rs", "fn main() {\n    pkg_config::probe_library(\"zzsys\").unwrap();\n}\n");
@@ -79,12 +92,7 @@ fn fixture() -> tempfile::TempDir {
 }
 
 fn xtask(root: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
-    xtask_with(root, args, &[])
-}
-
-fn xtask_with(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .envs(env.iter().copied())
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
         .args(["audit", "--json"])
@@ -130,6 +138,7 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     assert_eq!(bundled["evidence"]["build_dependencies"], serde_json::json!(["cc"]));
     assert_eq!(bundled["routes"], serde_json::json!(["native", "zig"]));
     assert_eq!(bundled["planned_route_builds"], true);
+    assert!(musl["notes"].as_array().unwrap().iter().all(|n| !n.as_str().unwrap().contains("C detection")), "{}", musl["notes"]);
     assert_eq!(tier(musl, "system-sys"), 3);
     let system = package_in(musl, "system-sys").unwrap();
     assert_eq!(system["system_libraries"], serde_json::json!(["zzsys"]));
@@ -138,14 +147,17 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     // Build tools run on the host: cc compiles nothing itself and is no cross concern.
     assert_eq!(tier(musl, "cc"), 1);
     assert_eq!(package_in(musl, "cc").unwrap()["host_only"], true);
-    assert!(musl["tools"].to_string().contains("CC_x86_64_unknown_linux_musl=gcc"), "{}", musl["tools"]);
+    // C code sends musl to the zig route (plan.rs), and zig is what the audit names.
+    assert_eq!(musl["route"], "zig");
+    assert!(musl["tools"].to_string().contains("zig cc"), "{}", musl["tools"]);
     // Windows-only and dev-only dependencies are not shipped on Linux.
     assert!(package_in(musl, "winonly-sys").is_none());
     assert!(package_in(musl, "devonly-sys").is_none());
     assert_eq!(musl["score"]["tier2"], 1);
     assert_eq!(musl["score"]["tier3"], 1);
 
-    // rust-lld has no C compiler: the bundled C is flagged for aarch64, with zig named.
+    // The fixture forces rust-lld for aarch64, which has no C compiler: the bundled C is
+    // flagged, with zig named.
     let arm = target(&report, "aarch64-unknown-linux-musl");
     let bundled = package_in(arm, "bundled-sys").unwrap();
     assert_eq!((bundled["tier"].as_u64(), &bundled["planned_route_builds"]), (Some(2), &Value::Bool(false)));
@@ -157,6 +169,12 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     assert_eq!(tier(windows, "winonly-sys"), 2);
     assert_eq!(package_in(windows, "winonly-sys").unwrap()["routes"], serde_json::json!(["msvc"]));
     assert!(package_in(windows, "devonly-sys").is_none());
+    let make = package_in(windows, "make-sys").unwrap();
+    assert_eq!((make["tier"].as_u64(), &make["compiles_native"]), (Some(3), &Value::Bool(true)));
+    assert_eq!(make["tools"], serde_json::json!(["make"]));
+    // config.rs decides routes from cc/cmake/autotools build-dependencies: make-sys has none.
+    let notes = windows["notes"].to_string();
+    assert!(notes.contains("C detection") && notes.contains("make-sys"), "{notes}");
 }
 
 #[test]
@@ -183,6 +201,7 @@ fn markdown_reads_like_the_seed_document() {
     for expected in [
         "# Native-code audit: app 0.1.0",
         "| aarch64-unknown-linux-musl | rust-lld | 9 |",
+        "has no C compiler for aarch64-unknown-linux-musl",
         "### Tier 2: bundled native code (1)",
         "| bundled-sys 0.1.0 |",
         "### Tier 3: needs a system library or tool (1)",
@@ -204,12 +223,8 @@ fn an_unknown_target_is_a_usage_error() {
 fn build_confirms_which_scripts_compiled_c() {
     let dir = fixture();
     // The system library does not exist: leave it out, as a user would with the feature.
-    // cc-rs wants x86_64-linux-musl-gcc; the report names the variable that makes gcc do.
-    let (code, report, stderr) = xtask_with(
-        dir.path(),
-        &["--target", "x86_64-unknown-linux-musl", "--no-default-features", "--build"],
-        &[("CC_x86_64_unknown_linux_musl", "gcc")],
-    );
+    // The C code sends musl to the zig route, which provisions zig itself.
+    let (code, report, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--no-default-features", "--build"]);
     assert_eq!(code, Some(0), "{stderr}\n{report:#}");
     let musl = target(&report, "x86_64-unknown-linux-musl");
     let build = &musl["build"];
@@ -225,14 +240,10 @@ fn build_confirms_which_scripts_compiled_c() {
 fn build_reports_a_failing_build_and_exits_1() {
     let dir = fixture();
     // pkg-config finds no `zzsys`: the prediction (tier 3) comes true as a failed build.
-    let (code, report, stderr) = xtask_with(
-        dir.path(),
-        &["--target", "x86_64-unknown-linux-musl", "--build"],
-        &[("CC_x86_64_unknown_linux_musl", "gcc")],
-    );
+    let (code, report, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--build"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("the dist build failed for x86_64-unknown-linux-musl"), "{stderr}");
     let build = &target(&report, "x86_64-unknown-linux-musl")["build"];
     assert_eq!(build["success"], false);
-    assert!(build["log"].as_str().unwrap().contains("system-sys/build.rs"), "{build}");
+    assert!(build["log"].as_str().unwrap().contains("failed to run custom build command for `system-sys"), "{build}");
 }

@@ -1,0 +1,134 @@
+//! `cargo xtask doctor`: per target, the route and every tool it needs — found (with its
+//! version) or missing, with the exact fix. `--fix` provisions what is missing.
+
+use crate::config::{self, Overrides, Toolchain};
+use crate::dist::{check_provisions, detect_host, provision_all};
+use crate::flags::{Doctor, Global};
+use crate::plan::{self, Plan, Route};
+use crate::report;
+use crate::runner::{Cmd, Runner};
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub target: String,
+    pub route: Route,
+    pub requirement: String,
+    pub found: bool,
+    /// The version or location when found, why not otherwise.
+    pub detail: String,
+    /// The command or flag that fixes a gap; empty when found.
+    pub fix: String,
+}
+
+fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+/// The first line a tool prints for its version, or why it could not be read.
+fn version(runner: &Runner, program: &str, args: &[&str]) -> String {
+    match runner.query(&Cmd::new(program).args(args.iter().copied())) {
+        Ok(out) => out.lines().next().unwrap_or("").trim().to_string(),
+        Err(e) => format!("present, but `{program}` did not report a version: {e:#}"),
+    }
+}
+
+pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for job in &plan.jobs {
+        let mut add = |requirement: &str, found: bool, detail: String, fix: &str| {
+            checks.push(Check {
+                target: job.target.clone(),
+                route: job.route,
+                requirement: requirement.into(),
+                found,
+                detail,
+                fix: if found { String::new() } else { fix.into() },
+            });
+        };
+        let std_found = toolchain.has_target(&job.target);
+        add(
+            "Rust standard library",
+            std_found,
+            if std_found { "installed".into() } else { "not installed".into() },
+            &format!("rustup target add {} (or doctor --fix)", job.target),
+        );
+        match job.route {
+            Route::Native => {
+                let cc = on_path("cc");
+                let detail = cc.as_ref().map_or("not on PATH".into(), |_| version(runner, "cc", &["--version"]));
+                add("host C compiler/linker (cc)", cc.is_some(), detail, "apt-get install gcc");
+            }
+            Route::RustLld => {
+                let lld = toolchain.sysroot.join("lib/rustlib").join(&toolchain.host).join("bin/rust-lld");
+                add("rust-lld", lld.is_file(), lld.display().to_string(), "rustup component add rust-src (reinstall the toolchain: rust-lld ships with rustc)");
+            }
+            Route::Zig | Route::Msvc => {}
+        }
+        let needs: Vec<&str> = match job.route {
+            Route::Zig => vec!["zig", "cargo-zigbuild"],
+            Route::Msvc if plan.c_code.is_empty() => vec!["msvc-libs"],
+            Route::Msvc => vec!["msvc-libs", "zig"],
+            Route::Native | Route::RustLld => vec![],
+        };
+        for tool in needs {
+            match plan.provisions.iter().find(|p| p.tool == tool) {
+                Some(p) => {
+                    let detail = match (p.present, p.program()) {
+                        (true, Some(program)) if tool == "zig" => {
+                            format!("{} ({})", version(runner, &program.to_string_lossy(), &["version"]), p.dir.display())
+                        }
+                        (true, _) => format!("{} {} ({})", p.tool, p.version, p.dir.display()),
+                        (false, _) => format!("{} {} not in {}", p.tool, p.version, p.dir.display()),
+                    };
+                    let fix = if tool == "msvc-libs" {
+                        "cargo xtask doctor --fix --accept-msvc-license (Microsoft's licence), or DIST_MSVC_DIR=<xwin splat dir>"
+                    } else {
+                        "cargo xtask doctor --fix (or any dist run provisions it)"
+                    };
+                    add(tool, p.present, detail, fix);
+                }
+                // Only msvc-libs can be absent from the provisions: DIST_MSVC_DIR replaces it.
+                None => add(tool, true, "from DIST_MSVC_DIR".into(), ""),
+            }
+        }
+        if job.smoke.runner.is_some() || job.smoke.runnable {
+            add("smoke runner", job.smoke.runnable, job.smoke.note.clone(), "apt-get install qemu-user");
+        }
+    }
+    checks
+}
+
+pub fn doctor(runner: &Runner, global: &Global, args: Doctor) -> Result<()> {
+    let load = || -> Result<(Plan, Toolchain)> {
+        let toolchain = Toolchain::detect(runner)?;
+        let overrides = Overrides { targets: args.targets.clone(), ..Overrides::default() };
+        let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
+        let plan = plan::plan(&config, &toolchain, &detect_host(&config.targets)?)?;
+        Ok((plan, toolchain))
+    };
+    let (mut plan, mut toolchain) = load()?;
+    if args.fix {
+        for job in &plan.jobs {
+            for cmd in &job.install {
+                eprintln!("installing: {}", cmd.display());
+                runner.run_to_stderr(cmd)?;
+            }
+        }
+        check_provisions(&plan, args.accept_msvc_license, false)?;
+        provision_all(runner, &plan, &|m| eprintln!("{m}"))?;
+        (plan, toolchain) = load()?;
+    }
+    let checks = checks(runner, &plan, &toolchain);
+    report::print_doctor(&checks, global.json);
+    let missing: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.found && c.requirement != "smoke runner")
+        .map(|c| format!("{} for {}", c.requirement, c.target))
+        .collect();
+    if !missing.is_empty() {
+        bail!("missing: {}; `cargo xtask doctor --fix` provisions them", missing.join(", "));
+    }
+    Ok(())
+}
