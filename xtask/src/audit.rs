@@ -145,6 +145,9 @@ impl Score {
 pub struct BuildCheck {
     pub success: bool,
     pub log: String,
+    /// The first `error` line of a failed build's log: usually names the failing package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
     /// Packages whose build script left native objects in its OUT_DIR.
     pub compiled_native: Vec<String>,
     /// Packages where the prediction and the build disagree, with both sides.
@@ -739,6 +742,7 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
 pub struct BuildObservation {
     pub success: bool,
     pub log: String,
+    pub first_error: Option<String>,
     pub scripts: BTreeMap<PackageId, Observed>,
 }
 
@@ -750,7 +754,7 @@ fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolc
     let job = &plan.jobs[0];
     let build = &plan.builds[job.build];
     if let Some(blocked) = &job.blocked {
-        return Ok(BuildObservation { success: false, log: format!("not built: {blocked}"), scripts: BTreeMap::new() });
+        return Ok(BuildObservation { success: false, log: format!("not built: {blocked}"), first_error: Some(blocked.clone()), scripts: BTreeMap::new() });
     }
     let no_provision = std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
     dist::check_provisions(&plan, false, no_provision)?;
@@ -780,7 +784,12 @@ fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolc
     }
     let success = finished.is_some_and(|f| f.success);
     let log = if success { build.log.display().to_string() } else { format!("{}{}", build.log.display(), log_tail(&build.log, 40)) };
-    Ok(BuildObservation { success, log, scripts })
+    let first_error = if success {
+        None
+    } else {
+        std::fs::read_to_string(&build.log).ok().and_then(|text| text.lines().find(|l| l.starts_with("error")).map(str::to_string))
+    };
+    Ok(BuildObservation { success, log, first_error, scripts })
 }
 
 /// Object files and static archives under a build script's OUT_DIR: what compiling C leaves.
@@ -821,7 +830,7 @@ pub fn check_build(report: &mut TargetReport, meta: &Metadata, observation: Buil
         }
         p.observed = observed.cloned();
     }
-    report.build = Some(BuildCheck { success: observation.success, log: observation.log, compiled_native, disagreements });
+    report.build = Some(BuildCheck { success: observation.success, log: observation.log, first_error: observation.first_error, compiled_native, disagreements });
 }
 
 // ---- printing: the only output of this command ----
@@ -964,8 +973,15 @@ fn markdown(audit: &AuditReport) -> String {
                 b.log.lines().next().unwrap_or(""),
                 list_or_none(&b.compiled_native)
             );
+            if let Some(error) = &b.first_error {
+                out += &format!("It stopped at: `{error}`\n\n");
+            }
             if b.disagreements.is_empty() {
-                out += "The prediction matches the build for every package.\n";
+                out += if b.success {
+                    "The prediction matches the build for every package.\n"
+                } else {
+                    "The prediction matches the build for every build script that ran.\n"
+                };
             } else {
                 out += "Disagreements between the prediction and the build:\n\n";
                 for d in &b.disagreements {
@@ -1030,6 +1046,9 @@ fn table(audit: &AuditReport) -> String {
         }
         if let Some(b) = &t.build {
             out += &format!("build {}: compiled native code: {}\n", if b.success { "ok" } else { "FAILED" }, list_or_none(&b.compiled_native));
+            if let Some(error) = &b.first_error {
+                out += &format!("stopped at: {error}\n");
+            }
             for d in &b.disagreements {
                 out += &format!("disagreement: {d}\n");
             }

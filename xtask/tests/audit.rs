@@ -245,5 +245,5 @@ fn build_reports_a_failing_build_and_exits_1() {
     assert!(stderr.contains("the dist build failed for x86_64-unknown-linux-musl"), "{stderr}");
     let build = &target(&report, "x86_64-unknown-linux-musl")["build"];
     assert_eq!(build["success"], false);
-    assert!(build["log"].as_str().unwrap().contains("failed to run custom build command for `system-sys"), "{build}");
+    assert!(build["first_error"].as_str().unwrap().contains("failed to run custom build command for `system-sys"), "{build}");
 }
