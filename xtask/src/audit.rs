@@ -181,7 +181,10 @@ pub struct AuditReport {
 
 pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
     let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides { targets: args.targets.clone(), profile: args.profile.clone(), out_dir: None };
+    // The profile matters only to --build; without it, "release" (always defined) keeps
+    // config.rs's profile check from refusing a workspace that has no [profile.dist].
+    let profile = args.profile.clone().or_else(|| (!args.build).then(|| "release".to_string()));
+    let overrides = Overrides { targets: args.targets.clone(), profile, out_dir: None };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
     // The routes `cargo xtask dist` would take: the audit reports against them.
     let host = dist::detect_host(&config.targets)?;

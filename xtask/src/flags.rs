@@ -109,7 +109,8 @@ pub struct Audit {
     /// build scripts really compiled.
     #[arg(long)]
     pub build: bool,
-    /// The cargo profile `--build` uses (default: `profile` from the config, else "dist").
+    /// The cargo profile `--build` uses (default: `profile` from the config, else "dist";
+    /// without --build the profile plays no part).
     #[arg(long)]
     pub profile: Option<String>,
 }
