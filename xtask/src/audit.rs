@@ -67,6 +67,9 @@ pub struct Files {
     pub link_libs: Vec<String>,
     /// Build systems the script runs itself (jemalloc-sys runs `configure` and `make`).
     pub script_tools: Vec<String>,
+    /// Apple frameworks named in `#[link(name = "…", kind = "framework")]` (read in -sys
+    /// packages only): they exist only in a macOS SDK.
+    pub frameworks: Vec<String>,
 }
 
 /// Everything the verdict rests on, for one package on one target.
@@ -333,7 +336,9 @@ pub fn scan(pkg: &Package) -> Result<Files> {
     // it only preprocesses to probe headers: those are not bundled sources.
     let script_dir = script.and_then(Path::parent).filter(|d| *d != root);
     let mut files = Files::default();
-    walk(root, script_dir, &mut files).with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
+    // Reading every .rs file is only worth it where links to native code live, by convention.
+    let read_rust = pkg.name.ends_with("-sys");
+    walk(root, script_dir, read_rust, &mut files).with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
     if let Some(script) = script {
         files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
         let mut text = String::new();
@@ -362,7 +367,7 @@ pub fn scan(pkg: &Package) -> Result<Files> {
     Ok(files)
 }
 
-fn walk(root: &Path, skip: Option<&Path>, files: &mut Files) -> Result<()> {
+fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) -> Result<()> {
     let mut stack = vec![(root.to_path_buf(), 0usize)];
     let mut entries = 0;
     while let Some((dir, depth)) = stack.pop() {
@@ -392,12 +397,35 @@ fn walk(root: &Path, skip: Option<&Path>, files: &mut Files) -> Result<()> {
                     "cc" | "cpp" | "cxx" | "c++" => files.cpp_sources += 1,
                     "s" | "S" | "asm" => files.asm_sources += 1,
                     "a" | "lib" | "o" | "obj" => files.prebuilt_libraries += 1,
+                    "rs" if read_rust && entry.metadata().is_ok_and(|m| m.len() <= MAX_SCRIPT_BYTES) => {
+                        let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                        for name in framework_links(&String::from_utf8_lossy(&text)) {
+                            if !files.frameworks.contains(&name) {
+                                files.frameworks.push(name);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The names in `link(name = "X", kind = "framework")` attributes.
+fn framework_links(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (i, _) in text.match_indices("kind = \"framework\"") {
+        let before = &text[i.saturating_sub(200)..i];
+        if let Some(start) = before.rfind("name = \"") {
+            let rest = &before[start + "name = \"".len()..];
+            if let Some(end) = rest.find('"') {
+                names.push(rest[..end].to_string());
+            }
+        }
+    }
+    names
 }
 
 /// Variables every build script may read that say nothing about native code.
@@ -649,7 +677,17 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
     for (id, reached) in reach {
         let pkg = &meta[id];
         let evidence = evidence(meta, id, files.get(id).unwrap_or(&Files::default()));
-        let verdict = classify(pkg.name.as_str(), &evidence);
+        let mut verdict = classify(pkg.name.as_str(), &evidence);
+        if triple::family(target) == Family::AppleDarwin && !evidence.files.frameworks.is_empty() {
+            verdict = Verdict {
+                tier: Tier::System,
+                reason: format!("links the Apple framework(s) {}, which only a macOS SDK has", evidence.files.frameworks.join(", ")),
+                compiles_native: verdict.compiles_native,
+                tools: verdict.tools,
+                system_libraries: vec!["macOS SDK".into()],
+                fix: Some("set SDKROOT to a MacOSX.sdk directory".into()),
+            };
+        }
         let needs_cc = verdict.compiles_native && verdict.system_libraries.is_empty();
         let host_only = !reached.for_target;
         let routes: Vec<Route> = match verdict.tier {
@@ -801,7 +839,7 @@ fn count_objects(out_dir: &Path) -> Result<usize> {
         return Ok(0);
     }
     let mut files = Files::default();
-    walk(out_dir, None, &mut files)?;
+    walk(out_dir, None, false, &mut files)?;
     Ok(files.prebuilt_libraries)
 }
 
@@ -1167,6 +1205,12 @@ mod tests {
         assert!(c_compiler(Route::Zig, "aarch64-apple-darwin", host).is_some());
         assert!(c_compiler(Route::Zig, "x86_64-pc-windows-msvc", host).is_none());
         assert!(c_compiler(Route::Msvc, "x86_64-pc-windows-msvc", host).is_some());
+    }
+
+    #[test]
+    fn framework_links_are_named() {
+        let text = "#[cfg_attr(feature = \"link\", link(name = \"CoreFoundation\", kind = \"framework\"))]\n#[link(name = \"c\")]";
+        assert_eq!(framework_links(text), ["CoreFoundation"]);
     }
 
     #[test]

@@ -54,6 +54,7 @@ fn fixture() -> tempfile::TempDir {
          pure = { path = \"../pure\" }\nprobe = { path = \"../probe\" }\nbundled-sys = { path = \"../bundled-sys\" }\n\
          system-sys = { path = \"../system-sys\", optional = true }\n\n\
          [target.'cfg(windows)'.dependencies]\nwinonly-sys = { path = \"../winonly-sys\" }\nmake-sys = { path = \"../make-sys\" }\n\n\
+         [target.'cfg(target_os = \"macos\")'.dependencies]\nmac-sys = { path = \"../mac-sys\" }\n\n\
          [dev-dependencies]\ndevonly-sys = { path = \"../devonly-sys\" }\n",
     );
     write(root, "app/src/main.rs", "fn main() {\n    println!(\"{} {}\", pure::ANSWER, bundled_sys::call(2, 3));\n}\n");
@@ -84,6 +85,9 @@ fn fixture() -> tempfile::TempDir {
          assert!(ok.success());\n}\n",
     );
     write(root, "make-sys/src/lib.rs", "");
+    // Links an Apple framework, as core-foundation-sys does: only a macOS SDK has it.
+    package(root, "mac-sys", "");
+    write(root, "mac-sys/src/lib.rs", "#[link(name = \"CoreFoundation\", kind = \"framework\")]\nextern \"C\" {}\n");
     // Finds a system library through pkg-config and ships nothing to build it from.
     package(root, "system-sys", "links = \"zzsys\"\n\n[features]\nvendored = []\n\n[build-dependencies]\npkg-config = \"0.3\"\n");
     write(root, "system-sys/build.rs", "fn main() {\n    pkg_config::probe_library(\"zzsys\").unwrap();\n}\n");
@@ -175,6 +179,19 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     // config.rs decides routes from cc/cmake/autotools build-dependencies: make-sys has none.
     let notes = windows["notes"].to_string();
     assert!(notes.contains("C detection") && notes.contains("make-sys"), "{notes}");
+}
+
+#[test]
+fn an_apple_framework_needs_the_macos_sdk() {
+    let dir = fixture();
+    let (code, report, stderr) = xtask(dir.path(), &["--target", "aarch64-apple-darwin", "--target", "x86_64-unknown-linux-musl"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let apple = target(&report, "aarch64-apple-darwin");
+    let mac = package_in(apple, "mac-sys").unwrap();
+    assert_eq!(mac["tier"], 3);
+    assert_eq!(mac["system_libraries"], serde_json::json!(["macOS SDK"]));
+    assert!(mac["reason"].as_str().unwrap().contains("CoreFoundation"), "{}", mac["reason"]);
+    assert!(package_in(target(&report, "x86_64-unknown-linux-musl"), "mac-sys").is_none());
 }
 
 #[test]
