@@ -483,9 +483,11 @@ pub fn scan_script(text: &str, files: &mut Files) {
     }
     for (i, _) in text.match_indices("rustc-link-lib=") {
         let rest = &text[i + "rustc-link-lib=".len()..];
-        let lib = &rest[..rest.find(['"', '{', '\n']).unwrap_or(rest.len())];
-        let lib = lib.rsplit('=').next().unwrap_or(lib);
-        if !lib.is_empty() {
+        let value = &rest[..rest.find(['"', '{', '\n']).unwrap_or(rest.len())];
+        let lib = value.rsplit('=').next().unwrap_or(value);
+        if let Some(framework) = value.strip_prefix("framework=").filter(|f| !f.is_empty()) {
+            add(&mut files.frameworks, framework);
+        } else if !lib.is_empty() {
             add(&mut files.link_libs, lib);
         }
     }
@@ -1123,6 +1125,9 @@ mod tests {
         assert_eq!(files.system_probes, ["pkg_config"]);
         assert_eq!(files.env_vars, ["LIBZ_SYS_STATIC"], "cargo's own OUT_DIR is no evidence");
         assert_eq!(files.link_libs, ["z"]);
+        // system-configuration-sys links its framework from the build script.
+        let files = files_from("println!(\"cargo:rustc-link-lib=framework=SystemConfiguration\");");
+        assert_eq!((files.frameworks, files.link_libs), (vec!["SystemConfiguration".to_string()], vec![]));
     }
 
     #[test]
