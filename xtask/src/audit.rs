@@ -1017,7 +1017,8 @@ fn markdown(audit: &AuditReport) -> String {
                 list_or_none(&b.compiled_native)
             );
             if let Some(error) = &b.first_error {
-                out += &format!("It stopped at: `{error}`\n\n");
+                // Double backticks: cargo's error lines quote package names in backticks.
+                out += &format!("It stopped at: `` {error} ``\n\n");
             }
             if b.disagreements.is_empty() {
                 out += if b.success {
