@@ -229,6 +229,14 @@ fn markdown_reads_like_the_seed_document() {
 }
 
 #[test]
+fn an_unknown_feature_is_a_usage_error() {
+    let dir = fixture();
+    let (code, _, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--features", "no-such-feature"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no-such-feature") && stderr.contains("check the --features flags"), "{stderr}");
+}
+
+#[test]
 fn an_unknown_target_is_a_usage_error() {
     let dir = fixture();
     let (code, _, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-mussl"]);
