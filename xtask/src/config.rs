@@ -21,6 +21,8 @@ struct RawDist {
     bins: Option<Vec<String>>,
     smoke_args: Option<Vec<String>>,
     smoke_expect: Option<String>,
+    /// The generated CI workflow wraps rustc in sccache.
+    sccache: Option<bool>,
     #[serde(default)]
     target: BTreeMap<String, TargetConfig>,
 }
@@ -31,6 +33,8 @@ struct RawDist {
 pub struct TargetConfig {
     /// Overrides the automatic linker route.
     pub route: Option<Route>,
+    /// The GitHub Actions runner label its CI job runs on (default: ubuntu-latest).
+    pub runner: Option<String>,
 }
 
 /// What the command line can override.
@@ -105,6 +109,8 @@ pub struct Config {
     pub smoke_args: Vec<String>,
     pub smoke_expect: Option<String>,
     pub target_config: BTreeMap<String, TargetConfig>,
+    /// Whether the generated CI workflow caches compilation with sccache.
+    pub sccache: bool,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
 }
@@ -188,6 +194,11 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             )));
         }
     }
+    for (triple, target) in &raw.target {
+        if let Some(runner) = &target.runner {
+            check_runner_label(runner).map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
+        }
+    }
     let linked = linked_packages(meta, &bins);
     let c_code = packages_with_c(&linked);
     let frameworks = sorted_names(linked.iter().copied().filter(|p| FRAMEWORK_CRATES.contains(&p.name.as_str())));
@@ -213,8 +224,27 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
         smoke_expect: raw.smoke_expect,
         target_config: raw.target,
+        sccache: raw.sccache.unwrap_or(false),
         source_date_epoch: 0,
     })
+}
+
+/// The runner a target's CI job uses: its `runner` key, else ubuntu-latest, since every
+/// route works from Linux.
+pub fn runner_for<'a>(config: &'a Config, target: &str) -> &'a str {
+    config.target_config.get(target).and_then(|t| t.runner.as_deref()).unwrap_or("ubuntu-latest")
+}
+
+/// A runner label goes into the generated workflow as YAML text: only the characters
+/// GitHub's labels use, so it can never open an expression or a new YAML node.
+fn check_runner_label(label: &str) -> Result<(), &'static str> {
+    if label.is_empty() {
+        return Err("is empty: name a runner label such as \"ubuntu-latest\"");
+    }
+    if !label.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err("is not a runner label: use letters, digits, '-', '_' and '.' only, such as \"macos-latest\"");
+    }
+    Ok(())
 }
 
 /// Cargo knows a custom profile only from `[profile.<name>]` in the root manifest or a
@@ -567,6 +597,17 @@ mod tests {
         assert_eq!(config.target_config["aarch64-unknown-linux-musl"].route, Some(Route::Zig));
         let message = usage_message(load_from("[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"gcc\"", Overrides::default()));
         assert!(message.contains("unknown variant `gcc`"), "{message}");
+    }
+
+    #[test]
+    fn runners_default_to_ubuntu_and_labels_are_checked() {
+        let config = load_from("sccache = true\n[workspace.metadata.dist.target.aarch64-apple-darwin]\nrunner = \"macos-14\"", Overrides::default()).unwrap();
+        assert!(config.sccache);
+        assert_eq!(runner_for(&config, "aarch64-apple-darwin"), "macos-14");
+        assert_eq!(runner_for(&config, "x86_64-unknown-linux-musl"), "ubuntu-latest");
+        assert!(!load_from("", Overrides::default()).unwrap().sccache);
+        let message = usage_message(load_from("[workspace.metadata.dist.target.aarch64-apple-darwin]\nrunner = \"${{ github.head_ref }}\"", Overrides::default()));
+        assert!(message.contains("is not a runner label"), "{message}");
     }
 
     #[test]

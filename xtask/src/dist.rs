@@ -81,7 +81,11 @@ pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result
     Ok(())
 }
 
-pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
+pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
+    // A part is written exactly as a whole run would write it, into its own directory.
+    if let Some(dir) = args.partial.take() {
+        args.selection.out = Some(dir);
+    }
     let plan = load_plan(runner, global, args.selection)?;
     if args.dry_run {
         report::print_plan(&plan, global.json);
@@ -198,7 +202,7 @@ fn build_group(runner: &Runner, group: &plan::Build, jobs: &[(usize, &Job)], lin
 }
 
 /// The output directory must be a writable directory before hours of building start.
-fn prepare_out_dir(out: &Path) -> Result<()> {
+pub fn prepare_out_dir(out: &Path) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(UsageError::new(format!("the output directory {} is a file: remove it or pass --out DIR", out.display())));
     }
@@ -316,7 +320,7 @@ fn verify_binary(path: &Path, target: &str, profile: &str) -> Result<inspect::In
 }
 
 /// SHA256SUMS, the .sha256 files and manifest.json for exactly this run's archives.
-fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
+pub fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
     let sums: Vec<(String, String)> =
         manifest.artifacts.iter().map(|a| (a.name.clone(), a.checksums["sha256"].clone())).collect();
     package::write_checksums(out, &sums)?;

@@ -33,13 +33,46 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the jobs — target, route, commands, environment — and run nothing.
-    Plan(Selection),
+    Plan(Plan),
     /// Build, verify and pack every target of the matrix into the output directory.
     Dist(Dist),
     /// Sort every dependency of the shipped binaries into native-code tiers, per target.
     Audit(Audit),
     /// Per target: the route, each tool it needs (found or missing) and the fix.
     Doctor(Doctor),
+    /// Write the GitHub Actions release workflow (.github/workflows/release.yml) from the config.
+    Ci(Ci),
+    /// Combine the parts that `dist --partial` wrote into one output directory, re-checking each.
+    Merge(Merge),
+}
+
+#[derive(Debug, Args)]
+pub struct Plan {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Print only the GitHub Actions build matrix, as one line of JSON.
+    #[arg(long, conflicts_with = "json")]
+    pub github_matrix: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Ci {
+    /// Write nothing; exit 1 if the committed workflow differs from what the config gives.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Merge {
+    /// The part directories (each with the manifest.json that `dist --partial` wrote).
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+    /// The targets the parts must cover together (repeatable; default: `targets` from the config).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// The output directory (default: dist/ at the workspace root).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +116,10 @@ pub struct Dist {
     /// windows-msvc targets link against (or set DIST_ACCEPT_MSVC_LICENSE=1).
     #[arg(long)]
     pub accept_msvc_license: bool,
+    /// Write this run's part of a split build into DIR (what each CI job runs; `merge`
+    /// combines the parts). A part is an ordinary output directory for its targets.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub partial: Option<PathBuf>,
     /// Never download tools: fail if one is missing (or set DIST_NO_PROVISION=1).
     #[arg(long)]
     pub no_provision: bool,

@@ -3,12 +3,14 @@
 
 mod audit;
 mod build;
+mod ci;
 mod config;
 mod dist;
 mod doctor;
 mod flags;
 mod inspect;
 mod manifest;
+mod merge;
 mod package;
 mod plan;
 mod report;
@@ -69,13 +71,22 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    runner::handle_interrupts();
     let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
     let result = match cli.command {
-        flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
+        flags::Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, &cli.global, args.selection),
+        flags::Command::Plan(args) => dist::plan(&runner, &cli.global, args.selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
         flags::Command::Audit(args) => audit::run(&runner, &cli.global, args),
         flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
+        flags::Command::Ci(args) => ci::ci(&runner, &cli.global, args),
+        flags::Command::Merge(args) => merge::merge(&runner, &cli.global, args),
     };
+    if runner::interrupted() {
+        // The interrupt handler is stopping the children and exits 130 itself.
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        return ExitCode::from(130);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -362,6 +362,7 @@ mod tests {
             smoke_args: vec!["--version".into()],
             smoke_expect: None,
             target_config: Default::default(),
+            sccache: false,
             source_date_epoch: 1_700_000_000,
         }
     }
@@ -455,7 +456,7 @@ mod tests {
     fn a_configured_route_wins() {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["aarch64-unknown-linux-musl"], &[]);
-        config.target_config.insert("aarch64-unknown-linux-musl".into(), crate::config::TargetConfig { route: Some(Route::Zig) });
+        config.target_config.insert("aarch64-unknown-linux-musl".into(), crate::config::TargetConfig { route: Some(Route::Zig), ..Default::default() });
         let plan = plan(&config, &toolchain(sysroot.path()), &Host::default()).unwrap();
         assert_eq!(plan.jobs[0].route, Route::Zig);
         assert!(plan.jobs[0].route_reason.contains("config"));

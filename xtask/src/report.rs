@@ -194,6 +194,32 @@ pub fn print_doctor(checks: &[crate::doctor::Check], json: bool) {
     print!("{}", table(&["target", "route", "requirement", "status", "detail", "fix"], &rows));
 }
 
+/// The build matrix for GitHub Actions: one line, as `$GITHUB_OUTPUT` needs it.
+pub fn print_github_matrix(matrix: &crate::ci::Matrix) {
+    println!("{}", serde_json::to_string(matrix).expect("the matrix serialises"));
+}
+
+/// What `cargo xtask ci` did with the workflow file.
+pub enum CiOutcome {
+    Written,
+    UpToDate,
+    /// `--check` found it stale: the changed lines, old then new.
+    Stale(Vec<String>),
+}
+
+pub fn print_ci(path: &std::path::Path, outcome: &CiOutcome) {
+    match outcome {
+        CiOutcome::Written => println!("wrote {}", path.display()),
+        CiOutcome::UpToDate => println!("{} is up to date", path.display()),
+        CiOutcome::Stale(diff) => {
+            println!("{} is stale; `cargo xtask ci` would change:", path.display());
+            for line in diff {
+                println!("  {line}");
+            }
+        }
+    }
+}
+
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }

@@ -98,7 +98,62 @@ impl Cmd {
         if let Some(dir) = &self.cwd {
             expr = expr.dir(dir);
         }
-        expr
+        // Each child leads its own process group, so an interrupt can stop cargo together
+        // with every rustc and linker it started (see `interrupt`).
+        expr.before_spawn(|command| {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+            Ok(())
+        })
+    }
+}
+
+/// Set as soon as an interrupt arrives, so the main thread does not mistake the children
+/// it sees dying for a failed build.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Process groups of the children running now.
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs a started duct expression to completion while it is registered for interrupts.
+fn supervised(handle: duct::Handle) -> std::io::Result<std::process::Output> {
+    let pids = handle.pids();
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).extend(&pids);
+    let output = handle.into_output();
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| !pids.contains(p));
+    output
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM: pass the signal to every running child's process group,
+/// give them two seconds to end, kill what is left, and exit 130 — no orphaned cargo or
+/// rustc keeps writing into the target directory after the tool is gone. Files being
+/// written are temp files that the next run removes.
+pub fn handle_interrupts() {
+    let result = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let groups: Vec<u32> = RUNNING.lock().map(|r| r.clone()).unwrap_or_default();
+        let alive = |pgid: u32| unsafe { libc::kill(-(pgid as libc::pid_t), 0) } == 0;
+        for &pgid in &groups {
+            // SAFETY: kill(2) on a process group this process created; no memory involved.
+            unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGINT) };
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while groups.iter().any(|&g| alive(g)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        for &pgid in groups.iter().filter(|&&g| alive(g)) {
+            // SAFETY: as above.
+            unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
+        }
+        eprintln!("interrupted: stopped {} running command(s); rerun to continue", groups.len());
+        std::process::exit(130);
+    });
+    if let Err(e) = result {
+        eprintln!("warning: cannot handle Ctrl-C ({e}): an interrupt may leave cargo running");
     }
 }
 
@@ -145,7 +200,8 @@ impl Runner {
             .stdout_capture()
             .stderr_capture()
             .unchecked()
-            .run()
+            .start()
+            .and_then(supervised)
             .with_context(|| format!("could not start `{}`: is it installed and on PATH?", cmd.program))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -165,7 +221,7 @@ impl Runner {
         if let (Some(log), false) = (log, self.verbose) {
             expr = expr.stderr_to_stdout().stdout_path(log);
         }
-        let output = expr.run().with_context(|| format!("could not start `{}`", cmd.program))?;
+        let output = expr.start().and_then(supervised).with_context(|| format!("could not start `{}`", cmd.program))?;
         if !output.status.success() {
             let tail = log.map(|l| log_tail(l, 20)).unwrap_or_default();
             bail!("`{}` failed ({}){tail}", cmd.display(), output.status);
@@ -185,7 +241,8 @@ impl Runner {
             .stdin_null()
             .stdout_to_stderr()
             .unchecked()
-            .run()
+            .start()
+            .and_then(supervised)
             .with_context(|| format!("could not start `{}`", cmd.program))?;
         if !output.status.success() {
             bail!("`{}` failed ({})", cmd.display(), output.status);
@@ -205,24 +262,30 @@ impl Runner {
             expr = expr.stderr_path(log);
         }
         let reader = expr.reader().with_context(|| format!("could not start `{}`", cmd.program))?;
-        let mut lines = BufReader::new(&reader);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = lines
-                .read_line(&mut line)
-                .with_context(|| format!("reading the output of `{}`", cmd.program))?;
-            if n == 0 {
-                break;
-            }
-            on_line(line.trim_end());
-        }
-        let output = reader
-            .try_wait()
-            .with_context(|| format!("waiting for `{}`", cmd.program))?
-            .context("the child process did not finish after closing its output")?;
-        Ok(Some(Finished { success: output.status.success(), code: output.status.code() }))
+        let pids = reader.pids();
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).extend(&pids);
+        let result = read_lines(&reader, cmd, &mut on_line);
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| !pids.contains(p));
+        result
     }
+}
+
+fn read_lines(reader: &duct::ReaderHandle, cmd: &Cmd, on_line: &mut impl FnMut(&str)) -> Result<Option<Finished>> {
+    let mut lines = BufReader::new(reader);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = lines.read_line(&mut line).with_context(|| format!("reading the output of `{}`", cmd.program))?;
+        if n == 0 {
+            break;
+        }
+        on_line(line.trim_end());
+    }
+    let output = reader
+        .try_wait()
+        .with_context(|| format!("waiting for `{}`", cmd.program))?
+        .context("the child process did not finish after closing its output")?;
+    Ok(Some(Finished { success: output.status.success(), code: output.status.code() }))
 }
 
 /// The last `n` lines of a log file, indented, for error messages; empty if unreadable.

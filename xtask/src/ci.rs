@@ -1,0 +1,465 @@
+//! `cargo xtask ci`: writes the GitHub Actions release workflow from the config, and
+//! `cargo xtask plan --github-matrix`: the matrix that workflow's build jobs run.
+//!
+//! GitHub Actions is the scheduler; every job runs this xtask. The workflow is generated as
+//! text by the small writer below, not through a YAML library: its shape is fixed, only a
+//! few parts depend on the config, and the xtask stays quick to compile.
+
+use crate::config::{self, Config, Overrides, Toolchain};
+use crate::flags::{Ci, Global, Selection};
+use crate::report::{self, CiOutcome};
+use crate::runner::Runner;
+use crate::triple::{self, Family};
+use crate::{dist, package, plan};
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+/// Where the workflow lives, relative to the workspace root.
+const WORKFLOW: &str = ".github/workflows/release.yml";
+
+/// A third-party action, pinned by commit: a tag can be moved to other code, a commit
+/// cannot. The tag is written beside it so people (and Dependabot) can read the version.
+struct Action {
+    repo: &'static str,
+    sha: &'static str,
+    tag: &'static str,
+}
+
+// These commits could not be resolved from here (no network to GitHub). Each is the commit
+// that public workflows pin for the same tag, found with code search across many
+// repositories that agree on it (e.g. `actions/checkout@08c6903… # v5.0.0`); to bump one,
+// `git ls-remote https://github.com/<repo> refs/tags/<tag>` gives the commit to put here.
+const CHECKOUT: Action = Action { repo: "actions/checkout", sha: "08c6903cd8c0fde910a37f88322edcfb5dd907a8", tag: "v5.0.0" };
+const CACHE: Action = Action { repo: "actions/cache", sha: "5a3ec84eff668545956fd18022155c47e93e2684", tag: "v4.2.3" };
+const UPLOAD_ARTIFACT: Action =
+    Action { repo: "actions/upload-artifact", sha: "ea165f8d65b6e75b540449e92b4886f43607fa02", tag: "v4.6.2" };
+const DOWNLOAD_ARTIFACT: Action =
+    Action { repo: "actions/download-artifact", sha: "d3f86a106a0bac45b974a628896c90dbdf5c8093", tag: "v4.3.0" };
+const SCCACHE: Action =
+    Action { repo: "mozilla-actions/sccache-action", sha: "7d986dd989559c6ecdb630a3fd2557667be217ad", tag: "v0.0.9" };
+
+/// One build job of the matrix: `{"include": [{"target": …, "runner": …}, …]}`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Matrix {
+    pub include: Vec<MatrixEntry>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct MatrixEntry {
+    pub target: String,
+    pub runner: String,
+}
+
+/// `cargo xtask plan --github-matrix`: the plan's jobs, each with the runner the config
+/// names. The whole plan is made first, so a config it cannot plan fails here, before the
+/// matrix fans out.
+pub fn print_matrix(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
+    let toolchain = Toolchain::detect(runner)?;
+    let overrides = Overrides { targets: selection.targets, profile: selection.profile, out_dir: selection.out };
+    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
+    let host = dist::detect_host(&config.targets)?;
+    let plan = plan::plan(&config, &toolchain, &host)?;
+    let include = plan
+        .jobs
+        .iter()
+        .map(|j| MatrixEntry { target: j.target.clone(), runner: config::runner_for(&config, &j.target).to_string() })
+        .collect();
+    report::print_github_matrix(&Matrix { include });
+    Ok(())
+}
+
+/// `cargo xtask ci [--check]`.
+pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
+    let toolchain = Toolchain::detect(runner)?;
+    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, Overrides::default())?;
+    let text = workflow(&config);
+    let path = config.workspace_root.join(WORKFLOW);
+    if args.check {
+        let current = match std::fs::read_to_string(&path) {
+            Ok(current) => current,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                anyhow::bail!("{} does not exist: run `cargo xtask ci` and commit it", path.display())
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        if current == text {
+            report::print_ci(&path, &CiOutcome::UpToDate);
+            return Ok(());
+        }
+        report::print_ci(&path, &CiOutcome::Stale(brief_diff(&current, &text)));
+        anyhow::bail!("{} is stale for the config in {}: run `cargo xtask ci` and commit the result", path.display(), config.manifest_path.display());
+    }
+    let dir = path.parent().context("the workflow path has a parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}: check the permissions of the workspace", dir.display()))?;
+    package::write_atomic(&path, |w| {
+        use std::io::Write;
+        Ok(w.write_all(text.as_bytes())?)
+    })?;
+    report::print_ci(&path, &CiOutcome::Written);
+    Ok(())
+}
+
+/// The lines that differ between two texts, as `-`/`+` lines with the new line number, at
+/// most `MAX` of them: enough for a stale check to say what moved without a diff tool.
+fn brief_diff(old: &str, new: &str) -> Vec<String> {
+    const MAX: usize = 12;
+    let (old, new): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    // Longest common subsequence table; workflows are a few hundred lines.
+    let mut lcs = vec![vec![0usize; new.len() + 1]; old.len() + 1];
+    for i in (0..old.len()).rev() {
+        for j in (0..new.len()).rev() {
+            lcs[i][j] = if old[i] == new[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < old.len() || j < new.len() {
+        if i < old.len() && j < new.len() && old[i] == new[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if i < old.len() && (j == new.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(format!("{:>4} -{}", j + 1, old[i]));
+            i += 1;
+        } else {
+            out.push(format!("{:>4} +{}", j + 1, new[j]));
+            j += 1;
+        }
+    }
+    if out.len() > MAX {
+        let more = out.len() - MAX;
+        out.truncate(MAX);
+        out.push(format!("… {more} more changed line(s)"));
+    }
+    out
+}
+
+/// Why the build job caches although zizmor's cache-poisoning audit warns against caches in
+/// a release workflow: a tag run reads caches saved under its own tag or the default branch,
+/// and only this workflow (dispatched there) saves these keys. Written into the workflow.
+const CACHE_NOTE: &str = "# A tag run restores caches saved under its tag or the default branch, and only this
+# workflow saves these keys. A workflow on the default branch that runs untrusted code
+# and saves the same keys could poison a release (zizmor: cache-poisoning): keep none.";
+
+/// What of the config shapes the workflow; the targets themselves come from the plan job.
+struct Shape {
+    sccache: bool,
+    /// Some target links against the MSVC libraries, which need the licence opt-in.
+    msvc: bool,
+    /// Some target is Linux: its smoke run needs qemu-user on a foreign-CPU runner.
+    linux: bool,
+}
+
+/// A small writer for the workflow's text: lines at two-space indentation levels.
+struct Yaml(String);
+
+impl Yaml {
+    fn line(&mut self, indent: usize, text: &str) {
+        if !text.is_empty() {
+            self.0.push_str(&"  ".repeat(indent));
+            self.0.push_str(text);
+        }
+        self.0.push('\n');
+    }
+
+    /// Several lines at one indentation; blank ones stay blank.
+    fn block(&mut self, indent: usize, text: &str) {
+        for l in text.lines() {
+            self.line(indent, l);
+        }
+    }
+
+    /// A step that uses a pinned action.
+    fn uses(&mut self, name: &str, action: &Action) {
+        self.line(3, &format!("- name: {name}"));
+        self.line(4, &format!("uses: {}@{} # {}", action.repo, action.sha, action.tag));
+    }
+
+    /// A step that restores and saves a cache. zizmor flags every cache in a tag-triggered
+    /// workflow (cache-poisoning); the risk is accepted with the reason in `CACHE_NOTE`.
+    fn cached(&mut self, name: &str, action: &Action) {
+        self.line(3, &format!("- name: {name}"));
+        self.line(4, &format!("uses: {}@{} # {} # zizmor: ignore[cache-poisoning]", action.repo, action.sha, action.tag));
+    }
+
+    /// A checkout that does not leave the job's token in .git/config for later steps.
+    fn checkout(&mut self) {
+        self.uses("Check out", &CHECKOUT);
+        self.block(4, "with:\n  persist-credentials: false");
+    }
+
+    fn registry_cache(&mut self) {
+        self.cached("Cache the cargo registry", &CACHE);
+        self.block(
+            4,
+            "with:
+  path: |
+    ~/.cargo/registry/index
+    ~/.cargo/registry/cache
+    ~/.cargo/git/db
+  key: cargo-registry-${{ runner.os }}-${{ hashFiles('Cargo.lock') }}
+  restore-keys: cargo-registry-${{ runner.os }}-",
+        );
+    }
+
+    /// `permission` is the `contents:` line, with the reason when it is more than read.
+    fn job_header(&mut self, id: &str, name: &str, needs: Option<&str>, runs_on: &str, permission: &str) {
+        self.line(1, &format!("{id}:"));
+        self.line(2, &format!("name: {name}"));
+        if let Some(needs) = needs {
+            self.line(2, &format!("needs: {needs}"));
+        }
+        self.line(2, &format!("runs-on: {runs_on}"));
+        self.line(2, "permissions:");
+        self.line(3, &format!("contents: {permission}"));
+    }
+}
+
+/// The release workflow for this config. The same config always gives the same text.
+pub fn workflow(config: &Config) -> String {
+    let families: Vec<Family> = config.targets.iter().map(|t| triple::family(t)).collect();
+    let shape = Shape {
+        sccache: config.sccache,
+        msvc: families.contains(&Family::WindowsMsvc),
+        linux: families.iter().any(|f| matches!(f, Family::LinuxMusl | Family::LinuxGnu)),
+    };
+    render(&shape)
+}
+
+fn render(shape: &Shape) -> String {
+    let mut y = Yaml(String::new());
+    y.block(
+        0,
+        "# Generated by `cargo xtask ci` from [workspace.metadata.dist] in Cargo.toml: change the
+# config and run `cargo xtask ci` again rather than editing this file. `cargo xtask ci --check`
+# fails when it is stale. docs/CI.md explains each job.
+name: Release
+
+on:
+  push:
+    tags:
+      - \"v*\"
+  workflow_dispatch:
+
+# Nothing by default: each job asks for what it needs.
+permissions: {}
+
+# A second run for the same ref waits rather than racing the first to the release.
+concurrency:
+  group: release-${{ github.ref }}
+  cancel-in-progress: false
+
+jobs:",
+    );
+
+    // The plan job: the targets and their runners come from the config at this commit.
+    y.job_header("plan", "Plan", None, "ubuntu-latest", "read");
+    y.block(2, "outputs:\n  matrix: ${{ steps.plan.outputs.matrix }}\nsteps:");
+    y.checkout();
+    y.block(
+        3,
+        "- name: Check that this workflow matches the config
+  shell: bash
+  run: cargo xtask ci --check
+- name: Plan the matrix
+  id: plan
+  shell: bash
+  run: |
+    matrix=\"$(cargo xtask plan --github-matrix)\"
+    echo \"matrix=$matrix\" >> \"$GITHUB_OUTPUT\"",
+    );
+    y.line(0, "");
+
+    // One build job per target, each writing its part of dist/.
+    y.job_header("build", "Build ${{ matrix.target }}", Some("plan"), "${{ matrix.runner }}", "read");
+    y.block(
+        2,
+        "strategy:
+  fail-fast: false
+  matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}
+env:
+  TARGET: ${{ matrix.target }}
+  DIST_TOOLS_DIR: ${{ github.workspace }}/.dist-tools",
+    );
+    if shape.msvc {
+        y.block(
+            3,
+            "# The MSVC CRT and Windows SDK libraries come under Microsoft's licence: set the
+# repository variable DIST_ACCEPT_MSVC_LICENSE to 1 to accept it for this workflow.
+DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
+        );
+    }
+    if shape.sccache {
+        y.block(3, "SCCACHE_GHA_ENABLED: \"true\"\nRUSTC_WRAPPER: sccache");
+    }
+    y.line(2, "steps:");
+    y.checkout();
+    y.block(3, CACHE_NOTE);
+    if shape.linux {
+        y.block(
+            3,
+            "- name: Install qemu-user for the smoke runs of Linux binaries
+  if: runner.os == 'Linux' && contains(matrix.target, '-linux-')
+  shell: bash
+  run: |
+    sudo apt-get update -qq
+    sudo apt-get install -y -qq qemu-user",
+        );
+    }
+    y.registry_cache();
+    y.cached("Cache the target directory", &CACHE);
+    y.block(
+        4,
+        "with:
+  path: target
+  key: cargo-target-${{ matrix.target }}-${{ runner.os }}-${{ hashFiles('Cargo.lock', 'rust-toolchain.toml') }}
+  restore-keys: cargo-target-${{ matrix.target }}-${{ runner.os }}-",
+    );
+    // The pinned tool versions and their hashes live in tools.rs: a new pin, a new cache.
+    y.cached("Cache the provisioned tools", &CACHE);
+    y.block(4, "with:\n  path: .dist-tools\n  key: dist-tools-${{ runner.os }}-${{ hashFiles('xtask/src/tools.rs') }}");
+    if shape.sccache {
+        y.cached("Set up sccache", &SCCACHE);
+    }
+    y.block(
+        3,
+        "- name: Build, verify and pack
+  shell: bash
+  run: cargo xtask dist --target \"$TARGET\" --partial \"dist-parts/$TARGET\"",
+    );
+    y.uses("Upload the part", &UPLOAD_ARTIFACT);
+    y.block(
+        4,
+        "with:
+  name: dist-part-${{ matrix.target }}
+  path: dist-parts/${{ matrix.target }}
+  if-no-files-found: error",
+    );
+    y.line(0, "");
+
+    // The merge re-checks every part and writes the one dist/.
+    y.job_header("merge", "Merge the parts", Some("build"), "ubuntu-latest", "read");
+    y.line(2, "steps:");
+    y.checkout();
+    y.registry_cache();
+    y.uses("Download the parts", &DOWNLOAD_ARTIFACT);
+    y.block(4, "with:\n  pattern: dist-part-*\n  path: dist-parts");
+    y.block(
+        3,
+        "- name: Merge and re-verify the parts
+  shell: bash
+  run: cargo xtask merge dist-parts/* --out dist",
+    );
+    y.uses("Upload dist", &UPLOAD_ARTIFACT);
+    y.block(4, "with:\n  name: dist\n  path: dist\n  if-no-files-found: error");
+    y.line(0, "");
+
+    // Only this job can write to the repository, and only on a version tag.
+    y.job_header("release", "Draft the GitHub release", Some("merge"), "ubuntu-latest", "write # gh release create uploads the files");
+    y.block(2, "if: startsWith(github.ref, 'refs/tags/v')\nsteps:");
+    y.uses("Download dist", &DOWNLOAD_ARTIFACT);
+    y.block(4, "with:\n  name: dist\n  path: dist");
+    y.block(
+        3,
+        "- name: Create a draft release with the archives, checksums and manifest
+  shell: bash
+  env:
+    GH_TOKEN: ${{ github.token }}
+    TAG: ${{ github.ref_name }}
+  run: gh release create \"$TAG\" dist/* --repo \"$GITHUB_REPOSITORY\" --draft --verify-tag --title \"$TAG\"",
+    );
+    y.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(sccache: bool, msvc: bool, linux: bool) -> String {
+        render(&Shape { sccache, msvc, linux })
+    }
+
+    /// The `run:` scripts of the workflow, each with its continuation lines.
+    fn run_scripts(text: &str) -> Vec<String> {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut scripts = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(pos) = line.find("run: ") {
+                let mut script = line[pos..].to_string();
+                let indent = pos + 2;
+                script.extend(lines[i + 1..].iter().take_while(|l| l.len() > indent && l[..indent].trim().is_empty()).map(|l| format!("\n{l}")));
+                scripts.push(script);
+            }
+        }
+        scripts
+    }
+
+    #[test]
+    fn every_action_is_pinned_by_a_full_commit_with_its_tag() {
+        let text = shape(true, true, true);
+        let uses: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("uses: ")).collect();
+        assert_eq!(uses.len(), 12, "{text}");
+        for line in uses {
+            let (action, tag) = line.split_once(" # v").unwrap_or_else(|| panic!("no tag comment: {line}"));
+            let (_, sha) = action.split_once('@').unwrap();
+            assert!(sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{line}");
+            assert!(tag.chars().next().unwrap().is_ascii_digit(), "{line}");
+        }
+    }
+
+    #[test]
+    fn no_expression_reaches_a_shell_script() {
+        for text in [shape(true, true, true), shape(false, false, false)] {
+            let scripts = run_scripts(&text);
+            assert_eq!(scripts.len(), 5 + usize::from(text.contains("qemu-user")), "{scripts:#?}");
+            for script in scripts {
+                assert!(!script.contains("${{"), "an expression is interpolated into a script: {script}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_release_job_may_write_and_every_checkout_drops_the_token() {
+        let text = shape(false, true, true);
+        assert!(text.contains("\npermissions: {}\n"));
+        assert_eq!(text.matches("contents: read").count(), 3);
+        assert_eq!(text.matches("contents: write").count(), 1);
+        let release = &text[text.find("\n  release:").unwrap()..];
+        assert!(release.contains("contents: write") && !release.contains("actions/checkout"));
+        assert_eq!(text.matches("actions/checkout@").count(), text.matches("persist-credentials: false").count());
+        assert!(!text.contains("pull_request"), "no pull request trigger of any kind");
+        assert!(release.contains("--draft"));
+    }
+
+    #[test]
+    fn the_config_switches_sccache_qemu_and_the_msvc_opt_in() {
+        let plain = shape(false, false, false);
+        assert!(!plain.contains("sccache") && !plain.contains("qemu") && !plain.contains("MSVC"));
+        let full = shape(true, true, true);
+        assert!(full.contains("RUSTC_WRAPPER: sccache") && full.contains("mozilla-actions/sccache-action@"));
+        assert!(full.contains("DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}"));
+        assert!(full.contains("apt-get install -y -qq qemu-user"));
+        // Same shape, same bytes: `ci --check` compares text.
+        assert_eq!(full, shape(true, true, true));
+    }
+
+    #[test]
+    fn the_yaml_has_no_tabs_and_consistent_indentation() {
+        let text = shape(true, true, true);
+        for line in text.lines() {
+            assert!(!line.contains('\t') && !line.ends_with(' '), "{line:?}");
+            let indent = line.len() - line.trim_start().len();
+            assert_eq!(indent % 2, 0, "{line:?}");
+        }
+        assert!(text.ends_with("--title \"$TAG\"\n"));
+    }
+
+    #[test]
+    fn a_brief_diff_shows_only_what_changed() {
+        assert_eq!(brief_diff("a\nb\nc\nd\n", "a\nB\nc\nd\n"), ["   2 -b", "   2 +B"]);
+        assert_eq!(brief_diff("a\nc\n", "a\nb\nc\n"), ["   2 +b"]);
+        assert_eq!(brief_diff("a\nb\nc\n", "a\nc\n"), ["   2 -b"]);
+        assert!(brief_diff("same\n", "same\n").is_empty());
+        let long: String = (0..20).map(|i| format!("{i}\n")).collect();
+        let diff = brief_diff("", &long);
+        assert_eq!(diff.len(), 13);
+        assert_eq!(diff.last().unwrap(), "… 8 more changed line(s)");
+    }
+}
