@@ -1002,12 +1002,17 @@ fn markdown(audit: &AuditReport) -> String {
         let mut scripted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for p in pure.iter().filter(|p| p.evidence.files.build_script.is_some()) {
             let what = p.verdict.reason.split(" (").next().unwrap_or_default().trim_start_matches("build script ");
-            scripted.entry(what).or_default().push(p.name.as_str());
+            let names = scripted.entry(what).or_default();
+            if names.last() != Some(&p.name.as_str()) {
+                names.push(p.name.as_str());
+            }
         }
         for (what, names) in scripted {
             out += &format!("Build script {what}: {}.\n\n", names.join(", "));
         }
-        let plain: Vec<&str> = pure.iter().filter(|p| p.evidence.files.build_script.is_none()).map(|p| p.name.as_str()).collect();
+        // Packages are sorted by name: two versions of one crate are named once here.
+        let mut plain: Vec<&str> = pure.iter().filter(|p| p.evidence.files.build_script.is_none()).map(|p| p.name.as_str()).collect();
+        plain.dedup();
         out += &format!("No build script: {}.\n", if plain.is_empty() { "none".into() } else { plain.join(", ") });
         if let Some(b) = &t.build {
             out += &format!(
