@@ -24,6 +24,71 @@ fn crc32_update(crc: u32, data: &[u8]) -> u32 {
     unsafe { app_crc32_update(crc, data.as_ptr(), data.len()) }
 }
 
+// Printed by the hidden `--completions SHELL` and `--man` flags, which the release
+// orchestrator runs to pack completion scripts and a man page beside the binary. Static
+// text keeps the app std-only; the options are few enough to list by hand.
+const BASH: &str = r#"_app() {
+    local cur="${COMP_WORDS[COMP_CWORD]}"
+    if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "--json --crc --version --help" -- "$cur"))
+    else
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+complete -o filenames -F _app app
+"#;
+
+const FISH: &str = "\
+complete -c app -l json -d 'one JSON object per input instead of columns'
+complete -c app -l crc -d 'also the CRC-32 of each input'
+complete -c app -s V -l version -d 'the version, target, profile and commit of this build'
+complete -c app -s h -l help -d 'print help'
+";
+
+const ZSH: &str = "\
+#compdef app
+_arguments \\
+  '--json[one JSON object per input instead of columns]' \\
+  '--crc[also the CRC-32 of each input]' \\
+  '(-V --version)'{-V,--version}'[the version, target, profile and commit of this build]' \\
+  '(-h --help)'{-h,--help}'[print help]' \\
+  '*:file:_files'
+";
+
+const MAN: &str = r#".TH APP 1
+.SH NAME
+app \- count lines, words and bytes
+.SH SYNOPSIS
+.B app
+[\fB\-\-json\fR] [\fB\-\-crc\fR] [\fIFILE\fR]...
+.SH DESCRIPTION
+Counts lines, words and bytes of each FILE, or of standard input when none is given.
+.SH OPTIONS
+.TP
+.B \-\-json
+One JSON object per input instead of columns.
+.TP
+.B \-\-crc
+Also the CRC-32 of each input, as cksum -a crc32b prints it.
+.TP
+.BR \-V ", " \-\-version
+The version, target, profile and commit of this build.
+.TP
+.BR \-h ", " \-\-help
+Print help.
+.SH EXIT STATUS
+0 on success, 2 when an input cannot be read or an option is unknown.
+"#;
+
+fn completions(shell: Option<&str>) -> Result<&'static str, String> {
+    match shell {
+        Some("bash") => Ok(BASH),
+        Some("fish") => Ok(FISH),
+        Some("zsh") => Ok(ZSH),
+        other => Err(format!("--completions needs one of bash, fish, zsh (got {})", other.unwrap_or("nothing"))),
+    }
+}
+
 #[derive(Default, Clone, Copy, PartialEq, Debug)]
 struct Counts {
     lines: u64,
@@ -104,8 +169,17 @@ fn print_counts(out: &mut impl Write, style: Style, c: Counts, name: &str) -> io
 fn run(args: Vec<String>) -> Result<(), String> {
     let mut style = Style { json: false, crc: false };
     let mut files = Vec::new();
-    for arg in args {
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--completions" => {
+                print!("{}", completions(args.next().as_deref())?);
+                return Ok(());
+            }
+            "--man" => {
+                print!("{MAN}");
+                return Ok(());
+            }
             "--version" | "-V" => {
                 println!("{}", version());
                 return Ok(());
@@ -179,6 +253,15 @@ mod tests {
         // The CRC-32 check value of "123456789", split across calls like chunks are.
         let crc = crc32_update(crc32_update(0, b"1234"), b"56789");
         assert_eq!(crc, 0xcbf4_3926);
+}
+
+    #[test]
+    fn completions_exist_for_the_configured_shells_only() {
+        for shell in ["bash", "fish", "zsh"] {
+            assert!(completions(Some(shell)).unwrap().contains("json"), "{shell}");
+        }
+        assert!(completions(Some("tcsh")).unwrap_err().contains("tcsh"));
+        assert!(completions(None).is_err());
     }
 
     #[test]

@@ -7,12 +7,14 @@ use crate::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Host, Job, Plan};
 use crate::report::{self, Line, Progress};
-use crate::runner::{Cmd, Runner};
+use crate::runner::{path_arg, Cmd, Runner};
 use crate::tools;
 use crate::{inspect, triple, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// Binaries larger than this are refused before reading: no release binary is that big,
 /// and the parser must never be handed an unbounded input.
@@ -95,25 +97,50 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
     check_provisions(&plan, args.accept_msvc_license, no_provision)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
+    // Held until this process ends; the OS releases it even after kill -9.
+    let _lock = lock_out_dir(&plan.out_dir, args.no_wait, &progress)?;
+    for leftover in package::remove_partials(&plan.out_dir)? {
+        progress.say(&format!("removed {}, left by an interrupted run", leftover.display()));
+    }
+    let previous = previous_manifest(&plan.out_dir);
     provision_all(runner, &plan, &|m| progress.say(m))?;
 
     let lines: Vec<Line> = plan.jobs.iter().map(|j| progress.line(&j.target)).collect();
+    // With completions or man pages to generate, builds whose binaries run here go first:
+    // they make the files that the other targets' archives reuse. Otherwise the plan's order.
+    let mut order: Vec<usize> = (0..plan.builds.len()).collect();
+    if !plan.generated.is_empty() {
+        order.sort_by_key(|&b| !plan.jobs.iter().any(|j| j.build == b && runs_here(j)));
+    }
+    let mut generated = GeneratedFiles::default();
     let mut results: BTreeMap<String, Result<Artifact>> = BTreeMap::new();
-    for (index, group) in plan.builds.iter().enumerate() {
-        let jobs: Vec<(usize, &Job)> = plan.jobs.iter().enumerate().filter(|(_, j)| j.build == index).collect();
+    for index in order {
+        let group = &plan.builds[index];
+        let mut jobs: Vec<(usize, &Job)> = plan.jobs.iter().enumerate().filter(|(_, j)| j.build == index).collect();
+        jobs.sort_by_key(|(_, j)| !runs_here(j));
         let outcomes = build_group(runner, group, &jobs, &lines);
         for (i, job) in jobs {
             let result = outcomes
                 .get(&job.target)
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
-                .and_then(|binaries| finish_job(runner, &plan, job, &binaries, &lines[i]));
-            lines[i].finish(if result.is_ok() { "done" } else { "FAILED" });
-            results.insert(job.target.clone(), result);
+                .and_then(|binaries| finish_job(runner, &plan, job, &binaries, &lines[i], &mut generated, previous.as_ref()));
+            lines[i].finish(match &result {
+                Ok((_, true)) => "done (archive unchanged, reused)",
+                Ok((_, false)) => "done",
+                Err(_) => "FAILED",
+            });
+            results.insert(job.target.clone(), result.map(|(artifact, _)| artifact));
         }
         if !args.keep_going && results.values().any(Result::is_err) {
             break;
         }
+    }
+    for (path, targets) in &generated.missing {
+        progress.say(&format!(
+            "warning: {path} is not in the archives of {}: their binaries do not run on this host and no target of this run that does produced it",
+            targets.join(", ")
+        ));
     }
 
     // What succeeded is kept and described even when a target fails.
@@ -136,8 +163,13 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
         profile: plan.profile.clone(),
         artifacts,
     };
+    // The index always describes exactly this run, even an empty one, so an old manifest
+    // or SHA256SUMS never vouches for files this run did not make.
+    write_index(&plan.out_dir, &manifest)?;
+    for stale in remove_stale(&plan.out_dir, &plan.name, &manifest, previous.as_ref())? {
+        progress.say(&format!("removed {}: not made by this run (its target failed or left the matrix)", stale.display()));
+    }
     if !manifest.artifacts.is_empty() {
-        write_index(&plan.out_dir, &manifest)?;
         report::print_dist(&manifest, global.json);
     }
     match failures.len() {
@@ -153,6 +185,113 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
             bail!("{n} of {} target(s) failed: {}{skipped}", plan.jobs.len(), names.join(", "))
         }
     }
+}
+
+/// Takes `<out>/.lock` so two runs never write the same directory at once. The second run
+/// waits (and says for whom), or fails with `--no-wait`. std's `File::lock` (flock on
+/// Linux, stable since Rust 1.89) needs no crate, and the lock dies with its process.
+pub fn lock_out_dir(out: &Path, no_wait: bool, progress: &Progress) -> Result<File> {
+    let path = out.join(".lock");
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            if no_wait {
+                bail!(
+                    "{} is in use by another `cargo xtask dist` ({holder}): wait for it to finish, or run without --no-wait to queue behind it",
+                    out.display()
+                );
+            }
+            progress.say(&format!("waiting for another `cargo xtask dist` ({holder}) to finish with {}", out.display()));
+            file.lock().with_context(|| format!("waiting for the lock on {}", path.display()))?;
+        }
+        Err(TryLockError::Error(e)) => return Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+    // Who holds it, for the message a waiting run prints.
+    file.set_len(0).and_then(|()| writeln!(file, "process {}", std::process::id())).with_context(|| format!("writing {}", path.display()))?;
+    Ok(file)
+}
+
+/// The last run's manifest: what its archives were made from. Unreadable means no reuse.
+fn previous_manifest(out: &Path) -> Option<Manifest> {
+    let text = std::fs::read_to_string(out.join("manifest.json")).ok()?;
+    serde_json::from_str::<Manifest>(&text).ok().filter(|m| m.format_version == manifest::FORMAT_VERSION)
+}
+
+/// Removes this app's archives (and their .sha256) that this run did not make: ones the
+/// previous manifest listed, and any `<app>-…` archive. Removing beats reporting: a release
+/// upload of `dist/*` must not ship an archive of another commit or a dropped target.
+/// Other files are left alone (`--out` may point at a directory with the user's own files).
+fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Manifest>) -> Result<Vec<PathBuf>> {
+    let current: Vec<&str> = manifest.artifacts.iter().map(|a| a.name.as_str()).collect();
+    let listed: Vec<&str> = previous.map(|m| m.artifacts.iter().map(|a| a.name.as_str()).collect()).unwrap_or_default();
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(out).with_context(|| format!("listing {}", out.display()))? {
+        let path = entry.with_context(|| format!("listing {}", out.display()))?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let archive = name.strip_suffix(".sha256").unwrap_or(&name);
+        let ours = listed.contains(&archive)
+            || (archive.starts_with(&format!("{app}-"))
+                && ["tar.gz", "tar.xz", "tar.zst", "zip"].iter().any(|ext| archive.ends_with(&format!(".{ext}"))));
+        if ours && !current.contains(&archive) && path.is_file() {
+            std::fs::remove_file(&path).with_context(|| format!("removing the stale {}", path.display()))?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// Whether this job's binaries run natively here, so they can print completions.
+fn runs_here(job: &Job) -> bool {
+    job.smoke.runnable && job.smoke.runner.is_none()
+}
+
+/// Completions and man pages made so far in this run (they do not depend on the target),
+/// and the targets that had to go without.
+#[derive(Default)]
+struct GeneratedFiles {
+    made: BTreeMap<String, PathBuf>,
+    missing: BTreeMap<String, Vec<String>>,
+}
+
+/// Runs each generating command with this job's binary, or reuses what an earlier job made.
+fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], generated: &mut GeneratedFiles) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for file in &plan.generated {
+        if runs_here(job) {
+            let i = job.binaries.iter().position(|b| b.strip_suffix(triple::exe_suffix(&job.target)) == Some(&file.bin));
+            let bin = path_arg(&binaries[i.context("a generated file names a bin this job did not build")?])?;
+            let mut args = file.command.iter().map(|a| a.replace("{bin}", &bin));
+            let cmd = Cmd::new(args.next().context("an empty generating command")?).args(args);
+            let text = runner
+                .query(&cmd)
+                .with_context(|| format!("generating {} for {}: fix `completions` / `man` in [workspace.metadata.dist]", file.path, job.target))?;
+            let dest = plan.generated_dir.join(&job.target).join(&file.path);
+            std::fs::create_dir_all(dest.parent().context("a generated path has no parent")?)
+                .with_context(|| format!("creating the directory of {}", dest.display()))?;
+            package::write_if_changed(&dest, text.as_bytes())?;
+            generated.made.insert(file.path.clone(), dest);
+        }
+        match generated.made.get(&file.path) {
+            Some(source) => entries.push(Entry {
+                name: file.path.clone(),
+                sha256: package::sha256_file(source)?,
+                source: source.clone(),
+                executable: false,
+            }),
+            None => generated.missing.entry(file.path.clone()).or_default().push(job.target.clone()),
+        }
+    }
+    Ok(entries)
 }
 
 /// The error that stopped a whole group before cargo reported per target.
@@ -215,22 +354,32 @@ pub fn prepare_out_dir(out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Verifies, smoke-runs and packs one target's binaries.
-fn finish_job(runner: &Runner, plan: &Plan, job: &Job, binaries: &[std::path::PathBuf], line: &Line) -> Result<Artifact> {
+/// Verifies, smoke-runs and packs one target's binaries; true beside the artifact when
+/// its archive was already there with the same input and was kept.
+fn finish_job(
+    runner: &Runner,
+    plan: &Plan,
+    job: &Job,
+    binaries: &[PathBuf],
+    line: &Line,
+    generated: &mut GeneratedFiles,
+    previous: Option<&Manifest>,
+) -> Result<(Artifact, bool)> {
     line.stage("verifying");
     let mut assets = Vec::new();
     let mut entries = Vec::new();
     for (path, name) in binaries.iter().zip(&job.binaries) {
         let inspection = verify_binary(path, &job.target, &plan.profile)?;
+        let sha256 = package::sha256_file(path)?;
         assets.push(Asset {
             name: name.clone(),
             path: name.clone(),
             kind: "executable".into(),
             size: inspection.size,
-            sha256: package::sha256_file(path)?,
+            sha256: sha256.clone(),
             inspection: Some(inspection),
         });
-        entries.push(Entry { name: name.clone(), source: path.clone(), executable: true });
+        entries.push(Entry { name: name.clone(), source: path.clone(), executable: true, sha256 });
     }
     let smoke = if job.smoke.runnable {
         line.stage(&format!("smoke run ({})", job.smoke.note));
@@ -246,26 +395,51 @@ fn finish_job(runner: &Runner, plan: &Plan, job: &Job, binaries: &[std::path::Pa
         if entries.iter().any(|e| e.name == name) {
             return Err(UsageError::new(format!("the include file {} has the same name as a binary: rename or drop it", include.display())));
         }
-        let size = std::fs::metadata(include).with_context(|| format!("reading {}", include.display()))?.len();
+        entries.push(Entry { sha256: package::sha256_file(include)?, name, source: include.clone(), executable: false });
+    }
+    if !plan.generated.is_empty() {
+        line.stage("generating completions and man pages");
+        entries.extend(generate(runner, plan, job, binaries, generated)?);
+    }
+    for entry in entries.iter().filter(|e| !e.executable) {
+        let size = std::fs::metadata(&entry.source).with_context(|| format!("reading {}", entry.source.display()))?.len();
+        let kind = match plan.generated.iter().any(|g| g.path == entry.name) {
+            true => manifest::generated_kind(&entry.name),
+            false => manifest::include_kind(&entry.name),
+        };
         assets.push(Asset {
-            kind: manifest::include_kind(&name).into(),
-            path: name.clone(),
-            name: name.clone(),
+            name: entry.name.rsplit('/').next().unwrap_or(&entry.name).to_string(),
+            path: entry.name.clone(),
+            kind: kind.into(),
             size,
-            sha256: package::sha256_file(include)?,
+            sha256: entry.sha256.clone(),
             inspection: None,
         });
-        entries.push(Entry { name, source: include.clone(), executable: false });
     }
 
-    line.stage("packing");
     let archive = plan.out_dir.join(&job.archive);
     let top = job.archive.trim_end_matches(&format!(".{}", job.format.extension()));
-    package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)?;
-    let sha256 = package::sha256_file(&archive)?;
+    let input_sha256 = package::input_sha256(job.format, top, &entries, plan.source_date_epoch);
+    // The previous run's archive is kept when it was packed from the same input and is
+    // still the file that run wrote (its checksum is checked, not trusted).
+    let recorded = previous
+        .and_then(|m| m.artifacts.iter().find(|a| a.name == job.archive && a.input_sha256 == input_sha256))
+        .and_then(|a| a.checksums.get("sha256"));
+    let on_disk = match recorded {
+        Some(_) if archive.is_file() => Some(package::sha256_file(&archive)?),
+        _ => None,
+    };
+    let reused = recorded.is_some() && on_disk.as_ref() == recorded;
+    let sha256 = if reused {
+        on_disk.unwrap_or_default()
+    } else {
+        line.stage(&format!("packing {}", job.format));
+        package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)?;
+        package::sha256_file(&archive)?
+    };
     let size = std::fs::metadata(&archive).with_context(|| format!("reading {}", archive.display()))?.len();
     assets.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Artifact {
+    let artifact = Artifact {
         name: job.archive.clone(),
         kind: "executable-zip".into(),
         target_triples: vec![job.target.clone()],
@@ -274,8 +448,10 @@ fn finish_job(runner: &Runner, plan: &Plan, job: &Job, binaries: &[std::path::Pa
         size,
         checksums: BTreeMap::from([("sha256".to_string(), sha256)]),
         smoke,
+        input_sha256,
         assets,
-    })
+    };
+    Ok((artifact, reused))
 }
 
 /// Runs a built binary once (natively or under qemu) and checks what it prints.
@@ -325,8 +501,6 @@ pub fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
         manifest.artifacts.iter().map(|a| (a.name.clone(), a.checksums["sha256"].clone())).collect();
     package::write_checksums(out, &sums)?;
     let json = serde_json::to_string_pretty(manifest).context("serialising the manifest")?;
-    package::write_atomic(&out.join("manifest.json"), |w| {
-        use std::io::Write;
-        Ok(writeln!(w, "{json}")?)
-    })
+    package::write_if_changed(&out.join("manifest.json"), format!("{json}\n").as_bytes())?;
+    package::write_if_changed(&out.join("REPORT.md"), report::release_notes(manifest).as_bytes())
 }

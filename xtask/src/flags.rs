@@ -123,6 +123,10 @@ pub struct Dist {
     /// Never download tools: fail if one is missing (or set DIST_NO_PROVISION=1).
     #[arg(long)]
     pub no_provision: bool,
+    /// Fail at once (exit 1) when another `dist` run holds the output directory's lock,
+    /// instead of waiting for it.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]

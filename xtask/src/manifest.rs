@@ -41,6 +41,9 @@ pub struct Artifact {
     /// The smoke run: "passed (runs natively)", "passed (runs under qemu-aarch64)", or
     /// "not run (...)" with the reason — never "passed" for a binary nothing ran.
     pub smoke: String,
+    /// SHA-256 over the packing scheme, format, top directory, mtime and every entry's
+    /// name, mode and content hash: a later run with the same value reuses the archive.
+    pub input_sha256: String,
     pub assets: Vec<Asset>,
 }
 
@@ -49,13 +52,22 @@ pub struct Asset {
     pub name: String,
     /// Path inside the archive.
     pub path: String,
-    /// "executable", "readme", "license", "changelog" or "misc".
+    /// "executable", "readme", "license", "changelog", "shell-completions", "man-page" or "misc".
     pub kind: String,
     pub size: u64,
     pub sha256: String,
     /// The verifier's findings, for executables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inspection: Option<Inspection>,
+}
+
+/// The asset kind of a generated file, from its directory in the archive.
+pub fn generated_kind(path: &str) -> &'static str {
+    if path.starts_with("complete/") {
+        "shell-completions"
+    } else {
+        "man-page"
+    }
 }
 
 /// The asset kind of an include file, from its name, as cargo-dist names them.

@@ -47,6 +47,8 @@ pub fn merge(runner: &Runner, global: &Global, args: Merge) -> Result<()> {
     refuse_out_in_parts(&config.out_dir, &parts)?;
     let manifest = combine(&parts, &expected)?;
     dist::prepare_out_dir(&config.out_dir)?;
+    // The same lock as `dist`: a merge never interleaves with a run writing the same place.
+    let _lock = dist::lock_out_dir(&config.out_dir, false, &crate::report::Progress::new())?;
     for (part, artifact) in sources(&parts, &manifest) {
         copy_verified(&part.dir, &config.out_dir, artifact)?;
     }
@@ -252,6 +254,7 @@ mod tests {
                     size: bytes.len() as u64,
                     checksums: BTreeMap::from([("sha256".into(), package::sha256_file(&dir.join(&name)).unwrap())]),
                     smoke: "not run (no runner): this host cannot execute it".into(),
+                    input_sha256: "0".repeat(64),
                     assets: Vec::new(),
                 }
             })

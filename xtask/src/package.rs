@@ -1,25 +1,38 @@
-//! Stage 5, package: packs each target's binaries and the include files into one archive
-//! with a single top directory (ripgrep's layout), writes the SHA-256 files and the
-//! manifest. Archives are deterministic — sorted entries, one fixed mtime, uid/gid 0,
-//! normalised modes — and every file is written under a temporary name and renamed, so an
-//! interrupted run never leaves half an archive behind.
+//! Stage 5, package: packs each target's binaries, the include files and any generated
+//! completions and man page into one archive with a single top directory (ripgrep's
+//! layout), and writes the SHA-256 files. Archives are deterministic — sorted entries, one
+//! fixed mtime, uid/gid 0 without names, normalised modes — and every file is written under
+//! a temporary name and renamed, so an interrupted run never leaves half an archive behind.
 //!
-//! Crates: `tar` and `zip` write the containers; flate2 compresses gzip, on the zlib-rs
-//! backend (pure Rust, faster than miniz_oxide); sha2 hashes.
+//! Crates: `tar` and `zip` write the containers; flate2 compresses gzip on the zlib-rs
+//! backend (pure Rust, faster than miniz_oxide); liblzma and zstd are the reference C
+//! libraries (the pure-Rust ports are either far slower unoptimised — the xtask builds in
+//! the dev profile — or have no level above zstd's 1); sha2 hashes.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ArchiveFormat {
+    #[serde(rename = "tar.gz")]
     TarGz,
+    #[serde(rename = "tar.xz")]
+    TarXz,
+    #[serde(rename = "tar.zst")]
+    TarZst,
+    #[serde(rename = "zip")]
     Zip,
 }
+
+/// Bump when the bytes any format produces change for the same input (a level, the entry
+/// layout, a compression crate's major version): archives packed earlier are then repacked
+/// instead of reused.
+const PACK_SCHEME: &str = "1 gz6 xz6 zst19 zip-deflate6";
 
 impl ArchiveFormat {
     /// What each platform's users unpack without extra tools: zip on Windows, tar.gz elsewhere.
@@ -34,20 +47,32 @@ impl ArchiveFormat {
     pub fn extension(self) -> &'static str {
         match self {
             ArchiveFormat::TarGz => "tar.gz",
+            ArchiveFormat::TarXz => "tar.xz",
+            ArchiveFormat::TarZst => "tar.zst",
             ArchiveFormat::Zip => "zip",
         }
     }
 }
 
-/// One file to pack: its name under the archive's top directory and where it is now.
+impl std::fmt::Display for ArchiveFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// One file to pack: its path under the archive's top directory (`/`-separated, may hold
+/// a sub-directory such as `complete/`), where it is now, and its content hash.
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub name: String,
     pub source: PathBuf,
     pub executable: bool,
+    pub sha256: String,
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+/// The temporary name, `.<name>.partial-<pid>`, is what [`remove_partials`] cleans up after
+/// a run that was killed.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
     let dir = path.parent().context("an output path has no parent directory")?;
     let file_name = path.file_name().context("an output path has no file name")?.to_string_lossy();
@@ -66,16 +91,99 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Res
     result
 }
 
+/// Writes a small file atomically unless it already holds exactly `bytes`: a rerun that
+/// changes nothing then writes (and fsyncs) nothing.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    write_atomic(path, |out| Ok(out.write_all(bytes)?))
+}
+
+/// Removes the temporary files of runs that were killed before their rename. Only safe
+/// while holding the output directory's lock: then no other run is writing one.
+pub fn remove_partials(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry.with_context(|| format!("listing {}", dir.display()))?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with('.') && name.contains(".partial-") && path.is_file() {
+            std::fs::remove_file(&path).with_context(|| format!("removing the leftover {}", path.display()))?;
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// The identity of an archive's input: format, top directory, mtime, and every entry's
+/// name, mode and content hash. Equal hashes mean equal archive bytes, so an archive whose
+/// recorded input hash matches can be kept instead of compressed again.
+pub fn input_sha256(format: ArchiveFormat, top: &str, entries: &[Entry], mtime: u64) -> String {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{PACK_SCHEME}\n{format}\n{top}\n{mtime}\n"));
+    for entry in sorted {
+        hasher.update(format!("{:o} {} {}\n", mode(entry), entry.sha256, entry.name));
+    }
+    hex(&hasher.finalize())
+}
+
 /// Packs `entries` under `top/` into `path`. Entries are sorted by name so the archive's
 /// bytes depend only on the files' contents, their names and `mtime`.
 pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[Entry], mtime: u64) -> Result<()> {
     let mut entries = entries.to_vec();
     entries.sort_by(|a, b| a.name.cmp(&b.name));
+    for entry in &entries {
+        let bad = entry.name.is_empty()
+            || entry.name.starts_with('/')
+            || entry.name.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+        if bad {
+            bail!("the archive entry name `{}` is not a plain relative path", entry.name);
+        }
+    }
+    // Release archives are small: a tar is built in memory, then compressed.
     write_atomic(path, |out| match format {
-        ArchiveFormat::TarGz => write_tar_gz(out, top, &entries, mtime),
+        ArchiveFormat::TarGz => gzip(out, &tar_bytes(top, &entries, mtime)?),
+        ArchiveFormat::TarXz => xz(out, &tar_bytes(top, &entries, mtime)?),
+        ArchiveFormat::TarZst => zstd(out, &tar_bytes(top, &entries, mtime)?),
         ArchiveFormat::Zip => write_zip(out, top, &entries, mtime),
     })
     .with_context(|| format!("packing {}", path.display()))
+}
+
+// Levels are chosen for release archives, which are compressed once and downloaded many times.
+
+/// gzip 6, gzip's own default: what users of `tar czf` expect; 9 saves under 1% on
+/// binaries for twice the time.
+fn gzip(out: &mut impl Write, tar: &[u8]) -> Result<()> {
+    let mut gz = flate2::GzBuilder::new().mtime(0).write(out, flate2::Compression::new(6));
+    gz.write_all(tar)?;
+    gz.finish()?;
+    Ok(())
+}
+
+/// xz preset 6, xz's default: its 8 MiB dictionary already spans a whole release binary, so
+/// 9 only raises the memory needed to unpack (from 9 to 65 MiB). With the CRC64 check this is
+/// byte for byte what `xz -6` writes.
+fn xz(out: &mut impl Write, tar: &[u8]) -> Result<()> {
+    let mut xz = liblzma::write::XzEncoder::new(out, 6);
+    xz.write_all(tar)?;
+    xz.finish()?;
+    Ok(())
+}
+
+/// zstd 19, the highest level without --ultra: unpacking stays as fast and needs an 8 MiB
+/// window; the levels above need more memory on every user's machine. The content size and
+/// a checksum are recorded, as the `zstd` tool does.
+fn zstd(out: &mut impl Write, tar: &[u8]) -> Result<()> {
+    let mut zst = zstd::Encoder::new(out, 19)?;
+    zst.include_checksum(true)?;
+    zst.set_pledged_src_size(Some(tar.len() as u64))?;
+    zst.write_all(tar)?;
+    zst.finish()?;
+    Ok(())
 }
 
 fn read_entry(entry: &Entry) -> Result<Vec<u8>> {
@@ -90,10 +198,23 @@ fn mode(entry: &Entry) -> u32 {
     }
 }
 
-fn write_tar_gz(out: &mut impl Write, top: &str, entries: &[Entry], mtime: u64) -> Result<()> {
-    // Level 6 is gzip's own default: the size and speed users of `tar czf` expect.
-    let gz = flate2::GzBuilder::new().mtime(0).write(out, flate2::Compression::new(6));
-    let mut tar = tar::Builder::new(gz);
+/// Every directory an archive holds: the top one and the parents of nested entries.
+fn directories(top: &str, entries: &[Entry]) -> BTreeSet<String> {
+    let mut dirs = BTreeSet::from([format!("{top}/")]);
+    for entry in entries {
+        let mut prefix = String::new();
+        let parts: Vec<&str> = entry.name.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            prefix = format!("{prefix}{part}/");
+            dirs.insert(format!("{top}/{prefix}"));
+        }
+    }
+    dirs
+}
+
+/// A ustar/GNU tar with only what unpacking needs: no user or group names, uid/gid 0.
+fn tar_bytes(top: &str, entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
     let header = |kind: tar::EntryType, size: u64, mode: u32| {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(kind);
@@ -104,28 +225,44 @@ fn write_tar_gz(out: &mut impl Write, top: &str, entries: &[Entry], mtime: u64) 
         h.set_gid(0);
         h
     };
-    let mut dir = header(tar::EntryType::Directory, 0, 0o755);
-    tar.append_data(&mut dir, format!("{top}/"), io::empty())?;
-    for entry in entries {
-        let data = read_entry(entry)?;
-        let mut h = header(tar::EntryType::Regular, data.len() as u64, mode(entry));
-        tar.append_data(&mut h, format!("{top}/{}", entry.name), &data[..])?;
+    // Directories and files in one sorted order, so each directory precedes its contents.
+    let mut items: Vec<(String, Option<&Entry>)> = directories(top, entries).into_iter().map(|d| (d, None)).collect();
+    items.extend(entries.iter().map(|e| (format!("{top}/{}", e.name), Some(e))));
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, entry) in items {
+        match entry {
+            None => tar.append_data(&mut header(tar::EntryType::Directory, 0, 0o755), path, io::empty())?,
+            Some(entry) => {
+                let data = read_entry(entry)?;
+                let mut h = header(tar::EntryType::Regular, data.len() as u64, mode(entry));
+                tar.append_data(&mut h, path, &data[..])?;
+            }
+        }
     }
-    tar.into_inner()?.finish()?;
-    Ok(())
+    Ok(tar.into_inner()?)
 }
 
 fn write_zip<W: Write>(out: &mut W, top: &str, entries: &[Entry], mtime: u64) -> Result<()> {
     // zip needs Seek, so the archive is built in memory; release archives are small.
     let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+    // A fixed DOS time and no extended-timestamp extra field (that one would carry local
+    // times); `system` is fixed so the bytes do not depend on the packing machine's OS.
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(6))
+        .system(zip::System::Unix)
         .last_modified_time(dos_time(mtime));
-    zip.add_directory(format!("{top}/"), options.unix_permissions(0o755))?;
-    for entry in entries {
-        zip.start_file(format!("{top}/{}", entry.name), options.unix_permissions(mode(entry)))?;
-        zip.write_all(&read_entry(entry)?)?;
+    let mut items: Vec<(String, Option<&Entry>)> = directories(top, entries).into_iter().map(|d| (d, None)).collect();
+    items.extend(entries.iter().map(|e| (format!("{top}/{}", e.name), Some(e))));
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, entry) in items {
+        match entry {
+            None => zip.add_directory(path, options.unix_permissions(0o755))?,
+            Some(entry) => {
+                zip.start_file(path, options.unix_permissions(mode(entry)))?;
+                zip.write_all(&read_entry(entry)?)?;
+            }
+        }
     }
     out.write_all(&zip.finish()?.into_inner())?;
     Ok(())
@@ -149,6 +286,10 @@ fn dos_time(unix: u64) -> zip::DateTime {
         .unwrap_or_default()
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// SHA-256 of a file, lower-case hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -161,7 +302,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hasher.finalize()))
 }
 
 /// Writes `SHA256SUMS` (the format `sha256sum -c` reads) for `(file name, sha256)` pairs,
@@ -170,73 +311,168 @@ pub fn write_checksums(out_dir: &Path, sums: &[(String, String)]) -> Result<()> 
     let mut sorted = sums.to_vec();
     sorted.sort();
     for (name, sha) in &sorted {
-        write_atomic(&out_dir.join(format!("{name}.sha256")), |out| Ok(writeln!(out, "{sha}  {name}")?))?;
+        write_if_changed(&out_dir.join(format!("{name}.sha256")), format!("{sha}  {name}\n").as_bytes())?;
     }
-    write_atomic(&out_dir.join("SHA256SUMS"), |out| {
-        for (name, sha) in &sorted {
-            writeln!(out, "{sha}  {name}")?;
-        }
-        Ok(())
-    })
+    let all: String = sorted.iter().map(|(name, sha)| format!("{sha}  {name}\n")).collect();
+    write_if_changed(&out_dir.join("SHA256SUMS"), all.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const ALL: [ArchiveFormat; 4] = [ArchiveFormat::TarGz, ArchiveFormat::TarXz, ArchiveFormat::TarZst, ArchiveFormat::Zip];
+
+    fn entry(dir: &Path, name: &str, contents: &[u8], executable: bool) -> Entry {
+        let source = dir.join(name.replace('/', "_"));
+        std::fs::write(&source, contents).unwrap();
+        Entry { name: name.into(), sha256: sha256_file(&source).unwrap(), source, executable }
+    }
+
     fn entries(dir: &Path) -> Vec<Entry> {
-        std::fs::write(dir.join("tool"), b"\x7fELF pretend").unwrap();
-        std::fs::write(dir.join("README.md"), b"read me\n").unwrap();
         vec![
-            Entry { name: "tool".into(), source: dir.join("tool"), executable: true },
-            Entry { name: "README.md".into(), source: dir.join("README.md"), executable: false },
+            entry(dir, "tool", b"\x7fELF pretend", true),
+            entry(dir, "README.md", b"read me\n", false),
+            entry(dir, "complete/tool.bash", b"complete -F _tool tool\n", false),
         ]
     }
 
-    #[test]
-    fn tar_gz_is_sorted_normalised_and_repeatable() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = entries(dir.path());
-        let (a, b) = (dir.path().join("a.tar.gz"), dir.path().join("b.tar.gz"));
-        write_archive(&a, ArchiveFormat::TarGz, "tool-1.0-x", &files, 1_700_000_000).unwrap();
-        let mut reversed = files.clone();
-        reversed.reverse();
-        write_archive(&b, ArchiveFormat::TarGz, "tool-1.0-x", &reversed, 1_700_000_000).unwrap();
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    /// Unpacks any of the four formats with the crates' readers: (path, mode, mtime, uid,
+    /// gid, user name, contents) per entry, in archive order.
+    type Seen = (String, u32, u64, u64, u64, String, Vec<u8>);
 
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(File::open(&a).unwrap()));
-        let seen: Vec<(String, u32, u64, u64)> = archive
+    fn unpack(path: &Path, format: ArchiveFormat) -> Vec<Seen> {
+        let file = File::open(path).unwrap();
+        let reader: Box<dyn Read> = match format {
+            ArchiveFormat::TarGz => Box::new(flate2::read::GzDecoder::new(file)),
+            ArchiveFormat::TarXz => Box::new(liblzma::read::XzDecoder::new(file)),
+            ArchiveFormat::TarZst => Box::new(zstd::Decoder::new(file).unwrap()),
+            ArchiveFormat::Zip => {
+                let mut zip = zip::ZipArchive::new(file).unwrap();
+                return (0..zip.len())
+                    .map(|i| {
+                        let mut f = zip.by_index(i).unwrap();
+                        let name = f.name().unwrap().to_string();
+                        assert_eq!(f.extra_data().unwrap_or_default(), b"", "{name}: no extra fields");
+                        let t = f.last_modified().unwrap();
+                        let dos = (t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second());
+                        assert_eq!(dos, (2023, 11, 14, 22, 13, 20), "{name}");
+                        let mut data = Vec::new();
+                        f.read_to_end(&mut data).unwrap();
+                        (name, f.unix_mode().unwrap() & 0o777, 1_700_000_000, 0, 0, String::new(), data)
+                    })
+                    .collect();
+            }
+        };
+        let mut archive = tar::Archive::new(reader);
+        archive
             .entries()
             .unwrap()
             .map(|e| {
-                let e = e.unwrap();
-                let h = e.header();
-                (e.path().unwrap().display().to_string(), h.mode().unwrap(), h.mtime().unwrap(), h.uid().unwrap())
+                let mut e = e.unwrap();
+                let h = e.header().clone();
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                let user = format!("{}{}", h.username().unwrap().unwrap_or(""), h.groupname().unwrap().unwrap_or(""));
+                (e.path().unwrap().display().to_string(), h.mode().unwrap(), h.mtime().unwrap(), h.uid().unwrap(), h.gid().unwrap(), user, data)
             })
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                ("tool-1.0-x/".into(), 0o755, 1_700_000_000, 0),
-                ("tool-1.0-x/README.md".into(), 0o644, 1_700_000_000, 0),
-                ("tool-1.0-x/tool".into(), 0o755, 1_700_000_000, 0),
-            ]
-        );
+            .collect()
     }
 
     #[test]
-    fn zip_is_repeatable_and_keeps_modes() {
+    fn every_format_is_sorted_normalised_and_byte_identical_across_runs() {
         let dir = tempfile::tempdir().unwrap();
         let files = entries(dir.path());
-        let (a, b) = (dir.path().join("a.zip"), dir.path().join("b.zip"));
-        write_archive(&a, ArchiveFormat::Zip, "t", &files, 1_700_000_000).unwrap();
-        write_archive(&b, ArchiveFormat::Zip, "t", &files, 1_700_000_000).unwrap();
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-        let mut zip = zip::ZipArchive::new(File::open(&a).unwrap()).unwrap();
-        let tool = zip.by_name("t/tool").unwrap();
-        assert_eq!(tool.unix_mode().map(|m| m & 0o777), Some(0o755));
-        let t = tool.last_modified().unwrap();
-        assert_eq!((t.year(), t.month(), t.day(), t.hour(), t.minute()), (2023, 11, 14, 22, 13));
+        let mut reversed = files.clone();
+        reversed.reverse();
+        for format in ALL {
+            let (a, b) = (dir.path().join(format!("a.{format}")), dir.path().join(format!("b.{format}")));
+            write_archive(&a, format, "tool-1.0-x", &files, 1_700_000_000).unwrap();
+            write_archive(&b, format, "tool-1.0-x", &reversed, 1_700_000_000).unwrap();
+            assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{format} differs between runs");
+
+            let seen: Vec<(String, u32, u64, u64, u64, String)> =
+                unpack(&a, format).into_iter().map(|(p, m, t, u, g, n, _)| (p, m, t, u, g, n)).collect();
+            let expect = |path: &str, mode| (path.to_string(), mode, 1_700_000_000, 0, 0, String::new());
+            assert_eq!(
+                seen,
+                [
+                    expect("tool-1.0-x/", 0o755),
+                    expect("tool-1.0-x/README.md", 0o644),
+                    expect("tool-1.0-x/complete/", 0o755),
+                    expect("tool-1.0-x/complete/tool.bash", 0o644),
+                    expect("tool-1.0-x/tool", 0o755),
+                ],
+                "{format}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_input_hash_changes_with_any_input_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = entries(dir.path());
+        let base = input_sha256(ArchiveFormat::TarGz, "t", &files, 1);
+        let mut reversed = files.clone();
+        reversed.reverse();
+        assert_eq!(input_sha256(ArchiveFormat::TarGz, "t", &reversed, 1), base);
+        assert_ne!(input_sha256(ArchiveFormat::TarXz, "t", &files, 1), base);
+        assert_ne!(input_sha256(ArchiveFormat::TarGz, "u", &files, 1), base);
+        assert_ne!(input_sha256(ArchiveFormat::TarGz, "t", &files, 2), base);
+        let mut changed = files.clone();
+        changed[0].sha256 = sha256_file(&changed[1].source).unwrap();
+        assert_ne!(input_sha256(ArchiveFormat::TarGz, "t", &changed, 1), base);
+        let mut not_executable = files.clone();
+        not_executable[0].executable = false;
+        assert_ne!(input_sha256(ArchiveFormat::TarGz, "t", &not_executable, 1), base);
+    }
+
+    #[test]
+    fn tar_xz_is_what_xz_6_writes() {
+        // Same preset and check as the xz tool: anyone can recompress the tar to verify.
+        let Ok(status) = std::process::Command::new("xz").arg("--version").output() else {
+            panic!("this test needs the `xz` tool (Debian package xz-utils)");
+        };
+        assert!(status.status.success());
+        let dir = tempfile::tempdir().unwrap();
+        let files = entries(dir.path());
+        let ours = dir.path().join("a.tar.xz");
+        write_archive(&ours, ArchiveFormat::TarXz, "t", &files, 1_700_000_000).unwrap();
+        let tar = tar_bytes("t", &files, 1_700_000_000).unwrap();
+        let mut xz = std::process::Command::new("xz")
+            .args(["-6", "-T1", "-c"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        xz.stdin.take().unwrap().write_all(&tar).unwrap();
+        let theirs = xz.wait_with_output().unwrap().stdout;
+        assert_eq!(std::fs::read(&ours).unwrap(), theirs);
+    }
+
+    #[test]
+    fn names_that_escape_the_top_directory_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["../evil", "/abs", "a//b", "a/./b", ""] {
+            let mut bad = entry(dir.path(), "x", b"x", false);
+            bad.name = name.into();
+            let err = write_archive(&dir.path().join("o.tar.gz"), ArchiveFormat::TarGz, "t", &[bad], 0).unwrap_err();
+            assert!(format!("{err:#}").contains("not a plain relative path"), "{name}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn leftovers_of_a_killed_run_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".app-1.0-x.tar.gz.partial-4242"), b"half").unwrap();
+        std::fs::write(dir.path().join("app-1.0-x.tar.gz"), b"whole").unwrap();
+        std::fs::write(dir.path().join(".lock"), b"").unwrap();
+        let removed = remove_partials(dir.path()).unwrap();
+        assert_eq!(removed, [dir.path().join(".app-1.0-x.tar.gz.partial-4242")]);
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert_eq!(left, [".lock", "app-1.0-x.tar.gz"]);
     }
 
     #[test]
@@ -251,11 +487,62 @@ mod tests {
         assert!(dir.path().join("x.tar.gz.sha256").is_file());
     }
 
+    /// Speed and ratio of each format against the system's tools on the same tar, at the
+    /// same levels. Run with `cargo test -p xtask --bins -- --ignored --nocapture
+    /// compression_against_system_tools`; needs gzip, xz-utils and zstd. The input is this
+    /// test binary (a real ELF), or the file named by BENCH_INPUT.
+    #[test]
+    #[ignore = "a benchmark: prints timings, run on demand"]
+    fn compression_against_system_tools() {
+        let input = std::env::var_os("BENCH_INPUT").map(PathBuf::from).unwrap_or_else(|| std::env::current_exe().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![Entry { name: "bin".into(), sha256: sha256_file(&input).unwrap(), source: input.clone(), executable: true }];
+        let tar = tar_bytes("t", &files, 0).unwrap();
+        let mb = tar.len() as f64 / 1e6;
+        println!("input: {} ({:.1} MB as tar)", input.display(), mb);
+        println!("{:<8} {:>10} {:>8} {:>9}   {:<18} {:>10} {:>8} {:>9}", "format", "ours B", "ratio", "MB/s", "system", "B", "ratio", "MB/s");
+        let system: [(&str, &[&str]); 4] =
+            [("gzip", &["-6", "-n", "-c"]), ("xz", &["-6", "-T1", "-c"]), ("zstd", &["-19", "-q", "-c"]), ("gzip", &["-6", "-n", "-c"])];
+        for (format, (tool, args)) in ALL.into_iter().zip(system) {
+            let path = dir.path().join(format!("a.{format}"));
+            let start = std::time::Instant::now();
+            write_archive(&path, format, "t", &files, 0).unwrap();
+            let ours = (std::fs::metadata(&path).unwrap().len(), start.elapsed().as_secs_f64());
+            let start = std::time::Instant::now();
+            let mut child = std::process::Command::new(tool)
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("`{tool}` is needed for this benchmark: {e}"));
+            let mut stdin = child.stdin.take().unwrap();
+            let tar = &tar;
+            // Fed from a thread and closed when it ends, while the output is read here.
+            let feed = std::thread::scope(|s| {
+                s.spawn(move || stdin.write_all(tar).unwrap());
+                child.wait_with_output().unwrap()
+            });
+            let theirs = (feed.stdout.len() as u64, start.elapsed().as_secs_f64());
+            assert!(ours.0 > 0 && theirs.0 > 0);
+            println!(
+                "{:<8} {:>10} {:>8.3} {:>9.1}   {:<18} {:>10} {:>8.3} {:>9.1}",
+                format.to_string(),
+                ours.0,
+                ours.0 as f64 / tar.len() as f64,
+                mb / ours.1,
+                format!("{tool} {}", args[0]),
+                theirs.0,
+                theirs.0 as f64 / tar.len() as f64,
+                mb / theirs.1
+            );
+        }
+    }
+
     #[test]
     fn a_failed_write_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.tar.gz");
-        let missing = Entry { name: "gone".into(), source: dir.path().join("gone"), executable: true };
+        let missing = Entry { name: "gone".into(), source: dir.path().join("gone"), executable: true, sha256: String::new() };
         assert!(write_archive(&target, ArchiveFormat::TarGz, "t", &[missing], 0).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

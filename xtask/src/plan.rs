@@ -2,7 +2,7 @@
 //! the reason for that route, and the exact commands — before anything runs. The plan is
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
-use crate::config::{Bin, Config, Toolchain};
+use crate::config::{Bin, Config, Generated, Toolchain};
 use crate::package::ArchiveFormat;
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};
@@ -92,6 +92,10 @@ pub struct Plan {
     /// Tools fetched into the cache before building.
     pub provisions: Vec<Provision>,
     pub builds: Vec<Build>,
+    /// Completions and man pages, made by running each job's binary when it runs here.
+    pub generated: Vec<Generated>,
+    /// Where generated files are written before packing.
+    pub generated_dir: PathBuf,
     pub jobs: Vec<Job>,
 }
 
@@ -151,16 +155,24 @@ pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
 }
 
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
-fn rustflags(config: &Config, target: &str) -> Result<Vec<String>> {
+fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec<String>> {
     let mut flags = Vec::new();
     if matches!(triple::family(target), Family::LinuxMusl | Family::WindowsMsvc) {
         // Static C runtime: the default for musl, opt-in for MSVC; explicit for both.
         flags.extend(["-C".to_string(), "target-feature=+crt-static".to_string()]);
     }
-    // Keep the build machine's paths out of panic messages and debug info.
+    // Keep the build machine's paths out of panic messages and debug info: the workspace
+    // (and the target dir inside it), the registry sources under CARGO_HOME, and the
+    // sysroot, whose rust-src rustc may otherwise name instead of /rustc/<hash>/.
     flags.push(format!("--remap-path-prefix={}=.", path_arg(&config.workspace_root)?));
     if let Some(home) = cargo_home() {
         flags.push(format!("--remap-path-prefix={}=/cargo", path_arg(&home)?));
+    }
+    flags.push(format!("--remap-path-prefix={}=/rustc-sysroot", path_arg(&toolchain.sysroot)?));
+    if triple::family(target) == Family::WindowsMsvc {
+        // The linker writes the PDB's full build path into the PE's debug directory;
+        // %_PDB% keeps just its file name.
+        flags.extend(["-C".to_string(), "link-arg=/PDBALTPATH:%_PDB%".to_string()]);
     }
     Ok(flags)
 }
@@ -183,7 +195,7 @@ struct ToolPaths {
     msvc_lib: Vec<PathBuf>,
 }
 
-fn build_command(config: &Config, route: Route, targets: &[String], tools: &ToolPaths) -> Result<Cmd> {
+fn build_command(config: &Config, toolchain: &Toolchain, route: Route, targets: &[String], tools: &ToolPaths) -> Result<Cmd> {
     let mut cmd = match route {
         Route::Zig => Cmd::new(path_arg(&tools.cargo_zigbuild)?).arg("zigbuild"),
         _ => Cmd::new("cargo").arg("build"),
@@ -202,7 +214,7 @@ fn build_command(config: &Config, route: Route, targets: &[String], tools: &Tool
         cmd = cmd.args(["--package", package, "--bin", name]);
     }
     for target in targets {
-        let flags: Vec<String> = rustflags(config, target)?.iter().map(|f| toml_string(f)).collect();
+        let flags: Vec<String> = rustflags(config, toolchain, target)?.iter().map(|f| toml_string(f)).collect();
         cmd = cmd.arg("--config").arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
         if matches!(route, Route::RustLld | Route::Msvc) {
             cmd = cmd.arg("--config").arg(format!("target.{target}.linker=\"rust-lld\""));
@@ -296,7 +308,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         } else {
             vec![Cmd::new("rustup").args(["target", "add", target])]
         };
-        let format = ArchiveFormat::default_for(target);
+        let format = config.format_for(target);
         jobs.push(Job {
             target: target.clone(),
             route,
@@ -311,7 +323,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         });
     }
     for build in &mut builds {
-        build.cmd = build_command(config, build.route, &build.targets, &paths)?;
+        build.cmd = build_command(config, toolchain, build.route, &build.targets, &paths)?;
     }
 
     let routes: Vec<Route> = builds.iter().map(|b| b.route).collect();
@@ -336,6 +348,8 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         smoke_expect: config.smoke_expect.clone(),
         provisions,
         builds,
+        generated: config.generated.clone(),
+        generated_dir: config.target_dir.join("dist-generated"),
         jobs,
     })
 }
@@ -356,6 +370,9 @@ mod tests {
             targets: targets.iter().map(|s| s.to_string()).collect(),
             include: vec!["/ws/README.md".into()],
             bins: vec![Bin { package: "app".into(), name: "app".into() }],
+            generated: Vec::new(),
+            unix_format: None,
+            windows_format: None,
             commit: "abc123".into(),
             c_code: c_code.iter().map(|s| s.to_string()).collect(),
             frameworks: Vec::new(),
@@ -404,6 +421,9 @@ mod tests {
         assert!(line.starts_with("env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS DIST_COMMIT=abc123 DIST_PROFILE=dist cargo build --manifest-path /ws/Cargo.toml --locked --profile dist --keep-going --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --package app --bin app"), "{line}");
         let flags = plan.builds[0].cmd.args.iter().find(|a| a.starts_with("target.x86_64-unknown-linux-musl.rustflags=")).unwrap();
         assert!(flags.contains(r#""-C", "target-feature=+crt-static", "--remap-path-prefix=/ws=.""#), "{flags}");
+        let sysroot_remap = format!("\"--remap-path-prefix={}=/rustc-sysroot\"", sysroot.path().display());
+        assert!(flags.contains(&sysroot_remap), "{flags}");
+        assert!(!flags.contains("PDBALTPATH"), "{flags}");
         // The sysroot has no musl std: the job installs it first, said as a command.
         assert_eq!(job.install[0].display(), "rustup target add x86_64-unknown-linux-musl");
         assert_eq!(job.smoke, Smoke { runner: None, runnable: true, note: "runs natively".into() });
@@ -461,5 +481,33 @@ mod tests {
         assert_eq!(plan.jobs[0].route, Route::Zig);
         assert!(plan.jobs[0].route_reason.contains("config"));
         assert!(!plan.jobs[0].smoke.runnable, "no qemu on this host's PATH");
+    }
+
+    #[test]
+    fn msvc_keeps_the_pdb_path_out_of_the_binary() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let plan = plan(&config(&["x86_64-pc-windows-msvc"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
+        let flags = plan.builds[0].cmd.args.iter().find(|a| a.starts_with("target.x86_64-pc-windows-msvc.rustflags=")).unwrap();
+        assert!(flags.contains(r#""-C", "link-arg=/PDBALTPATH:%_PDB%""#), "{flags}");
+    }
+
+    #[test]
+    fn the_configured_format_names_the_archive() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"], &[]);
+        config.unix_format = Some(ArchiveFormat::TarXz);
+        config.target_config.insert(
+            "aarch64-unknown-linux-musl".into(),
+            crate::config::TargetConfig { format: Some(ArchiveFormat::TarZst), ..Default::default() },
+        );
+        let plan = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        let archives: Vec<(&str, ArchiveFormat)> = plan.jobs.iter().map(|j| (j.archive.as_str(), j.format)).collect();
+        assert_eq!(
+            archives,
+            [
+                ("app-1.0.0-x86_64-unknown-linux-musl.tar.xz", ArchiveFormat::TarXz),
+                ("app-1.0.0-aarch64-unknown-linux-musl.tar.zst", ArchiveFormat::TarZst),
+            ]
+        );
     }
 }

@@ -65,7 +65,13 @@ fn dist_packs_a_verified_static_binary_that_runs() {
         }
         names.push(name);
     }
-    assert_eq!(names, [format!("{top}/"), format!("{top}/LICENSE-MIT"), format!("{top}/README.md"), format!("{top}/app")]);
+    let expected: Vec<String> = [
+        "", "LICENSE-MIT", "README.md", "app", "complete/", "complete/_app", "complete/app.bash", "complete/app.fish", "doc/", "doc/app.1",
+    ]
+    .iter()
+    .map(|n| format!("{top}/{n}"))
+    .collect();
+    assert_eq!(names, expected);
 
     // SHA256SUMS in the `sha256sum -c` format, and the manifest agrees with it.
     let sha = sha256(&archive);

@@ -48,7 +48,10 @@ fn keep_going_packs_the_targets_that_build_and_still_fails() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("1 of 2 target(s) failed: aarch64-apple-darwin, 1 not started"), "{stderr}");
     assert!(stderr.contains("last lines of"), "the build log's tail is shown:\n{stderr}");
-    assert!(!dist_dir.join("manifest.json").exists(), "nothing finished, so nothing is described");
+    // The index describes exactly this run: nothing finished, so it lists nothing.
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dist_dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["artifacts"], serde_json::json!([]));
+    assert_eq!(std::fs::read_to_string(dist_dir.join("SHA256SUMS")).unwrap(), "");
 
     let (code, stderr) = dist(dir.path(), &["--keep-going"]);
     assert_eq!(code, Some(1), "{stderr}");

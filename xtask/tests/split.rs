@@ -98,6 +98,7 @@ fn merged_parts_are_byte_identical_to_one_run() {
     assert_eq!(
         names,
         [
+            "REPORT.md",
             "SHA256SUMS",
             "manifest.json",
             "tool-0.3.0-aarch64-unknown-linux-musl.tar.gz",
