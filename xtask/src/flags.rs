@@ -1,6 +1,6 @@
 //! Every command's arguments, declared in one place (as rust-analyzer's xtask does).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -36,6 +36,8 @@ pub enum Command {
     Plan(Plan),
     /// Build, verify and pack every target of the matrix into the output directory.
     Dist(Dist),
+    /// Sort every dependency of the shipped binaries into native-code tiers, per target.
+    Audit(Audit),
     /// Per target: the route, each tool it needs (found or missing) and the fix.
     Doctor(Doctor),
     /// Write the GitHub Actions release workflow (.github/workflows/release.yml) from the config.
@@ -125,4 +127,38 @@ pub struct Dist {
     /// instead of waiting for it.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Audit {
+    /// A target triple to audit (repeatable; default: `targets` from the config).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// How to print the report (`--json` is the same as `--format json`).
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// Features to activate, as cargo takes them (space or comma separated, repeatable).
+    #[arg(long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Activate all features, as cargo does.
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not activate the default features, as cargo does.
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Also run the dist build for each target and compare the prediction with what the
+    /// build scripts really compiled.
+    #[arg(long)]
+    pub build: bool,
+    /// The cargo profile `--build` uses (default: `profile` from the config, else "dist";
+    /// without --build the profile plays no part).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Markdown,
+    Json,
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the release orchestrator. See docs/ARCHITECTURE.md for the stages:
 //! config → plan → build → inspect → package → report, one module each.
 
+mod audit;
 mod build;
 mod ci;
 mod config;
@@ -76,6 +77,7 @@ fn main() -> ExitCode {
         flags::Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, &cli.global, args.selection),
         flags::Command::Plan(args) => dist::plan(&runner, &cli.global, args.selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
+        flags::Command::Audit(args) => audit::run(&runner, &cli.global, args),
         flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
         flags::Command::Ci(args) => ci::ci(&runner, &cli.global, args),
         flags::Command::Merge(args) => merge::merge(&runner, &cli.global, args),

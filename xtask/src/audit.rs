@@ -1,0 +1,1234 @@
+//! `cargo xtask audit`: sorts every package the shipped binaries need into the seed
+//! document's native-code tiers, per target, from evidence rather than memory, and with
+//! `--build` checks the prediction against what the dist build's scripts really compiled.
+//!
+//! Stages: config (targets, bins) → `cargo metadata --filter-platform` per target →
+//! [`reachable`] (pure) → [`scan`] each package's files (the only file reading) →
+//! [`audit_target`] (pure: metadata + evidence → report) → optional build check → printing
+//! (the `print` section at the bottom; table layout from report.rs).
+
+use crate::config::{self, Bin, Overrides, Toolchain};
+use crate::flags::{Audit as Args, AuditFormat, Global};
+use crate::plan::{self, Route};
+use crate::runner::{log_tail, path_arg, Cmd, Runner};
+use crate::triple::{self, Family};
+use crate::{build, dist, report};
+use anyhow::{Context, Result};
+use cargo_metadata::{DependencyKind, Message, Metadata, Package, PackageId, TargetKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::Path;
+
+const ROUTES: [Route; 4] = [Route::Native, Route::RustLld, Route::Zig, Route::Msvc];
+
+/// Bounds on reading a package: the biggest vendored trees (libgit2, aws-lc) hold a few
+/// thousand files; these stop a pathological package from stalling the audit.
+const MAX_WALK_ENTRIES: usize = 50_000;
+const MAX_WALK_DEPTH: usize = 16;
+const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// Builds with rustc alone (a build script that only probes rustc counts here).
+    PureRust = 1,
+    /// Compiles bundled C/C++/assembly: needs a C compiler for the target.
+    Bundled = 2,
+    /// Needs something from the build machine: a system library or an external tool.
+    System = 3,
+}
+
+impl Serialize for Tier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(*self as u8)
+    }
+}
+
+/// What a package's own files say; the same for every target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Files {
+    /// The build script, relative to the package root.
+    pub build_script: Option<String>,
+    pub c_sources: usize,
+    pub cpp_sources: usize,
+    pub asm_sources: usize,
+    /// Prebuilt `.a`/`.lib`/`.o` files (e.g. the Windows import libraries of windows_x86_64_gnu).
+    pub prebuilt_libraries: usize,
+    /// The walk hit its bound: the counts are lower bounds.
+    pub walk_truncated: bool,
+    /// Calls in the build script that compile code (`cc::Build::compile`, `cmake::build`, …).
+    pub compile_calls: Vec<String>,
+    /// Crates the build script calls to find a system library (`pkg_config`, `vcpkg`, …).
+    pub system_probes: Vec<String>,
+    /// How the build script asks rustc about itself (`$RUSTC`, autocfg, rustc_version).
+    pub rustc_probes: Vec<String>,
+    /// Environment variables the build script reads, beyond cargo's own.
+    pub env_vars: Vec<String>,
+    /// Libraries named literally in `cargo:rustc-link-lib=` lines.
+    pub link_libs: Vec<String>,
+    /// Build systems the script runs itself (jemalloc-sys runs `configure` and `make`).
+    pub script_tools: Vec<String>,
+    /// Apple frameworks named in `#[link(name = "…", kind = "framework")]` (read in -sys
+    /// packages only): they exist only in a macOS SDK.
+    pub frameworks: Vec<String>,
+}
+
+/// Everything the verdict rests on, for one package on one target.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    #[serde(flatten)]
+    pub files: Files,
+    pub links: Option<String>,
+    /// Build dependencies in the resolved graph (optional ones only when activated).
+    pub build_dependencies: Vec<String>,
+    /// Enabled features whose names switch bundling or system lookup.
+    pub bundling_features: Vec<String>,
+    /// Such features the package has but which are off.
+    pub bundling_features_off: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub tier: Tier,
+    pub reason: String,
+    /// Whether the build script is expected to compile native code.
+    pub compiles_native: bool,
+    /// External tools the build needs beyond a C compiler (cmake, perl, nasm, pkg-config …).
+    pub tools: Vec<String>,
+    /// Libraries the build machine must provide, built for the target.
+    pub system_libraries: Vec<String>,
+    pub fix: Option<String>,
+}
+
+/// What the dist build showed for one package.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Observed {
+    /// Object files or static archives in the build script's OUT_DIR.
+    pub native_objects: usize,
+    pub linked_libs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageReport {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    /// Built only for the host (a build dependency or a proc-macro's): its native code, if
+    /// any, needs the host's C compiler, not a cross compiler.
+    pub host_only: bool,
+    /// The chain of dependencies from a shipped package to this one.
+    pub via: Vec<String>,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// The matrix routes that can build this package for the target.
+    pub routes: Vec<Route>,
+    pub planned_route_builds: bool,
+    pub evidence: Evidence,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Score {
+    pub packages: usize,
+    pub tier1: usize,
+    pub tier2: usize,
+    pub tier3: usize,
+    /// Packages the planned route builds once the named tools are installed.
+    pub planned_route_builds: usize,
+}
+
+impl Score {
+    /// Rounded down, so only a full share reads 100%; "<1%" is the caller's for tiny shares.
+    pub fn percent(&self, n: usize) -> usize {
+        (n * 100).checked_div(self.packages).unwrap_or(100)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildCheck {
+    pub success: bool,
+    pub log: String,
+    /// The first `error` line of a failed build's log: usually names the failing package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+    /// Packages whose build script left native objects in its OUT_DIR.
+    pub compiled_native: Vec<String>,
+    /// Packages where the prediction and the build disagree, with both sides.
+    pub disagreements: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    pub target: String,
+    pub route: Route,
+    pub route_reason: String,
+    pub score: Score,
+    /// Every tool the target's build needs, the planned route's C compiler included.
+    pub tools: Vec<String>,
+    pub system_libraries: Vec<String>,
+    pub notes: Vec<String>,
+    pub packages: Vec<PackageReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildCheck>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub name: String,
+    pub version: String,
+    pub bins: Vec<Bin>,
+    /// The feature flags the graph was resolved with, as given to cargo.
+    pub feature_flags: Vec<String>,
+    pub targets: Vec<TargetReport>,
+}
+
+pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
+    let toolchain = Toolchain::detect(runner)?;
+    // The profile matters only to --build; without it, "release" (always defined) keeps
+    // config.rs's profile check from refusing a workspace that has no [profile.dist].
+    let profile = args.profile.clone().or_else(|| (!args.build).then(|| "release".to_string()));
+    let overrides = Overrides { targets: args.targets.clone(), profile, out_dir: None };
+    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
+    // The routes `cargo xtask dist` would take: the audit reports against them.
+    let host = dist::detect_host(&config.targets)?;
+    let plan = plan::plan(&config, &toolchain, &host)?;
+    let feature_flags = feature_flags(&args);
+    let mut files: HashMap<PackageId, Files> = HashMap::new();
+    let mut targets = Vec::new();
+    let mut build_failed = Vec::new();
+    for job in &plan.jobs {
+        let target = &job.target;
+        let meta = target_metadata(runner, global.manifest_path.as_deref(), &config.manifest_path, target, &feature_flags)?;
+        let reach = reachable(&meta, &config.bins)?;
+        for id in reach.keys() {
+            if !files.contains_key(id) {
+                files.insert(id.clone(), scan(&meta[id]).with_context(|| format!("auditing {target}"))?);
+            }
+        }
+        let planned = Planned { route: job.route, reason: job.route_reason.clone(), c_code: config.c_code.clone() };
+        let mut report = audit_target(&meta, &reach, &files, target, &toolchain.host, &planned);
+        if let Some(blocked) = &job.blocked {
+            report.notes.push(format!("`cargo xtask dist` refuses this target here: {blocked}"));
+        }
+        if args.build {
+            let observed = build_and_observe(runner, &config, &toolchain, &host, target, &feature_flags)?;
+            check_build(&mut report, &meta, observed);
+            if report.build.as_ref().is_some_and(|b| !b.success) {
+                build_failed.push(target.clone());
+            }
+        }
+        targets.push(report);
+    }
+    let audit = AuditReport {
+        name: config.name.clone(),
+        version: config.version.clone(),
+        bins: config.bins.clone(),
+        feature_flags,
+        targets,
+    };
+    let format = if global.json { AuditFormat::Json } else { args.format };
+    print(&audit, format);
+    if !build_failed.is_empty() {
+        anyhow::bail!(
+            "the dist build failed for {}: the report above shows what the build scripts did before it stopped; the logs name the cause",
+            build_failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The route `cargo xtask dist` plans for a target, and the C code it decided on.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub route: Route,
+    pub reason: String,
+    /// config.rs's list of packages that compile C (from declared build-dependencies).
+    pub c_code: Vec<String>,
+}
+
+/// The feature flags exactly as cargo takes them, for `cargo metadata` and the build alike.
+fn feature_flags(args: &Args) -> Vec<String> {
+    let mut flags = Vec::new();
+    for features in &args.features {
+        flags.push("--features".to_string());
+        flags.push(features.clone());
+    }
+    if args.all_features {
+        flags.push("--all-features".into());
+    }
+    if args.no_default_features {
+        flags.push("--no-default-features".into());
+    }
+    flags
+}
+
+/// The resolved graph as the dist build for `target` sees it.
+fn target_metadata(runner: &Runner, given: Option<&Path>, root_manifest: &Path, target: &str, feature_flags: &[String]) -> Result<Metadata> {
+    // Features name the package of the manifest the user pointed at, as with cargo itself.
+    let manifest = given.unwrap_or(root_manifest);
+    let cmd = Cmd::new("cargo")
+        .args(["metadata", "--format-version", "1", "--filter-platform", target, "--manifest-path"])
+        .arg(path_arg(manifest)?)
+        .args(feature_flags.iter().cloned());
+    let json = runner.query(&cmd).map_err(|e| {
+        crate::UsageError::new(format!(
+            "cannot resolve the dependency graph of {} for {target}: {e:#}: check the --features flags and that the lock file is current",
+            manifest.display()
+        ))
+    })?;
+    cargo_metadata::MetadataCommand::parse(json)
+        .with_context(|| format!("cargo metadata for {target} printed JSON this tool cannot read"))
+}
+
+fn is_proc_macro(pkg: &Package) -> bool {
+    pkg.targets.iter().any(|t| t.is_kind(TargetKind::ProcMacro))
+}
+
+/// A reached package: whether any path builds it for the target (rather than only for the
+/// host, through build dependencies and proc-macros), and the first path that reached it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reached {
+    pub for_target: bool,
+    pub via: Vec<String>,
+}
+
+/// Every package the shipped binaries' packages need, through normal and build edges;
+/// dev-dependencies are never shipped.
+pub fn reachable(meta: &Metadata, bins: &[Bin]) -> Result<BTreeMap<PackageId, Reached>> {
+    let resolve = meta.resolve.as_ref().context("cargo metadata returned no resolve graph")?;
+    let nodes: HashMap<&PackageId, &cargo_metadata::Node> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
+    let mut reached: BTreeMap<PackageId, Reached> = BTreeMap::new();
+    let mut queue: VecDeque<(PackageId, bool, Vec<String>)> = VecDeque::new();
+    for pkg in meta.workspace_packages() {
+        if bins.iter().any(|b| b.package == pkg.name.as_str()) {
+            queue.push_back((pkg.id.clone(), false, Vec::new()));
+        }
+    }
+    let mut seen: BTreeSet<(PackageId, bool)> = BTreeSet::new();
+    while let Some((id, host, via)) = queue.pop_front() {
+        if !seen.insert((id.clone(), host)) {
+            continue;
+        }
+        let entry = reached.entry(id.clone()).or_insert_with(|| Reached { for_target: false, via: via.clone() });
+        entry.for_target |= !host;
+        let node = nodes.get(&id).with_context(|| format!("{id} is missing from cargo metadata's resolve graph"))?;
+        let mut next_via = via;
+        next_via.push(meta[&id].name.to_string());
+        for dep in &node.deps {
+            let kinds = || dep.dep_kinds.iter().map(|k| k.kind);
+            if kinds().any(|k| k == DependencyKind::Normal) {
+                let dep_host = host || is_proc_macro(&meta[&dep.pkg]);
+                queue.push_back((dep.pkg.clone(), dep_host, next_via.clone()));
+            }
+            if kinds().any(|k| k == DependencyKind::Build) {
+                queue.push_back((dep.pkg.clone(), true, next_via.clone()));
+            }
+        }
+    }
+    Ok(reached)
+}
+
+/// Reads a package's files: counts native sources (bounded walk) and reads its build script.
+pub fn scan(pkg: &Package) -> Result<Files> {
+    let root = pkg.manifest_path.parent().context("a manifest path without a directory")?.as_std_path();
+    let script = pkg.targets.iter().find(|t| t.is_kind(TargetKind::CustomBuild)).map(|t| t.src_path.as_std_path());
+    // A build script in its own directory (openssl-sys's build/) may keep C files there that
+    // it only preprocesses to probe headers: those are not bundled sources.
+    let script_dir = script.and_then(Path::parent).filter(|d| *d != root);
+    let mut files = Files::default();
+    // Reading every .rs file is only worth it where links to native code live, by convention.
+    let read_rust = pkg.name.ends_with("-sys");
+    walk(root, script_dir, read_rust, &mut files).with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
+    if let Some(script) = script {
+        files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
+        let mut text = String::new();
+        let parts = match script_dir {
+            Some(dir) => {
+                let mut rs: Vec<_> = std::fs::read_dir(dir)
+                    .with_context(|| format!("listing the build script directory {} of {}", dir.display(), pkg.name))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+                    .collect();
+                rs.sort();
+                rs
+            }
+            None => vec![script.to_path_buf()],
+        };
+        for part in parts {
+            let len = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+            if len <= MAX_SCRIPT_BYTES {
+                let bytes = std::fs::read(&part).with_context(|| format!("reading the build script {} of {}", part.display(), pkg.name))?;
+                text.push_str(&String::from_utf8_lossy(&bytes));
+                text.push('\n');
+            }
+        }
+        scan_script(&text, &mut files);
+    }
+    Ok(files)
+}
+
+fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) -> Result<()> {
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    let mut entries = 0;
+    while let Some((dir, depth)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+            entries += 1;
+            if entries > MAX_WALK_ENTRIES {
+                files.walk_truncated = true;
+                return Ok(());
+            }
+            let path = entry.path();
+            // file_type() does not follow symlinks: a link loop cannot trap the walk.
+            let kind = entry.file_type().with_context(|| format!("reading {}", path.display()))?;
+            if kind.is_dir() {
+                let name = entry.file_name();
+                if name == ".git" || name == "target" || Some(path.as_path()) == skip {
+                    continue;
+                }
+                if depth + 1 < MAX_WALK_DEPTH {
+                    stack.push((path, depth + 1));
+                } else {
+                    files.walk_truncated = true;
+                }
+            } else if kind.is_file() {
+                match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+                    "c" => files.c_sources += 1,
+                    "cc" | "cpp" | "cxx" | "c++" => files.cpp_sources += 1,
+                    "s" | "S" | "asm" => files.asm_sources += 1,
+                    "a" | "lib" | "o" | "obj" => files.prebuilt_libraries += 1,
+                    "rs" if read_rust && entry.metadata().is_ok_and(|m| m.len() <= MAX_SCRIPT_BYTES) => {
+                        let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                        for name in framework_links(&String::from_utf8_lossy(&text)) {
+                            if !files.frameworks.contains(&name) {
+                                files.frameworks.push(name);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names in `link(name = "X", kind = "framework")` attributes.
+fn framework_links(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (i, _) in text.match_indices("kind = \"framework\"") {
+        let before = &text[i.saturating_sub(200)..i];
+        if let Some(start) = before.rfind("name = \"") {
+            let rest = &before[start + "name = \"".len()..];
+            if let Some(end) = rest.find('"') {
+                names.push(rest[..end].to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Variables every build script may read that say nothing about native code.
+const CARGO_VARS: [&str; 10] =
+    ["OUT_DIR", "TARGET", "HOST", "PROFILE", "OPT_LEVEL", "DEBUG", "NUM_JOBS", "RUSTC", "RUSTDOC", "RUSTC_LINKER"];
+
+/// Reads the build script's text for the calls and variables that give its purpose away.
+pub fn scan_script(text: &str, files: &mut Files) {
+    let add = |list: &mut Vec<String>, item: &str| {
+        if !list.iter().any(|x| x == item) {
+            list.push(item.to_string());
+        }
+    };
+    for (needle, label) in [
+        (".compile(", "cc::Build::compile"),
+        (".compile_intermediates(", "cc::Build::compile_intermediates"),
+        (".try_compile(", "cc::Build::try_compile"),
+        ("cmake::Config", "cmake::Config"),
+        ("cmake::build", "cmake::build"),
+        ("cxx_build::", "cxx_build"),
+        ("nasm_rs::", "nasm_rs"),
+        ("autotools::", "autotools"),
+    ] {
+        if text.contains(needle) {
+            add(&mut files.compile_calls, label);
+        }
+    }
+    // A script without a compile call may drive a build system by hand. Only then are tool
+    // names taken from the text: ring and zstd-sys name nasm, perl or cmake on paths that a
+    // crates.io package never takes.
+    if files.compile_calls.is_empty() && text.contains("Command::new(") {
+        // gmake is make's name on the BSDs: one tool, not two.
+        for tool in ["make", "ninja", "meson"] {
+            let named = text.contains(&format!("\"{tool}\"")) || (tool == "make" && text.contains("\"gmake\""));
+            if named {
+                add(&mut files.compile_calls, tool);
+                add(&mut files.script_tools, tool);
+            }
+        }
+    }
+    // `openssl_src::Build`, `luajit_src::Build`: a -src crate builds the bundled library.
+    for (i, _) in text.match_indices("_src::Build") {
+        let start = text[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |s| s + 1);
+        add(&mut files.compile_calls, &format!("{}_src::Build", &text[start..i]));
+    }
+    for (needle, label) in [("pkg_config::", "pkg_config"), ("vcpkg::", "vcpkg"), ("system_deps::", "system_deps"), ("metadeps::", "metadeps")] {
+        if text.contains(needle) {
+            add(&mut files.system_probes, label);
+        }
+    }
+    for (needle, label) in [("autocfg", "autocfg"), ("rustc_version", "rustc_version"), ("version_check", "version_check"), ("\"RUSTC\"", "$RUSTC")] {
+        if text.contains(needle) {
+            add(&mut files.rustc_probes, label);
+        }
+    }
+    for (i, _) in text.match_indices("rustc-link-lib=") {
+        let rest = &text[i + "rustc-link-lib=".len()..];
+        let value = &rest[..rest.find(['"', '{', '\n']).unwrap_or(rest.len())];
+        let lib = value.rsplit('=').next().unwrap_or(value);
+        if let Some(framework) = value.strip_prefix("framework=").filter(|f| !f.is_empty()) {
+            add(&mut files.frameworks, framework);
+        } else if !lib.is_empty() {
+            add(&mut files.link_libs, lib);
+        }
+    }
+    // Variables the script asks cargo to watch.
+    for (i, _) in text.match_indices("rerun-if-env-changed=") {
+        let rest = &text[i + "rerun-if-env-changed=".len()..];
+        let var = &rest[..rest.find(['"', '\n']).unwrap_or(rest.len())];
+        if looks_like_var(var) {
+            add(&mut files.env_vars, var);
+        }
+    }
+    // Names read through env::var / env::var_os or a script's own `env("…")` helper.
+    for opener in ["var(\"", "var_os(\"", "env(\""] {
+        for (i, _) in text.match_indices(opener) {
+            let rest = &text[i + opener.len()..];
+            let var = &rest[..rest.find('"').unwrap_or(0)];
+            if looks_like_var(var) {
+                add(&mut files.env_vars, var);
+            }
+        }
+    }
+}
+
+/// A literal environment variable name that is not one of cargo's own (format strings like
+/// `{}_NO_VENDOR` are skipped: their name is not in the text).
+fn looks_like_var(var: &str) -> bool {
+    var.len() >= 3
+        && var.starts_with(|c: char| c.is_ascii_uppercase())
+        && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !CARGO_VARS.contains(&var)
+        && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p))
+}
+
+/// Feature names that usually switch between a bundled copy and the system's.
+fn is_bundling_feature(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["vendor", "bundle", "static", "system", "pkg-config", "pkg_config", "dynamic", "shared"].iter().any(|w| name.contains(w))
+}
+
+/// Tools an activated build dependency brings in, beyond the C compiler.
+fn tools_of_build_dep(name: &str) -> &'static [&'static str] {
+    match name {
+        "cmake" => &["cmake"],
+        "nasm-rs" => &["nasm"],
+        "autotools" => &["autoconf", "automake", "make"],
+        // openssl-src runs OpenSSL's own Configure script.
+        "openssl-src" => &["perl", "make"],
+        "bindgen" => &["libclang"],
+        _ => &[],
+    }
+}
+
+/// The evidence for one package on one target: its files plus what the resolve activated.
+pub fn evidence(meta: &Metadata, id: &PackageId, files: &Files) -> Evidence {
+    let pkg = &meta[id];
+    let node = meta.resolve.as_ref().and_then(|r| r.nodes.iter().find(|n| &n.id == id));
+    let mut build_dependencies: Vec<String> = node
+        .map(|n| {
+            n.deps
+                .iter()
+                .filter(|d| d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Build))
+                .map(|d| meta[&d.pkg].name.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    build_dependencies.sort();
+    build_dependencies.dedup();
+    let enabled: BTreeSet<String> = node.map(|n| n.features.iter().map(|f| f.to_string()).collect()).unwrap_or_default();
+    let bundling_features = enabled.iter().filter(|f| is_bundling_feature(f)).cloned().collect();
+    let bundling_features_off =
+        pkg.features.keys().filter(|f| is_bundling_feature(f) && !enabled.contains(*f)).cloned().collect();
+    Evidence { files: files.clone(), links: pkg.links.clone(), build_dependencies, bundling_features, bundling_features_off }
+}
+
+/// The tier and its reason, from the evidence alone.
+pub fn classify(name: &str, e: &Evidence) -> Verdict {
+    let f = &e.files;
+    let has_dep = |n: &str| e.build_dependencies.iter().any(|d| d == n);
+    let native_sources = f.c_sources + f.cpp_sources + f.asm_sources;
+    let src_crate = e.build_dependencies.iter().find(|d| d.ends_with("-src"));
+    let compiles_native = f.build_script.is_some() && !f.compile_calls.is_empty() && (native_sources > 0 || src_crate.is_some());
+    let mut tools: Vec<String> = e.build_dependencies.iter().flat_map(|d| tools_of_build_dep(d)).map(|t| t.to_string()).collect();
+    tools.extend(f.script_tools.iter().cloned());
+    // A probe only counts when its crate is in the resolved graph (optional ones may be off).
+    let mut probes: Vec<String> = f.system_probes.iter().filter(|p| has_dep(&p.replace('_', "-"))).cloned().collect();
+    let pkg_config = probes.iter().any(|p| p != "vcpkg");
+    // A directory variable points at a native library only in a package that links one
+    // (icu_properties_data's ICU4X_DATA_DIR points at data).
+    if e.links.is_some() {
+        probes.extend(f.env_vars.iter().filter(|v| v.ends_with("_DIR") || v.contains("LIB_DIR")).cloned());
+    }
+    tools.sort();
+    tools.dedup();
+    let probe_words = probes.join(", ");
+    let sources = source_summary(f);
+    let library = e.links.clone().unwrap_or_else(|| name.trim_end_matches("-sys").to_string());
+    let switch_off: Vec<&String> = e.bundling_features_off.iter().filter(|f| ["vendor", "bundle", "static"].iter().any(|w| f.contains(w))).collect();
+    let feature_fix = switch_off.first().map(|feat| format!("enable the `{feat}` feature of {name} (builds the bundled copy)"));
+
+    if compiles_native {
+        let how = src_crate.map_or_else(|| format!("compiles {sources} with {}", f.compile_calls.join(", ")), |s| format!("builds the library from the {s} crate's sources"));
+        let mut reason = format!("build script {how}");
+        if !probes.is_empty() {
+            reason += &format!("; looks for a system copy first ({probe_words})");
+        }
+        if tools.is_empty() {
+            let fix = if probes.is_empty() { None } else { feature_fix.map(|f| format!("{f} so the build never picks up the build machine's copy")) };
+            return Verdict { tier: Tier::Bundled, reason, compiles_native, tools, system_libraries: Vec::new(), fix };
+        }
+        let fix = Some(format!("install {} on the build machine", tools.join(" and ")));
+        return Verdict { tier: Tier::System, reason: format!("{reason}; needs {}", tools.join(", ")), compiles_native, tools, system_libraries: Vec::new(), fix };
+    }
+    let unbuilt_link = f.prebuilt_libraries == 0 && e.links.is_some() && !f.link_libs.is_empty();
+    if !probes.is_empty() || unbuilt_link {
+        let reason = if probes.is_empty() {
+            format!("build script links `{}` and builds no copy of it", f.link_libs.join(", "))
+        } else {
+            format!("build script looks for the system's {library} ({probe_words}) and builds no copy of it")
+        };
+        // pkg-config is needed only where no bundled copy is the fallback.
+        if pkg_config {
+            tools.push("pkg-config".into());
+            tools.sort();
+        }
+        let mut fix = feature_fix.unwrap_or_else(|| format!("provide {library} built for the target (for pkg-config: PKG_CONFIG_SYSROOT_DIR and PKG_CONFIG_ALLOW_CROSS=1)"));
+        if library == "openssl" {
+            fix += ", or switch the crate that pulls it in to rustls";
+        }
+        return Verdict { tier: Tier::System, reason, compiles_native, tools, system_libraries: vec![library], fix: Some(fix) };
+    }
+    if !tools.is_empty() {
+        return Verdict {
+            tier: Tier::System,
+            reason: format!("build script needs {}", tools.join(", ")),
+            compiles_native,
+            fix: Some(format!("install {} on the build machine", tools.join(" and "))),
+            tools,
+            system_libraries: Vec::new(),
+        };
+    }
+    let reason = match &f.build_script {
+        None => "no build script".to_string(),
+        Some(_) if f.prebuilt_libraries > 0 => format!("build script only points the linker at prebuilt libraries it ships ({} files)", f.prebuilt_libraries),
+        Some(_) if !f.rustc_probes.is_empty() => format!("build script only probes rustc ({})", f.rustc_probes.join(", ")),
+        Some(_) if !f.compile_calls.is_empty() => format!("build script ships no native sources for its compile calls ({})", f.compile_calls.join(", ")),
+        Some(_) => "build script compiles nothing and probes no system library".to_string(),
+    };
+    Verdict { tier: Tier::PureRust, reason, compiles_native, tools, system_libraries: Vec::new(), fix: None }
+}
+
+fn source_summary(f: &Files) -> String {
+    let parts: Vec<String> = [(f.c_sources, "C"), (f.cpp_sources, "C++"), (f.asm_sources, "assembly")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, kind)| format!("{n} {kind}"))
+        .collect();
+    if parts.is_empty() {
+        "no shipped native sources".into()
+    } else {
+        format!("{} file(s)", parts.join(", "))
+    }
+}
+
+/// The C compiler a route gives a target on this host, if any.
+pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
+    let family = triple::family(target);
+    let linux = matches!(family, Family::LinuxMusl | Family::LinuxGnu);
+    match route {
+        // cc-rs looks for `x86_64-linux-musl-gcc` for a musl target and does not fall back
+        // to the host gcc, which compiles self-contained C for its own CPU well enough:
+        // name the variable that points cc-rs at it (found by building the test fixture).
+        Route::Native if family == Family::LinuxMusl && triple::arch(target) == triple::arch(host) => Some(format!(
+            "gcc (set CC_{}=gcc) or musl-gcc (Debian musl-tools)",
+            target.replace('-', "_")
+        )),
+        Route::Native if linux && target == host => Some("gcc".into()),
+        Route::Native | Route::RustLld => None,
+        Route::Zig if linux || matches!(family, Family::AppleDarwin | Family::WindowsGnu) => Some("zig cc (cargo-zigbuild)".into()),
+        // The plan points CC at `zig cc -target <arch>-windows-msvc` with the MSVC headers.
+        Route::Msvc if family == Family::WindowsMsvc => Some("zig cc for the MSVC target".into()),
+        Route::Zig | Route::Msvc => None,
+    }
+}
+
+/// The report for one target: a pure function of the resolved graph and the scanned files.
+pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files: &HashMap<PackageId, Files>, target: &str, host: &str, planned: &Planned) -> TargetReport {
+    let route = planned.route;
+    let mut packages = Vec::new();
+    for (id, reached) in reach {
+        let pkg = &meta[id];
+        let evidence = evidence(meta, id, files.get(id).unwrap_or(&Files::default()));
+        let mut verdict = classify(pkg.name.as_str(), &evidence);
+        if triple::family(target) == Family::AppleDarwin && !evidence.files.frameworks.is_empty() {
+            verdict = Verdict {
+                tier: Tier::System,
+                reason: format!("links the Apple framework(s) {}, which only a macOS SDK has", evidence.files.frameworks.join(", ")),
+                compiles_native: verdict.compiles_native,
+                tools: verdict.tools,
+                system_libraries: vec!["macOS SDK".into()],
+                fix: Some("set SDKROOT to a MacOSX.sdk directory".into()),
+            };
+        }
+        let needs_cc = verdict.compiles_native && verdict.system_libraries.is_empty();
+        let host_only = !reached.for_target;
+        let routes: Vec<Route> = match verdict.tier {
+            Tier::PureRust => ROUTES.to_vec(),
+            _ if !verdict.system_libraries.is_empty() => Vec::new(),
+            _ if host_only || !needs_cc => ROUTES.to_vec(),
+            _ => ROUTES.iter().copied().filter(|r| c_compiler(*r, target, host).is_some()).collect(),
+        };
+        packages.push(PackageReport {
+            name: pkg.name.to_string(),
+            version: pkg.version.to_string(),
+            source: match &pkg.source {
+                None => "path".into(),
+                Some(s) if s.is_crates_io() => "crates.io".into(),
+                Some(s) => s.repr.clone(),
+            },
+            host_only,
+            via: reached.via.clone(),
+            planned_route_builds: routes.contains(&route),
+            routes,
+            verdict,
+            evidence,
+            observed: None,
+        });
+    }
+    packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+
+    let mut score = Score { packages: packages.len(), ..Score::default() };
+    let mut tools = BTreeSet::new();
+    let mut system_libraries = BTreeSet::new();
+    let mut notes = Vec::new();
+    for p in &packages {
+        match p.verdict.tier {
+            Tier::PureRust => score.tier1 += 1,
+            Tier::Bundled => score.tier2 += 1,
+            Tier::System => score.tier3 += 1,
+        }
+        score.planned_route_builds += usize::from(p.planned_route_builds);
+        tools.extend(p.verdict.tools.iter().cloned());
+        system_libraries.extend(p.verdict.system_libraries.iter().cloned());
+    }
+    let cross_c: Vec<&PackageReport> = packages.iter().filter(|p| p.verdict.compiles_native && !p.host_only && p.verdict.system_libraries.is_empty()).collect();
+    if packages.iter().any(|p| p.verdict.compiles_native && p.host_only) {
+        tools.insert("gcc (host, for build-time native code)".into());
+    }
+    if !cross_c.is_empty() {
+        let names: Vec<&str> = cross_c.iter().map(|p| p.name.as_str()).collect();
+        match c_compiler(route, target, host) {
+            Some(cc) => {
+                tools.insert(cc);
+            }
+            None => {
+                let others: Vec<String> = ROUTES.iter().filter(|r| c_compiler(**r, target, host).is_some()).map(|r| r.to_string()).collect();
+                let instead = if others.is_empty() { "no matrix route has one".to_string() } else { format!("use the {} route instead", others.join(" or ")) };
+                notes.push(format!(
+                    "the planned route `{route}` has no C compiler for {target}, which these packages need: {}; {instead}",
+                    names.join(", ")
+                ));
+                tools.insert(format!("a C compiler for {target}"));
+            }
+        }
+    }
+    if !system_libraries.is_empty() {
+        notes.push(format!(
+            "no route provides the system libraries ({}) for {target}: see each package's fix",
+            system_libraries.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    // The plan picks routes from config.rs's quicker C detection: say where the two differ.
+    let mut found: Vec<&str> = cross_c.iter().map(|p| p.name.as_str()).collect();
+    found.dedup();
+    let missed: Vec<&str> = found.iter().copied().filter(|n| !planned.c_code.iter().any(|c| c == n)).collect();
+    if !missed.is_empty() {
+        notes.push(format!(
+            "the plan's C detection (build-dependencies on cc, cmake or autotools) misses {}: its route choice may lack a C compiler",
+            missed.join(", ")
+        ));
+    }
+    TargetReport {
+        target: target.to_string(),
+        route,
+        route_reason: planned.reason.clone(),
+        score,
+        tools: tools.into_iter().collect(),
+        system_libraries: system_libraries.into_iter().collect(),
+        notes,
+        packages,
+        build: None,
+    }
+}
+
+/// What the dist build's scripts did, per package id.
+pub struct BuildObservation {
+    pub success: bool,
+    pub log: String,
+    pub first_error: Option<String>,
+    pub scripts: BTreeMap<PackageId, Observed>,
+}
+
+/// Runs the dist build for `target` exactly as `cargo xtask dist` plans it (plus the audit's
+/// feature flags) and records, per build script, what it left in its OUT_DIR.
+fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolchain, host: &plan::Host, target: &str, feature_flags: &[String]) -> Result<BuildObservation> {
+    let one = config::Config { targets: vec![target.to_string()], ..config.clone() };
+    let plan = plan::plan(&one, toolchain, host)?;
+    let job = &plan.jobs[0];
+    let build = &plan.builds[job.build];
+    if let Some(blocked) = &job.blocked {
+        return Ok(BuildObservation { success: false, log: format!("not built: {blocked}"), first_error: Some(blocked.clone()), scripts: BTreeMap::new() });
+    }
+    let no_provision = std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
+    dist::check_provisions(&plan, false, no_provision)?;
+    let say = |message: &str| eprintln!("[{target}] {message}");
+    dist::provision_all(runner, &plan, &say).with_context(|| format!("provisioning the tools for {target}"))?;
+    if let Some(dir) = build.log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
+    }
+    build::install(runner, job, &build.log, say).with_context(|| format!("preparing the toolchain for {target}"))?;
+    let cmd = build.cmd.clone().args(feature_flags.iter().cloned());
+    say(&format!("building with route {} to check the prediction", job.route));
+    let mut scripts: BTreeMap<PackageId, Observed> = BTreeMap::new();
+    let mut walk_error = None;
+    let finished = runner.stream(&cmd, &build.log, |line| {
+        // Lines that are not cargo messages (a build script's stray output) are skipped.
+        if let Ok(Message::BuildScriptExecuted(script)) = serde_json::from_str::<Message>(line) {
+            let seen = scripts.entry(script.package_id.clone()).or_default();
+            match count_objects(script.out_dir.as_std_path()) {
+                Ok(n) => seen.native_objects += n,
+                Err(e) => walk_error = Some(e),
+            }
+            seen.linked_libs.extend(script.linked_libs.iter().map(|l| l.to_string()));
+        }
+    })?;
+    if let Some(e) = walk_error {
+        return Err(e.context(format!("reading a build script's OUT_DIR for {target}")));
+    }
+    let success = finished.is_some_and(|f| f.success);
+    let log = if success { build.log.display().to_string() } else { format!("{}{}", build.log.display(), log_tail(&build.log, 40)) };
+    let first_error = if success {
+        None
+    } else {
+        std::fs::read_to_string(&build.log).ok().and_then(|text| text.lines().find(|l| l.starts_with("error")).map(str::to_string))
+    };
+    Ok(BuildObservation { success, log, first_error, scripts })
+}
+
+/// Object files and static archives under a build script's OUT_DIR: what compiling C leaves.
+fn count_objects(out_dir: &Path) -> Result<usize> {
+    if !out_dir.is_dir() {
+        return Ok(0);
+    }
+    let mut files = Files::default();
+    walk(out_dir, None, false, &mut files)?;
+    Ok(files.prebuilt_libraries)
+}
+
+/// Marks what each build script really did and lists where the prediction was wrong.
+pub fn check_build(report: &mut TargetReport, meta: &Metadata, observation: BuildObservation) {
+    let mut compiled_native = Vec::new();
+    let mut disagreements = Vec::new();
+    for p in &mut report.packages {
+        let observed = meta
+            .packages
+            .iter()
+            .find(|pkg| pkg.name.as_str() == p.name && pkg.version.to_string() == p.version)
+            .and_then(|pkg| observation.scripts.get(&pkg.id));
+        let compiled = observed.is_some_and(|o| o.native_objects > 0);
+        if compiled {
+            compiled_native.push(p.name.clone());
+        }
+        // A failed build stops early: only scripts that ran can contradict the prediction.
+        let ran = observed.is_some() || observation.success;
+        if ran && compiled != p.verdict.compiles_native && p.evidence.files.build_script.is_some() {
+            disagreements.push(format!(
+                "{} {}: predicted {} native code (tier {}), the build {}",
+                p.name,
+                p.version,
+                if p.verdict.compiles_native { "compiled" } else { "no" },
+                p.verdict.tier as u8,
+                if compiled { "left object files in OUT_DIR" } else { "compiled none" }
+            ));
+        }
+        p.observed = observed.cloned();
+    }
+    report.build = Some(BuildCheck { success: observation.success, log: observation.log, first_error: observation.first_error, compiled_native, disagreements });
+}
+
+// ---- printing: the only output of this command ----
+
+fn print(audit: &AuditReport, format: AuditFormat) {
+    match format {
+        AuditFormat::Json => println!("{}", serde_json::to_string_pretty(audit).expect("the audit serialises")),
+        AuditFormat::Markdown => print!("{}", markdown(audit)),
+        AuditFormat::Table => print!("{}", table(audit)),
+    }
+}
+
+fn tier_name(tier: Tier) -> &'static str {
+    match tier {
+        Tier::PureRust => "pure Rust",
+        Tier::Bundled => "bundled native code",
+        Tier::System => "needs a system library or tool",
+    }
+}
+
+fn share(score: &Score, n: usize) -> String {
+    match score.percent(n) {
+        0 if n > 0 => "<1%".into(),
+        p => format!("{p}%"),
+    }
+}
+
+fn counts(score: &Score, n: usize) -> String {
+    format!("{n} ({})", share(score, n))
+}
+
+/// A short list of the evidence, for a table cell.
+fn evidence_words(p: &PackageReport) -> String {
+    let e = &p.evidence;
+    let mut words = Vec::new();
+    if let Some(script) = &e.files.build_script {
+        words.push(format!("build script {script}"));
+    }
+    if !e.build_dependencies.is_empty() {
+        words.push(format!("build-deps {}", e.build_dependencies.join(", ")));
+    }
+    if let Some(links) = &e.links {
+        words.push(format!("links `{links}`"));
+    }
+    let sources = source_summary(&e.files);
+    if !sources.starts_with("no ") {
+        words.push(sources);
+    }
+    if !e.bundling_features.is_empty() {
+        words.push(format!("features on: {}", e.bundling_features.join(", ")));
+    }
+    if !e.bundling_features_off.is_empty() {
+        words.push(format!("off: {}", e.bundling_features_off.join(", ")));
+    }
+    if !e.files.env_vars.is_empty() {
+        words.push(format!("env {}", e.files.env_vars.join(", ")));
+    }
+    if let Some(o) = &p.observed {
+        words.push(format!("build: {} object file(s)", o.native_objects));
+    }
+    words.join("; ")
+}
+
+fn routes_words(p: &PackageReport, planned: Route) -> String {
+    if p.host_only {
+        return "any (built for the host)".into();
+    }
+    if p.routes.is_empty() {
+        return "none".into();
+    }
+    p.routes.iter().map(|r| if *r == planned { format!("{r} (planned)") } else { r.to_string() }).collect::<Vec<_>>().join(", ")
+}
+
+fn markdown(audit: &AuditReport) -> String {
+    let mut out = format!("# Native-code audit: {} {}\n\n", audit.name, audit.version);
+    let bins: Vec<&str> = audit.bins.iter().map(|b| b.name.as_str()).collect();
+    let features = if audit.feature_flags.is_empty() { "default features".to_string() } else { format!("`{}`", audit.feature_flags.join(" ")) };
+    out += &format!(
+        "Generated by `cargo xtask audit` from the resolved dependency graph of the shipped binaries ({}), {features}, \
+         one graph per target (`cargo metadata --filter-platform`); dev-dependencies excluded.\n\n\
+         Tiers: **1** pure Rust (a build script that only probes rustc counts here); **2** native code built from \
+         bundled sources, needs a C compiler for the target; **3** needs a system library or an external tool.\n\n",
+        bins.join(", ")
+    );
+    out += "## Summary\n\n| target | planned route | packages | tier 1 | tier 2 | tier 3 | planned route builds | tools needed |\n|---|---|---|---|---|---|---|---|\n";
+    for t in &audit.targets {
+        let s = &t.score;
+        out += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            t.target, t.route, s.packages, counts(s, s.tier1), counts(s, s.tier2), counts(s, s.tier3),
+            counts(s, s.planned_route_builds),
+            if t.tools.is_empty() { "none".into() } else { t.tools.join(", ") }
+        );
+    }
+    for t in &audit.targets {
+        out += &format!("\n## {}\n\nRoute `{}`: {}.\n\n", t.target, t.route, t.route_reason);
+        out += &format!(
+            "**Score**: {} pure Rust, {} bundled native code, {} needs the build machine; the planned route builds {} of {} packages.\n\n",
+            share(&t.score, t.score.tier1), share(&t.score, t.score.tier2), share(&t.score, t.score.tier3), t.score.planned_route_builds, t.score.packages
+        );
+        out += &format!("**Tools**: {}. **System libraries**: {}.\n\n", list_or_none(&t.tools), list_or_none(&t.system_libraries));
+        for note in &t.notes {
+            out += &format!("- {note}\n");
+        }
+        if !t.notes.is_empty() {
+            out += "\n";
+        }
+        for tier in [Tier::Bundled, Tier::System] {
+            let rows: Vec<&PackageReport> = t.packages.iter().filter(|p| p.verdict.tier == tier).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            out += &format!("### Tier {}: {} ({})\n\n| package | why | evidence | routes that build it | fix | pulled in by |\n|---|---|---|---|---|---|\n", tier as u8, tier_name(tier), rows.len());
+            for p in rows {
+                out += &format!(
+                    "| {} {} | {} | {} | {} | {} | {} |\n",
+                    p.name, p.version, p.verdict.reason, evidence_words(p), routes_words(p, t.route),
+                    p.verdict.fix.as_deref().unwrap_or("-"), p.via.join(" → ")
+                );
+            }
+            out += "\n";
+        }
+        let pure: Vec<&PackageReport> = t.packages.iter().filter(|p| p.verdict.tier == Tier::PureRust).collect();
+        out += &format!("### Tier 1: pure Rust ({})\n\n", pure.len());
+        // Grouped by what the build script does, details in the JSON.
+        let mut scripted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for p in pure.iter().filter(|p| p.evidence.files.build_script.is_some()) {
+            let what = p.verdict.reason.split(" (").next().unwrap_or_default().trim_start_matches("build script ");
+            let names = scripted.entry(what).or_default();
+            if names.last() != Some(&p.name.as_str()) {
+                names.push(p.name.as_str());
+            }
+        }
+        for (what, names) in scripted {
+            out += &format!("Build script {what}: {}.\n\n", names.join(", "));
+        }
+        // Packages are sorted by name: two versions of one crate are named once here.
+        let mut plain: Vec<&str> = pure.iter().filter(|p| p.evidence.files.build_script.is_none()).map(|p| p.name.as_str()).collect();
+        plain.dedup();
+        out += &format!("No build script: {}.\n", if plain.is_empty() { "none".into() } else { plain.join(", ") });
+        if let Some(b) = &t.build {
+            out += &format!(
+                "\n### Build check\n\nThe dist build {} (log: {}). Build scripts that compiled native code: {}.\n\n",
+                if b.success { "succeeded" } else { "FAILED" },
+                b.log.lines().next().unwrap_or(""),
+                list_or_none(&b.compiled_native)
+            );
+            if let Some(error) = &b.first_error {
+                // Double backticks: cargo's error lines quote package names in backticks.
+                out += &format!("It stopped at: `` {error} ``\n\n");
+            }
+            if b.disagreements.is_empty() {
+                out += if b.success {
+                    "The prediction matches the build for every package.\n"
+                } else {
+                    "The prediction matches the build for every build script that ran.\n"
+                };
+            } else {
+                out += "Disagreements between the prediction and the build:\n\n";
+                for d in &b.disagreements {
+                    out += &format!("- {d}\n");
+                }
+            }
+        }
+    }
+    out
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn table(audit: &AuditReport) -> String {
+    let rows: Vec<Vec<String>> = audit
+        .targets
+        .iter()
+        .map(|t| {
+            let s = &t.score;
+            vec![
+                t.target.clone(),
+                t.route.to_string(),
+                s.packages.to_string(),
+                counts(s, s.tier1),
+                counts(s, s.tier2),
+                counts(s, s.tier3),
+                counts(s, s.planned_route_builds),
+                list_or_none(&t.tools),
+            ]
+        })
+        .collect();
+    let mut out = report::table(&["target", "route", "packages", "tier 1", "tier 2", "tier 3", "route builds", "tools"], &rows);
+    for t in &audit.targets {
+        let native: Vec<Vec<String>> = t
+            .packages
+            .iter()
+            .filter(|p| p.verdict.tier != Tier::PureRust)
+            .map(|p| {
+                vec![
+                    (p.verdict.tier as u8).to_string(),
+                    format!("{} {}", p.name, p.version),
+                    routes_words(p, t.route),
+                    p.verdict.reason.clone(),
+                ]
+            })
+            .collect();
+        if native.is_empty() && t.notes.is_empty() && t.build.is_none() {
+            continue;
+        }
+        out += &format!("\n{} (route {}):\n", t.target, t.route);
+        if !native.is_empty() {
+            out += &report::table(&["tier", "package", "routes", "why"], &native);
+        }
+        for note in &t.notes {
+            out += &format!("note: {note}\n");
+        }
+        if let Some(b) = &t.build {
+            out += &format!("build {}: compiled native code: {}\n", if b.success { "ok" } else { "FAILED" }, list_or_none(&b.compiled_native));
+            if let Some(error) = &b.first_error {
+                out += &format!("stopped at: {error}\n");
+            }
+            for d in &b.disagreements {
+                out += &format!("disagreement: {d}\n");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_from(script: &str) -> Files {
+        let mut files = Files { build_script: Some("build.rs".into()), ..Files::default() };
+        scan_script(script, &mut files);
+        files
+    }
+
+    #[test]
+    fn a_cc_build_script_is_read_for_calls_and_variables() {
+        let files = files_from(
+            r#"fn main() {
+                println!("cargo:rerun-if-env-changed=LIBZ_SYS_STATIC");
+                if pkg_config::probe_library("zlib").is_ok() { return; }
+                let dir = env::var("OUT_DIR").unwrap();
+                cc::Build::new().file("src/zlib/adler32.c").compile("z");
+                println!("cargo:rustc-link-lib=static=z");
+            }"#,
+        );
+        assert_eq!(files.compile_calls, ["cc::Build::compile"]);
+        assert_eq!(files.system_probes, ["pkg_config"]);
+        assert_eq!(files.env_vars, ["LIBZ_SYS_STATIC"], "cargo's own OUT_DIR is no evidence");
+        assert_eq!(files.link_libs, ["z"]);
+        // system-configuration-sys links its framework from the build script.
+        let files = files_from("println!(\"cargo:rustc-link-lib=framework=SystemConfiguration\");");
+        assert_eq!((files.frameworks, files.link_libs), (vec!["SystemConfiguration".to_string()], vec![]));
+    }
+
+    #[test]
+    fn a_script_that_runs_make_compiles_and_needs_make() {
+        // jemalloc-sys, in short.
+        let files = Files { c_sources: 100, ..files_from("let make = \"make\";\nlet c = cc::Build::new().get_compiler();\nrun(Command::new(make).arg(\"install\"));") };
+        let v = classify("jemalloc-sys", &evidence(files, Some("jemalloc"), &["cc"], &[]));
+        assert_eq!((v.tier, v.compiles_native), (Tier::System, true));
+        assert_eq!(v.tools, ["make"]);
+        // With a cc compile call, tool names in the text are not trusted (ring names nasm).
+        let files = files_from("const NASM: &str = \"nasm\";\nlet m = \"make\"; Command::new(m);\ncc::Build::new().compile(\"ring\");");
+        assert!(files.script_tools.is_empty(), "{files:?}");
+    }
+
+    #[test]
+    fn a_src_crate_and_rustc_probes_are_named() {
+        let files = files_from("let artifacts = openssl_src::Build::new().build();\nlet v = env::var(\"RUSTC\");\nautocfg::new();");
+        assert_eq!(files.compile_calls, ["openssl_src::Build"]);
+        assert_eq!(files.rustc_probes, ["autocfg", "$RUSTC"]);
+    }
+
+    fn evidence(files: Files, links: Option<&str>, build_deps: &[&str], off: &[&str]) -> Evidence {
+        Evidence {
+            files,
+            links: links.map(str::to_string),
+            build_dependencies: build_deps.iter().map(|s| s.to_string()).collect(),
+            bundling_features: Vec::new(),
+            bundling_features_off: off.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn openssl_without_vendored_needs_the_system_library() {
+        // openssl-sys's own build script, in short: it preprocesses build/expando.c (not
+        // counted: it sits beside the script) and compiles only on its bindgen path.
+        let files = Files { c_sources: 0, ..files_from("let d = env(\"OPENSSL_LIB_DIR\");\npkg_config::Config::new();\ncc::Build::new().compile(\"w\");") };
+        let v = classify("openssl-sys", &evidence(files, Some("openssl"), &["cc", "pkg-config"], &["vendored"]));
+        assert_eq!(v.tier, Tier::System);
+        assert_eq!(v.system_libraries, ["openssl"]);
+        assert_eq!(v.tools, ["pkg-config"]);
+        let fix = v.fix.unwrap();
+        assert!(fix.contains("`vendored`") && fix.contains("rustls"), "{fix}");
+    }
+
+    #[test]
+    fn openssl_vendored_needs_perl_and_make() {
+        let files = files_from("openssl_src::Build::new().build();");
+        let v = classify("openssl-sys", &evidence(files, Some("openssl"), &["cc", "openssl-src"], &[]));
+        assert_eq!(v.tier, Tier::System);
+        assert!(v.compiles_native);
+        assert_eq!(v.tools, ["make", "perl"]);
+    }
+
+    #[test]
+    fn bundled_with_a_system_first_probe_stays_tier_2_with_a_fix() {
+        let files = Files { c_sources: 40, ..files_from("pkg_config::probe_library(\"libgit2\");\ncc::Build::new().compile(\"git2\");") };
+        let v = classify("libgit2-sys", &evidence(files, Some("git2"), &["cc", "pkg-config"], &["vendored"]));
+        assert_eq!(v.tier, Tier::Bundled);
+        assert!(v.reason.contains("looks for a system copy first"), "{}", v.reason);
+        assert!(v.fix.unwrap().contains("`vendored`"));
+    }
+
+    #[test]
+    fn an_unresolved_optional_probe_is_no_evidence() {
+        // zstd-sys mentions pkg_config, but its pkg-config build dependency is optional.
+        let files = Files { c_sources: 30, ..files_from("#[cfg(feature = \"pkg-config\")] pkg_config::probe();\ncc::Build::new().compile(\"zstd\");") };
+        let v = classify("zstd-sys", &evidence(files, Some("zstd"), &["cc"], &[]));
+        assert_eq!(v.tier, Tier::Bundled);
+        assert!(v.fix.is_none() && v.tools.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn routes_give_c_compilers_where_the_matrix_says() {
+        let host = "x86_64-unknown-linux-gnu";
+        let musl_cc = c_compiler(Route::Native, "x86_64-unknown-linux-musl", host).unwrap();
+        assert!(musl_cc.contains("CC_x86_64_unknown_linux_musl=gcc"), "{musl_cc}");
+        assert_eq!(c_compiler(Route::Native, host, host).as_deref(), Some("gcc"));
+        assert_eq!(c_compiler(Route::Native, "aarch64-unknown-linux-musl", host), None);
+        assert_eq!(c_compiler(Route::RustLld, "aarch64-unknown-linux-musl", host), None);
+        assert!(c_compiler(Route::Zig, "aarch64-apple-darwin", host).is_some());
+        assert!(c_compiler(Route::Zig, "x86_64-pc-windows-msvc", host).is_none());
+        assert!(c_compiler(Route::Msvc, "x86_64-pc-windows-msvc", host).is_some());
+    }
+
+    #[test]
+    fn framework_links_are_named() {
+        let text = "#[cfg_attr(feature = \"link\", link(name = \"CoreFoundation\", kind = \"framework\"))]\n#[link(name = \"c\")]";
+        assert_eq!(framework_links(text), ["CoreFoundation"]);
+    }
+
+    #[test]
+    fn percentages_round_down_and_survive_an_empty_graph() {
+        let score = Score { packages: 232, ..Score::default() };
+        assert_eq!((score.percent(231), score.percent(232)), (99, 100), "only all is 100%");
+        assert_eq!(counts(&score, 1), "1 (<1%)");
+        assert_eq!(Score::default().percent(0), 100);
+    }
+}
