@@ -1,36 +1,33 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
-use crate::config::{self, Overrides, Toolchain};
+use crate::config::{self, Config, Overrides, Toolchain};
 use crate::flags::{Dist, Global, Selection};
 use crate::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan, Route};
 use crate::report::{self, Line, Progress};
 use crate::runner::Runner;
-use crate::{build, inspect, UsageError};
+use crate::{build, inspect, verify, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Binaries larger than this are refused before reading: no release binary is that big,
-/// and the parser must never be handed an unbounded input.
-const MAX_BINARY_SIZE: u64 = 2 << 30;
-
-fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<Plan> {
+fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<(Config, Plan)> {
     let toolchain = Toolchain::detect(runner)?;
     let overrides = Overrides { targets: selection.targets, profile: selection.profile, out_dir: selection.out };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-    plan::plan(&config, &toolchain)
+    let plan = plan::plan(&config, &toolchain)?;
+    Ok((config, plan))
 }
 
 pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
-    let plan = load_plan(runner, global, selection)?;
+    let (_, plan) = load_plan(runner, global, selection)?;
     report::print_plan(&plan, global.json);
     Ok(())
 }
 
 pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
-    let plan = load_plan(runner, global, args.selection)?;
+    let (config, plan) = load_plan(runner, global, args.selection)?;
     if args.dry_run {
         report::print_plan(&plan, global.json);
         return Ok(());
@@ -41,7 +38,8 @@ pub fn dist(runner: &Runner, global: &Global, args: Dist) -> Result<()> {
     let mut failures: Vec<(String, anyhow::Error)> = Vec::new();
     for job in &plan.jobs {
         let line = progress.line(&job.target);
-        match run_job(runner, &plan, job, &line) {
+        let policy = verify::Policy::new(&job.target, config.per_target.get(&job.target), strips(&plan.profile));
+        match run_job(runner, &plan, job, &policy, &line) {
             Ok(artifact) => {
                 line.finish("done");
                 artifacts.push(artifact);
@@ -123,7 +121,7 @@ fn preflight(job: &Job) -> Result<()> {
     }
 }
 
-fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artifact> {
+fn run_job(runner: &Runner, plan: &Plan, job: &Job, policy: &verify::Policy, line: &Line) -> Result<Artifact> {
     preflight(job)?;
     if !job.install.is_empty() {
         line.stage("installing");
@@ -137,7 +135,7 @@ fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artif
     let mut assets = Vec::new();
     let mut entries = Vec::new();
     for (path, name) in binaries.iter().zip(&job.binaries) {
-        let inspection = verify_binary(path, &job.target, &plan.profile)?;
+        let inspection = verify_binary(path, &job.target, policy)?;
         assets.push(Asset {
             name: name.clone(),
             path: name.clone(),
@@ -184,18 +182,24 @@ fn run_job(runner: &Runner, plan: &Plan, job: &Job, line: &Line) -> Result<Artif
     })
 }
 
-/// Reads a built binary and applies the target's rules; a failure names the rule.
-fn verify_binary(path: &Path, target: &str, profile: &str) -> Result<inspect::Inspection> {
+/// The dist profile strips; other profiles are the user's choice.
+fn strips(profile: &str) -> bool {
+    profile == "dist"
+}
+
+/// Reads a built binary and applies the target's rules; a failure names each broken rule
+/// and its usual cause, and nothing is packed.
+fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<inspect::Inspection> {
     let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
-    if size > MAX_BINARY_SIZE {
+    if size > inspect::MAX_INPUT {
         bail!("{} is {size} bytes, larger than any release binary should be", path.display());
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let inspection = inspect::inspect(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    // The dist profile strips; other profiles are the user's choice.
-    let failures = inspect::check(&inspection, target, profile == "dist");
+    let failures = verify::check(&inspection, target, policy);
     if !failures.is_empty() {
-        bail!("{} fails verification for {target}: {}", path.display(), failures.join("; "));
+        let failures: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        bail!("{} fails verification for {target}, not packed: {}", path.display(), failures.join("; "));
     }
     Ok(inspection)
 }

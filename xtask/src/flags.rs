@@ -35,6 +35,8 @@ pub enum Command {
     Plan(Selection),
     /// Build, verify and pack every target of the matrix into the output directory.
     Dist(Dist),
+    /// Check binaries or archives against their target's rules (default: what dist/manifest.json lists).
+    Verify(Verify),
 }
 
 /// Which targets and profile; flags override `[workspace.metadata.dist]`.
@@ -61,4 +63,16 @@ pub struct Dist {
     /// Go on with the other targets when one fails (the exit code is still 1).
     #[arg(long)]
     pub keep_going: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Verify {
+    /// Binaries or archives (.tar.gz, .tar.xz, .zip) to check; none: everything in dist/manifest.json.
+    pub paths: Vec<PathBuf>,
+    /// The triple the files were built for (default: from the manifest, the archive's name or the file's headers).
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+    /// The directory holding manifest.json (default: dist/ at the workspace root).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

@@ -1,11 +1,22 @@
 //! Stage 4, inspect: what a binary links against, read from its own headers with goblin.
 //! A pure function over bytes: nothing is executed, no process is spawned, and no input
-//! makes it panic (goblin has panicked on malformed files, so parsing runs under
-//! `catch_unwind` and the input size is bounded by the caller).
+//! makes it panic (goblin has panicked and run out of memory on malformed files —
+//! goblin#120, #459 — so the input size is bounded here and parsing runs under
+//! `catch_unwind`).
+//!
+//! ELF is parsed lazily: only the headers, the dynamic section, its string table and
+//! .gnu.version_r are read. goblin's full `Elf::parse` also walks every symbol name and
+//! relocation, which is most of the time on a large unstripped binary and none of the answer.
 
-use crate::triple::{self, Family, Format};
-use goblin::Object;
+use crate::triple::Format;
+use goblin::elf::{dynamic, header, program_header, section_header, Elf};
+use goblin::mach::{cputype, load_command::CommandVariant, Mach, MachO, SingleArch};
+use goblin::pe::PE;
 use serde::{Deserialize, Serialize};
+
+/// Inputs larger than this are refused unread: no release binary is that big, and the parser
+/// must never be handed an unbounded input.
+pub const MAX_INPUT: u64 = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -28,24 +39,99 @@ impl std::fmt::Display for Linkage {
     }
 }
 
-/// What a binary's headers say about it.
+/// What a binary's headers say about it. The common fields first; the per-format details
+/// below, exactly one of them set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inspection {
     pub format: Format,
-    /// Normalised like a triple's first component: x86_64, aarch64, x86, arm, …
+    /// Normalised like a triple's first component: x86_64, aarch64, x86, arm, …; for a
+    /// universal Mach-O the slices' architectures joined with `+`.
     pub arch: String,
     pub linkage: Linkage,
     /// ELF PT_INTERP: the dynamic loader the kernel would start.
     pub interpreter: Option<String>,
-    /// DT_NEEDED libraries, PE DLL imports or Mach-O LC_LOAD_DYLIB paths.
+    /// DT_NEEDED libraries, PE DLL imports or Mach-O LC_LOAD_DYLIB paths (all slices).
     pub needed: Vec<String>,
-    /// No symbol table (.symtab / Mach-O symbols / COFF symbols) left in the file.
+    /// No symbol table or debug info left in the file.
     pub stripped: bool,
     pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elf: Option<ElfDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pe: Option<PeDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macho: Option<MachODetails>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElfDetails {
+    /// 32 or 64.
+    pub class: u8,
+    pub e_machine: u16,
+    /// "exec" (ET_EXEC), "dyn" (ET_DYN) or the raw number.
+    pub e_type: String,
+    /// DT_FLAGS_1 has DF_1_PIE.
+    pub pie: bool,
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    pub symtab: bool,
+    /// Names of the .debug_* / .zdebug_* sections.
+    pub debug_sections: Vec<String>,
+    /// PT_GNU_STACK asks for an executable stack; None when there is no PT_GNU_STACK (the
+    /// kernel then decides, executable on older x86).
+    pub executable_stack: Option<bool>,
+    /// Highest GLIBC_x.y the binary requires (.gnu.version_r), e.g. "2.17".
+    pub glibc: Option<String>,
+    /// Highest GLIBCXX_x.y.z the binary requires.
+    pub glibcxx: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeDetails {
+    pub machine: u16,
+    /// "console", "windows", "efi-application", … or the raw number.
+    pub subsystem: String,
+    /// The CodeView PDB path the linker wrote: it shows the build machine's directory.
+    pub pdb_path: Option<String>,
+    /// No vcruntime*, msvcp*, api-ms-win-crt-* or ucrtbase import: the C runtime is inside.
+    pub static_crt: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachODetails {
+    /// A universal binary (fat header), even with one slice.
+    pub fat: bool,
+    pub slices: Vec<MachOSlice>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachOSlice {
+    pub arch: String,
+    pub cputype: u32,
+    /// LC_LOAD_DYLIB (and weak / re-export / lazy) paths.
+    pub dylibs: Vec<String>,
+    pub rpaths: Vec<String>,
+    /// From LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX, e.g. "11.0".
+    pub min_os: Option<String>,
+    pub code_signature: bool,
+    pub stripped: bool,
+}
+
+impl Inspection {
+    /// The architectures present: one, or each slice of a universal Mach-O.
+    pub fn archs(&self) -> Vec<&str> {
+        match &self.macho {
+            Some(m) => m.slices.iter().map(|s| s.arch.as_str()).collect(),
+            None => vec![self.arch.as_str()],
+        }
+    }
 }
 
 /// Reads the headers of an executable. Errors are one line for a person to read.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection, String> {
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(format!("{} bytes is larger than the {MAX_INPUT}-byte limit for a release binary", bytes.len()));
+    }
     match std::panic::catch_unwind(|| parse(bytes)) {
         Ok(result) => result,
         Err(_) => Err("malformed binary: the parser gave up on its headers".into()),
@@ -53,136 +139,278 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection, String> {
 }
 
 fn parse(bytes: &[u8]) -> Result<Inspection, String> {
-    let size = bytes.len() as u64;
-    match Object::parse(bytes).map_err(|e| format!("not a binary this tool can read: {e}"))? {
-        Object::Elf(elf) => {
-            let arch = match elf.header.e_machine {
-                goblin::elf::header::EM_X86_64 => "x86_64",
-                goblin::elf::header::EM_AARCH64 => "aarch64",
-                goblin::elf::header::EM_386 => "x86",
-                goblin::elf::header::EM_ARM => "arm",
-                goblin::elf::header::EM_RISCV => "riscv64",
-                other => return Ok(unknown_arch(Format::Elf, other as u32, size)),
-            };
-            let needed: Vec<String> = elf.libraries.iter().map(|s| s.to_string()).collect();
-            let interpreter = elf.interpreter.map(str::to_string);
-            let linkage = if interpreter.is_some() || !needed.is_empty() {
-                Linkage::Dynamic
-            } else if elf.dynamic.is_some() {
-                Linkage::StaticPie
-            } else {
-                Linkage::Static
-            };
-            let stripped = !elf.section_headers.iter().any(|s| s.sh_type == goblin::elf::section_header::SHT_SYMTAB);
-            Ok(Inspection { format: Format::Elf, arch: arch.into(), linkage, interpreter, needed, stripped, size })
-        }
-        Object::PE(pe) => {
-            let arch = match pe.header.coff_header.machine {
-                goblin::pe::header::COFF_MACHINE_X86_64 => "x86_64",
-                goblin::pe::header::COFF_MACHINE_ARM64 => "aarch64",
-                goblin::pe::header::COFF_MACHINE_X86 => "x86",
-                other => return Ok(unknown_arch(Format::Pe, other as u32, size)),
-            };
-            let mut needed: Vec<String> = pe.libraries.iter().map(|s| s.to_string()).collect();
-            needed.sort_by_key(|s| s.to_ascii_lowercase());
-            needed.dedup_by_key(|s| s.to_ascii_lowercase());
-            let linkage = if needed.is_empty() { Linkage::Static } else { Linkage::Dynamic };
-            let stripped = pe.header.coff_header.number_of_symbol_table == 0;
-            Ok(Inspection { format: Format::Pe, arch: arch.into(), linkage, interpreter: None, needed, stripped, size })
-        }
-        Object::Mach(goblin::mach::Mach::Binary(macho)) => {
-            let arch = match macho.header.cputype() {
-                goblin::mach::cputype::CPU_TYPE_X86_64 => "x86_64",
-                goblin::mach::cputype::CPU_TYPE_ARM64 => "aarch64",
-                other => return Ok(unknown_arch(Format::MachO, other, size)),
-            };
-            // goblin lists "self" first among the libraries; keep only real dylibs.
-            let needed: Vec<String> = macho.libs.iter().filter(|l| **l != "self").map(|s| s.to_string()).collect();
-            let stripped = macho.symbols.as_ref().is_none_or(|s| s.iter().all(|sym| match sym {
-                Ok((_, nlist)) => nlist.is_undefined() || nlist.n_type & goblin::mach::symbols::N_EXT != 0,
-                Err(_) => true,
-            }));
-            Ok(Inspection {
-                format: Format::MachO,
-                arch: arch.into(),
-                linkage: if needed.is_empty() { Linkage::Static } else { Linkage::Dynamic },
-                interpreter: None,
-                needed,
-                stripped,
-                size,
-            })
-        }
-        Object::Mach(goblin::mach::Mach::Fat(_)) => Err("a universal (fat) Mach-O: inspect each slice on its own".into()),
-        _ => Err("not an executable: no ELF, PE or Mach-O header".into()),
+    let not_binary = |e: goblin::error::Error| format!("malformed or not an executable: {e}");
+    match bytes.get(..4) {
+        Some(b"\x7fELF") => parse_elf(bytes).map_err(not_binary),
+        Some([b'M', b'Z', ..]) => parse_pe(bytes).map_err(not_binary),
+        Some(magic) => match u32::from_be_bytes(magic.try_into().unwrap_or_default()) {
+            // Thin Mach-O in either byte order, 32 or 64 bit, and the fat header.
+            0xfeedface | 0xfeedfacf | 0xcefaedfe | 0xcffaedfe | 0xcafebabe | 0xbebafeca => {
+                parse_mach(bytes).map_err(not_binary)
+            }
+            _ => Err("not an executable: no ELF, PE or Mach-O header".into()),
+        },
+        None => Err("not an executable: shorter than any header".into()),
     }
 }
 
-fn unknown_arch(format: Format, machine: u32, size: u64) -> Inspection {
-    Inspection {
-        format,
-        arch: format!("unknown({machine:#x})"),
-        linkage: Linkage::Dynamic,
+fn elf_arch(machine: u16) -> String {
+    match machine {
+        header::EM_X86_64 => "x86_64".into(),
+        header::EM_AARCH64 => "aarch64".into(),
+        header::EM_386 => "x86".into(),
+        header::EM_ARM => "arm".into(),
+        header::EM_RISCV => "riscv64".into(),
+        other => format!("unknown({other:#x})"),
+    }
+}
+
+fn parse_elf(bytes: &[u8]) -> goblin::error::Result<Inspection> {
+    let head = Elf::parse_header(bytes)?;
+    let mut elf = Elf::lazy_parse(head)?;
+    let ctx = goblin::container::Ctx::new(head.container()?, head.endianness()?);
+    elf.program_headers =
+        program_header::ProgramHeader::parse(bytes, head.e_phoff as usize, head.e_phnum as usize, ctx)?;
+    elf.section_headers =
+        section_header::SectionHeader::parse(bytes, head.e_shoff as usize, head.e_shnum as usize, ctx)?;
+    // Section names; a file without them (or with a broken index) just has no named sections.
+    let names = elf
+        .section_headers
+        .get(head.e_shstrndx as usize)
+        .and_then(|sh| goblin::strtab::Strtab::parse(bytes, sh.sh_offset as usize, sh.sh_size as usize, 0).ok())
+        .unwrap_or_default();
+    elf.dynamic = dynamic::Dynamic::parse(bytes, &elf.program_headers, ctx)?;
+
+    let interpreter = elf
+        .program_headers
+        .iter()
+        .find(|ph| ph.p_type == program_header::PT_INTERP)
+        .and_then(|ph| bytes.get(ph.p_offset as usize..(ph.p_offset as usize).checked_add(ph.p_filesz as usize)?))
+        .map(|raw| String::from_utf8_lossy(raw.split(|&b| b == 0).next().unwrap_or_default()).into_owned());
+
+    let mut needed = Vec::new();
+    let (mut rpath, mut runpath) = (Vec::new(), Vec::new());
+    let mut pie = false;
+    let mut glibc: Option<Vec<u32>> = None;
+    let mut glibcxx: Option<Vec<u32>> = None;
+    if let Some(dynamic) = &elf.dynamic {
+        let info = &dynamic.info;
+        pie = info.flags_1 & dynamic::DF_1_PIE != 0;
+        let strings = goblin::strtab::Strtab::parse(bytes, info.strtab, info.strsz, 0)?;
+        for d in &dynamic.dyns {
+            let value = || strings.get_at(d.d_val as usize).unwrap_or("?").to_string();
+            match d.d_tag {
+                dynamic::DT_NEEDED => needed.push(value()),
+                dynamic::DT_RPATH => rpath.push(value()),
+                dynamic::DT_RUNPATH => runpath.push(value()),
+                _ => {}
+            }
+        }
+        // The highest version of each glibc library's symbols, as auditwheel reads it.
+        if let Some(verneed) = goblin::elf::symver::VerneedSection::parse(bytes, &elf.section_headers, ctx)? {
+            for need in verneed.iter() {
+                for aux in need.iter() {
+                    let name = strings.get_at(aux.vna_name).unwrap_or("");
+                    if let Some(v) = name.strip_prefix("GLIBC_").and_then(version) {
+                        glibc = glibc.max(Some(v));
+                    } else if let Some(v) = name.strip_prefix("GLIBCXX_").and_then(version) {
+                        glibcxx = glibcxx.max(Some(v));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut symtab = false;
+    let mut debug_sections = Vec::new();
+    for sh in &elf.section_headers {
+        symtab |= sh.sh_type == section_header::SHT_SYMTAB;
+        let name = names.get_at(sh.sh_name).unwrap_or("");
+        if name.starts_with(".debug_") || name.starts_with(".zdebug_") {
+            debug_sections.push(name.to_string());
+        }
+    }
+    let executable_stack = elf
+        .program_headers
+        .iter()
+        .find(|ph| ph.p_type == program_header::PT_GNU_STACK)
+        .map(|ph| ph.p_flags & program_header::PF_X != 0);
+
+    let linkage = if interpreter.is_some() || !needed.is_empty() {
+        Linkage::Dynamic
+    } else if head.e_type == header::ET_DYN && elf.dynamic.is_some() {
+        Linkage::StaticPie
+    } else {
+        Linkage::Static
+    };
+    let e_type = match head.e_type {
+        header::ET_EXEC => "exec".to_string(),
+        header::ET_DYN => "dyn".to_string(),
+        other => other.to_string(),
+    };
+    let show = |v: Option<Vec<u32>>| v.map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join("."));
+    Ok(Inspection {
+        format: Format::Elf,
+        arch: elf_arch(head.e_machine),
+        linkage,
+        interpreter,
+        needed,
+        stripped: !symtab && debug_sections.is_empty(),
+        size: bytes.len() as u64,
+        elf: Some(ElfDetails {
+            class: if elf.is_64 { 64 } else { 32 },
+            e_machine: head.e_machine,
+            e_type,
+            pie,
+            rpath,
+            runpath,
+            symtab,
+            debug_sections,
+            executable_stack,
+            glibc: show(glibc),
+            glibcxx: show(glibcxx),
+        }),
+        pe: None,
+        macho: None,
+    })
+}
+
+/// "2.17" → [2, 17]; None for GLIBC_PRIVATE and anything else that is not a version.
+pub fn version(text: &str) -> Option<Vec<u32>> {
+    text.split('.').map(|part| part.parse().ok()).collect()
+}
+
+/// DLLs that carry the Microsoft C runtime: importing any means the CRT is not static.
+pub fn is_crt_dll(dll: &str) -> bool {
+    let dll = dll.to_ascii_lowercase();
+    ["vcruntime", "msvcp", "api-ms-win-crt-", "ucrtbase"].iter().any(|p| dll.starts_with(p))
+}
+
+fn parse_pe(bytes: &[u8]) -> goblin::error::Result<Inspection> {
+    let pe = PE::parse(bytes)?;
+    let coff = pe.header.coff_header;
+    let arch = match coff.machine {
+        goblin::pe::header::COFF_MACHINE_X86_64 => "x86_64".into(),
+        goblin::pe::header::COFF_MACHINE_ARM64 => "aarch64".into(),
+        goblin::pe::header::COFF_MACHINE_X86 => "x86".into(),
+        other => format!("unknown({other:#x})"),
+    };
+    let mut needed: Vec<String> = pe.libraries.iter().map(|s| s.to_string()).collect();
+    needed.sort_by_key(|s| s.to_ascii_lowercase());
+    needed.dedup_by_key(|s| s.to_ascii_lowercase());
+    let subsystem = match pe.header.optional_header.map(|o| o.windows_fields.subsystem) {
+        Some(goblin::pe::subsystem::IMAGE_SUBSYSTEM_WINDOWS_CUI) => "console".into(),
+        Some(goblin::pe::subsystem::IMAGE_SUBSYSTEM_WINDOWS_GUI) => "windows".into(),
+        Some(goblin::pe::subsystem::IMAGE_SUBSYSTEM_EFI_APPLICATION) => "efi-application".into(),
+        Some(other) => other.to_string(),
+        None => "none".into(),
+    };
+    let pdb_path = pe
+        .debug_data
+        .as_ref()
+        .and_then(|d| d.codeview_pdb70_debug_info.as_ref())
+        .map(|cv| String::from_utf8_lossy(cv.filename.split(|&b| b == 0).next().unwrap_or_default()).into_owned());
+    let static_crt = !needed.iter().any(|d| is_crt_dll(d));
+    Ok(Inspection {
+        format: Format::Pe,
+        arch,
+        linkage: if needed.is_empty() { Linkage::Static } else { Linkage::Dynamic },
         interpreter: None,
-        needed: Vec::new(),
-        stripped: false,
-        size,
+        // COFF symbols in an image are the mingw linker's leftovers; the PDB is separate.
+        stripped: coff.number_of_symbol_table == 0,
+        needed,
+        size: bytes.len() as u64,
+        elf: None,
+        pe: Some(PeDetails { machine: coff.machine, subsystem, pdb_path, static_crt }),
+        macho: None,
+    })
+}
+
+fn mach_arch(cputype: u32) -> String {
+    match cputype {
+        cputype::CPU_TYPE_X86_64 => "x86_64".into(),
+        cputype::CPU_TYPE_ARM64 => "aarch64".into(),
+        cputype::CPU_TYPE_X86 => "x86".into(),
+        cputype::CPU_TYPE_ARM => "arm".into(),
+        other => format!("unknown({other:#x})"),
     }
 }
 
-/// Checks an inspection against what `target` must be; returns the broken rules, each
-/// with what usually causes it. Empty means the binary passes.
-pub fn check(found: &Inspection, target: &str, expect_stripped: bool) -> Vec<String> {
-    let mut failures = Vec::new();
-    let format = triple::format(target);
-    if format != Format::Unknown && found.format != format {
-        failures.push(format!("format is {:?}, {target} needs {format:?}: a binary of another target was packed", found.format));
+/// Mach-O packs X.Y.Z as xxxx.yy.zz nibbles; ".0" patch levels are dropped.
+fn mach_version(packed: u32) -> String {
+    let (major, minor, patch) = (packed >> 16, (packed >> 8) & 0xff, packed & 0xff);
+    if patch == 0 {
+        format!("{major}.{minor}")
+    } else {
+        format!("{major}.{minor}.{patch}")
     }
-    if found.arch != triple::arch(target) {
-        failures.push(format!(
-            "architecture is {}, {target} needs {}: the binary was built for another target",
-            found.arch,
-            triple::arch(target)
-        ));
-    }
-    if triple::family(target) == Family::LinuxMusl {
-        if let Some(interp) = &found.interpreter {
-            failures.push(format!("has a dynamic loader ({interp}): musl binaries must be static; was it linked against glibc?"));
-        }
-        if !found.needed.is_empty() {
-            failures.push(format!(
-                "needs shared libraries ({}): musl binaries must be static; a -sys crate probably linked a system library",
-                found.needed.join(", ")
-            ));
-        }
-    }
-    if expect_stripped && !found.stripped {
-        failures.push("has a symbol table although the profile strips: set strip = true in the profile".into());
-    }
-    failures
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        for input in [&b""[..], b"\x7fELF", b"MZ\0\0", b"\xcf\xfa\xed\xfe", b"#!/bin/sh\necho hi\n", &[0xff; 4096]] {
-            assert!(inspect(input).is_err(), "{input:?}");
+fn mach_slice(macho: &MachO) -> MachOSlice {
+    let mut min_os = None;
+    let mut code_signature = false;
+    for lc in &macho.load_commands {
+        match &lc.command {
+            CommandVariant::CodeSignature(_) => code_signature = true,
+            CommandVariant::BuildVersion(b) => min_os = Some(mach_version(b.minos)),
+            CommandVariant::VersionMinMacosx(v) if min_os.is_none() => min_os = Some(mach_version(v.version)),
+            _ => {}
         }
     }
-
-    #[test]
-    fn the_running_test_binary_is_a_dynamic_elf_of_the_host() {
-        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let found = inspect(&bytes).unwrap();
-        assert_eq!(found.format, Format::Elf);
-        assert_eq!(found.arch, std::env::consts::ARCH);
-        assert_eq!(found.linkage, Linkage::Dynamic);
-        let failures = check(&found, "x86_64-unknown-linux-musl", true);
-        assert!(failures.iter().any(|f| f.contains("dynamic loader")), "{failures:?}");
-        assert!(failures.iter().any(|f| f.contains("symbol table")), "{failures:?}");
-        let failures = check(&found, "aarch64-unknown-linux-musl", false);
-        assert!(failures.iter().any(|f| f.contains("architecture is x86_64")), "{failures:?}");
+    // A symbol table of only undefined and external symbols is what `strip` leaves.
+    let stripped = macho.symbols.as_ref().is_none_or(|s| {
+        s.iter().all(|sym| match sym {
+            Ok((_, nlist)) => nlist.is_undefined() || nlist.n_type & goblin::mach::symbols::N_EXT != 0,
+            Err(_) => true,
+        })
+    });
+    MachOSlice {
+        arch: mach_arch(macho.header.cputype()),
+        cputype: macho.header.cputype(),
+        // goblin lists "self" first among the libraries; keep only real dylibs.
+        dylibs: macho.libs.iter().filter(|l| **l != "self").map(|s| s.to_string()).collect(),
+        rpaths: macho.rpaths.iter().map(|s| s.to_string()).collect(),
+        min_os,
+        code_signature,
+        stripped,
     }
+}
+
+fn parse_mach(bytes: &[u8]) -> goblin::error::Result<Inspection> {
+    let (fat, slices) = match Mach::parse(bytes)? {
+        Mach::Binary(macho) => (false, vec![mach_slice(&macho)]),
+        Mach::Fat(multi) => {
+            let mut slices = Vec::new();
+            for index in 0..multi.narches {
+                match multi.get(index)? {
+                    SingleArch::MachO(macho) => slices.push(mach_slice(&macho)),
+                    SingleArch::Archive(_) => {
+                        return Err(goblin::error::Error::Malformed("a universal slice is a static library".into()))
+                    }
+                }
+            }
+            if slices.is_empty() {
+                return Err(goblin::error::Error::Malformed("a universal binary without slices".into()));
+            }
+            (true, slices)
+        }
+    };
+    let mut needed: Vec<String> = Vec::new();
+    for dylib in slices.iter().flat_map(|s| &s.dylibs) {
+        if !needed.contains(dylib) {
+            needed.push(dylib.clone());
+        }
+    }
+    Ok(Inspection {
+        format: Format::MachO,
+        arch: slices.iter().map(|s| s.arch.as_str()).collect::<Vec<_>>().join("+"),
+        linkage: if needed.is_empty() { Linkage::Static } else { Linkage::Dynamic },
+        interpreter: None,
+        needed,
+        stripped: slices.iter().all(|s| s.stripped),
+        size: bytes.len() as u64,
+        elf: None,
+        pe: None,
+        macho: Some(MachODetails { fat, slices }),
+    })
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the release orchestrator. See docs/ARCHITECTURE.md for the stages:
 //! config → plan → build → inspect → package → report, one module each.
 
+mod archive;
 mod build;
 mod config;
 mod dist;
@@ -12,6 +13,7 @@ mod plan;
 mod report;
 mod runner;
 mod triple;
+mod verify;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
+        flags::Command::Verify(args) => verify::verify(&runner, &cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 
 use crate::manifest::Manifest;
 use crate::plan::Plan;
+use crate::verify::Row;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -151,6 +152,45 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
     print!(
         "{}",
         table(&["target", "binary", "arch", "linkage", "size", "archive", "archive size", "sha256"], &rows)
+    );
+}
+
+/// The results of `verify`: one row per binary, PASS or FAIL with every broken rule.
+pub fn print_verify(rows: &[Row], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows).expect("the rows serialise"));
+        return;
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let mut target = row.target.clone().unwrap_or_else(|| "-".into());
+            if row.target_guessed {
+                target += " (guessed)";
+            }
+            let (format, arch, linkage, needs, stripped, size) = match &row.inspection {
+                Some(i) => (
+                    format!("{:?}", i.format).to_lowercase(),
+                    i.arch.clone(),
+                    i.linkage.to_string(),
+                    if i.needed.is_empty() { "-".into() } else { i.needed.join(" ") },
+                    if i.stripped { "yes" } else { "no" }.to_string(),
+                    human_size(i.size),
+                ),
+                None => Default::default(),
+            };
+            let result = if row.passed() {
+                "PASS".to_string()
+            } else {
+                let reasons: Vec<String> = row.failures.iter().map(|f| f.to_string()).collect();
+                format!("FAIL {}", reasons.join("; "))
+            };
+            vec![row.file.clone(), target, format, arch, linkage, needs, stripped, size, result]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["file", "target", "format", "arch", "linkage", "needs", "stripped", "size", "result"], &table_rows)
     );
 }
 
