@@ -349,21 +349,33 @@ fn mach_version(packed: u32) -> String {
 fn mach_slice(macho: &MachO) -> MachOSlice {
     let mut min_os = None;
     let mut code_signature = false;
+    let mut local_symbols = None;
     for lc in &macho.load_commands {
         match &lc.command {
+            CommandVariant::Dysymtab(d) => local_symbols = Some(d.nlocalsym),
             CommandVariant::CodeSignature(_) => code_signature = true,
             CommandVariant::BuildVersion(b) => min_os = Some(mach_version(b.minos)),
             CommandVariant::VersionMinMacosx(v) if min_os.is_none() => min_os = Some(mach_version(v.version)),
             _ => {}
         }
     }
-    // A symbol table of only undefined and external symbols is what `strip` leaves.
-    let stripped = macho.symbols.as_ref().is_none_or(|s| {
-        s.iter().all(|sym| match sym {
-            Ok((_, nlist)) => nlist.is_undefined() || nlist.n_type & goblin::mach::symbols::N_EXT != 0,
-            Err(_) => true,
-        })
-    });
+    // `strip` leaves only external and undefined symbols. LC_DYSYMTAB counts the local ones
+    // directly; without it the symbols are scanned, stopping at the first unreadable entry
+    // (a huge symbol count over garbage once made this loop run for minutes: the fuzzer's
+    // timeout-cb679fba fixture).
+    let stripped = match local_symbols {
+        Some(n) => n == 0,
+        None => macho.symbols.as_ref().is_none_or(|s| {
+            for sym in s.iter() {
+                match sym {
+                    Ok((_, nlist)) if !nlist.is_undefined() && nlist.n_type & goblin::mach::symbols::N_EXT == 0 => return false,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            true
+        }),
+    };
     MachOSlice {
         arch: mach_arch(macho.header.cputype()),
         cputype: macho.header.cputype(),
