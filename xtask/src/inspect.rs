@@ -426,3 +426,147 @@ fn parse_mach(bytes: &[u8]) -> goblin::error::Result<Inspection> {
         macho: Some(MachODetails { fat, slices }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// A universal binary from thin slices, laid out as lipo does (big-endian fat header,
+    /// slices aligned to 2^14).
+    pub fn fat(slices: &[&[u8]]) -> Vec<u8> {
+        const ALIGN: usize = 1 << 14;
+        let mut out = Vec::new();
+        out.extend(0xcafe_babe_u32.to_be_bytes());
+        out.extend((slices.len() as u32).to_be_bytes());
+        let mut offset = ALIGN;
+        for slice in slices {
+            out.extend(&slice[4..8].iter().rev().copied().collect::<Vec<u8>>()); // cputype, LE to BE
+            out.extend(&slice[8..12].iter().rev().copied().collect::<Vec<u8>>()); // cpusubtype
+            out.extend((offset as u32).to_be_bytes());
+            out.extend((slice.len() as u32).to_be_bytes());
+            out.extend(14u32.to_be_bytes());
+            offset += slice.len().div_ceil(ALIGN) * ALIGN;
+        }
+        for slice in slices {
+            out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+            out.extend_from_slice(slice);
+        }
+        out
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for input in [&b""[..], b"\x7fELF", b"MZ\0\0", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe\0\0\0\x01", b"#!/bin/sh\necho hi\n", &[0xff; 4096]] {
+            assert!(inspect(input).is_err(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn truncated_real_binaries_never_panic() {
+        for name in ["hello-x86_64-linux-gnu-2.17", "hello-x86_64-windows-gnu.exe", "hello-aarch64-macos"] {
+            let bytes = fixture(name);
+            for len in (0..bytes.len()).step_by(97) {
+                let _ = inspect(&bytes[..len]);
+            }
+        }
+    }
+
+    #[test]
+    fn fuzzer_findings_stay_fixed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let started = std::time::Instant::now();
+            let _ = inspect(&bytes);
+            assert!(started.elapsed().as_secs() < 2, "a fuzzer finding is slow again");
+        }
+    }
+
+    #[test]
+    fn the_running_test_binary_is_a_dynamic_elf_of_the_host() {
+        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let found = inspect(&bytes).unwrap();
+        assert_eq!(found.format, Format::Elf);
+        assert_eq!(found.arch, std::env::consts::ARCH);
+        assert_eq!(found.linkage, Linkage::Dynamic);
+        let elf = found.elf.unwrap();
+        assert_eq!((elf.class, elf.e_type.as_str()), (64, "dyn"));
+        assert!(elf.pie && elf.symtab && !found.stripped);
+        assert_eq!(elf.executable_stack, Some(false));
+        assert!(found.needed.iter().any(|l| l == "libc.so.6"), "{:?}", found.needed);
+        assert!(version(elf.glibc.as_deref().unwrap()).unwrap() >= vec![2, 2]);
+    }
+
+    #[test]
+    fn zig_glibc_2_17_binary_needs_at_most_2_17() {
+        let found = inspect(&fixture("hello-x86_64-linux-gnu-2.17")).unwrap();
+        let elf = found.elf.unwrap();
+        assert_eq!(found.interpreter.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
+        assert_eq!(found.needed, ["libc.so.6"]);
+        assert!(version(elf.glibc.as_deref().unwrap()).unwrap() <= vec![2, 17], "{:?}", elf.glibc);
+        assert_eq!(elf.glibcxx, None);
+        assert!(found.stripped);
+    }
+
+    #[test]
+    fn musl_c_binaries_are_static() {
+        for (name, arch) in [("hello-x86_64-linux-musl", "x86_64"), ("hello-aarch64-linux-musl", "aarch64")] {
+            let found = inspect(&fixture(name)).unwrap();
+            assert_eq!((found.arch.as_str(), found.linkage), (arch, Linkage::Static), "{name}");
+            assert_eq!(found.interpreter, None);
+            assert!(found.needed.is_empty());
+        }
+    }
+
+    #[test]
+    fn pe_imports_subsystem_and_crt() {
+        let found = inspect(&fixture("hello-x86_64-windows-gnu.exe")).unwrap();
+        assert_eq!((found.format, found.arch.as_str(), found.linkage), (Format::Pe, "x86_64", Linkage::Dynamic));
+        assert!(found.needed.iter().any(|d| d == "KERNEL32.dll"), "{:?}", found.needed);
+        let pe = found.pe.unwrap();
+        assert_eq!(pe.subsystem, "console");
+        assert_eq!(pe.machine, goblin::pe::header::COFF_MACHINE_X86_64);
+        assert!(!pe.static_crt, "zig's mingw links the UCRT dynamically (api-ms-win-crt-*)");
+        assert_eq!(pe.pdb_path, None);
+    }
+
+    #[test]
+    fn pe_pdb_path_is_reported() {
+        let pe = inspect(&fixture("hello-pdb.exe")).unwrap().pe.unwrap();
+        assert_eq!(pe.pdb_path.as_deref(), Some("hello-pdb2.pdb"));
+    }
+
+    #[test]
+    fn macho_slices_min_os_and_signature() {
+        let arm = fixture("hello-aarch64-macos");
+        let x86 = fixture("hello-x86_64-macos");
+        let found = inspect(&arm).unwrap();
+        assert_eq!((found.format, found.arch.as_str()), (Format::MachO, "aarch64"));
+        assert_eq!(found.needed, ["/usr/lib/libSystem.B.dylib"]);
+        let slice = &found.macho.as_ref().unwrap().slices[0];
+        assert!(slice.code_signature, "zig signs arm64 binaries ad hoc");
+        assert!(slice.min_os.is_some());
+
+        let universal = inspect(&fat(&[&x86, &arm])).unwrap();
+        let macho = universal.macho.as_ref().unwrap();
+        assert!(macho.fat);
+        assert_eq!(universal.archs(), ["x86_64", "aarch64"]);
+        assert_eq!(universal.arch, "x86_64+aarch64");
+        assert_eq!(macho.slices[1], *slice);
+        assert_eq!(universal.needed, ["/usr/lib/libSystem.B.dylib"], "deduplicated across slices");
+    }
+
+    #[test]
+    fn inspections_round_trip_through_json() {
+        for name in ["hello-x86_64-linux-gnu-2.17", "hello-pdb.exe", "hello-aarch64-macos"] {
+            let found = inspect(&fixture(name)).unwrap();
+            let json = serde_json::to_string(&found).unwrap();
+            assert_eq!(serde_json::from_str::<Inspection>(&json).unwrap(), found);
+        }
+    }
+}

@@ -192,6 +192,7 @@ mod tests {
             bins: vec![Bin { package: "app".into(), name: "app".into() }],
             commit: "abc123".into(),
             source_date_epoch: 1_700_000_000,
+            per_target: Default::default(),
         }
     }
 
