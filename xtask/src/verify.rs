@@ -417,3 +417,141 @@ pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Inspection {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn rules(found: &Inspection, target: &str, policy: &Policy) -> Vec<&'static str> {
+        check(found, target, policy).into_iter().map(|f| f.rule).collect()
+    }
+
+    fn policy(target: &str, toml: TargetConfig) -> Policy {
+        Policy::new(target, Some(&toml), false)
+    }
+
+    const MUSL: &str = "x86_64-unknown-linux-musl";
+    const GNU: &str = "x86_64-unknown-linux-gnu";
+    const MSVC: &str = "x86_64-pc-windows-msvc";
+    const MINGW: &str = "x86_64-pc-windows-gnu";
+    const MAC_ARM: &str = "aarch64-apple-darwin";
+
+    #[test]
+    fn real_fixtures_pass_their_own_target() {
+        let none = TargetConfig::default();
+        assert!(rules(&fixture("hello-x86_64-linux-musl"), MUSL, &policy(MUSL, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-aarch64-linux-musl"), "aarch64-unknown-linux-musl", &policy(MUSL, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-x86_64-linux-gnu-2.17"), GNU, &policy(GNU, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-x86_64-windows-gnu.exe"), MINGW, &policy(MINGW, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-aarch64-macos"), MAC_ARM, &policy(MAC_ARM, none)).is_empty());
+    }
+
+    #[test]
+    fn format_and_arch_must_match_the_triple() {
+        let musl = fixture("hello-x86_64-linux-musl");
+        assert_eq!(rules(&musl, "aarch64-unknown-linux-musl", &policy(MUSL, TargetConfig::default())), ["arch"]);
+        assert_eq!(rules(&musl, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())), ["format", "arch"]);
+    }
+
+    #[test]
+    fn musl_fails_with_a_loader_or_a_library() {
+        let gnu = fixture("hello-x86_64-linux-gnu-2.17");
+        let failures = check(&gnu, MUSL, &policy(MUSL, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["musl-static", "musl-static"]);
+        assert!(failures[0].message.contains("/lib64/ld-linux-x86-64.so.2"), "{}", failures[0]);
+    }
+
+    #[test]
+    fn gnu_fails_above_the_glibc_ceiling_and_on_foreign_libraries() {
+        let mut found = fixture("hello-x86_64-linux-gnu-2.17");
+        let strict = TargetConfig { glibc_max: Some("2.2".into()), ..TargetConfig::default() };
+        assert_eq!(rules(&found, GNU, &policy(GNU, strict)), ["glibc-max"]);
+        found.elf.as_mut().unwrap().glibc = Some("2.34".into());
+        assert_eq!(rules(&found, GNU, &policy(GNU, TargetConfig::default())), ["glibc-max"], "default ceiling is 2.17");
+        let raised = TargetConfig { glibc_max: Some("2.39".into()), ..TargetConfig::default() };
+        assert!(rules(&found, GNU, &policy(GNU, raised)).is_empty());
+
+        found.needed.push("libgcc_s.so.1".into());
+        found.needed.push("libssl.so.3".into());
+        let failures = check(&found, GNU, &policy(GNU, TargetConfig { glibc_max: Some("2.39".into()), ..TargetConfig::default() }));
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].rule == "glibc-only" && failures[0].message.contains("libgcc_s.so.1, libssl.so.3"), "{}", failures[0]);
+        let allowed = TargetConfig { glibc_max: Some("2.39".into()), allow_libs: Some(vec!["libgcc_s.so.1".into(), "libssl*".into()]), ..TargetConfig::default() };
+        assert!(rules(&found, GNU, &policy(GNU, allowed)).is_empty());
+    }
+
+    #[test]
+    fn msvc_fails_on_a_dynamic_crt_and_on_foreign_dlls() {
+        // zig's mingw output imports the UCRT: exactly what a missing +crt-static looks like.
+        let mut found = fixture("hello-x86_64-windows-gnu.exe");
+        let failures = check(&found, MSVC, &policy(MSVC, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt"]);
+        assert!(failures[0].message.contains("api-ms-win-crt-heap-l1-1-0.dll") && failures[0].message.contains("+crt-static"));
+
+        found.needed = vec!["KERNEL32.dll".into(), "VCRUNTIME140.dll".into(), "ucrtbase.dll".into(), "msvcp140.dll".into(), "libssl-3-x64.dll".into()];
+        let failures = check(&found, MSVC, &policy(MSVC, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt", "system-dlls"]);
+        assert!(failures[0].message.contains("VCRUNTIME140.dll, ucrtbase.dll, msvcp140.dll"), "{}", failures[0]);
+        assert!(failures[1].message.contains("libssl-3-x64.dll"));
+        found.needed = vec!["kernel32.dll".into(), "api-ms-win-core-synch-l1-2-0.dll".into(), "libssl-3-x64.dll".into()];
+        let allowed = TargetConfig { allow_dlls: Some(vec!["LIBSSL-3-X64.DLL".into()]), ..TargetConfig::default() };
+        assert!(rules(&found, MSVC, &policy(MSVC, allowed)).is_empty());
+    }
+
+    #[test]
+    fn mingw_fails_on_its_runtime_dlls() {
+        let mut found = fixture("hello-x86_64-windows-gnu.exe");
+        found.needed.extend(["libgcc_s_seh-1.dll".into(), "libwinpthread-1.dll".into(), "libstdc++-6.dll".into()]);
+        let failures = check(&found, MINGW, &policy(MINGW, TargetConfig::default()));
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].rule, "gnu-runtime-dlls");
+        assert!(failures[0].message.contains("libgcc_s_seh-1.dll, libwinpthread-1.dll, libstdc++-6.dll"));
+    }
+
+    #[test]
+    fn darwin_fails_on_foreign_dylibs_rpaths_and_a_missing_signature() {
+        let mut found = fixture("hello-aarch64-macos");
+        found.needed.push("/opt/homebrew/lib/libssl.3.dylib".into());
+        found.needed.push("@rpath/libfoo.dylib".into());
+        found.needed.push("/usr/lib/../local/lib/libz.dylib".into());
+        let slice = &mut found.macho.as_mut().unwrap().slices[0];
+        slice.rpaths.push("/usr/local/lib".into());
+        slice.code_signature = false;
+        let failures = check(&found, MAC_ARM, &policy(MAC_ARM, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["system-dylibs", "system-dylibs", "code-signature"]);
+        assert!(failures[0].message.contains("/opt/homebrew/lib/libssl.3.dylib, @rpath/libfoo.dylib, /usr/lib/../local/lib/libz.dylib"), "{}", failures[0]);
+        // An unsigned x86_64 binary is fine: only arm64 macOS refuses to start one.
+        let mut x86 = fixture("hello-x86_64-macos");
+        x86.macho.as_mut().unwrap().slices[0].code_signature = false;
+        assert!(rules(&x86, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())).is_empty());
+    }
+
+    #[test]
+    fn stripped_and_max_size_apply_to_every_target() {
+        let found = fixture("hello-x86_64-macos");
+        let mut policy = Policy::new("x86_64-apple-darwin", None, true);
+        assert_eq!(rules(&found, "x86_64-apple-darwin", &policy), ["stripped"]);
+        policy.expect_stripped = false;
+        policy.max_size = Some(1000);
+        let failures = check(&found, "x86_64-apple-darwin", &policy);
+        assert_eq!(failures[0].rule, "max-size");
+        assert!(failures[0].message.contains("16685 bytes, over max-size 1000"));
+    }
+
+    #[test]
+    fn targets_are_guessed_from_the_headers_and_archive_names() {
+        assert_eq!(guess_target(&fixture("hello-x86_64-linux-musl")).as_deref(), Some(MUSL));
+        assert_eq!(guess_target(&fixture("hello-aarch64-linux-musl")).as_deref(), Some("aarch64-unknown-linux-musl"));
+        assert_eq!(guess_target(&fixture("hello-x86_64-linux-gnu-2.17")).as_deref(), Some(GNU));
+        assert_eq!(guess_target(&fixture("hello-aarch64-macos")).as_deref(), Some(MAC_ARM));
+        assert_eq!(guess_target(&fixture("hello-pdb.exe")).as_deref(), Some(MSVC));
+        assert_eq!(target_in_name("app-1.0.0-aarch64-unknown-linux-musl.tar.gz").as_deref(), Some("aarch64-unknown-linux-musl"));
+        assert_eq!(target_in_name("app-1.0.0-x86_64-pc-windows-msvc.zip").as_deref(), Some(MSVC));
+        assert_eq!(target_in_name("app.zip"), None);
+    }
+}
