@@ -569,4 +569,37 @@ mod tests {
             assert_eq!(serde_json::from_str::<Inspection>(&json).unwrap(), found);
         }
     }
+
+    /// A real 100 MB static binary (a 100 MB payload compiled in), mapped as `verify` maps it:
+    /// inspection reads only headers, so it must take a few milliseconds, not a file read.
+    #[test]
+    fn a_100_mb_binary_inspects_well_under_100_ms() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"big\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n").unwrap();
+        // Not zeros, which could land in .bss and take no file space.
+        let payload: Vec<u8> = (0..100_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        std::fs::write(root.join("payload.bin"), payload).unwrap();
+        std::fs::write(
+            root.join("src/main.rs"),
+            "#[used]\nstatic PAYLOAD: &[u8] = include_bytes!(\"../payload.bin\");\nfn main() { println!(\"{}\", PAYLOAD.len()); }\n",
+        )
+        .unwrap();
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--release", "--target", "x86_64-unknown-linux-musl"])
+            .current_dir(root)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let file = std::fs::File::open(root.join("target/x86_64-unknown-linux-musl/release/big")).unwrap();
+        let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+        assert!(map.len() > 100_000_000);
+        let started = std::time::Instant::now();
+        let found = inspect(&map).unwrap();
+        let elapsed = started.elapsed();
+        eprintln!("inspected {} bytes in {:.2} ms", map.len(), elapsed.as_secs_f64() * 1000.0);
+        assert_eq!(found.linkage, Linkage::StaticPie);
+        assert!(elapsed.as_millis() < 100, "{elapsed:?}");
+    }
 }
