@@ -185,13 +185,39 @@ pub fn print_verify(rows: &[Row], json: bool) {
                 let reasons: Vec<String> = row.failures.iter().map(|f| f.to_string()).collect();
                 format!("FAIL {}", reasons.join("; "))
             };
-            vec![row.file.clone(), target, format, arch, linkage, needs, stripped, size, result]
+            let notes = row.inspection.as_ref().map(notes).unwrap_or_default();
+            vec![row.file.clone(), target, format, arch, linkage, needs, stripped, size, notes, result]
         })
         .collect();
     print!(
         "{}",
-        table(&["file", "target", "format", "arch", "linkage", "needs", "stripped", "size", "result"], &table_rows)
+        table(&["file", "target", "format", "arch", "linkage", "needs", "stripped", "size", "notes", "result"], &table_rows)
     );
+}
+
+/// What a reader should see without --json: the glibc floor, min OS, search paths, an
+/// executable stack and a PDB path (which shows the build machine's directory).
+fn notes(found: &crate::inspect::Inspection) -> String {
+    let mut notes = Vec::new();
+    if let Some(elf) = &found.elf {
+        notes.extend(elf.glibc.as_ref().map(|v| format!("glibc {v}")));
+        notes.extend(elf.glibcxx.as_ref().map(|v| format!("glibcxx {v}")));
+        notes.extend(elf.rpath.iter().chain(&elf.runpath).map(|p| format!("rpath {p}")));
+        if elf.executable_stack == Some(true) {
+            notes.push("executable stack".into());
+        }
+    }
+    if let Some(pdb) = found.pe.as_ref().and_then(|pe| pe.pdb_path.as_ref()) {
+        notes.push(format!("pdb {pdb}"));
+    }
+    for slice in found.macho.iter().flat_map(|m| &m.slices) {
+        notes.extend(slice.min_os.as_ref().map(|v| format!("{} macOS {v}", slice.arch)));
+        notes.extend(slice.rpaths.iter().map(|p| format!("rpath {p}")));
+        if slice.code_signature {
+            notes.push(format!("{} signed", slice.arch));
+        }
+    }
+    notes.join(", ")
 }
 
 fn short(hash: &str) -> &str {
@@ -206,6 +232,17 @@ mod tests {
     fn table_pads_columns() {
         let out = table(&["a", "bb"], &[vec!["long".into(), "x".into()]]);
         assert_eq!(out, "a     bb\nlong  x\n");
+    }
+
+    #[test]
+    fn notes_show_the_pdb_path_min_os_and_glibc_floor() {
+        let read = |name: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+            crate::inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
+        };
+        assert_eq!(notes(&read("hello-pdb.exe")), "pdb hello-pdb2.pdb");
+        assert_eq!(notes(&read("hello-aarch64-macos")), "aarch64 macOS 15.0, aarch64 signed");
+        assert_eq!(notes(&read("hello-x86_64-linux-gnu-2.17")), "glibc 2.2.5");
     }
 
     #[test]
