@@ -194,8 +194,10 @@ fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<i
     if size > inspect::MAX_INPUT {
         bail!("{} is {size} bytes, larger than any release binary should be", path.display());
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let inspection = inspect::inspect(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = verify::map(&file, size).with_context(|| format!("mapping {}", path.display()))?;
+    let inspection = inspect::inspect(bytes.as_deref().unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let failures = verify::check(&inspection, target, policy);
     if !failures.is_empty() {
         let failures: Vec<String> = failures.iter().map(|f| f.to_string()).collect();

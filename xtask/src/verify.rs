@@ -344,13 +344,20 @@ fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, row
         return Ok(());
     }
     let file = std::fs::File::open(path).map_err(|e| UsageError::new(format!("cannot open {shown}: {e}: check its permissions")))?;
-    // Mapped, not read: the parser touches only the headers, so a 100 MB binary costs
-    // milliseconds. An empty file cannot be mapped and is handled as empty bytes.
-    // SAFETY: the map is read-only and lives only for this call; a release file that another
-    // process truncates meanwhile is the one case that could fault, as with any mmap reader.
-    let map = if meta.len() == 0 { None } else { Some(unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("mapping {shown}"))?) };
+    let map = map(&file, meta.len()).with_context(|| format!("mapping {shown}"))?;
     rows.push(verify_bytes(shown, map.as_deref().unwrap_or_default(), target, settings));
     Ok(())
+}
+
+/// Maps a file read-only instead of reading it: the parser touches only the headers, so a
+/// 100 MB binary costs a fraction of a millisecond. An empty file cannot be mapped: None.
+// SAFETY: the map is read-only and dropped after one inspection; a file that another process
+// truncates meanwhile is the one case that could fault, as with any mmap reader.
+pub fn map(file: &std::fs::File, len: u64) -> std::io::Result<Option<memmap2::Mmap>> {
+    if len == 0 {
+        return Ok(None);
+    }
+    unsafe { memmap2::Mmap::map(file) }.map(Some)
 }
 
 /// Everything dist/manifest.json lists: each archive's checksum, then the binaries inside.
