@@ -8,11 +8,11 @@
 
 use crate::inspect::MAX_INPUT;
 use anyhow::{bail, Context, Result};
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::path::{Component, Path};
 
 /// All entries together may not decompress to more than this.
-const MAX_TOTAL: u64 = 4 << 30;
+const MAX_TOTAL: u64 = 2 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -37,21 +37,24 @@ pub fn kind(path: &Path) -> Option<Kind> {
 
 /// Calls `visit` with the path and bytes of every regular file in the archive, in archive
 /// order, after checking every entry's path and link target.
-pub fn read(path: &Path, kind: Kind, mut visit: impl FnMut(&str, &[u8])) -> Result<()> {
+pub fn read(path: &Path, kind: Kind, visit: impl FnMut(&str, &[u8])) -> Result<()> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let file = BufReader::new(file);
+    read_from(BufReader::new(file), kind, visit).with_context(|| format!("reading the archive {}", path.display()))
+}
+
+/// `read` over any seekable reader (the fuzz target passes bytes).
+pub fn read_from<R: BufRead + Seek>(mut reader: R, kind: Kind, mut visit: impl FnMut(&str, &[u8])) -> Result<()> {
     match kind {
-        Kind::TarGz => read_tar(flate2::read::GzDecoder::new(file), &mut visit),
+        Kind::TarGz => read_tar(flate2::bufread::GzDecoder::new(reader), &mut visit),
         Kind::TarXz => {
             let mut out = Bounded(Vec::new());
-            lzma_rs::xz_decompress(&mut { file }, &mut out)
+            lzma_rs::xz_decompress(&mut reader, &mut out)
                 .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("the xz stream is corrupt, or decompresses to more than 4 GiB")?;
+                .context("the xz stream is corrupt, or decompresses to more than the limit")?;
             read_tar(&out.0[..], &mut visit)
         }
-        Kind::Zip => read_zip(file, &mut visit),
+        Kind::Zip => read_zip(reader, &mut visit),
     }
-    .with_context(|| format!("reading the archive {}", path.display()))
 }
 
 /// A Vec that refuses to grow past MAX_TOTAL.
@@ -60,7 +63,7 @@ struct Bounded(Vec<u8>);
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.0.len() as u64 + buf.len() as u64 > MAX_TOTAL {
-            return Err(std::io::Error::other("the archive decompresses to more than 4 GiB"));
+            return Err(std::io::Error::other("the archive decompresses to more than 2 GiB"));
         }
         self.0.extend_from_slice(buf);
         Ok(buf.len())
@@ -146,7 +149,7 @@ fn read_tar(reader: impl Read, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()>
     Ok(())
 }
 
-fn read_zip(reader: impl Read + std::io::Seek, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
+fn read_zip(reader: impl Read + Seek, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
     let mut archive = zip::ZipArchive::new(reader).context("not a zip archive")?;
     let mut total = 0;
     for index in 0..archive.len() {
