@@ -428,7 +428,7 @@ fn parse_mach(bytes: &[u8]) -> goblin::error::Result<Inspection> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
 
     pub fn fixture(name: &str) -> Vec<u8> {

@@ -539,6 +539,21 @@ mod tests {
     }
 
     #[test]
+    fn a_universal_binary_serves_both_apple_targets_and_each_slice_is_checked() {
+        let read = |name: &str| std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap();
+        let (x86, arm) = (read("hello-x86_64-macos"), read("hello-aarch64-macos"));
+        let mut found = inspect::inspect(&inspect::tests::fat(&[&x86, &arm])).unwrap();
+        for target in ["x86_64-apple-darwin", MAC_ARM] {
+            assert!(rules(&found, target, &policy(target, TargetConfig::default())).is_empty(), "{target}");
+        }
+        assert_eq!(rules(&found, "x86_64-unknown-linux-musl", &policy(MUSL, TargetConfig::default())), ["format", "musl-static"]);
+        found.macho.as_mut().unwrap().slices[1].code_signature = false;
+        assert_eq!(rules(&found, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())), ["code-signature"]);
+        let thin_x86 = inspect::inspect(&inspect::tests::fat(&[&x86])).unwrap();
+        assert_eq!(rules(&thin_x86, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())), ["arch"]);
+    }
+
+    #[test]
     fn stripped_and_max_size_apply_to_every_target() {
         let found = fixture("hello-x86_64-macos");
         let mut policy = Policy::new("x86_64-apple-darwin", None, true);
