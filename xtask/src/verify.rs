@@ -566,6 +566,18 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_architecture_needs_an_explicit_target() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-x86_64-linux-musl");
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[18..20].copy_from_slice(&43u16.to_le_bytes()); // e_machine = EM_SPARCV9
+        let row = verify_bytes("sparc".into(), &bytes, None, &VerifySettings::default());
+        assert_eq!(row.failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["target"]);
+        assert_eq!(row.inspection.unwrap().arch, "unknown(0x2b)");
+        let row = verify_bytes("sparc".into(), &bytes, Some(MUSL), &VerifySettings::default());
+        assert_eq!(row.failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["arch"]);
+    }
+
+    #[test]
     fn targets_are_guessed_from_the_headers_and_archive_names() {
         assert_eq!(guess_target(&fixture("hello-x86_64-linux-musl")).as_deref(), Some(MUSL));
         assert_eq!(guess_target(&fixture("hello-aarch64-linux-musl")).as_deref(), Some("aarch64-unknown-linux-musl"));

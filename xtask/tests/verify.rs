@@ -280,4 +280,16 @@ fn dist_verifies_before_packing_and_verify_rechecks_the_manifest() {
     let out = xtask(root, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("FAIL [checksum]"), "{}", stdout(&out));
+
+    // A manifest edited to point outside the output directory is not followed.
+    let path = root.join("dist/manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["artifacts"][0]["name"] = "../Cargo.toml".into();
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    let out = xtask(root, &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("FAIL [manifest]"), "{}", stdout(&out));
+    std::fs::write(&path, "{\"format_version\": 1}").unwrap();
+    let out = xtask(root, &["verify"]);
+    assert_eq!(out.status.code(), Some(2), "an unreadable manifest is a usage error: {}", stderr(&out));
 }
