@@ -502,6 +502,30 @@ pub mod tests {
         assert!(version(elf.glibc.as_deref().unwrap()).unwrap() >= vec![2, 2]);
     }
 
+    /// Real binaries from the host's C compiler with the flags that set each ELF detail.
+    #[test]
+    fn rpath_runpath_debug_sections_and_executable_stack_from_cc() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n").unwrap();
+        let cc = |out: &str, flags: &[&str]| {
+            let status = std::process::Command::new("cc").args(flags).args(["hello.c", "-o", out]).current_dir(dir.path()).status().unwrap();
+            assert!(status.success(), "cc {flags:?}");
+            inspect(&std::fs::read(dir.path().join(out)).unwrap()).unwrap()
+        };
+        let found = cc("debug", &["-g", "-Wl,-rpath,/opt/x", "-z", "execstack"]);
+        let elf = found.elf.as_ref().unwrap();
+        assert_eq!((elf.runpath.as_slice(), elf.rpath.len()), (&["/opt/x".to_string()][..], 0));
+        assert_eq!(elf.executable_stack, Some(true));
+        assert!(elf.symtab && elf.debug_sections.iter().any(|s| s == ".debug_info"), "{:?}", elf.debug_sections);
+        assert!(!found.stripped);
+
+        let found = cc("stripped", &["-s", "-Wl,--disable-new-dtags,-rpath,/opt/y"]);
+        let elf = found.elf.as_ref().unwrap();
+        assert_eq!((elf.rpath.as_slice(), elf.runpath.len()), (&["/opt/y".to_string()][..], 0));
+        assert_eq!(elf.executable_stack, Some(false));
+        assert!(found.stripped && !elf.symtab && elf.debug_sections.is_empty());
+    }
+
     #[test]
     fn zig_glibc_2_17_binary_needs_at_most_2_17() {
         let found = inspect(&fixture("hello-x86_64-linux-gnu-2.17")).unwrap();
