@@ -49,6 +49,16 @@ pub struct TargetConfig {
     pub runner: Option<String>,
     /// The archive format: "tar.gz", "tar.xz", "tar.zst" or "zip".
     pub format: Option<ArchiveFormat>,
+    /// Highest GLIBC_x.y a -gnu binary may require (default 2.17, as manylinux2014).
+    pub glibc_max: Option<String>,
+    /// Largest binary size in bytes.
+    pub max_size: Option<u64>,
+    /// Shared libraries a linux binary may need beyond glibc's own (`*` ends a prefix).
+    pub allow_libs: Option<Vec<String>>,
+    /// DLLs a Windows binary may import beyond the system's (`*` ends a prefix).
+    pub allow_dlls: Option<Vec<String>>,
+    /// Dylib paths a macOS binary may load beyond /usr/lib and /System (`*` ends a prefix).
+    pub allow_dylibs: Option<Vec<String>>,
 }
 
 /// The shells `completion-shells` may name, and the file each script is installed as
@@ -71,6 +81,37 @@ pub struct Generated {
     pub bin: String,
     /// Program and arguments; `{bin}` is still to be replaced by the built binary's path.
     pub command: Vec<String>,
+}
+
+/// What `verify` needs from the config, readable without a toolchain or bin targets.
+#[derive(Debug, Default, Clone)]
+pub struct VerifySettings {
+    pub profile: String,
+    pub per_target: BTreeMap<String, TargetConfig>,
+}
+
+/// Reads the profile and the per-target settings, checking every value a user can get wrong.
+pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
+    let where_ = format!("[workspace.metadata.dist] in {}", meta.workspace_root.join("Cargo.toml"));
+    let raw = raw_dist(meta, &where_)?;
+    let per_target = raw.target;
+    for (triple, target) in &per_target {
+        if let Some(max) = &target.glibc_max {
+            if crate::inspect::version(max).is_none() {
+                return Err(UsageError::new(format!(
+                    "{where_}: target.{triple}.glibc-max is `{max}`: write a glibc version such as \"2.17\""
+                )));
+            }
+        }
+    }
+    Ok(VerifySettings { profile: raw.profile.unwrap_or_else(|| "dist".into()), per_target })
+}
+
+fn raw_dist(meta: &Metadata, where_: &str) -> Result<RawDist> {
+    match meta.workspace_metadata.get("dist") {
+        None | Some(serde_json::Value::Null) => Ok(RawDist::default()),
+        Some(value) => serde_json::from_value(value.clone()).map_err(|e| UsageError::new(format!("{where_}: {e}"))),
+    }
 }
 
 /// What the command line can override.
@@ -207,11 +248,9 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     let workspace_root = meta.workspace_root.clone().into_std_path_buf();
     let manifest_path = workspace_root.join("Cargo.toml");
     let where_ = format!("[workspace.metadata.dist] in {}", manifest_path.display());
-    let raw: RawDist = match meta.workspace_metadata.get("dist") {
-        None | Some(serde_json::Value::Null) => RawDist::default(),
-        Some(value) => serde_json::from_value(value.clone())
-            .map_err(|e| UsageError::new(format!("{where_}: {e}")))?,
-    };
+    let raw = raw_dist(meta, &where_)?;
+    // The verifier's per-target values are checked here too, before anything runs.
+    verify_settings(meta)?;
 
     let targets = resolve_targets(&raw, &overrides, toolchain, &where_)?;
     let profile = overrides.profile.or(raw.profile.clone()).unwrap_or_else(|| "dist".into());

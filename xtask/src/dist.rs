@@ -1,7 +1,7 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
 use crate::build::{self, Outcome};
-use crate::config::{self, Overrides, Toolchain};
+use crate::config::{self, Config, Overrides, Toolchain};
 use crate::flags::{Dist, Global, Selection};
 use crate::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
@@ -9,16 +9,12 @@ use crate::plan::{self, Host, Job, Plan};
 use crate::report::{self, Line, Progress};
 use crate::runner::{path_arg, Cmd, Runner};
 use crate::tools;
-use crate::{inspect, triple, UsageError};
+use crate::{inspect, triple, verify, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Binaries larger than this are refused before reading: no release binary is that big,
-/// and the parser must never be handed an unbounded input.
-const MAX_BINARY_SIZE: u64 = 2 << 30;
 
 /// What this machine offers the plan: the tool cache, a user's MSVC directory, and
 /// which emulators are on PATH for smoke runs.
@@ -37,16 +33,17 @@ pub fn detect_host(targets: &[String]) -> Result<Host> {
     })
 }
 
-pub fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<Plan> {
+pub fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<(Config, Plan)> {
     let toolchain = Toolchain::detect(runner)?;
     let overrides = Overrides { targets: selection.targets, profile: selection.profile, out_dir: selection.out };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
     let host = detect_host(&config.targets)?;
-    plan::plan(&config, &toolchain, &host)
+    let plan = plan::plan(&config, &toolchain, &host)?;
+    Ok((config, plan))
 }
 
 pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
-    let plan = load_plan(runner, global, selection)?;
+    let (_, plan) = load_plan(runner, global, selection)?;
     report::print_plan(&plan, global.json);
     Ok(())
 }
@@ -88,7 +85,7 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
     if let Some(dir) = args.partial.take() {
         args.selection.out = Some(dir);
     }
-    let plan = load_plan(runner, global, args.selection)?;
+    let (config, plan) = load_plan(runner, global, args.selection)?;
     if args.dry_run {
         report::print_plan(&plan, global.json);
         return Ok(());
@@ -124,7 +121,10 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 .get(&job.target)
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
-                .and_then(|binaries| finish_job(runner, &plan, job, &binaries, &lines[i], &mut generated, previous.as_ref()));
+                .and_then(|binaries| {
+                    let policy = verify::Policy::new(&job.target, config.target_config.get(&job.target), strips(&plan.profile));
+                    finish_job(runner, &plan, job, &policy, &binaries, &lines[i], &mut generated, previous.as_ref())
+                });
             lines[i].finish(match &result {
                 Ok((_, true)) => "done (archive unchanged, reused)",
                 Ok((_, false)) => "done",
@@ -356,10 +356,12 @@ pub fn prepare_out_dir(out: &Path) -> Result<()> {
 
 /// Verifies, smoke-runs and packs one target's binaries; true beside the artifact when
 /// its archive was already there with the same input and was kept.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 fn finish_job(
     runner: &Runner,
     plan: &Plan,
     job: &Job,
+    policy: &verify::Policy,
     binaries: &[PathBuf],
     line: &Line,
     generated: &mut GeneratedFiles,
@@ -369,7 +371,7 @@ fn finish_job(
     let mut assets = Vec::new();
     let mut entries = Vec::new();
     for (path, name) in binaries.iter().zip(&job.binaries) {
-        let inspection = verify_binary(path, &job.target, &plan.profile)?;
+        let inspection = verify_binary(path, &job.target, policy)?;
         let sha256 = package::sha256_file(path)?;
         assets.push(Asset {
             name: name.clone(),
@@ -479,18 +481,26 @@ fn smoke_run(runner: &Runner, plan: &Plan, job: &Job, binary: &Path) -> Result<(
     Ok(())
 }
 
-/// Reads a built binary and applies the target's rules; a failure names the rule.
-fn verify_binary(path: &Path, target: &str, profile: &str) -> Result<inspect::Inspection> {
+/// Reads a built binary and applies the target's rules; a failure names each broken rule
+/// and its usual cause, and nothing is packed.
+/// The dist profile strips; other profiles are the user's choice.
+fn strips(profile: &str) -> bool {
+    profile == "dist"
+}
+
+fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<inspect::Inspection> {
     let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
-    if size > MAX_BINARY_SIZE {
+    if size > inspect::MAX_INPUT {
         bail!("{} is {size} bytes, larger than any release binary should be", path.display());
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let inspection = inspect::inspect(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    // The dist profile strips; other profiles are the user's choice.
-    let failures = inspect::check(&inspection, target, profile == "dist");
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = verify::map(&file, size).with_context(|| format!("mapping {}", path.display()))?;
+    let inspection = inspect::inspect(bytes.as_deref().unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let failures = verify::check(&inspection, target, policy);
     if !failures.is_empty() {
-        bail!("{} fails verification for {target}: {}", path.display(), failures.join("; "));
+        let failures: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        bail!("{} fails verification for {target}, not packed: {}", path.display(), failures.join("; "));
     }
     Ok(inspection)
 }

@@ -36,6 +36,8 @@ pub enum Command {
     Plan(Plan),
     /// Build, verify and pack every target of the matrix into the output directory.
     Dist(Dist),
+    /// Check binaries or archives against their target's rules (default: what dist/manifest.json lists).
+    Verify(Verify),
     /// Sort every dependency of the shipped binaries into native-code tiers, per target.
     Audit(Audit),
     /// Per target: the route, each tool it needs (found or missing) and the fix.
@@ -161,4 +163,16 @@ pub enum AuditFormat {
     Table,
     Markdown,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Verify {
+    /// Binaries or archives (.tar.gz, .tar.xz, .zip) to check; none: everything in dist/manifest.json.
+    pub paths: Vec<PathBuf>,
+    /// The triple the files were built for (default: from the manifest, the archive's name or the file's headers).
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+    /// The directory holding manifest.json (default: dist/ at the workspace root).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

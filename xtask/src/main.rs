@@ -2,6 +2,7 @@
 //! config → plan → build → inspect → package → report, one module each.
 
 mod audit;
+mod archive;
 mod build;
 mod ci;
 mod config;
@@ -17,6 +18,7 @@ mod report;
 mod runner;
 mod tools;
 mod triple;
+mod verify;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
         flags::Command::Ci(args) => ci::ci(&runner, &cli.global, args),
         flags::Command::Merge(args) => merge::merge(&runner, &cli.global, args),
+        flags::Command::Verify(args) => verify::verify(&runner, &cli.global, args),
     };
     if runner::interrupted() {
         // The interrupt handler is stopping the children and exits 130 itself.

@@ -4,6 +4,7 @@
 
 use crate::manifest::Manifest;
 use crate::plan::Plan;
+use crate::verify::Row;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -259,6 +260,71 @@ pub fn release_notes(manifest: &Manifest) -> String {
     out
 }
 
+/// The results of `verify`: one row per binary, PASS or FAIL with every broken rule.
+pub fn print_verify(rows: &[Row], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows).expect("the rows serialise"));
+        return;
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let mut target = row.target.clone().unwrap_or_else(|| "-".into());
+            if row.target_guessed {
+                target += " (guessed)";
+            }
+            let (format, arch, linkage, needs, stripped, size) = match &row.inspection {
+                Some(i) => (
+                    format!("{:?}", i.format).to_lowercase(),
+                    i.arch.clone(),
+                    i.linkage.to_string(),
+                    if i.needed.is_empty() { "-".into() } else { i.needed.join(" ") },
+                    if i.stripped { "yes" } else { "no" }.to_string(),
+                    human_size(i.size),
+                ),
+                None => Default::default(),
+            };
+            let result = if row.passed() {
+                "PASS".to_string()
+            } else {
+                let reasons: Vec<String> = row.failures.iter().map(|f| f.to_string()).collect();
+                format!("FAIL {}", reasons.join("; "))
+            };
+            let notes = row.inspection.as_ref().map(notes).unwrap_or_default();
+            vec![row.file.clone(), target, format, arch, linkage, needs, stripped, size, notes, result]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["file", "target", "format", "arch", "linkage", "needs", "stripped", "size", "notes", "result"], &table_rows)
+    );
+}
+
+/// What a reader should see without --json: the glibc floor, min OS, search paths, an
+/// executable stack and a PDB path (which shows the build machine's directory).
+fn notes(found: &crate::inspect::Inspection) -> String {
+    let mut notes = Vec::new();
+    if let Some(elf) = &found.elf {
+        notes.extend(elf.glibc.as_ref().map(|v| format!("glibc {v}")));
+        notes.extend(elf.glibcxx.as_ref().map(|v| format!("glibcxx {v}")));
+        notes.extend(elf.rpath.iter().chain(&elf.runpath).map(|p| format!("rpath {p}")));
+        if elf.executable_stack == Some(true) {
+            notes.push("executable stack".into());
+        }
+    }
+    if let Some(pdb) = found.pe.as_ref().and_then(|pe| pe.pdb_path.as_ref()) {
+        notes.push(format!("pdb {pdb}"));
+    }
+    for slice in found.macho.iter().flat_map(|m| &m.slices) {
+        notes.extend(slice.min_os.as_ref().map(|v| format!("{} macOS {v}", slice.arch)));
+        notes.extend(slice.rpaths.iter().map(|p| format!("rpath {p}")));
+        if slice.code_signature {
+            notes.push(format!("{} signed", slice.arch));
+        }
+    }
+    notes.join(", ")
+}
+
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
@@ -289,6 +355,16 @@ mod tests {
         assert!(notes.ends_with(
             "| x86_64-pc-windows-msvc | [app-1.0.0-x86_64-pc-windows-msvc.zip](app-1.0.0-x86_64-pc-windows-msvc.zip) | 200.0 KiB | dynamic (KERNEL32.dll, ntdll.dll) | `a4c7692e3246` |\n"
         ), "{notes}");
+}
+
+    fn notes_show_the_pdb_path_min_os_and_glibc_floor() {
+        let read = |name: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+            crate::inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
+        };
+        assert_eq!(notes(&read("hello-pdb.exe")), "pdb hello-pdb2.pdb");
+        assert_eq!(notes(&read("hello-aarch64-macos")), "aarch64 macOS 15.0, aarch64 signed");
+        assert_eq!(notes(&read("hello-x86_64-linux-gnu-2.17")), "glibc 2.2.5");
     }
 
     #[test]

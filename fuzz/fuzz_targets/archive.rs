@@ -1,0 +1,25 @@
+//! Feeds arbitrary bytes to the archive reader as a .tar.gz, .tar.xz or .zip (the first byte
+//! chooses), and every regular file it yields to the inspector, as `verify` does.
+#![no_main]
+
+#[allow(dead_code)]
+#[path = "../../xtask/src/archive.rs"]
+mod archive;
+#[allow(dead_code)]
+#[path = "../../xtask/src/inspect.rs"]
+mod inspect;
+#[allow(dead_code)]
+#[path = "../../xtask/src/triple.rs"]
+mod triple;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Some((&choice, bytes)) = data.split_first() else { return };
+    let kind = match choice % 3 {
+        0 => archive::Kind::TarGz,
+        1 => archive::Kind::TarXz,
+        _ => archive::Kind::Zip,
+    };
+    let _ = archive::read_from(std::io::Cursor::new(bytes), kind, |_, member| {
+        let _ = inspect::inspect(member);
+    });
+});

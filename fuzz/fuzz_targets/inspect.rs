@@ -1,0 +1,19 @@
+//! Feeds arbitrary bytes to the verifier's entry point. `inspect` catches panics itself, but
+//! libFuzzer's panic hook aborts first, so a panic inside goblin is still reported as a
+//! crash; libFuzzer's RSS limit and timeout catch runaway allocations and hangs.
+#![no_main]
+
+// xtask is a binary crate: compile its inspect module (and the triple module it uses) here.
+#[allow(dead_code)]
+#[path = "../../xtask/src/inspect.rs"]
+mod inspect;
+#[allow(dead_code)]
+#[path = "../../xtask/src/triple.rs"]
+mod triple;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok(found) = inspect::inspect(data) {
+        // What is inspected goes into manifest.json: it must always serialise.
+        serde_json::to_string(&found).expect("an inspection serialises");
+    }
+});

@@ -1,0 +1,201 @@
+//! Reads release archives (.tar.gz, .tar.xz, .zip) in memory for `verify`, one regular file at
+//! a time. An archive is untrusted input: an entry whose path is absolute or climbs out with
+//! `..`, or a link that points outside the archive, fails the whole archive; every entry and
+//! the total are bounded so a small archive cannot expand without limit. Nothing is written
+//! to disk.
+//!
+//! lzma-rs reads .tar.xz: pure Rust, so no C liblzma to compile on a fresh clone.
+
+use crate::inspect::MAX_INPUT;
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::path::{Component, Path};
+
+/// All entries together may not decompress to more than this.
+const MAX_TOTAL: u64 = 2 << 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    TarGz,
+    TarXz,
+    Zip,
+}
+
+/// The archive kind from the file name, or None for anything else.
+pub fn kind(path: &Path) -> Option<Kind> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        Some(Kind::TarGz)
+    } else if name.ends_with(".tar.xz") || name.ends_with(".txz") {
+        Some(Kind::TarXz)
+    } else if name.ends_with(".zip") {
+        Some(Kind::Zip)
+    } else {
+        None
+    }
+}
+
+/// Calls `visit` with the path and bytes of every regular file in the archive, in archive
+/// order, after checking every entry's path and link target.
+pub fn read(path: &Path, kind: Kind, visit: impl FnMut(&str, &[u8])) -> Result<()> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    read_from(BufReader::new(file), kind, visit).with_context(|| format!("reading the archive {}", path.display()))
+}
+
+/// `read` over any seekable reader (the fuzz target passes bytes).
+pub fn read_from<R: BufRead + Seek>(mut reader: R, kind: Kind, mut visit: impl FnMut(&str, &[u8])) -> Result<()> {
+    match kind {
+        Kind::TarGz => read_tar(flate2::bufread::GzDecoder::new(reader), &mut visit),
+        Kind::TarXz => {
+            let mut out = Bounded(Vec::new());
+            lzma_rs::xz_decompress(&mut reader, &mut out)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("the xz stream is corrupt, or decompresses to more than the limit")?;
+            read_tar(&out.0[..], &mut visit)
+        }
+        Kind::Zip => read_zip(reader, &mut visit),
+    }
+}
+
+/// A Vec that refuses to grow past MAX_TOTAL.
+struct Bounded(Vec<u8>);
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() as u64 + buf.len() as u64 > MAX_TOTAL {
+            return Err(std::io::Error::other("the archive decompresses to more than 2 GiB"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Refuses a path that is empty, absolute (Unix or Windows style) or has a `..` component.
+pub fn check_entry_path(name: &str) -> Result<()> {
+    let windows_absolute = name.starts_with('\\') || name.as_bytes().get(1) == Some(&b':');
+    if name.is_empty() || windows_absolute {
+        bail!("entry `{name}` has an empty or absolute path");
+    }
+    for component in Path::new(&name.replace('\\', "/")).components() {
+        match component {
+            Component::Normal(_) | Component::CurDir => {}
+            _ => bail!("entry `{name}` has an absolute path or a `..` component: it would land outside the archive"),
+        }
+    }
+    Ok(())
+}
+
+/// A link at `entry` pointing at `target` must resolve inside the archive.
+fn check_link(entry: &str, target: &str) -> Result<()> {
+    let outside = || anyhow::anyhow!("link `{entry}` points at `{target}`, outside the archive");
+    if target.starts_with('/') || target.starts_with('\\') || target.as_bytes().get(1) == Some(&b':') {
+        return Err(outside());
+    }
+    // Depth of the link's own directory, then walk the target from there.
+    let mut depth = Path::new(entry).components().count() as i64 - 1;
+    for component in Path::new(&target.replace('\\', "/")).components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return Err(outside()),
+        }
+        if depth < 0 {
+            return Err(outside());
+        }
+    }
+    Ok(())
+}
+
+fn read_bounded(reader: impl Read, name: &str, total: &mut u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_INPUT + 1).read_to_end(&mut bytes).with_context(|| format!("reading entry `{name}`"))?;
+    if bytes.len() as u64 > MAX_INPUT {
+        bail!("entry `{name}` is larger than {MAX_INPUT} bytes");
+    }
+    *total += bytes.len() as u64;
+    if *total > MAX_TOTAL {
+        bail!("the archive decompresses to more than {MAX_TOTAL} bytes");
+    }
+    Ok(bytes)
+}
+
+fn read_tar(reader: impl Read, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
+    let mut archive = tar::Archive::new(reader);
+    let mut total = 0;
+    for entry in archive.entries().context("not a tar archive")? {
+        let entry = entry.context("a tar header is corrupt")?;
+        // The raw bytes: `path()` would already have dropped a leading `/`.
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        check_entry_path(&name)?;
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+            if kind.is_hard_link() {
+                // A hard link names another entry by its path from the archive root.
+                check_entry_path(&target).map_err(|_| anyhow::anyhow!("hard link `{name}` points at `{target}`, outside the archive"))?;
+            } else {
+                check_link(&name, &target)?;
+            }
+        } else if kind.is_file() {
+            let bytes = read_bounded(entry, &name, &mut total)?;
+            visit(&name, &bytes);
+        }
+    }
+    Ok(())
+}
+
+fn read_zip(reader: impl Read + Seek, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
+    let mut archive = zip::ZipArchive::new(reader).context("not a zip archive")?;
+    let mut total = 0;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).context("a zip entry is corrupt")?;
+        let name = entry.name().context("a zip entry's name is not UTF-8")?.to_string();
+        check_entry_path(&name)?;
+        if entry.is_symlink() {
+            let mut target = String::new();
+            (&mut entry).take(4096).read_to_string(&mut target).with_context(|| format!("reading link `{name}`"))?;
+            check_link(&name, &target)?;
+        } else if entry.is_file() {
+            let bytes = read_bounded(&mut entry, &name, &mut total)?;
+            visit(&name, &bytes);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_paths_that_leave_the_archive_are_refused() {
+        for bad in ["/etc/passwd", "../x", "a/../../x", "\\\\server\\x", "C:/x", ""] {
+            assert!(check_entry_path(bad).is_err(), "{bad}");
+        }
+        for good in ["app-1.0/app", "./app", "a/b/c.exe"] {
+            check_entry_path(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn links_must_stay_inside() {
+        assert!(check_link("top/bin", "/usr/bin/x").is_err());
+        assert!(check_link("top/bin", "../../etc").is_err());
+        assert!(check_link("top/sub/bin", "../../../x").is_err());
+        check_link("top/bin", "app").unwrap();
+        check_link("top/sub/bin", "../app").unwrap();
+    }
+
+    #[test]
+    fn kinds_by_name() {
+        assert_eq!(kind(Path::new("a-1.0-x.tar.gz")), Some(Kind::TarGz));
+        assert_eq!(kind(Path::new("a.TAR.XZ")), Some(Kind::TarXz));
+        assert_eq!(kind(Path::new("a.zip")), Some(Kind::Zip));
+        assert_eq!(kind(Path::new("a.exe")), None);
+    }
+}

@@ -1,0 +1,591 @@
+//! `cargo xtask verify`, and the per-target policy that `dist` applies before it packs: what
+//! an inspected binary must be for its target triple. Each rule has a name (shown in the
+//! report and in dist's refusal) and a message that says what usually causes a failure.
+
+use crate::archive;
+use crate::config::{self, TargetConfig, VerifySettings};
+use crate::flags::{Global, Verify};
+use crate::inspect::{self, Inspection};
+use crate::manifest::Manifest;
+use crate::report;
+use crate::runner::Runner;
+use crate::triple::{self, Family, Format};
+use crate::UsageError;
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// manylinux2014's floor: every glibc distribution still supported has at least this.
+pub const DEFAULT_GLIBC_MAX: &str = "2.17";
+
+/// glibc's own libraries: what every glibc system has, in the version the binary asks for.
+const GLIBC_LIBS: [&str; 12] = [
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libresolv.so.2",
+    "libnsl.so.1",
+    "libanl.so.1",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+    "ld-linux.so.2",
+];
+
+/// DLLs that ship with every supported Windows (lower case; api-ms-win-core-* are the
+/// system's own API sets). Anything else must come with the binary, so it fails unless allowed.
+const SYSTEM_DLLS: [&str; 30] = [
+    "kernel32.dll",
+    "ntdll.dll",
+    "advapi32.dll",
+    "user32.dll",
+    "gdi32.dll",
+    "shell32.dll",
+    "ole32.dll",
+    "oleaut32.dll",
+    "ws2_32.dll",
+    "bcrypt.dll",
+    "bcryptprimitives.dll",
+    "userenv.dll",
+    "crypt32.dll",
+    "secur32.dll",
+    "ncrypt.dll",
+    "iphlpapi.dll",
+    "dbghelp.dll",
+    "psapi.dll",
+    "version.dll",
+    "winmm.dll",
+    "comctl32.dll",
+    "comdlg32.dll",
+    "shlwapi.dll",
+    "setupapi.dll",
+    "rpcrt4.dll",
+    "netapi32.dll",
+    "powrprof.dll",
+    "synchronization.dll",
+    "dwmapi.dll",
+    "uxtheme.dll",
+];
+
+/// The rules for one target, from its `[workspace.metadata.dist.target.<triple>]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    pub glibc_max: Vec<u32>,
+    pub max_size: Option<u64>,
+    /// Libraries, DLLs or dylib paths allowed beyond the platform's own (`*` ends a prefix).
+    pub allow: Vec<String>,
+    pub expect_stripped: bool,
+}
+
+impl Policy {
+    pub fn new(target: &str, settings: Option<&TargetConfig>, expect_stripped: bool) -> Policy {
+        let settings = settings.cloned().unwrap_or_default();
+        let glibc_max = settings.glibc_max.as_deref().and_then(inspect::version);
+        let allow = match triple::family(target) {
+            Family::WindowsMsvc | Family::WindowsGnu => settings.allow_dlls,
+            Family::AppleDarwin => settings.allow_dylibs,
+            _ => settings.allow_libs,
+        };
+        Policy {
+            glibc_max: glibc_max.unwrap_or_else(|| inspect::version(DEFAULT_GLIBC_MAX).unwrap_or_default()),
+            max_size: settings.max_size,
+            allow: allow.unwrap_or_default(),
+            expect_stripped,
+        }
+    }
+
+    fn allows(&self, name: &str) -> bool {
+        self.allow.iter().any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+            None => name.eq_ignore_ascii_case(pattern),
+        })
+    }
+}
+
+/// A broken rule: its name and what happened, with the usual cause.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.rule, self.message)
+    }
+}
+
+/// Checks an inspection against what `target` must be. Empty means the binary passes.
+pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let mut fail = |rule, message: String| failures.push(Failure { rule, message });
+    let format = triple::format(target);
+    if format != Format::Unknown && found.format != format {
+        fail("format", format!("the file is {:?}, {target} needs {format:?}: a binary of another target was packed", found.format));
+    }
+    let arch = triple::arch(target);
+    if !found.archs().contains(&arch) {
+        fail("arch", format!("architecture is {}, {target} needs {arch}: the binary was built for another target (was --target passed to cargo?)", found.arch));
+    }
+    match triple::family(target) {
+        Family::LinuxMusl => {
+            if let Some(interp) = &found.interpreter {
+                fail("musl-static", format!("has a dynamic loader ({interp}): musl binaries must be static; was it linked by the host's glibc toolchain?"));
+            }
+            if !found.needed.is_empty() {
+                fail("musl-static", format!("needs shared libraries ({}): musl binaries must be static; a -sys crate probably linked a system library dynamically", found.needed.join(", ")));
+            }
+        }
+        Family::LinuxGnu => {
+            let foreign: Vec<&str> =
+                found.needed.iter().map(String::as_str).filter(|l| !GLIBC_LIBS.contains(l) && !policy.allows(l)).collect();
+            if !foreign.is_empty() {
+                fail("glibc-only", format!("needs libraries that are not glibc's ({}): they may be missing on the user's system; link them statically, or list them in allow-libs (libgcc_s.so.1 comes from Rust's unwinder and is on every glibc system)", foreign.join(", ")));
+            }
+            let needed = found.elf.as_ref().and_then(|e| e.glibc.as_deref());
+            if let Some(needed) = needed.filter(|v| inspect::version(v).is_some_and(|v| v > policy.glibc_max)) {
+                let max: Vec<String> = policy.glibc_max.iter().map(u32::to_string).collect();
+                fail("glibc-max", format!("requires GLIBC_{needed}, above the ceiling {}: it was linked against a newer glibc than its users have; build with zig (cargo zigbuild --target {target}.{}) or raise glibc-max", max.join("."), max.join(".")));
+            }
+        }
+        Family::WindowsMsvc => {
+            let crt: Vec<&str> = found.needed.iter().map(String::as_str).filter(|d| inspect::is_crt_dll(d) && !policy.allows(d)).collect();
+            if !crt.is_empty() {
+                fail("static-crt", format!("imports the C runtime ({}): users without the VC++ redistributable cannot start it; build with -C target-feature=+crt-static", crt.join(", ")));
+            }
+            let other: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|d| !inspect::is_crt_dll(d) && !is_system_dll(d) && !policy.allows(d))
+                .collect();
+            if !other.is_empty() {
+                fail("system-dlls", format!("imports DLLs that are not part of Windows ({}): ship them or link statically, or list them in allow-dlls", other.join(", ")));
+            }
+        }
+        Family::WindowsGnu => {
+            let runtime: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|d| {
+                    let d = d.to_ascii_lowercase();
+                    ["libgcc_s", "libwinpthread", "libstdc++"].iter().any(|p| d.starts_with(p))
+                })
+                .filter(|d| !policy.allows(d))
+                .collect();
+            if !runtime.is_empty() {
+                fail("gnu-runtime-dlls", format!("imports MinGW runtime DLLs ({}): users do not have them; link with -static (zig does), or ship them", runtime.join(", ")));
+            }
+        }
+        Family::AppleDarwin => {
+            let foreign: Vec<&str> =
+                found.needed.iter().map(String::as_str).filter(|p| !is_system_dylib(p) && !policy.allows(p)).collect();
+            if !foreign.is_empty() {
+                fail("system-dylibs", format!("loads dylibs from outside the system ({}): Homebrew or @rpath libraries are missing on users' Macs; link them statically, or list them in allow-dylibs", foreign.join(", ")));
+            }
+            for slice in found.macho.iter().flat_map(|m| &m.slices) {
+                let bad: Vec<&str> = slice
+                    .rpaths
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| p.starts_with("/usr/local") || p.starts_with("/opt/homebrew"))
+                    .collect();
+                if !bad.is_empty() {
+                    fail("system-dylibs", format!("the {} slice has an LC_RPATH into {}: a build machine's library directory leaked into the binary", slice.arch, bad.join(", ")));
+                }
+                if slice.arch == "aarch64" && !slice.code_signature {
+                    fail("code-signature", "the aarch64 slice has no code signature: macOS kills unsigned arm64 binaries at launch; sign it ad hoc (`codesign -s -`, or `rcodesign sign`)".into());
+                }
+            }
+        }
+        Family::Other => {}
+    }
+    if policy.expect_stripped && !found.stripped {
+        fail("stripped", "has a symbol table or debug info although the profile strips: set strip = true (and debug = false) in the profile".into());
+    }
+    if let Some(max) = policy.max_size.filter(|&max| found.size > max) {
+        fail("max-size", format!("is {} bytes, over max-size {max}: check for debug info, lto = false or a new heavy dependency", found.size));
+    }
+    failures
+}
+
+fn is_system_dll(dll: &str) -> bool {
+    let dll = dll.to_ascii_lowercase();
+    SYSTEM_DLLS.contains(&dll.as_str()) || dll.starts_with("api-ms-win-core-") || dll.starts_with("ext-ms-win-")
+}
+
+/// /usr/lib and the system frameworks ship with macOS; /usr/local/lib is Homebrew's on Intel.
+fn is_system_dylib(path: &str) -> bool {
+    (path.starts_with("/usr/lib/") || path.starts_with("/System/Library/Frameworks/")) && !path.contains("/../")
+}
+
+/// One verified binary: a file, or an entry inside an archive (`archive!entry`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub file: String,
+    pub target: Option<String>,
+    /// The target came from the file itself, not from --target or the manifest.
+    pub target_guessed: bool,
+    pub inspection: Option<Inspection>,
+    pub failures: Vec<Failure>,
+}
+
+impl Row {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    fn broken(file: String, target: Option<String>, rule: &'static str, message: String) -> Row {
+        Row { file, target, target_guessed: false, inspection: None, failures: vec![Failure { rule, message }] }
+    }
+}
+
+/// The triple a binary was most likely built for, from its headers.
+pub fn guess_target(found: &Inspection) -> Option<String> {
+    let arch = found.archs().first().copied()?;
+    if arch.starts_with("unknown") {
+        return None;
+    }
+    let triple = match found.format {
+        Format::Elf => {
+            let gnu = found.interpreter.as_deref().is_some_and(|i| i.contains("ld-linux"))
+                || found.elf.as_ref().is_some_and(|e| e.glibc.is_some());
+            format!("{arch}-unknown-linux-{}", if gnu { "gnu" } else { "musl" })
+        }
+        Format::Pe => {
+            let arch = if arch == "x86" { "i686" } else { arch };
+            // MinGW leaves COFF symbols or imports its runtime; MSVC writes a PDB path.
+            let gnu = found.pe.as_ref().is_some_and(|p| p.pdb_path.is_none())
+                && (!found.stripped
+                    || found.needed.iter().any(|d| {
+                        let d = d.to_ascii_lowercase();
+                        d == "msvcrt.dll" || d.starts_with("libgcc_s") || d.starts_with("libwinpthread")
+                    }));
+            format!("{arch}-pc-windows-{}", if gnu { "gnu" } else { "msvc" })
+        }
+        Format::MachO => format!("{arch}-apple-darwin"),
+        Format::Unknown => return None,
+    };
+    Some(triple)
+}
+
+/// The target named in an archive's file name (`app-1.0-x86_64-unknown-linux-musl.tar.gz`).
+fn target_in_name(name: &str) -> Option<String> {
+    let known = ["-unknown-linux-musl", "-unknown-linux-gnu", "-pc-windows-msvc", "-pc-windows-gnu", "-apple-darwin"];
+    known.iter().find_map(|family| {
+        let end = name.find(family)? + family.len();
+        let start = name[..end - family.len()].rfind('-').map_or(0, |i| i + 1);
+        Some(name[start..end].to_string())
+    })
+}
+
+/// Inspects one binary's bytes and applies the policy of `target` (or of the guessed one).
+pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&str>, settings: &VerifySettings) -> Row {
+    let found = match inspect::inspect(bytes) {
+        Ok(found) => found,
+        Err(e) => return Row::broken(file, target.map(str::to_string), "readable", e),
+    };
+    let (target, guessed) = match target {
+        Some(t) => (t.to_string(), false),
+        None => match guess_target(&found) {
+            Some(t) => (t, true),
+            None => {
+                let message = format!("cannot tell the target of a {:?} {} binary: pass --target", found.format, found.arch);
+                return Row { inspection: Some(found), ..Row::broken(file, None, "target", message) };
+            }
+        },
+    };
+    let policy = Policy::new(&target, settings.per_target.get(&target), settings.profile == "dist");
+    let failures = check(&found, &target, &policy);
+    Row { file, target: Some(target), target_guessed: guessed, inspection: Some(found), failures }
+}
+
+/// Whether bytes start like an executable this tool reads; other archive members are skipped.
+fn looks_like_binary(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.get(..4),
+        Some(b"\x7fELF" | [b'M', b'Z', _, _] | [0xfe, 0xed, 0xfa, 0xce | 0xcf] | [0xce | 0xcf, 0xfa, 0xed, 0xfe] | [0xca, 0xfe, 0xba, 0xbe])
+    )
+}
+
+/// Verifies a binary or every binary inside an archive, appending rows.
+fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, rows: &mut Vec<Row>) -> Result<()> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| UsageError::new(format!("cannot read {shown}: {e}: check the path")))?;
+    if meta.is_dir() {
+        return Err(UsageError::new(format!("{shown} is a directory: name the binaries or archives inside it")));
+    }
+    if let Some(kind) = archive::kind(path) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let target = target.map(str::to_string).or_else(|| target_in_name(&name));
+        let start = rows.len();
+        let result = archive::read(path, kind, |entry, bytes| {
+            if looks_like_binary(bytes) {
+                rows.push(verify_bytes(format!("{shown}!{entry}"), bytes, target.as_deref(), settings));
+            }
+        });
+        match result {
+            Err(e) => {
+                rows.truncate(start);
+                rows.push(Row::broken(shown, target, "archive", format!("{e:#}")));
+            }
+            Ok(()) if rows.len() == start => {
+                rows.push(Row::broken(shown, target, "archive", "holds no executable".into()));
+            }
+            Ok(()) => {}
+        }
+        return Ok(());
+    }
+    if meta.len() > inspect::MAX_INPUT {
+        rows.push(Row::broken(shown, target.map(str::to_string), "readable", format!("{} bytes is larger than any release binary", meta.len())));
+        return Ok(());
+    }
+    let file = std::fs::File::open(path).map_err(|e| UsageError::new(format!("cannot open {shown}: {e}: check its permissions")))?;
+    let map = map(&file, meta.len()).with_context(|| format!("mapping {shown}"))?;
+    rows.push(verify_bytes(shown, map.as_deref().unwrap_or_default(), target, settings));
+    Ok(())
+}
+
+/// Maps a file read-only instead of reading it: the parser touches only the headers, so a
+/// 100 MB binary costs a fraction of a millisecond. An empty file cannot be mapped: None.
+// SAFETY: the map is read-only and dropped after one inspection; a file that another process
+// truncates meanwhile is the one case that could fault, as with any mmap reader.
+pub fn map(file: &std::fs::File, len: u64) -> std::io::Result<Option<memmap2::Mmap>> {
+    if len == 0 {
+        return Ok(None);
+    }
+    unsafe { memmap2::Mmap::map(file) }.map(Some)
+}
+
+/// Everything dist/manifest.json lists: each archive's checksum, then the binaries inside.
+fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&str>, rows: &mut Vec<Row>) -> Result<()> {
+    let path = out_dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        UsageError::new(format!("cannot read {}: {e}: run `cargo xtask dist` first, or name the files to verify", path.display()))
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+        UsageError::new(format!("{} is not a manifest this version reads: {e}: run `cargo xtask dist` again", path.display()))
+    })?;
+    let settings = VerifySettings { profile: manifest.profile.clone(), ..settings.clone() };
+    for artifact in &manifest.artifacts {
+        let file = out_dir.join(&artifact.name);
+        let triple = target.map(str::to_string).or_else(|| artifact.target_triples.first().cloned());
+        if artifact.name.contains(['/', '\\']) || artifact.name.contains("..") {
+            rows.push(Row::broken(artifact.name.clone(), triple, "manifest", "the archive name is a path: the manifest was edited".into()));
+            continue;
+        }
+        let expected = artifact.checksums.get("sha256").cloned().unwrap_or_default();
+        match crate::package::sha256_file(&file) {
+            Ok(actual) if actual == expected => verify_path(&file, triple.as_deref(), &settings, rows)?,
+            Ok(actual) => rows.push(Row::broken(file.display().to_string(), triple, "checksum", format!("sha256 is {actual}, the manifest says {expected}: the archive changed after dist wrote it"))),
+            Err(e) => rows.push(Row::broken(file.display().to_string(), triple, "checksum", format!("{e:#}: the archive the manifest lists is missing"))),
+        }
+    }
+    Ok(())
+}
+
+pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
+    if let Some(target) = &args.target {
+        if triple::format(target) == Format::Unknown {
+            return Err(UsageError::new(format!("--target {target} is not a linux, windows or apple-darwin triple this tool can verify")));
+        }
+    }
+    // The workspace's settings apply when there is one; loose files outside any workspace
+    // are checked with the defaults.
+    let meta = match config::metadata(runner, global.manifest_path.as_deref()) {
+        Ok(meta) => Some(meta),
+        Err(e) if global.manifest_path.is_some() || args.paths.is_empty() => return Err(e),
+        Err(_) => None,
+    };
+    let settings = match &meta {
+        Some(meta) => config::verify_settings(meta)?,
+        None => VerifySettings { profile: "dist".into(), ..VerifySettings::default() },
+    };
+    let mut rows = Vec::new();
+    if args.paths.is_empty() {
+        let out_dir = match (&args.out, &meta) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(meta)) => meta.workspace_root.join("dist").into_std_path_buf(),
+            (None, None) => PathBuf::from("dist"),
+        };
+        verify_manifest(&out_dir, &settings, args.target.as_deref(), &mut rows)?;
+    } else {
+        for path in &args.paths {
+            verify_path(path, args.target.as_deref(), &settings, &mut rows)?;
+        }
+    }
+    report::print_verify(&rows, global.json);
+    let failed = rows.iter().filter(|r| !r.passed()).count();
+    if failed > 0 {
+        bail!("{failed} of {} binaries failed verification", rows.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Inspection {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn rules(found: &Inspection, target: &str, policy: &Policy) -> Vec<&'static str> {
+        check(found, target, policy).into_iter().map(|f| f.rule).collect()
+    }
+
+    fn policy(target: &str, toml: TargetConfig) -> Policy {
+        Policy::new(target, Some(&toml), false)
+    }
+
+    const MUSL: &str = "x86_64-unknown-linux-musl";
+    const GNU: &str = "x86_64-unknown-linux-gnu";
+    const MSVC: &str = "x86_64-pc-windows-msvc";
+    const MINGW: &str = "x86_64-pc-windows-gnu";
+    const MAC_ARM: &str = "aarch64-apple-darwin";
+
+    #[test]
+    fn real_fixtures_pass_their_own_target() {
+        let none = TargetConfig::default();
+        assert!(rules(&fixture("hello-x86_64-linux-musl"), MUSL, &policy(MUSL, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-aarch64-linux-musl"), "aarch64-unknown-linux-musl", &policy(MUSL, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-x86_64-linux-gnu-2.17"), GNU, &policy(GNU, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-x86_64-windows-gnu.exe"), MINGW, &policy(MINGW, none.clone())).is_empty());
+        assert!(rules(&fixture("hello-aarch64-macos"), MAC_ARM, &policy(MAC_ARM, none)).is_empty());
+    }
+
+    #[test]
+    fn format_and_arch_must_match_the_triple() {
+        let musl = fixture("hello-x86_64-linux-musl");
+        assert_eq!(rules(&musl, "aarch64-unknown-linux-musl", &policy(MUSL, TargetConfig::default())), ["arch"]);
+        assert_eq!(rules(&musl, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())), ["format", "arch"]);
+    }
+
+    #[test]
+    fn musl_fails_with_a_loader_or_a_library() {
+        let gnu = fixture("hello-x86_64-linux-gnu-2.17");
+        let failures = check(&gnu, MUSL, &policy(MUSL, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["musl-static", "musl-static"]);
+        assert!(failures[0].message.contains("/lib64/ld-linux-x86-64.so.2"), "{}", failures[0]);
+    }
+
+    #[test]
+    fn gnu_fails_above_the_glibc_ceiling_and_on_foreign_libraries() {
+        let mut found = fixture("hello-x86_64-linux-gnu-2.17");
+        let strict = TargetConfig { glibc_max: Some("2.2".into()), ..TargetConfig::default() };
+        assert_eq!(rules(&found, GNU, &policy(GNU, strict)), ["glibc-max"]);
+        found.elf.as_mut().unwrap().glibc = Some("2.34".into());
+        assert_eq!(rules(&found, GNU, &policy(GNU, TargetConfig::default())), ["glibc-max"], "default ceiling is 2.17");
+        let raised = TargetConfig { glibc_max: Some("2.39".into()), ..TargetConfig::default() };
+        assert!(rules(&found, GNU, &policy(GNU, raised)).is_empty());
+
+        found.needed.push("libgcc_s.so.1".into());
+        found.needed.push("libssl.so.3".into());
+        let failures = check(&found, GNU, &policy(GNU, TargetConfig { glibc_max: Some("2.39".into()), ..TargetConfig::default() }));
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].rule == "glibc-only" && failures[0].message.contains("libgcc_s.so.1, libssl.so.3"), "{}", failures[0]);
+        let allowed = TargetConfig { glibc_max: Some("2.39".into()), allow_libs: Some(vec!["libgcc_s.so.1".into(), "libssl*".into()]), ..TargetConfig::default() };
+        assert!(rules(&found, GNU, &policy(GNU, allowed)).is_empty());
+    }
+
+    #[test]
+    fn msvc_fails_on_a_dynamic_crt_and_on_foreign_dlls() {
+        // zig's mingw output imports the UCRT: exactly what a missing +crt-static looks like.
+        let mut found = fixture("hello-x86_64-windows-gnu.exe");
+        let failures = check(&found, MSVC, &policy(MSVC, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt"]);
+        assert!(failures[0].message.contains("api-ms-win-crt-heap-l1-1-0.dll") && failures[0].message.contains("+crt-static"));
+
+        found.needed = vec!["KERNEL32.dll".into(), "VCRUNTIME140.dll".into(), "ucrtbase.dll".into(), "msvcp140.dll".into(), "libssl-3-x64.dll".into()];
+        let failures = check(&found, MSVC, &policy(MSVC, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt", "system-dlls"]);
+        assert!(failures[0].message.contains("VCRUNTIME140.dll, ucrtbase.dll, msvcp140.dll"), "{}", failures[0]);
+        assert!(failures[1].message.contains("libssl-3-x64.dll"));
+        found.needed = vec!["kernel32.dll".into(), "api-ms-win-core-synch-l1-2-0.dll".into(), "libssl-3-x64.dll".into()];
+        let allowed = TargetConfig { allow_dlls: Some(vec!["LIBSSL-3-X64.DLL".into()]), ..TargetConfig::default() };
+        assert!(rules(&found, MSVC, &policy(MSVC, allowed)).is_empty());
+    }
+
+    #[test]
+    fn mingw_fails_on_its_runtime_dlls() {
+        let mut found = fixture("hello-x86_64-windows-gnu.exe");
+        found.needed.extend(["libgcc_s_seh-1.dll".into(), "libwinpthread-1.dll".into(), "libstdc++-6.dll".into()]);
+        let failures = check(&found, MINGW, &policy(MINGW, TargetConfig::default()));
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].rule, "gnu-runtime-dlls");
+        assert!(failures[0].message.contains("libgcc_s_seh-1.dll, libwinpthread-1.dll, libstdc++-6.dll"));
+    }
+
+    #[test]
+    fn darwin_fails_on_foreign_dylibs_rpaths_and_a_missing_signature() {
+        let mut found = fixture("hello-aarch64-macos");
+        found.needed.push("/opt/homebrew/lib/libssl.3.dylib".into());
+        found.needed.push("@rpath/libfoo.dylib".into());
+        found.needed.push("/usr/lib/../local/lib/libz.dylib".into());
+        let slice = &mut found.macho.as_mut().unwrap().slices[0];
+        slice.rpaths.push("/usr/local/lib".into());
+        slice.code_signature = false;
+        let failures = check(&found, MAC_ARM, &policy(MAC_ARM, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["system-dylibs", "system-dylibs", "code-signature"]);
+        assert!(failures[0].message.contains("/opt/homebrew/lib/libssl.3.dylib, @rpath/libfoo.dylib, /usr/lib/../local/lib/libz.dylib"), "{}", failures[0]);
+        // An unsigned x86_64 binary is fine: only arm64 macOS refuses to start one.
+        let mut x86 = fixture("hello-x86_64-macos");
+        x86.macho.as_mut().unwrap().slices[0].code_signature = false;
+        assert!(rules(&x86, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())).is_empty());
+    }
+
+    #[test]
+    fn a_universal_binary_serves_both_apple_targets_and_each_slice_is_checked() {
+        let read = |name: &str| std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap();
+        let (x86, arm) = (read("hello-x86_64-macos"), read("hello-aarch64-macos"));
+        let mut found = inspect::inspect(&inspect::tests::fat(&[&x86, &arm])).unwrap();
+        for target in ["x86_64-apple-darwin", MAC_ARM] {
+            assert!(rules(&found, target, &policy(target, TargetConfig::default())).is_empty(), "{target}");
+        }
+        assert_eq!(rules(&found, "x86_64-unknown-linux-musl", &policy(MUSL, TargetConfig::default())), ["format", "musl-static"]);
+        found.macho.as_mut().unwrap().slices[1].code_signature = false;
+        assert_eq!(rules(&found, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())), ["code-signature"]);
+        let thin_x86 = inspect::inspect(&inspect::tests::fat(&[&x86])).unwrap();
+        assert_eq!(rules(&thin_x86, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())), ["arch"]);
+    }
+
+    #[test]
+    fn stripped_and_max_size_apply_to_every_target() {
+        let found = fixture("hello-x86_64-macos");
+        let mut policy = Policy::new("x86_64-apple-darwin", None, true);
+        assert_eq!(rules(&found, "x86_64-apple-darwin", &policy), ["stripped"]);
+        policy.expect_stripped = false;
+        policy.max_size = Some(1000);
+        let failures = check(&found, "x86_64-apple-darwin", &policy);
+        assert_eq!(failures[0].rule, "max-size");
+        assert!(failures[0].message.contains("16685 bytes, over max-size 1000"));
+    }
+
+    #[test]
+    fn an_unknown_architecture_needs_an_explicit_target() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-x86_64-linux-musl");
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[18..20].copy_from_slice(&43u16.to_le_bytes()); // e_machine = EM_SPARCV9
+        let row = verify_bytes("sparc".into(), &bytes, None, &VerifySettings::default());
+        assert_eq!(row.failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["target"]);
+        assert_eq!(row.inspection.unwrap().arch, "unknown(0x2b)");
+        let row = verify_bytes("sparc".into(), &bytes, Some(MUSL), &VerifySettings::default());
+        assert_eq!(row.failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["arch"]);
+    }
+
+    #[test]
+    fn targets_are_guessed_from_the_headers_and_archive_names() {
+        assert_eq!(guess_target(&fixture("hello-x86_64-linux-musl")).as_deref(), Some(MUSL));
+        assert_eq!(guess_target(&fixture("hello-aarch64-linux-musl")).as_deref(), Some("aarch64-unknown-linux-musl"));
+        assert_eq!(guess_target(&fixture("hello-x86_64-linux-gnu-2.17")).as_deref(), Some(GNU));
+        assert_eq!(guess_target(&fixture("hello-aarch64-macos")).as_deref(), Some(MAC_ARM));
+        assert_eq!(guess_target(&fixture("hello-pdb.exe")).as_deref(), Some(MSVC));
+        assert_eq!(target_in_name("app-1.0.0-aarch64-unknown-linux-musl.tar.gz").as_deref(), Some("aarch64-unknown-linux-musl"));
+        assert_eq!(target_in_name("app-1.0.0-x86_64-pc-windows-msvc.zip").as_deref(), Some(MSVC));
+        assert_eq!(target_in_name("app.zip"), None);
+    }
+}
