@@ -355,8 +355,9 @@ mod tests {
         assert!(notes.ends_with(
             "| x86_64-pc-windows-msvc | [app-1.0.0-x86_64-pc-windows-msvc.zip](app-1.0.0-x86_64-pc-windows-msvc.zip) | 200.0 KiB | dynamic (KERNEL32.dll, ntdll.dll) | `a4c7692e3246` |\n"
         ), "{notes}");
-}
+    }
 
+    #[test]
     fn notes_show_the_pdb_path_min_os_and_glibc_floor() {
         let read = |name: &str| {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
