@@ -173,6 +173,9 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
         // The linker writes the PDB's full build path into the PE's debug directory;
         // %_PDB% keeps just its file name.
         flags.extend(["-C".to_string(), "link-arg=/PDBALTPATH:%_PDB%".to_string()]);
+        // lld-link stamps the PE header with the link time and the PDB with a random GUID;
+        // /Brepro derives both from the content, so two builds of a commit are identical.
+        flags.extend(["-C".to_string(), "link-arg=/Brepro".to_string()]);
     }
     Ok(flags)
 }
@@ -488,7 +491,7 @@ mod tests {
         let sysroot = tempfile::tempdir().unwrap();
         let plan = plan(&config(&["x86_64-pc-windows-msvc"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
         let flags = plan.builds[0].cmd.args.iter().find(|a| a.starts_with("target.x86_64-pc-windows-msvc.rustflags=")).unwrap();
-        assert!(flags.contains(r#""-C", "link-arg=/PDBALTPATH:%_PDB%""#), "{flags}");
+        assert!(flags.contains(r#""-C", "link-arg=/PDBALTPATH:%_PDB%", "-C", "link-arg=/Brepro""#), "{flags}");
     }
 
     #[test]
