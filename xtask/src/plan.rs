@@ -174,8 +174,12 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
         // %_PDB% keeps just its file name.
         flags.extend(["-C".to_string(), "link-arg=/PDBALTPATH:%_PDB%".to_string()]);
         // lld-link stamps the PE header with the link time and the PDB with a random GUID;
-        // /Brepro derives both from the content, so two builds of a commit are identical.
+        // /Brepro derives both from a hash instead. That hash covers the PDB, which names
+        // the build directory's object files, so the stripped release writes no PDB at all.
         flags.extend(["-C".to_string(), "link-arg=/Brepro".to_string()]);
+        if config.profile == "dist" {
+            flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
+        }
     }
     Ok(flags)
 }
@@ -491,7 +495,7 @@ mod tests {
         let sysroot = tempfile::tempdir().unwrap();
         let plan = plan(&config(&["x86_64-pc-windows-msvc"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
         let flags = plan.builds[0].cmd.args.iter().find(|a| a.starts_with("target.x86_64-pc-windows-msvc.rustflags=")).unwrap();
-        assert!(flags.contains(r#""-C", "link-arg=/PDBALTPATH:%_PDB%", "-C", "link-arg=/Brepro""#), "{flags}");
+        assert!(flags.contains(r#""-C", "link-arg=/PDBALTPATH:%_PDB%", "-C", "link-arg=/Brepro", "-C", "link-arg=/DEBUG:NONE""#), "{flags}");
     }
 
     #[test]
