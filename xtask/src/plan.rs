@@ -181,6 +181,9 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
             flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
         }
     }
+    if triple::family(target) == Family::AppleDarwin && config.profile == "dist" {
+        flags.extend(["-C".to_string(), "link-arg=-s".to_string()]);
+    }
     Ok(flags)
 }
 
