@@ -130,6 +130,11 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 Ok((_, false)) => "done",
                 Err(_) => "FAILED",
             });
+            if let Err(err) = &result {
+                if err.chain().any(|e| e.is::<OutputFailed>()) {
+                    return Err(result.err().expect("checked above"));
+                }
+            }
             results.insert(job.target.clone(), result.map(|(artifact, _)| artifact));
         }
         if !args.keep_going && results.values().any(Result::is_err) {
@@ -294,6 +299,20 @@ fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], gener
     Ok(entries)
 }
 
+/// Writing into the output directory failed (disk full, quota, file size limit): the run
+/// stops at once and leaves the previous index and archives as they were, instead of
+/// going on to describe a half-written directory.
+#[derive(Debug)]
+struct OutputFailed(String);
+
+impl std::fmt::Display for OutputFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: the previous contents of the output directory were left as they were", self.0)
+    }
+}
+
+impl std::error::Error for OutputFailed {}
+
 /// The error that stopped a whole group before cargo reported per target.
 fn outcomes_error(outcomes: &BTreeMap<String, Outcome>) -> String {
     outcomes.values().find_map(|o| o.as_ref().err().map(|e| format!("{e:#}"))).unwrap_or_else(|| "the build did not run".into())
@@ -436,7 +455,8 @@ fn finish_job(
         on_disk.unwrap_or_default()
     } else {
         line.stage(&format!("packing {}", job.format));
-        package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)?;
+        package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)
+            .map_err(|e| anyhow::Error::new(OutputFailed(format!("{e:#}"))))?;
         package::sha256_file(&archive)?
     };
     let size = std::fs::metadata(&archive).with_context(|| format!("reading {}", archive.display()))?.len();

@@ -74,6 +74,10 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     runner::handle_interrupts();
+    // Past a file size limit (RLIMIT_FSIZE) a write should fail with an error the tool can
+    // report, not kill the process with SIGXFSZ halfway through an archive.
+    // SAFETY: setting a signal's disposition to SIG_IGN touches no memory of ours.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
     let result = match cli.command {
         flags::Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, &cli.global, args.selection),
