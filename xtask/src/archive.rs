@@ -18,6 +18,7 @@ const MAX_TOTAL: u64 = 2 << 30;
 pub enum Kind {
     TarGz,
     TarXz,
+    TarZst,
     Zip,
 }
 
@@ -28,6 +29,8 @@ pub fn kind(path: &Path) -> Option<Kind> {
         Some(Kind::TarGz)
     } else if name.ends_with(".tar.xz") || name.ends_with(".txz") {
         Some(Kind::TarXz)
+    } else if name.ends_with(".tar.zst") || name.ends_with(".tzst") {
+        Some(Kind::TarZst)
     } else if name.ends_with(".zip") {
         Some(Kind::Zip)
     } else {
@@ -51,6 +54,13 @@ pub fn read_from<R: BufRead + Seek>(mut reader: R, kind: Kind, mut visit: impl F
             lzma_rs::xz_decompress(&mut reader, &mut out)
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("the xz stream is corrupt, or decompresses to more than the limit")?;
+            read_tar(&out.0[..], &mut visit)
+        }
+        Kind::TarZst => {
+            // Decoded whole within the same bound as xz: the tar reader walks a slice.
+            let mut decoder = zstd::Decoder::with_buffer(reader).context("the zstd stream is corrupt")?;
+            let mut out = Bounded(Vec::new());
+            std::io::copy(&mut decoder, &mut out).context("the zstd stream is corrupt, or decompresses to more than the limit")?;
             read_tar(&out.0[..], &mut visit)
         }
         Kind::Zip => read_zip(reader, &mut visit),
@@ -195,6 +205,7 @@ mod tests {
     fn kinds_by_name() {
         assert_eq!(kind(Path::new("a-1.0-x.tar.gz")), Some(Kind::TarGz));
         assert_eq!(kind(Path::new("a.TAR.XZ")), Some(Kind::TarXz));
+        assert_eq!(kind(Path::new("a.tar.zst")), Some(Kind::TarZst));
         assert_eq!(kind(Path::new("a.zip")), Some(Kind::Zip));
         assert_eq!(kind(Path::new("a.exe")), None);
     }

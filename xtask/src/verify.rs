@@ -11,6 +11,7 @@ use crate::report;
 use crate::runner::Runner;
 use crate::triple::{self, Family, Format};
 use crate::UsageError;
+use sha2::Digest;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -360,6 +361,35 @@ pub fn map(file: &std::fs::File, len: u64) -> std::io::Result<Option<memmap2::Mm
     unsafe { memmap2::Mmap::map(file) }.map(Some)
 }
 
+/// How an archive's files differ from the assets its manifest entry lists (path under the
+/// top directory and SHA-256 of each), or None when they match.
+fn contents_differ(file: &Path, artifact: &crate::manifest::Artifact) -> Option<String> {
+    let kind = crate::archive::kind(file)?;
+    let mut found: Vec<(String, String)> = Vec::new();
+    if let Err(e) = crate::archive::read(file, kind, |name, bytes| {
+        let inside = name.split_once('/').map_or(name, |(_, rest)| rest).to_string();
+        let sha: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        found.push((inside, sha));
+    }) {
+        return Some(format!("{e:#}"));
+    }
+    let listed: Vec<(String, String)> = artifact.assets.iter().map(|a| (a.path.clone(), a.sha256.clone())).collect();
+    let extra: Vec<&str> = found.iter().filter(|f| !listed.iter().any(|l| l.0 == f.0)).map(|f| f.0.as_str()).collect();
+    let missing: Vec<&str> = listed.iter().filter(|l| !found.iter().any(|f| f.0 == l.0)).map(|l| l.0.as_str()).collect();
+    let changed: Vec<&str> = found.iter().filter(|f| listed.iter().any(|l| l.0 == f.0 && l.1 != f.1)).map(|f| f.0.as_str()).collect();
+    let mut problems = Vec::new();
+    if !extra.is_empty() {
+        problems.push(format!("holds files the manifest does not list ({})", extra.join(", ")));
+    }
+    if !missing.is_empty() {
+        problems.push(format!("lacks files the manifest lists ({})", missing.join(", ")));
+    }
+    if !changed.is_empty() {
+        problems.push(format!("has files whose SHA-256 differs from the manifest ({})", changed.join(", ")));
+    }
+    (!problems.is_empty()).then(|| format!("the archive {}: it was repacked after dist wrote it", problems.join("; ")))
+}
+
 /// Everything dist/manifest.json lists: each archive's checksum, then the binaries inside.
 fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&str>, rows: &mut Vec<Row>) -> Result<()> {
     let path = out_dir.join("manifest.json");
@@ -379,7 +409,10 @@ fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&st
         }
         let expected = artifact.checksums.get("sha256").cloned().unwrap_or_default();
         match crate::package::sha256_file(&file) {
-            Ok(actual) if actual == expected => verify_path(&file, triple.as_deref(), &settings, rows)?,
+            Ok(actual) if actual == expected => match contents_differ(&file, artifact) {
+                Some(why) => rows.push(Row::broken(file.display().to_string(), triple, "contents", why)),
+                None => verify_path(&file, triple.as_deref(), &settings, rows)?,
+            },
             Ok(actual) => rows.push(Row::broken(file.display().to_string(), triple, "checksum", format!("sha256 is {actual}, the manifest says {expected}: the archive changed after dist wrote it"))),
             Err(e) => rows.push(Row::broken(file.display().to_string(), triple, "checksum", format!("{e:#}: the archive the manifest lists is missing"))),
         }
