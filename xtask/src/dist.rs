@@ -130,10 +130,12 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 Ok((_, false)) => "done",
                 Err(_) => "FAILED",
             });
-            if let Err(err) = &result {
+            if let Err(err) = result {
                 if err.chain().any(|e| e.is::<OutputFailed>()) {
-                    return Err(result.err().expect("checked above"));
+                    return Err(err);
                 }
+                results.insert(job.target.clone(), Err(err));
+                continue;
             }
             results.insert(job.target.clone(), result.map(|(artifact, _)| artifact));
         }
