@@ -128,6 +128,22 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     let cache = p.dir.parent().context("a tool directory has no parent")?;
     let downloads = cache.join("downloads");
     std::fs::create_dir_all(&downloads).with_context(|| format!("creating the tool cache {}", downloads.display()))?;
+    // Two runs sharing the cache (two workspaces, parallel CI jobs) take turns: the unpack
+    // directory and the download have fixed names. The lock ends with the process.
+    let lock_path = cache.join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        say(&format!("waiting for another run that is provisioning into {}", cache.display()));
+        lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+    }
+    if p.dir.join(COMPLETE).is_file() {
+        return Ok(()); // the other run provisioned it meanwhile
+    }
     // A wheel left by an interrupted run may be truncated, and pip would reuse it as is.
     if let Ok(stale) = find_wheel(&downloads, &p.wheel) {
         std::fs::remove_file(&stale).with_context(|| format!("removing the stale download {}", stale.display()))?;
