@@ -4,13 +4,28 @@
 
 use crate::plan::{Build, Job};
 use crate::runner::{log_tail, Runner};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use cargo_metadata::Message;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Runs the job's install commands (e.g. `rustup target add`), telling `say` about each.
 pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&str)) -> Result<()> {
+    if job.install.is_empty() || runner.dry_run {
+        return Ok(());
+    }
+    // rustup corrupts a toolchain when two processes add components at once; runs on one
+    // machine take turns (`rustup target add` of an installed target is a quick no-op).
+    let cache = crate::tools::cache_dir()?;
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+    let lock_path = cache.join(".rustup.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
     for cmd in &job.install {
         say(&format!("installing: {}", cmd.display()));
         runner.run(cmd, Some(log))?;

@@ -293,7 +293,10 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     match std::fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
-            format!("\n  last lines of {}:\n{}", path.display(), indent(last_lines(&text, n)))
+            // With RUST_BACKTRACE set, tools like rustup end their error with a backtrace
+            // that would push the error itself out of the tail.
+            let text = text.split("\nStack backtrace:").next().unwrap_or_default();
+            format!("\n  last lines of {}:\n{}", path.display(), indent(last_lines(text, n)))
         }
         Err(_) => String::new(),
     }
