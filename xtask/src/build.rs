@@ -18,14 +18,7 @@ pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&
     // machine take turns (`rustup target add` of an installed target is a quick no-op).
     let cache = crate::tools::cache_dir()?;
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
-    let lock_path = cache.join(".rustup.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("opening {}", lock_path.display()))?;
-    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+    let _lock = crate::tools::lock(&cache.join(".rustup.lock"), || say("waiting for another run's `rustup target add`"))?;
     for cmd in &job.install {
         say(&format!("installing: {}", cmd.display()));
         runner.run(cmd, Some(log))?;

@@ -129,18 +129,10 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     let downloads = cache.join("downloads");
     std::fs::create_dir_all(&downloads).with_context(|| format!("creating the tool cache {}", downloads.display()))?;
     // Two runs sharing the cache (two workspaces, parallel CI jobs) take turns: the unpack
-    // directory and the download have fixed names. The lock ends with the process.
-    let lock_path = cache.join(".lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("opening {}", lock_path.display()))?;
-    if lock.try_lock().is_err() {
-        say(&format!("waiting for another run that is provisioning into {}", cache.display()));
-        lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
-    }
+    // directory and the download have fixed names.
+    let _lock = lock(&cache.join(".lock"), || {
+        say(&format!("waiting for another run that is provisioning into {}", cache.display()))
+    })?;
     if p.dir.join(COMPLETE).is_file() {
         return Ok(()); // the other run provisioned it meanwhile
     }
@@ -178,6 +170,24 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     std::fs::rename(&partial, &p.dir).with_context(|| format!("moving {} into place", p.dir.display()))?;
     let _ = std::fs::remove_file(&wheel);
     Ok(())
+}
+
+/// Holds an exclusive lock on `path` (flock, created if missing) until the file is
+/// dropped; the OS releases it when the process ends, even after kill -9. `waiting` is
+/// called once if another process holds it.
+pub fn lock(path: &Path, waiting: impl FnOnce()) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    if file.try_lock().is_err() {
+        waiting();
+        file.lock().with_context(|| format!("waiting for the lock on {}", path.display()))?;
+    }
+    Ok(file)
 }
 
 fn find_wheel(downloads: &Path, wheel: &Wheel) -> Result<PathBuf> {

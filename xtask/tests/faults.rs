@@ -1,20 +1,11 @@
 //! Faults while writing: a write that fails for lack of space (a file size limit stands in
 //! for a full disk) ends the run with a clear error and leaves the previous output as it was.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-fn workspace(root: &Path) {
-    std::fs::create_dir_all(root.join("tool/src")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"x86_64-unknown-linux-musl\"]\nprofile = \"release\"\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("tool/Cargo.toml"), "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n").unwrap();
-    std::fs::write(root.join("tool/src/main.rs"), "fn main() { println!(\"tool\"); }\n").unwrap();
-    std::fs::write(root.join("README.md"), "first\n").unwrap();
-}
 
 fn dist(root: &Path, file_size_limit: Option<u64>) -> std::process::Output {
     let xtask = env!("CARGO_BIN_EXE_xtask");
@@ -34,7 +25,8 @@ fn dist(root: &Path, file_size_limit: Option<u64>) -> std::process::Output {
 fn a_full_disk_while_packing_fails_clearly_and_keeps_the_previous_output() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    workspace(root);
+    common::workspace(root, common::MUSL_RELEASE, common::HELLO);
+    std::fs::write(root.join("README.md"), "first\n").unwrap();
     let first = dist(root, None);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let out = root.join("dist");

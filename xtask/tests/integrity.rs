@@ -2,20 +2,11 @@
 //! extra or a missing file, a binary swapped for another target's, and a dynamically
 //! linked binary in a musl archive.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn workspace(root: &Path) {
-    std::fs::create_dir_all(root.join("tool/src")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"x86_64-unknown-linux-musl\"]\nprofile = \"release\"\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("tool/Cargo.toml"), "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n").unwrap();
-    std::fs::write(root.join("tool/src/main.rs"), "fn main() { println!(\"tool\"); }\n").unwrap();
-    std::fs::write(root.join("README.md"), "tool\n").unwrap();
-}
 
 fn xtask(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).arg("--manifest-path").arg(root.join("Cargo.toml")).output().unwrap()
@@ -53,7 +44,7 @@ fn forge_checksum(dist: &Path, archive: &Path) {
 fn verify_catches_tampering_swaps_and_dynamic_binaries() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    workspace(root);
+    common::workspace(root, common::MUSL_RELEASE, common::HELLO);
     let built = xtask(root, &["dist"]);
     assert!(built.status.success(), "{}", text(&built));
     let dist = root.join("dist");

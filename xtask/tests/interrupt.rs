@@ -1,20 +1,15 @@
 //! SIGINT during a build: the cargo child and everything under it end too, no orphan is
 //! left writing into the target directory, and the tool exits 130.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A workspace whose build script records its pid and then sleeps: a build that lasts.
 fn slow_workspace(root: &Path) {
-    std::fs::create_dir_all(root.join("tool/src")).unwrap();
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\ntargets = [\"x86_64-unknown-linux-musl\"]\nprofile = \"release\"\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("tool/Cargo.toml"), "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n").unwrap();
-    std::fs::write(root.join("tool/src/main.rs"), "fn main() {}\n").unwrap();
+    common::workspace(root, common::MUSL_RELEASE, common::HELLO);
     std::fs::write(
         root.join("tool/build.rs"),
         r#"fn main() {
