@@ -1,6 +1,7 @@
 //! `cargo xtask`: the release orchestrator. See docs/ARCHITECTURE.md for the stages:
 //! config → plan → build → inspect → package → report, one module each.
 
+mod bench;
 mod build;
 mod config;
 mod dist;
@@ -12,6 +13,7 @@ mod package;
 mod plan;
 mod report;
 mod runner;
+mod size;
 mod tools;
 mod triple;
 
@@ -45,6 +47,8 @@ fn main() -> ExitCode {
         flags::Command::Plan(selection) => dist::plan(&runner, &cli.global, selection),
         flags::Command::Dist(args) => dist::dist(&runner, &cli.global, args),
         flags::Command::Doctor(args) => doctor::doctor(&runner, &cli.global, args),
+        flags::Command::Bench(args) => bench::bench(&runner, &cli.global, args),
+        flags::Command::Size(args) => size::size(&runner, &cli.global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,670 @@
+//! `cargo xtask bench`: measures this tool against the plain tools on the same input, in
+//! the same run, and writes BENCHMARKS.md. The machines are shared and noisy, so every
+//! comparison is taken in interleaved pairs (ours, theirs, ours, theirs …) and reported as
+//! the median of the per-pair ratios with their min–max, next to the absolute times.
+//!
+//! Every process goes through the runner; times are `Instant` around it. The only system
+//! tools are the comparison baselines (readelf, file, tar, gzip): when one is missing, its
+//! figure says so and how to install it, and the other figures still run.
+
+use crate::flags::{self, Global};
+use crate::package::{self, ArchiveFormat, Entry};
+use crate::plan::Plan;
+use crate::report;
+use crate::runner::{path_arg, Cmd, Runner};
+use crate::size::{self, Breakdown};
+use crate::{inspect, UsageError};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Every figure, in the order they run and are written.
+pub const FIGURES: [&str; 8] = ["inspect", "pack", "size", "noop", "overhead", "matrix", "help", "breakdown"];
+
+/// Runs per figure unless `--runs` says otherwise; the cold figures take minutes per run.
+const RUNS: usize = 5;
+const COLD_RUNS: usize = 3;
+
+/// Median, minimum and maximum of a set of samples.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Stats {
+    /// None for no samples: a figure that did not run has no statistics.
+    pub fn of(samples: &[f64]) -> Option<Stats> {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => return None,
+            n if n % 2 == 1 => sorted[n / 2],
+            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Some(Stats { median, min: sorted[0], max: sorted[n - 1], runs: n })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    Seconds,
+    Bytes,
+    BytesPerSecond,
+    Ratio,
+    Percent,
+}
+
+/// One measured quantity of a figure.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub label: String,
+    pub unit: Unit,
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "verdict", content = "reason")]
+pub enum Verdict {
+    Met,
+    Missed(String),
+    /// Not measured: a baseline tool is missing, or the figure was not selected.
+    NotMeasured(String),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Figure {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub goal: &'static str,
+    /// The headline: the row the goal is judged on.
+    pub headline: Option<Row>,
+    pub rows: Vec<Row>,
+    pub verdict: Verdict,
+    pub notes: Vec<String>,
+}
+
+impl Figure {
+    fn new(name: &'static str, title: &'static str, goal: &'static str) -> Figure {
+        Figure { name, title, goal, headline: None, rows: Vec::new(), verdict: Verdict::NotMeasured(String::new()), notes: Vec::new() }
+    }
+
+    fn row(&mut self, label: impl Into<String>, unit: Unit, samples: &[f64]) -> Option<Stats> {
+        let stats = Stats::of(samples)?;
+        self.rows.push(Row { label: label.into(), unit, stats });
+        Some(stats)
+    }
+
+    /// Adds the headline row and judges it: `met` on its median, else `missed` says why.
+    fn judge(&mut self, label: impl Into<String>, unit: Unit, samples: &[f64], met: impl Fn(f64) -> bool, missed: impl Fn(f64) -> String) {
+        if let Some(stats) = Stats::of(samples) {
+            let row = Row { label: label.into(), unit, stats };
+            self.verdict = if met(stats.median) { Verdict::Met } else { Verdict::Missed(missed(stats.median)) };
+            self.headline = Some(row);
+        }
+    }
+}
+
+/// What the figures were measured on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    /// /proc/loadavg's 1-minute load at the start: how busy the shared machine was.
+    pub load: String,
+    pub date: String,
+    pub rustc: String,
+    pub commit: String,
+    pub command: String,
+}
+
+/// Everything BENCHMARKS.md shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct Results {
+    pub machine: Machine,
+    pub figures: Vec<Figure>,
+    pub breakdown: Vec<(String, Breakdown)>,
+}
+
+/// Reads the CPU model and core count from /proc/cpuinfo's text.
+pub fn cpu_info(cpuinfo: &str) -> (String, usize) {
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
+    (model, cores)
+}
+
+/// The state and helpers every figure shares.
+struct Harness<'a> {
+    runner: &'a Runner,
+    global: &'a Global,
+    root: PathBuf,
+    /// target/bench: scratch space for archives, logs and the cold builds' target dirs.
+    dir: PathBuf,
+    runs: usize,
+    cold_runs: usize,
+    accept_msvc_license: bool,
+}
+
+/// Whether `program` is on PATH, so a missing baseline is reported instead of failing.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+fn missing(program: &str, package: &str) -> Verdict {
+    Verdict::NotMeasured(format!("`{program}` is not installed (Debian: apt-get install {package})"))
+}
+
+/// Sets a file's mtime to now without changing its bytes, so cargo rebuilds what depends on it.
+fn touch(path: &Path) -> Result<()> {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .with_context(|| format!("touching {} to force a rebuild", path.display()))
+}
+
+fn seconds(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64()
+}
+
+/// Median of per-pair ratios and the pairs' own samples, for pairs of (ours, theirs).
+fn ratios(pairs: &[(f64, f64)]) -> Vec<f64> {
+    pairs.iter().map(|(a, b)| a / b).collect()
+}
+
+impl Harness<'_> {
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.log"))
+    }
+
+    /// Runs the plan's cargo commands (every route's one invocation), as `dist` would, with
+    /// their output to a log; `target_dir` replaces the workspace's when given.
+    fn cargo(&self, plan: &Plan, target_dir: Option<&Path>, log: &str) -> Result<f64> {
+        let started = Instant::now();
+        for build in &plan.builds {
+            let mut cmd = build.cmd.clone();
+            if let Some(dir) = target_dir {
+                cmd = cmd.env("CARGO_TARGET_DIR", path_arg(dir)?);
+            }
+            self.runner.run(&cmd, Some(&self.log(log)))?;
+        }
+        Ok(seconds(started))
+    }
+
+    /// Runs this very binary's `dist` for the config's targets into target/bench/dist.
+    fn dist(&self) -> Result<f64> {
+        let exe = std::env::current_exe().context("finding the running xtask binary")?;
+        let mut cmd = Cmd::new(path_arg(&exe)?)
+            .args(["dist", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?, "--out", &path_arg(&self.dir.join("dist"))?]);
+        if self.accept_msvc_license {
+            cmd = cmd.arg("--accept-msvc-license");
+        }
+        let started = Instant::now();
+        self.runner.run(&cmd, Some(&self.log("dist")))?;
+        Ok(seconds(started))
+    }
+
+    fn main_rs(&self) -> PathBuf {
+        self.root.join("app/src/main.rs")
+    }
+
+    /// Figure: re-running `dist` with nothing to do, against the plan's cargo commands alone.
+    fn noop(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new("noop", "no-op rerun of `dist`, all targets", "≤ 1.5× the plan's cargo commands' own no-op");
+        eprintln!("bench noop: warming up (builds the matrix if needed)");
+        self.dist()?;
+        let mut pairs = Vec::new();
+        for run in 0..self.runs {
+            eprintln!("bench noop: run {}/{}", run + 1, self.runs);
+            pairs.push((self.dist()?, self.cargo(plan, None, "noop")?));
+        }
+        fig.row("`xtask dist` (no-op)", Unit::Seconds, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("the plan's cargo commands (no-op)", Unit::Seconds, &pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.judge("dist ÷ cargo", Unit::Ratio, &ratios(&pairs), |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        fig.notes.push(
+            "A no-op `dist` still verifies, smoke-runs (qemu for aarch64), packs and hashes all five targets and reads the config (`cargo metadata`, three `rustc` queries, `git`); cargo-zigbuild's own start-up is most of the cargo side.".into(),
+        );
+        Ok(fig)
+    }
+
+    /// Figure: a real release run (app's source touched) with and without the orchestrator.
+    fn overhead(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new(
+            "overhead",
+            "orchestration overhead of `dist` (app rebuilt, all targets)",
+            "≤ 3 % and ≤ 1 s of the whole run",
+        );
+        let mut pairs = Vec::new();
+        for run in 0..self.runs {
+            eprintln!("bench overhead: run {}/{}", run + 1, self.runs);
+            touch(&self.main_rs())?;
+            let dist = self.dist()?;
+            touch(&self.main_rs())?;
+            pairs.push((dist, self.cargo(plan, None, "overhead")?));
+        }
+        let extra: Vec<f64> = pairs.iter().map(|(d, c)| d - c).collect();
+        let share: Vec<f64> = pairs.iter().map(|(d, c)| (d - c) / d * 100.0).collect();
+        fig.row("`xtask dist`", Unit::Seconds, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("the plan's cargo commands", Unit::Seconds, &pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        let extra = fig.row("overhead (dist − cargo, per pair)", Unit::Seconds, &extra);
+        fig.judge(
+            "overhead share of the run",
+            Unit::Percent,
+            &share,
+            |p| p <= 3.0 && extra.is_some_and(|e| e.median <= 1.0),
+            |p| format!("{p:.1} % and {:.2} s: over 3 % or 1 s", extra.map_or(f64::NAN, |e| e.median)),
+        );
+        fig.notes.push(
+            "The overhead is what the orchestrator adds: planning queries, verification, smoke runs, packing (gzip/deflate included) and hashing.".into(),
+        );
+        Ok(fig)
+    }
+
+    /// Figure: the matrix built cold and warm, grouped per route against one target per cargo run.
+    fn matrix(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new(
+            "matrix",
+            "cold 5-target matrix, one cargo run per route vs one per target",
+            "grouped ≤ 0.8× separate",
+        );
+        let singles: Vec<Plan> = plan
+            .jobs
+            .iter()
+            .map(|j| size::load(self.runner, self.global, vec![j.target.clone()], None).map(|(_, p)| p))
+            .collect::<Result<_>>()?;
+        let grouped_dir = |run: usize| self.dir.join(format!("cold-grouped-{run}"));
+        let single_dir = |run: usize, target: &str| self.dir.join(format!("cold-separate-{run}")).join(target);
+        let separate = |run: usize| -> Result<f64> {
+            let mut total = 0.0;
+            for single in &singles {
+                total += self.cargo(single, Some(&single_dir(run, &single.jobs[0].target)), "matrix")?;
+            }
+            Ok(total)
+        };
+        let mut cold = Vec::new();
+        for run in 0..self.cold_runs {
+            eprintln!("bench matrix: cold run {}/{} (minutes)", run + 1, self.cold_runs);
+            for dir in [grouped_dir(run), self.dir.join(format!("cold-separate-{run}"))] {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            cold.push((self.cargo(plan, Some(&grouped_dir(run)), "matrix")?, separate(run)?));
+        }
+        let last = self.cold_runs - 1;
+        let mut warm = Vec::new();
+        for run in 0..self.runs {
+            eprintln!("bench matrix: warm run {}/{}", run + 1, self.runs);
+            touch(&self.main_rs())?;
+            let grouped = self.cargo(plan, Some(&grouped_dir(last)), "matrix")?;
+            touch(&self.main_rs())?;
+            warm.push((grouped, separate(last)?));
+        }
+        for run in 0..self.cold_runs {
+            let _ = std::fs::remove_dir_all(grouped_dir(run));
+            let _ = std::fs::remove_dir_all(self.dir.join(format!("cold-separate-{run}")));
+        }
+        fig.row("cold, grouped (one cargo run per route)", Unit::Seconds, &cold.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("cold, separate (one cargo run per target, each in a fresh target dir)", Unit::Seconds, &cold.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.row("warm (app/src/main.rs touched), grouped", Unit::Seconds, &warm.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("warm (app/src/main.rs touched), separate", Unit::Seconds, &warm.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.row("warm: grouped ÷ separate", Unit::Ratio, &ratios(&warm));
+        fig.judge("cold: grouped ÷ separate", Unit::Ratio, &ratios(&cold), |r| r <= 0.8, |r| format!("{r:.2}× > 0.8×"));
+        fig.notes.push(format!(
+            "Cold means a fresh CARGO_TARGET_DIR; zig's own global cache (its compiled libc) stays warm, as it does on any machine after the first run. {} cold runs: each is minutes long.",
+            self.cold_runs
+        ));
+        Ok(fig)
+    }
+
+    /// Figure: `inspect::inspect` (file read included) against `readelf -d` and `file`.
+    fn inspect(&self, binaries: &[(String, PathBuf)]) -> Result<Figure> {
+        let mut fig = Figure::new("inspect", "inspect throughput vs `readelf -d` and `file`", "≥ 1 GB/s and faster than both");
+        let tools = [("readelf", "binutils"), ("file", "file")];
+        let absent: Vec<(&str, &str)> = tools.into_iter().filter(|(t, _)| !on_path(t)).collect();
+        let mut worst_throughput = f64::INFINITY;
+        let mut slower_than: Vec<String> = Vec::new();
+        for (label, path) in binaries {
+            let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len() as f64;
+            let arg = path_arg(path)?;
+            let mut ours = Vec::new();
+            let mut theirs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            for _ in 0..self.runs {
+                ours.push(time_inspect(path)?);
+                for (tool, _) in tools.iter().filter(|(t, _)| on_path(t)) {
+                    let cmd = match *tool {
+                        "readelf" => Cmd::new("readelf").args(["-d", &arg]),
+                        _ => Cmd::new("file").arg(&arg),
+                    };
+                    let started = Instant::now();
+                    self.runner.query(&cmd)?;
+                    theirs.entry(tool).or_default().push(seconds(started));
+                }
+            }
+            let ours_stats = fig.row(format!("{label}: inspect (read + parse, {})", report::human_size(size as u64)), Unit::Seconds, &ours);
+            for (tool, samples) in &theirs {
+                let theirs_stats = fig.row(format!("{label}: `{tool}`"), Unit::Seconds, samples);
+                if let (Some(a), Some(b)) = (ours_stats, theirs_stats) {
+                    if a.median >= b.median {
+                        slower_than.push(format!("{tool} on {label}"));
+                    }
+                }
+            }
+            let throughput: Vec<f64> = ours.iter().map(|t| size / t).collect();
+            if let Some(stats) = fig.row(format!("{label}: inspect throughput"), Unit::BytesPerSecond, &throughput) {
+                worst_throughput = worst_throughput.min(stats.median);
+            }
+        }
+        if let Some((tool, package)) = absent.first() {
+            fig.verdict = missing(tool, package);
+            return Ok(fig);
+        }
+        let samples = [worst_throughput];
+        fig.judge("slowest throughput", Unit::BytesPerSecond, &samples, |t| t >= 1e9 && slower_than.is_empty(), |t| {
+            if slower_than.is_empty() {
+                format!("{:.2} GB/s < 1 GB/s", t / 1e9)
+            } else {
+                format!("slower than {}", slower_than.join(", "))
+            }
+        });
+        fig.notes.push(
+            "readelf and file are timed as processes (as a release script would call them); inspect is timed in process, reading the whole file as `dist` does. Each inspect sample is the mean of enough repetitions to last ≥ 50 ms.".into(),
+        );
+        Ok(fig)
+    }
+
+    /// Figure: `package::write_archive` against `tar | <compressor>` on the same files.
+    fn pack(&self, inputs: &[(String, Vec<Entry>)]) -> Result<Figure> {
+        let mut fig = Figure::new("pack", "packing time and size vs `tar` piped to the compressor", "time ≤ 1.0×, size ≤ 1.0×");
+        let mut misses = Vec::new();
+        let mut headline = Vec::new();
+        for (format, compressor, package) in PACK_FORMATS {
+            let program = compressor.split(' ').next().unwrap_or(compressor);
+            if !on_path("tar") || !on_path(program) {
+                let (tool, pkg) = if on_path("tar") { (program, *package) } else { ("tar", "tar") };
+                fig.verdict = missing(tool, pkg);
+                return Ok(fig);
+            }
+            for (label, entries) in inputs {
+                let top = format!("bench-{label}");
+                let stage = self.dir.join("pack-stage").join(label);
+                let _ = std::fs::remove_dir_all(&stage);
+                std::fs::create_dir_all(stage.join(&top)).with_context(|| format!("creating {}", stage.display()))?;
+                for e in entries {
+                    std::fs::copy(&e.source, stage.join(&top).join(&e.name)).with_context(|| format!("copying {}", e.source.display()))?;
+                }
+                let ours_path = self.dir.join(format!("ours-{label}.{}", format.extension()));
+                let theirs_path = self.dir.join(format!("theirs-{label}.{}", format.extension()));
+                let tar = Cmd::new("tar")
+                    .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0"])
+                    .args(["--use-compress-program", compressor, "-cf", &path_arg(&theirs_path)?, "-C", &path_arg(&stage)?, &top]);
+                let mut pairs = Vec::new();
+                for _ in 0..self.runs {
+                    let started = Instant::now();
+                    package::write_archive(&ours_path, *format, &top, entries, 0)?;
+                    let ours = seconds(started);
+                    let started = Instant::now();
+                    self.runner.run(&tar, Some(&self.log("pack")))?;
+                    pairs.push((ours, seconds(started)));
+                }
+                let sizes = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).with_context(|| format!("reading {}", p.display()));
+                let (ours_size, theirs_size) = (sizes(&ours_path)?, sizes(&theirs_path)?);
+                let ext = format.extension();
+                fig.row(format!("{label} {ext}: write_archive"), Unit::Seconds, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+                fig.row(format!("{label} {ext}: tar | {compressor}"), Unit::Seconds, &pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+                let time = fig.row(format!("{label} {ext}: time ratio"), Unit::Ratio, &ratios(&pairs));
+                fig.row(format!("{label} {ext}: write_archive size"), Unit::Bytes, &[ours_size]);
+                fig.row(format!("{label} {ext}: tar | {compressor} size"), Unit::Bytes, &[theirs_size]);
+                let size_ratio = ours_size / theirs_size;
+                fig.row(format!("{label} {ext}: size ratio"), Unit::Ratio, &[size_ratio]);
+                let time = time.map_or(f64::NAN, |t| t.median);
+                headline.push(time.max(size_ratio));
+                if time > 1.0 {
+                    misses.push(format!("{label} {ext} takes {time:.2}× tar's time"));
+                }
+                if size_ratio > 1.0 {
+                    misses.push(format!("{label} {ext} is {size_ratio:.3}× tar's size"));
+                }
+            }
+        }
+        let misses = misses.join("; ");
+        fig.judge("worst of the time and size ratios", Unit::Ratio, &[headline.iter().copied().fold(0.0, f64::max)], |_| misses.is_empty(), |_| misses.clone());
+        fig.notes.push("write_archive is timed in process (file reads, tar, compression, fsync and rename); tar as one process that pipes through the compressor.".into());
+        Ok(fig)
+    }
+
+    /// Figure: dist binary size against the release profile, per target.
+    fn size(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new("size", "dist binary size vs the release profile (app)", "≤ 0.65× on every target");
+        let (_, release) = size::load(self.runner, self.global, Vec::new(), Some("release".into()))?;
+        eprintln!("bench size: building the matrix with the release profile");
+        let release = size::build_plan(self.runner, &release, &[], None)?;
+        let dist = size::build_plan(self.runner, plan, &[], None)?;
+        let mut worst = 0.0_f64;
+        let mut worst_target = String::new();
+        for (target, path) in &dist {
+            let len = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).with_context(|| format!("reading {}", p.display()));
+            let (d, r) = (len(path)?, len(&release[target])?);
+            fig.row(format!("{target}: dist"), Unit::Bytes, &[d]);
+            fig.row(format!("{target}: release"), Unit::Bytes, &[r]);
+            fig.row(format!("{target}: dist ÷ release"), Unit::Ratio, &[d / r]);
+            if d / r > worst {
+                (worst, worst_target) = (d / r, target.clone());
+            }
+        }
+        fig.judge("largest dist ÷ release", Unit::Ratio, &[worst], |r| r <= 0.65, |r| format!("{worst_target} is {r:.2}× > 0.65×"));
+        fig.notes.push("Sizes are exact (one build each); the release profile is cargo's default (no LTO, symbols kept, unwinding).".into());
+        Ok(fig)
+    }
+
+    /// Figure: the first `cargo xtask --help` on a fresh clone (a fresh target dir).
+    fn help(&self) -> Result<Figure> {
+        let mut fig = Figure::new("help", "cold `cargo xtask --help` (fresh target dir)", "≤ 30 s");
+        let mut samples = Vec::new();
+        for run in 0..self.cold_runs {
+            eprintln!("bench help: cold run {}/{} (compiles the xtask)", run + 1, self.cold_runs);
+            let dir = self.dir.join("cold-help");
+            let _ = std::fs::remove_dir_all(&dir);
+            // What the `xtask` alias in .cargo/config.toml expands to.
+            let cmd = Cmd::new("cargo")
+                .args(["run", "--package", "xtask", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?, "--", "--help"])
+                .env("CARGO_TARGET_DIR", path_arg(&dir)?);
+            let started = Instant::now();
+            self.runner.run(&cmd, Some(&self.log("help")))?;
+            samples.push(seconds(started));
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        fig.judge("cold `cargo xtask --help`", Unit::Seconds, &samples, |s| s <= 30.0, |s| format!("{s:.0} s > 30 s"));
+        fig.notes.push(format!("{} runs: each compiles the xtask and its dependencies from scratch.", self.cold_runs));
+        Ok(fig)
+    }
+}
+
+/// Formats packed and compared: the archive format and the `tar --use-compress-program`
+/// baseline with its Debian package. A format package.rs gains is one more line here.
+const PACK_FORMATS: &[(ArchiveFormat, &str, &str)] = &[(ArchiveFormat::TarGz, "gzip -6", "gzip")];
+
+/// Seconds for one read + inspect of `path`, averaged over enough repetitions to last
+/// ≥ 50 ms, as one call takes well under the timer's useful resolution for small files.
+fn time_inspect(path: &Path) -> Result<f64> {
+    let started = Instant::now();
+    let mut reps = 0;
+    while reps == 0 || started.elapsed().as_secs_f64() < 0.05 {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        inspect::inspect(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        reps += 1;
+    }
+    Ok(seconds(started) / f64::from(reps))
+}
+
+pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()> {
+    for name in &args.only {
+        if !FIGURES.contains(&name.as_str()) {
+            return Err(UsageError::new(format!("--only {name}: no such figure; the figures are {}", FIGURES.join(", "))));
+        }
+    }
+    if args.runs == Some(0) {
+        return Err(UsageError::new("--runs 0 measures nothing: give at least 1"));
+    }
+    let selected = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let (config, plan) = size::load(runner, global, Vec::new(), None)?;
+    let partial = args.quick || !args.only.is_empty();
+    // A partial run must not overwrite the full results by accident.
+    let out = args.out.clone().unwrap_or_else(|| {
+        if partial {
+            config.target_dir.join("bench").join("BENCHMARKS.md")
+        } else {
+            config.workspace_root.join("BENCHMARKS.md")
+        }
+    });
+    let runs = if args.quick { 1 } else { args.runs.unwrap_or(RUNS) };
+    let bench = Harness {
+        runner,
+        global,
+        root: config.workspace_root.clone(),
+        dir: config.target_dir.join("bench"),
+        runs,
+        cold_runs: if args.quick { 1 } else { args.runs.unwrap_or(COLD_RUNS).min(runs) },
+        accept_msvc_license: args.accept_msvc_license,
+    };
+    std::fs::create_dir_all(&bench.dir).with_context(|| format!("creating {}", bench.dir.display()))?;
+    let machine = machine(runner, &plan, &args)?;
+
+    let mut figures = Vec::new();
+    // The host's shipped binary and this (debug, unstripped) xtask: a small and a large input.
+    let needs_dist_binary = selected("inspect") || selected("pack");
+    let host_target = plan.jobs.iter().find(|j| j.smoke.runnable && j.smoke.runner.is_none()).map(|j| j.target.clone());
+    let small = match (needs_dist_binary, &host_target) {
+        (true, Some(target)) => {
+            let (_, host_plan) = size::load(runner, global, vec![target.clone()], None)?;
+            eprintln!("bench: building {target} (no-op when built)");
+            size::build_plan(runner, &host_plan, &[], None)?.remove(target)
+        }
+        _ => None,
+    };
+    let large = std::env::current_exe().context("finding the running xtask binary")?;
+    let mut binaries: Vec<(String, PathBuf)> = Vec::new();
+    if let (Some(path), Some(target)) = (&small, &host_target) {
+        binaries.push((format!("app ({target}, dist)"), path.clone()));
+    }
+    binaries.push(("xtask (debug, unstripped)".into(), large.clone()));
+    for name in FIGURES.into_iter().filter(|n| selected(n)) {
+        let figure = match name {
+            "inspect" => bench.inspect(&binaries)?,
+            "pack" => {
+                let mut inputs = Vec::new();
+                if let Some(path) = &small {
+                    let mut entries = vec![Entry { name: "app".into(), source: path.clone(), executable: true }];
+                    for include in &plan.include {
+                        let name = include.file_name().context("an include path has no file name")?.to_string_lossy().to_string();
+                        entries.push(Entry { name, source: include.clone(), executable: false });
+                    }
+                    inputs.push(("release".to_string(), entries));
+                }
+                inputs.push(("large".to_string(), vec![Entry { name: "xtask".into(), source: large.clone(), executable: true }]));
+                bench.pack(&inputs)?
+            }
+            "size" => bench.size(&plan)?,
+            "noop" => bench.noop(&plan)?,
+            "overhead" => bench.overhead(&plan)?,
+            "matrix" => bench.matrix(&plan)?,
+            "help" => bench.help()?,
+            _ => continue, // "breakdown" is not a figure but a section of its own
+        };
+        report::print_figure(&figure);
+        figures.push(figure);
+    }
+    let breakdown = if selected("breakdown") { size::measure(runner, global, Vec::new())? } else { Vec::new() };
+    let results = Results { machine, figures, breakdown };
+    let markdown = report::benchmarks_markdown(&results);
+    package::write_atomic(&out, |w| {
+        use std::io::Write;
+        Ok(w.write_all(markdown.as_bytes())?)
+    })?;
+    report::print_bench(&results, &out, global.json);
+    Ok(())
+}
+
+fn machine(runner: &Runner, plan: &Plan, args: &flags::Bench) -> Result<Machine> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let (cpu, cores) = cpu_info(&cpuinfo);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').next().unwrap_or("?").to_string();
+    let mut command = vec!["cargo xtask bench".to_string()];
+    if args.quick {
+        command.push("--quick".into());
+    }
+    if let Some(n) = args.runs {
+        command.push(format!("--runs {n}"));
+    }
+    command.extend(args.only.iter().map(|o| format!("--only {o}")));
+    if args.accept_msvc_license {
+        command.push("--accept-msvc-license".into());
+    }
+    Ok(Machine {
+        cpu,
+        cores,
+        load,
+        date: runner.query(&Cmd::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
+        rustc: runner.query(&Cmd::new("rustc").arg("-V"))?.trim().to_string(),
+        commit: plan.commit.clone(),
+        command: command.join(" "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_min_max() {
+        assert_eq!(Stats::of(&[3.0, 1.0, 2.0]), Some(Stats { median: 2.0, min: 1.0, max: 3.0, runs: 3 }));
+        assert_eq!(Stats::of(&[4.0, 1.0, 2.0, 10.0]), Some(Stats { median: 3.0, min: 1.0, max: 10.0, runs: 4 }));
+        assert_eq!(Stats::of(&[7.5]).map(|s| (s.median, s.min, s.max)), Some((7.5, 7.5, 7.5)));
+        assert_eq!(Stats::of(&[]), None);
+    }
+
+    #[test]
+    fn cpu_model_and_cores_from_cpuinfo() {
+        let text = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(cpu_info(text), ("AMD EPYC 7B13".to_string(), 2));
+        assert_eq!(cpu_info(""), ("unknown CPU".to_string(), 0));
+    }
+
+    #[test]
+    fn a_figure_is_judged_on_its_headline_median() {
+        let mut fig = Figure::new("noop", "t", "≤ 1.5×");
+        fig.judge("ratio", Unit::Ratio, &[1.2, 2.0, 1.4], |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        assert_eq!(fig.verdict, Verdict::Met);
+        fig.judge("ratio", Unit::Ratio, &[1.6, 2.0, 1.4], |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        assert_eq!(fig.verdict, Verdict::Missed("1.60× > 1.5×".into()));
+    }
+
+    #[test]
+    fn inspect_and_pack_figures_measure_the_test_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let (runner, global) = (Runner::default(), Global { manifest_path: None, verbose: false, json: false });
+        let root = dir.path().to_path_buf();
+        let bench = Harness { runner: &runner, global: &global, dir: root.clone(), root, runs: 2, cold_runs: 1, accept_msvc_license: false };
+        let exe = std::env::current_exe().unwrap();
+        let fig = bench.inspect(&[("test".into(), exe.clone())]).unwrap();
+        let labels: Vec<&str> = fig.rows.iter().map(|r| r.label.as_str()).collect();
+        assert!(labels.iter().any(|l| l.contains("inspect throughput")), "{labels:?}");
+        assert!(fig.rows.iter().all(|r| r.stats.runs == 2 && r.stats.median > 0.0), "{:?}", fig.rows);
+        assert_ne!(fig.verdict, Verdict::NotMeasured(String::new()));
+
+        let entries = vec![Entry { name: "t".into(), source: exe, executable: true }];
+        let fig = bench.pack(&[("test".into(), entries)]).unwrap();
+        let size = |label: &str| fig.rows.iter().find(|r| r.label == label).unwrap().stats.median;
+        // Both archives hold the same file at the same level: sizes within a few percent.
+        let ratio = size("test tar.gz: write_archive size") / size("test tar.gz: tar | gzip -6 size");
+        assert!((0.9..1.1).contains(&ratio), "{ratio}");
+        assert!(fig.headline.is_some(), "{fig:?}");
+    }
+}
