@@ -294,23 +294,23 @@ pub fn benchmarks_markdown(results: &crate::bench::Results) -> String {
 }
 
 fn size_rows(b: &crate::size::Breakdown, top: usize) -> Vec<Vec<String>> {
-    let pct = |n: u64| format!("{:.1} %", n as f64 * 100.0 / b.file_size.max(1) as f64);
+    let pct = |n: u64| format!("{:.1} %", n as f64 * 100.0 / b.loaded_size.max(1) as f64);
     let mut rows: Vec<Vec<String>> =
         b.crates.iter().take(top).map(|(name, n)| vec![name.clone(), human_size(*n), pct(*n)]).collect();
     let rest: u64 = b.crates.iter().skip(top).map(|c| c.1).sum();
     if b.crates.len() > top {
         rows.push(vec![format!("{} more crates", b.crates.len() - top), human_size(rest), pct(rest)]);
     }
-    let other = b.file_size.saturating_sub(b.symbols_size);
-    rows.push(vec!["(headers, tables, unnamed)".into(), human_size(other), pct(other)]);
-    rows.push(vec!["file".into(), human_size(b.file_size), "100.0 %".into()]);
+    let other = b.loaded_size.saturating_sub(b.symbols_size);
+    rows.push(vec!["(no symbol: headers, unwind and relocation tables, strings)".into(), human_size(other), pct(other)]);
+    rows.push(vec!["loaded sections (≈ the stripped binary)".into(), human_size(b.loaded_size), "100.0 %".into()]);
     rows
 }
 
 fn size_markdown(found: &[(String, crate::size::Breakdown)], top: usize) -> String {
     let mut md = String::new();
     for (target, b) in found {
-        md += &format!("\n### {target}\n\n| crate | size | of the file |\n|---|---|---|\n");
+        md += &format!("\n### {target}\n\n| crate | size | share |\n|---|---|---|\n");
         for row in size_rows(b, top) {
             md += &format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
         }
@@ -325,8 +325,8 @@ pub fn print_size(found: &[(String, crate::size::Breakdown)], top: usize, json: 
         return;
     }
     for (target, b) in found {
-        println!("{target} (unstripped {}):", human_size(b.file_size));
-        print!("{}", table(&["crate", "size", "of the file"], &size_rows(b, top)));
+        println!("{target} (unstripped file {}, of which loaded {}):", human_size(b.file_size), human_size(b.loaded_size));
+        print!("{}", table(&["crate", "size", "share"], &size_rows(b, top)));
         println!();
     }
 }
@@ -350,5 +350,44 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(389_720), "380.6 KiB");
         assert_eq!(human_size(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn benchmarks_markdown_shows_machine_verdicts_rows_and_breakdown() {
+        use crate::bench::{Figure, Machine, Results, Row, Stats, Unit, Verdict};
+        let row = |label: &str, unit, samples: &[f64]| Row { label: label.into(), unit, stats: Stats::of(samples).unwrap() };
+        let figure = Figure {
+            name: "noop",
+            title: "no-op rerun",
+            goal: "≤ 1.5×",
+            headline: Some(row("dist ÷ cargo", Unit::Ratio, &[1.2, 1.6, 1.7])),
+            rows: vec![row("dist", Unit::Seconds, &[2.5, 2.0, 3.0]), row("inspect", Unit::Seconds, &[0.0012])],
+            verdict: Verdict::Missed("1.60× > 1.5×".into()),
+            notes: vec!["why it is slow".into()],
+        };
+        let breakdown = crate::size::Breakdown { file_size: 4000, loaded_size: 1000, symbols_size: 900, crates: vec![("core".into(), 600), ("a|b".into(), 300)] };
+        let results = Results {
+            machine: Machine {
+                cpu: "AMD EPYC".into(),
+                cores: 2,
+                load: "3.5".into(),
+                date: "2026-11-25 15:00 UTC".into(),
+                rustc: "rustc 1.95.0".into(),
+                commit: "0123456789abcdef".into(),
+                command: "cargo xtask bench --accept-msvc-license".into(),
+            },
+            figures: vec![figure],
+            breakdown: vec![("x86_64-unknown-linux-musl".into(), breakdown)],
+        };
+        let md = benchmarks_markdown(&results);
+        assert!(md.contains("    cargo xtask bench --accept-msvc-license\n"), "{md}");
+        assert!(md.contains("Machine: AMD EPYC, 2 core(s), load 3.5 at the start"), "{md}");
+        assert!(md.contains("Commit 0123456789ab."), "{md}");
+        assert!(md.contains("| no-op rerun | dist ÷ cargo 1.600× | ≤ 1.5× | MISSED: 1.60× > 1.5× |\n"), "{md}");
+        assert!(md.contains("| dist | 2.50 s | 2.00 s – 3.00 s | 3 |\n"), "{md}");
+        assert!(md.contains("| inspect | 1.2 ms | — | 1 |\n"), "{md}");
+        assert!(md.contains("\nwhy it is slow\n"), "{md}");
+        assert!(md.contains("| core | 600 B | 60.0 % |\n| a\\|b | 300 B | 30.0 % |\n"), "{md}");
+        assert!(md.contains("| loaded sections (≈ the stripped binary) | 1000 B | 100.0 % |"), "{md}");
     }
 }

@@ -23,6 +23,9 @@ pub const NOT_RUST: &str = "[C: libc, compiler-rt, the app's C code]";
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Breakdown {
     pub file_size: u64,
+    /// The bytes of the sections loaded at run time: what stays when the binary is stripped
+    /// (the rest of an unstripped file is mostly the prebuilt std's debug info).
+    pub loaded_size: u64,
     /// The sum of all sized function and data symbols (the rest is headers, tables, padding).
     pub symbols_size: u64,
     pub crates: Vec<(String, u64)>,
@@ -42,7 +45,13 @@ pub fn breakdown(bytes: &[u8]) -> Result<Breakdown, String> {
     }
     let mut crates: Vec<(String, u64)> = crates.into_iter().collect();
     crates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(Breakdown { file_size: bytes.len() as u64, symbols_size: crates.iter().map(|c| c.1).sum(), crates })
+    let loaded_size = elf
+        .section_headers
+        .iter()
+        .filter(|s| s.sh_flags & u64::from(goblin::elf::section_header::SHF_ALLOC) != 0 && s.sh_type != goblin::elf::section_header::SHT_NOBITS)
+        .map(|s| s.sh_size)
+        .sum();
+    Ok(Breakdown { file_size: bytes.len() as u64, loaded_size, symbols_size: crates.iter().map(|c| c.1).sum(), crates })
 }
 
 /// The crate a symbol belongs to: the first path segment of its demangled name; for a
@@ -153,7 +162,7 @@ mod tests {
         }
         assert!(found.crates.windows(2).all(|w| w[0].1 >= w[1].1), "not sorted largest first");
         assert_eq!(found.symbols_size, found.crates.iter().map(|c| c.1).sum::<u64>());
-        assert!(found.symbols_size < found.file_size);
+        assert!(found.symbols_size < found.loaded_size && found.loaded_size < found.file_size, "{found:?}");
     }
 
     #[test]
