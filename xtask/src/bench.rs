@@ -15,20 +15,27 @@ use crate::runner::{path_arg, Cmd, Runner};
 use crate::size::{self, Breakdown};
 use crate::{inspect, UsageError};
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Every figure, in the order they run and are written.
-pub const FIGURES: [&str; 8] = ["inspect", "pack", "size", "noop", "overhead", "matrix", "help", "breakdown"];
+pub const FIGURES: [&str; 9] = ["inspect", "pack", "optdeps", "size", "noop", "overhead", "matrix", "help", "breakdown"];
+
+/// The xtask's hot dependencies: ELF/PE/Mach-O parsing, gzip, hashing. The dev profile that
+/// `cargo xtask` runs leaves them at opt-level 0; the `optdeps` figure measures them optimised.
+const HOT_DEPS: [&str; 6] = ["goblin", "scroll", "flate2", "zlib-rs", "crc32fast", "sha2"];
+
+/// Said under the figures measured in process when the xtask runs unoptimised.
+const DEV_PROFILE_NOTE: &str = "Measured in the dev-profile xtask that `cargo xtask` builds, where every dependency runs at opt-level 0; the `optdeps` figure repeats it with the hot dependencies optimised, which is the fix (a `[profile.dev.package.<name>] opt-level = 3` per hot dependency in the root Cargo.toml).";
 
 /// Runs per figure unless `--runs` says otherwise; the cold figures take minutes per run.
 const RUNS: usize = 5;
 const COLD_RUNS: usize = 3;
 
 /// Median, minimum and maximum of a set of samples.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub median: f64,
     pub min: f64,
@@ -51,7 +58,7 @@ impl Stats {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Unit {
     Seconds,
@@ -62,14 +69,14 @@ pub enum Unit {
 }
 
 /// One measured quantity of a figure.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Row {
     pub label: String,
     pub unit: Unit,
     pub stats: Stats,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "verdict", content = "reason")]
 pub enum Verdict {
     Met,
@@ -78,11 +85,11 @@ pub enum Verdict {
     NotMeasured(String),
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Figure {
-    pub name: &'static str,
-    pub title: &'static str,
-    pub goal: &'static str,
+    pub name: String,
+    pub title: String,
+    pub goal: String,
     /// The headline: the row the goal is judged on.
     pub headline: Option<Row>,
     pub rows: Vec<Row>,
@@ -91,8 +98,11 @@ pub struct Figure {
 }
 
 impl Figure {
-    fn new(name: &'static str, title: &'static str, goal: &'static str) -> Figure {
-        Figure { name, title, goal, headline: None, rows: Vec::new(), verdict: Verdict::NotMeasured(String::new()), notes: Vec::new() }
+    fn new(name: &str, title: &str, goal: &str) -> Figure {
+        Figure {
+            name: name.into(),
+            title: title.into(),
+            goal: goal.into(), headline: None, rows: Vec::new(), verdict: Verdict::NotMeasured(String::new()), notes: Vec::new() }
     }
 
     fn row(&mut self, label: impl Into<String>, unit: Unit, samples: &[f64]) -> Option<Stats> {
@@ -112,7 +122,7 @@ impl Figure {
 }
 
 /// What the figures were measured on.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Machine {
     pub cpu: String,
     pub cores: usize,
@@ -120,12 +130,14 @@ pub struct Machine {
     pub load: String,
     pub date: String,
     pub rustc: String,
+    /// How the measuring xtask was compiled: `cargo xtask` runs the dev profile.
+    pub xtask_build: String,
     pub commit: String,
     pub command: String,
 }
 
 /// Everything BENCHMARKS.md shows.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Results {
     pub machine: Machine,
     pub figures: Vec<Figure>,
@@ -266,6 +278,9 @@ impl Harness<'_> {
         fig.notes.push(
             "The overhead is what the orchestrator adds: planning queries, verification, smoke runs, packing (gzip/deflate included) and hashing.".into(),
         );
+        if cfg!(debug_assertions) {
+            fig.notes.push(DEV_PROFILE_NOTE.into());
+        }
         Ok(fig)
     }
 
@@ -331,12 +346,15 @@ impl Harness<'_> {
         let absent: Vec<(&str, &str)> = tools.into_iter().filter(|(t, _)| !on_path(t)).collect();
         let mut worst_throughput = f64::INFINITY;
         let mut slower_than: Vec<String> = Vec::new();
+        let mut read_share: Vec<String> = Vec::new();
         for (label, path) in binaries {
             let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len() as f64;
             let arg = path_arg(path)?;
             let mut ours = Vec::new();
+            let mut reads = Vec::new();
             let mut theirs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
             for _ in 0..self.runs {
+                reads.push(time_read(path)?);
                 ours.push(time_inspect(path)?);
                 for (tool, _) in tools.iter().filter(|(t, _)| on_path(t)) {
                     let cmd = match *tool {
@@ -348,12 +366,17 @@ impl Harness<'_> {
                     theirs.entry(tool).or_default().push(seconds(started));
                 }
             }
-            let ours_stats = fig.row(format!("{label}: inspect (read + parse, {})", report::human_size(size as u64)), Unit::Seconds, &ours);
+            fig.row(format!("{label}: inspect (read + parse, {})", report::human_size(size as u64)), Unit::Seconds, &ours);
+            if let (Some(read), Some(all)) = (Stats::of(&reads), Stats::of(&ours)) {
+                read_share.push(format!("reading the file is {:.0} % of inspect's time on {label}", (read.median / all.median * 100.0).min(100.0)));
+            }
+            fig.row(format!("{label}: of which reading the file"), Unit::Seconds, &reads);
             for (tool, samples) in &theirs {
-                let theirs_stats = fig.row(format!("{label}: `{tool}`"), Unit::Seconds, samples);
-                if let (Some(a), Some(b)) = (ours_stats, theirs_stats) {
-                    if a.median >= b.median {
-                        slower_than.push(format!("{tool} on {label}"));
+                fig.row(format!("{label}: `{tool}`"), Unit::Seconds, samples);
+                let pairs: Vec<(f64, f64)> = ours.iter().copied().zip(samples.iter().copied()).collect();
+                if let Some(ratio) = fig.row(format!("{label}: inspect ÷ `{tool}`"), Unit::Ratio, &ratios(&pairs)) {
+                    if ratio.median >= 1.0 {
+                        slower_than.push(format!("{tool} on {label} ({:.2}×)", ratio.median));
                     }
                 }
             }
@@ -368,15 +391,20 @@ impl Harness<'_> {
         }
         let samples = [worst_throughput];
         fig.judge("slowest throughput", Unit::BytesPerSecond, &samples, |t| t >= 1e9 && slower_than.is_empty(), |t| {
-            if slower_than.is_empty() {
+            let why = if slower_than.is_empty() {
                 format!("{:.2} GB/s < 1 GB/s", t / 1e9)
             } else {
                 format!("slower than {}", slower_than.join(", "))
-            }
+            };
+            // dist reads the whole binary before inspecting it; readelf and file read headers only.
+            format!("{why}; {}", read_share.join(", "))
         });
         fig.notes.push(
             "readelf and file are timed as processes (as a release script would call them); inspect is timed in process, reading the whole file as `dist` does. Each inspect sample is the mean of enough repetitions to last ≥ 50 ms.".into(),
         );
+        if cfg!(debug_assertions) {
+            fig.notes.push(DEV_PROFILE_NOTE.into());
+        }
         Ok(fig)
     }
 
@@ -437,7 +465,41 @@ impl Harness<'_> {
         let misses = misses.join("; ");
         fig.judge("worst of the time and size ratios", Unit::Ratio, &[headline.iter().copied().fold(0.0, f64::max)], |_| misses.is_empty(), |_| misses.clone());
         fig.notes.push("write_archive is timed in process (file reads, tar, compression, fsync and rename); tar as one process that pipes through the compressor.".into());
+        if cfg!(debug_assertions) {
+            fig.notes.push(DEV_PROFILE_NOTE.into());
+        }
         Ok(fig)
+    }
+
+    /// Figures: inspect and pack again, measured by an xtask built with `HOT_DEPS` at
+    /// opt-level 3 (through `--config`, into its own target dir), to show what the dev
+    /// profile costs and what the fix in the root Cargo.toml would give.
+    fn opt_deps(&self) -> Result<Vec<Figure>> {
+        let dir = self.dir.join("opt-deps");
+        let manifest = path_arg(&self.root.join("Cargo.toml"))?;
+        let mut build = Cmd::new("cargo").args(["build", "--package", "xtask", "--manifest-path", &manifest]).env("CARGO_TARGET_DIR", path_arg(&dir)?);
+        for dep in HOT_DEPS {
+            build = build.args(["--config".to_string(), format!("profile.dev.package.{dep}.opt-level=3")]);
+        }
+        eprintln!("bench optdeps: building an xtask with {} optimised", HOT_DEPS.join(", "));
+        self.runner.run(&build, Some(&self.log("optdeps")))?;
+        let measure = Cmd::new(path_arg(&dir.join("debug").join("xtask"))?)
+            .args(["--json", "bench", "--manifest-path", &manifest, "--only", "inspect", "--only", "pack"])
+            .args(["--runs".to_string(), self.runs.to_string(), "--out".to_string(), path_arg(&self.dir.join("optdeps.md"))?]);
+        eprintln!("bench optdeps: measuring inspect and pack with it");
+        let json = self.runner.query(&measure)?;
+        let results: Results = serde_json::from_str(&json).context("reading the optdeps run's JSON results")?;
+        Ok(results
+            .figures
+            .into_iter()
+            .map(|mut f| {
+                f.name = "optdeps".into();
+                f.title = format!("{}, hot dependencies at opt-level 3", f.title);
+                f.notes.retain(|n| n != DEV_PROFILE_NOTE);
+                f.notes.push(format!("The xtask was built in the dev profile with `--config profile.dev.package.<name>.opt-level=3` for {}.", HOT_DEPS.join(", ")));
+                f
+            })
+            .collect())
     }
 
     /// Figure: dist binary size against the release profile, per target.
@@ -459,7 +521,9 @@ impl Harness<'_> {
                 (worst, worst_target) = (d / r, target.clone());
             }
         }
-        fig.judge("largest dist ÷ release", Unit::Ratio, &[worst], |r| r <= 0.65, |r| format!("{worst_target} is {r:.2}× > 0.65×"));
+        fig.judge("largest dist ÷ release", Unit::Ratio, &[worst], |r| r <= 0.65, |r| {
+            format!("{worst_target} is {r:.2}× > 0.65×: the app's own code is a few KiB; the rest is the precompiled std and libc (see the size breakdown), which no profile setting rebuilds on stable Rust (that takes nightly's -Z build-std)")
+        });
         fig.notes.push("Sizes are exact (one build each); the release profile is cargo's default (no LTO, symbols kept, unwinding).".into());
         Ok(fig)
     }
@@ -490,6 +554,17 @@ impl Harness<'_> {
 /// Formats packed and compared: the archive format and the `tar --use-compress-program`
 /// baseline with its Debian package. A format package.rs gains is one more line here.
 const PACK_FORMATS: &[(ArchiveFormat, &str, &str)] = &[(ArchiveFormat::TarGz, "gzip -6", "gzip")];
+
+/// Seconds for one read of `path`, averaged like [`time_inspect`], to split read from parse.
+fn time_read(path: &Path) -> Result<f64> {
+    let started = Instant::now();
+    let mut reps = 0;
+    while reps == 0 || started.elapsed().as_secs_f64() < 0.05 {
+        std::hint::black_box(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+        reps += 1;
+    }
+    Ok(seconds(started) / f64::from(reps))
+}
 
 /// Seconds for one read + inspect of `path`, averaged over enough repetitions to last
 /// ≥ 50 ms, as one call takes well under the timer's useful resolution for small files.
@@ -571,6 +646,13 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
                 inputs.push(("large".to_string(), vec![Entry { name: "xtask".into(), source: large.clone(), executable: true }]));
                 bench.pack(&inputs)?
             }
+            "optdeps" => {
+                for figure in bench.opt_deps()? {
+                    report::print_figure(&figure);
+                    figures.push(figure);
+                }
+                continue;
+            }
             "size" => bench.size(&plan)?,
             "noop" => bench.noop(&plan)?,
             "overhead" => bench.overhead(&plan)?,
@@ -613,6 +695,7 @@ fn machine(runner: &Runner, plan: &Plan, args: &flags::Bench) -> Result<Machine>
         load,
         date: runner.query(&Cmd::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
         rustc: runner.query(&Cmd::new("rustc").arg("-V"))?.trim().to_string(),
+        xtask_build: if cfg!(debug_assertions) { "dev profile, as `cargo xtask` builds it".into() } else { "optimised".into() },
         commit: plan.commit.clone(),
         command: command.join(" "),
     })
@@ -659,7 +742,10 @@ mod tests {
         assert!(fig.rows.iter().all(|r| r.stats.runs == 2 && r.stats.median > 0.0), "{:?}", fig.rows);
         assert_ne!(fig.verdict, Verdict::NotMeasured(String::new()));
 
-        let entries = vec![Entry { name: "t".into(), source: exe, executable: true }];
+        // The first MiB of the binary: real machine code, small enough to pack quickly in a debug build.
+        let part = dir.path().join("part");
+        std::fs::write(&part, &std::fs::read(&exe).unwrap()[..1 << 20]).unwrap();
+        let entries = vec![Entry { name: "t".into(), source: part, executable: true }];
         let fig = bench.pack(&[("test".into(), entries)]).unwrap();
         let size = |label: &str| fig.rows.iter().find(|r| r.label == label).unwrap().stats.median;
         // Both archives hold the same file at the same level: sizes within a few percent.

@@ -51,7 +51,7 @@ pub struct Bench {
     /// One run per figure, for trying the harness out; the file says the figures are not medians.
     #[arg(long)]
     pub quick: bool,
-    /// Measure only this figure (repeatable): overhead, noop, matrix, inspect, pack, size, help, breakdown.
+    /// Measure only this figure (repeatable): inspect, pack, optdeps, size, noop, overhead, matrix, help, breakdown.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
     /// Where to write the results (default: BENCHMARKS.md at the workspace root).

@@ -240,7 +240,7 @@ pub fn print_bench(results: &crate::bench::Results, out: &std::path::Path, json:
         return;
     }
     let rows: Vec<Vec<String>> =
-        results.figures.iter().map(|f| vec![f.name.to_string(), headline(f), f.goal.to_string(), verdict(&f.verdict)]).collect();
+        results.figures.iter().map(|f| vec![f.name.clone(), headline(f), f.goal.clone(), verdict(&f.verdict)]).collect();
     print!("{}", table(&["figure", "measured (median)", "goal", "verdict"], &rows));
     println!("written to {}", out.display());
 }
@@ -259,14 +259,14 @@ pub fn benchmarks_markdown(results: &crate::bench::Results) -> String {
     md += "(`--only NAME` measures one figure, `--runs N` sets the runs per figure, `--quick` runs each once;\n";
     md += "partial runs write to target/bench/BENCHMARKS.md unless `--out` says otherwise.)\n\n";
     md += &format!(
-        "Machine: {}, {} core(s), load {} at the start (shared machine: compare the ratios, not the absolute times). {}. {}. Commit {}.\n\n",
-        m.cpu, m.cores, m.load, m.date, m.rustc, short(&m.commit)
+        "Machine: {}, {} core(s), load {} at the start (shared machine: compare the ratios, not the absolute times). {}. {}. The measuring xtask: {}. Commit {}.\n\n",
+        m.cpu, m.cores, m.load, m.date, m.rustc, m.xtask_build, short(&m.commit)
     );
     md += "Each figure is the median of its runs, with the min – max; ratios are taken per interleaved pair\n";
     md += "(ours, theirs, ours, theirs …) so that both sides of a ratio see the same load.\n\n";
     md += "## Summary\n\n| figure | measured (median) | goal | verdict |\n|---|---|---|---|\n";
     for f in &results.figures {
-        md += &format!("| {} | {} | {} | {} |\n", cell(f.title), cell(&headline(f)), cell(f.goal), cell(&verdict(&f.verdict)));
+        md += &format!("| {} | {} | {} | {} |\n", cell(&f.title), cell(&headline(f)), cell(&f.goal), cell(&verdict(&f.verdict)));
     }
     for f in &results.figures {
         md += &format!("\n## {} (`--only {}`)\n\n| what | median | min – max | runs |\n|---|---|---|---|\n", f.title, f.name);
@@ -357,9 +357,9 @@ mod tests {
         use crate::bench::{Figure, Machine, Results, Row, Stats, Unit, Verdict};
         let row = |label: &str, unit, samples: &[f64]| Row { label: label.into(), unit, stats: Stats::of(samples).unwrap() };
         let figure = Figure {
-            name: "noop",
-            title: "no-op rerun",
-            goal: "≤ 1.5×",
+            name: "noop".into(),
+            title: "no-op rerun".into(),
+            goal: "≤ 1.5×".into(),
             headline: Some(row("dist ÷ cargo", Unit::Ratio, &[1.2, 1.6, 1.7])),
             rows: vec![row("dist", Unit::Seconds, &[2.5, 2.0, 3.0]), row("inspect", Unit::Seconds, &[0.0012])],
             verdict: Verdict::Missed("1.60× > 1.5×".into()),
@@ -373,6 +373,7 @@ mod tests {
                 load: "3.5".into(),
                 date: "2026-11-25 15:00 UTC".into(),
                 rustc: "rustc 1.95.0".into(),
+                xtask_build: "dev profile".into(),
                 commit: "0123456789abcdef".into(),
                 command: "cargo xtask bench --accept-msvc-license".into(),
             },

@@ -12,7 +12,7 @@ use crate::runner::Runner;
 use crate::triple::{self, Format};
 use crate::{dist, UsageError};
 use anyhow::{anyhow, Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -20,7 +20,7 @@ use std::path::PathBuf;
 pub const NOT_RUST: &str = "[C: libc, compiler-rt, the app's C code]";
 
 /// The space one binary's symbols take, per crate, largest first.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Breakdown {
     pub file_size: u64,
     /// The bytes of the sections loaded at run time: what stays when the binary is stripped
