@@ -195,7 +195,8 @@ pub fn print_doctor(checks: &[crate::doctor::Check], json: bool) {
 pub fn bench_value(unit: crate::bench::Unit, value: f64) -> String {
     use crate::bench::Unit;
     match unit {
-        Unit::Seconds if value < 1.0 => format!("{:.1} ms", value * 1e3),
+        Unit::Seconds if value.abs() < 1e-3 => format!("{:.0} µs", value * 1e6),
+        Unit::Seconds if value.abs() < 1.0 => format!("{:.1} ms", value * 1e3),
         Unit::Seconds => format!("{value:.2} s"),
         Unit::Bytes => format!("{} ({} B)", human_size(value as u64), value as u64),
         Unit::BytesPerSecond => format!("{:.2} GB/s", value / 1e9),
@@ -289,6 +290,17 @@ pub fn benchmarks_markdown(results: &crate::bench::Results) -> String {
         md += "The dist profile built once more with `strip = false`; the ELF symbols' sizes summed per crate\n";
         md += "(from the demangled names). The stripped binary has the same code.\n";
         md += &size_markdown(&results.breakdown, 15);
+        for (target, b) in &results.breakdown {
+            let backtrace: u64 = b.crates.iter().filter(|(c, _)| crate::size::BACKTRACE_CRATES.contains(&c.as_str())).map(|c| c.1).sum();
+            if backtrace > 0 {
+                md += &format!(
+                    "\n{target}: std's backtrace printer ({}) takes {} ({:.0} %) although the profile aborts on panic; only nightly's `-Z build-std` with `panic_immediate_abort` drops it.\n",
+                    crate::size::BACKTRACE_CRATES.join(", "),
+                    human_size(backtrace),
+                    backtrace as f64 * 100.0 / b.loaded_size.max(1) as f64
+                );
+            }
+        }
     }
     md
 }
@@ -361,11 +373,11 @@ mod tests {
             title: "no-op rerun".into(),
             goal: "≤ 1.5×".into(),
             headline: Some(row("dist ÷ cargo", Unit::Ratio, &[1.2, 1.6, 1.7])),
-            rows: vec![row("dist", Unit::Seconds, &[2.5, 2.0, 3.0]), row("inspect", Unit::Seconds, &[0.0012])],
+            rows: vec![row("dist", Unit::Seconds, &[2.5, 2.0, 3.0]), row("inspect", Unit::Seconds, &[0.0012]), row("tiny", Unit::Seconds, &[0.000085])],
             verdict: Verdict::Missed("1.60× > 1.5×".into()),
             notes: vec!["why it is slow".into()],
         };
-        let breakdown = crate::size::Breakdown { file_size: 4000, loaded_size: 1000, symbols_size: 900, crates: vec![("core".into(), 600), ("a|b".into(), 300)] };
+        let breakdown = crate::size::Breakdown { file_size: 4000, loaded_size: 1000, symbols_size: 900, crates: vec![("core".into(), 600), ("a|b".into(), 200), ("gimli".into(), 100)] };
         let results = Results {
             machine: Machine {
                 cpu: "AMD EPYC".into(),
@@ -387,8 +399,10 @@ mod tests {
         assert!(md.contains("| no-op rerun | dist ÷ cargo 1.600× | ≤ 1.5× | MISSED: 1.60× > 1.5× |\n"), "{md}");
         assert!(md.contains("| dist | 2.50 s | 2.00 s – 3.00 s | 3 |\n"), "{md}");
         assert!(md.contains("| inspect | 1.2 ms | — | 1 |\n"), "{md}");
+        assert!(md.contains("| tiny | 85 µs | — | 1 |\n"), "{md}");
         assert!(md.contains("\nwhy it is slow\n"), "{md}");
-        assert!(md.contains("| core | 600 B | 60.0 % |\n| a\\|b | 300 B | 30.0 % |\n"), "{md}");
+        assert!(md.contains("| core | 600 B | 60.0 % |\n| a\\|b | 200 B | 20.0 % |\n"), "{md}");
+        assert!(md.contains("backtrace printer (gimli, addr2line, rustc_demangle, miniz_oxide, object) takes 100 B (10 %)"), "{md}");
         assert!(md.contains("| loaded sections (≈ the stripped binary) | 1000 B | 100.0 % |"), "{md}");
     }
 }

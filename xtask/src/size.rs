@@ -19,6 +19,9 @@ use std::path::PathBuf;
 /// Symbols that do not demangle as Rust: musl's libc, compiler-rt and the app's own C code.
 pub const NOT_RUST: &str = "[C: libc, compiler-rt, the app's C code]";
 
+/// The crates std links in to print backtraces (symbolisation, DWARF, decompression).
+pub const BACKTRACE_CRATES: [&str; 5] = ["gimli", "addr2line", "rustc_demangle", "miniz_oxide", "object"];
+
 /// The space one binary's symbols take, per crate, largest first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Breakdown {
