@@ -46,6 +46,10 @@ pub enum Command {
     Ci(Ci),
     /// Combine the parts that `dist --partial` wrote into one output directory, re-checking each.
     Merge(Merge),
+    /// Measure the tool against the plain tools and write BENCHMARKS.md (slow: builds the matrix many times).
+    Bench(Bench),
+    /// Which crates take the space in each ELF target's binary (built once without stripping).
+    Size(Size),
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +79,35 @@ pub struct Merge {
     /// The output directory (default: dist/ at the workspace root).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct Bench {
+    /// Runs per figure (default 5; the cold-matrix and cold-help figures use 3, being minutes each).
+    #[arg(long, value_name = "N")]
+    pub runs: Option<usize>,
+    /// One run per figure, for trying the harness out; the file says the figures are not medians.
+    #[arg(long)]
+    pub quick: bool,
+    /// Measure only this figure (repeatable): inspect, pack, optdeps, size, noop, overhead, matrix, help, breakdown.
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Where to write the results (default: BENCHMARKS.md at the workspace root).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Accept Microsoft's licence for the MSVC libraries the windows-msvc target links against.
+    #[arg(long)]
+    pub accept_msvc_license: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Size {
+    /// A target triple (repeatable; default: the ELF targets of the config).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    /// How many crates to list per target; the rest are summed in one line.
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]

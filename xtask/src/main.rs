@@ -3,6 +3,7 @@
 
 mod audit;
 mod archive;
+mod bench;
 mod build;
 mod ci;
 mod config;
@@ -16,6 +17,7 @@ mod package;
 mod plan;
 mod report;
 mod runner;
+mod size;
 mod tools;
 mod triple;
 mod verify;
@@ -88,6 +90,8 @@ fn main() -> ExitCode {
         flags::Command::Ci(args) => ci::ci(&runner, &cli.global, args),
         flags::Command::Merge(args) => merge::merge(&runner, &cli.global, args),
         flags::Command::Verify(args) => verify::verify(&runner, &cli.global, args),
+        flags::Command::Bench(args) => bench::bench(&runner, &cli.global, args),
+        flags::Command::Size(args) => size::size(&runner, &cli.global, args),
     };
     if runner::interrupted() {
         // The interrupt handler is stopping the children and exits 130 itself.

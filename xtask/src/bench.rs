@@ -1,0 +1,866 @@
+//! `cargo xtask bench`: measures this tool against the plain tools on the same input, in
+//! the same run, and writes BENCHMARKS.md. The machines are shared and noisy, so every
+//! comparison is taken in interleaved pairs (ours, theirs, ours, theirs …) and reported as
+//! the median of the per-pair ratios with their min–max, next to the absolute times.
+//!
+//! Every process goes through the runner; times are `Instant` around it. The only system
+//! tools are the comparison baselines (readelf, file, tar, gzip): when one is missing, its
+//! figure says so and how to install it, and the other figures still run.
+
+use crate::flags::{self, Global};
+use crate::package::{self, ArchiveFormat, Entry};
+use crate::plan::Plan;
+use crate::report;
+use crate::runner::{path_arg, Cmd, Runner};
+use crate::size::{self, Breakdown};
+use crate::{inspect, UsageError};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Every figure, in the order they run and are written.
+pub const FIGURES: [&str; 9] = ["inspect", "pack", "optdeps", "size", "noop", "overhead", "matrix", "help", "breakdown"];
+
+/// The xtask's hot dependencies: ELF/PE/Mach-O parsing, gzip, hashing. The dev profile that
+/// `cargo xtask` runs leaves them at opt-level 0; the `optdeps` figure measures them optimised.
+const HOT_DEPS: [&str; 6] = ["goblin", "scroll", "flate2", "zlib-rs", "crc32fast", "sha2"];
+
+/// Said under the figures measured in process when the xtask runs unoptimised.
+const DEV_PROFILE_NOTE: &str = "Measured in the dev-profile xtask that `cargo xtask` builds, where every dependency runs at opt-level 0; the `optdeps` figure repeats it with the hot dependencies optimised, which is the fix (a `[profile.dev.package.<name>] opt-level = 3` per hot dependency in the root Cargo.toml).";
+
+/// Added to a missed in-process figure's reason when the xtask runs unoptimised.
+fn dev_profile_reason() -> &'static str {
+    if cfg!(debug_assertions) {
+        "; the xtask runs unoptimised here (see the optdeps figure)"
+    } else {
+        ""
+    }
+}
+
+/// Runs per figure unless `--runs` says otherwise; the cold figures take minutes per run.
+const RUNS: usize = 5;
+const COLD_RUNS: usize = 3;
+
+/// Median, minimum and maximum of a set of samples.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Stats {
+    /// None for no samples: a figure that did not run has no statistics.
+    pub fn of(samples: &[f64]) -> Option<Stats> {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => return None,
+            n if n % 2 == 1 => sorted[n / 2],
+            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Some(Stats { median, min: sorted[0], max: sorted[n - 1], runs: n })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    Seconds,
+    Bytes,
+    BytesPerSecond,
+    Ratio,
+    Percent,
+}
+
+/// One measured quantity of a figure.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Row {
+    pub label: String,
+    pub unit: Unit,
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "verdict", content = "reason")]
+pub enum Verdict {
+    Met,
+    Missed(String),
+    /// Not measured: a baseline tool is missing, or the figure was not selected.
+    NotMeasured(String),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Figure {
+    pub name: String,
+    pub title: String,
+    pub goal: String,
+    /// The headline: the row the goal is judged on.
+    pub headline: Option<Row>,
+    pub rows: Vec<Row>,
+    pub verdict: Verdict,
+    pub notes: Vec<String>,
+}
+
+impl Figure {
+    fn new(name: &str, title: &str, goal: &str) -> Figure {
+        Figure {
+            name: name.into(),
+            title: title.into(),
+            goal: goal.into(), headline: None, rows: Vec::new(), verdict: Verdict::NotMeasured(String::new()), notes: Vec::new() }
+    }
+
+    fn row(&mut self, label: impl Into<String>, unit: Unit, samples: &[f64]) -> Option<Stats> {
+        let stats = Stats::of(samples)?;
+        self.rows.push(Row { label: label.into(), unit, stats });
+        Some(stats)
+    }
+
+    /// Adds the headline row and judges it: `met` on its median, else `missed` says why.
+    fn judge(&mut self, label: impl Into<String>, unit: Unit, samples: &[f64], met: impl Fn(f64) -> bool, missed: impl Fn(f64) -> String) {
+        if let Some(stats) = Stats::of(samples) {
+            let row = Row { label: label.into(), unit, stats };
+            self.verdict = if met(stats.median) { Verdict::Met } else { Verdict::Missed(missed(stats.median)) };
+            self.headline = Some(row);
+        }
+    }
+}
+
+/// What the figures were measured on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    /// /proc/loadavg's 1-minute load at the start: how busy the shared machine was.
+    pub load: String,
+    pub date: String,
+    pub rustc: String,
+    /// How the measuring xtask was compiled: `cargo xtask` runs the dev profile.
+    pub xtask_build: String,
+    pub commit: String,
+    pub command: String,
+}
+
+/// Everything BENCHMARKS.md shows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    pub machine: Machine,
+    pub figures: Vec<Figure>,
+    pub breakdown: Vec<(String, Breakdown)>,
+}
+
+/// Reads the CPU model and core count from /proc/cpuinfo's text.
+pub fn cpu_info(cpuinfo: &str) -> (String, usize) {
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
+    (model, cores)
+}
+
+/// The state and helpers every figure shares.
+struct Harness<'a> {
+    runner: &'a Runner,
+    global: &'a Global,
+    root: PathBuf,
+    /// target/bench: scratch space for archives, logs and the cold builds' target dirs.
+    dir: PathBuf,
+    runs: usize,
+    cold_runs: usize,
+    accept_msvc_license: bool,
+}
+
+/// Whether `program` is on PATH, so a missing baseline is reported instead of failing.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+fn missing(program: &str, package: &str) -> Verdict {
+    Verdict::NotMeasured(format!("`{program}` is not installed (Debian: apt-get install {package})"))
+}
+
+/// Sets a file's mtime to now without changing its bytes, so cargo rebuilds what depends on it.
+fn touch(path: &Path) -> Result<()> {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .with_context(|| format!("touching {} to force a rebuild", path.display()))
+}
+
+fn seconds(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64()
+}
+
+/// Each pair's ours ÷ theirs: ratios within a pair cancel most of the shared machine's load.
+fn ratios(pairs: &[(f64, f64)]) -> Vec<f64> {
+    pairs.iter().map(|(a, b)| a / b).collect()
+}
+
+impl Harness<'_> {
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.log"))
+    }
+
+    /// Runs the plan's cargo commands (every route's one invocation), as `dist` would, with
+    /// their output to a log; `target_dir` replaces the workspace's when given.
+    fn cargo(&self, plan: &Plan, target_dir: Option<&Path>, log: &str) -> Result<f64> {
+        let started = Instant::now();
+        for build in &plan.builds {
+            let mut cmd = build.cmd.clone();
+            if let Some(dir) = target_dir {
+                cmd = cmd.env("CARGO_TARGET_DIR", path_arg(dir)?);
+            }
+            self.runner.run(&cmd, Some(&self.log(log)))?;
+        }
+        Ok(seconds(started))
+    }
+
+    /// Runs this very binary's `dist` for the config's targets into target/bench/dist.
+    fn dist(&self) -> Result<f64> {
+        self.dist_with(&std::env::current_exe().context("finding the running xtask binary")?)
+    }
+
+    /// Runs `exe dist` (an xtask binary) for the config's targets into target/bench/dist.
+    fn dist_with(&self, exe: &Path) -> Result<f64> {
+        let mut cmd = Cmd::new(path_arg(exe)?)
+            .args(["dist", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?, "--out", &path_arg(&self.dir.join("dist"))?]);
+        if self.accept_msvc_license {
+            cmd = cmd.arg("--accept-msvc-license");
+        }
+        let started = Instant::now();
+        self.runner.run(&cmd, Some(&self.log("dist")))?;
+        Ok(seconds(started))
+    }
+
+    fn main_rs(&self) -> PathBuf {
+        self.root.join("app/src/main.rs")
+    }
+
+    /// Figure: re-running `dist` with nothing to do, against the plan's cargo commands alone.
+    fn noop(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new("noop", "no-op rerun of `dist`, all targets", "≤ 1.5× the plan's cargo commands' own no-op");
+        eprintln!("bench noop: warming up (builds the matrix if needed)");
+        self.dist()?;
+        let mut pairs = Vec::new();
+        for run in 0..self.runs {
+            eprintln!("bench noop: run {}/{}", run + 1, self.runs);
+            pairs.push((self.dist()?, self.cargo(plan, None, "noop")?));
+        }
+        fig.row("`xtask dist` (no-op)", Unit::Seconds, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("the plan's cargo commands (no-op)", Unit::Seconds, &pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.judge("dist ÷ cargo", Unit::Ratio, &ratios(&pairs), |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        fig.notes.push(
+            "A no-op `dist` still verifies, smoke-runs (qemu for aarch64), packs and hashes all five targets and reads the config (`cargo metadata`, three `rustc` queries, `git`); cargo-zigbuild's own start-up is most of the cargo side.".into(),
+        );
+        Ok(fig)
+    }
+
+    /// Figure: a real release run (app's source touched) with and without the orchestrator.
+    fn overhead(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new(
+            "overhead",
+            "orchestration overhead of `dist` (app rebuilt, all targets)",
+            "≤ 3 % and ≤ 1 s of the whole run",
+        );
+        // The orchestrator's own work (planning, verifying, smoke runs, packing, hashing) is
+        // the same whether cargo rebuilds or not, so it is measured where cargo does least:
+        // no-op pairs. The rebuild pairs give the whole run it is a share of; their own
+        // difference is shown too, but the load swings of a shared machine swamp it.
+        let (mut rebuild, mut noop) = (Vec::new(), Vec::new());
+        for run in 0..self.runs {
+            eprintln!("bench overhead: run {}/{}", run + 1, self.runs);
+            touch(&self.main_rs())?;
+            let dist = self.dist()?;
+            touch(&self.main_rs())?;
+            rebuild.push((dist, self.cargo(plan, None, "overhead")?));
+            noop.push((self.dist()?, self.cargo(plan, None, "overhead")?));
+        }
+        let column = |pairs: &[(f64, f64)], i: usize| -> Vec<f64> { pairs.iter().map(|p| if i == 0 { p.0 } else { p.1 }).collect() };
+        fig.row("`xtask dist`, app rebuilt", Unit::Seconds, &column(&rebuild, 0));
+        fig.row("the plan's cargo commands, app rebuilt", Unit::Seconds, &column(&rebuild, 1));
+        fig.row("dist − cargo, app rebuilt (noisy)", Unit::Seconds, &rebuild.iter().map(|(d, c)| d - c).collect::<Vec<_>>());
+        fig.row("`xtask dist`, no-op", Unit::Seconds, &column(&noop, 0));
+        fig.row("the plan's cargo commands, no-op", Unit::Seconds, &column(&noop, 1));
+        let extra = fig.row("overhead: dist − cargo, no-op", Unit::Seconds, &noop.iter().map(|(d, c)| d - c).collect::<Vec<_>>());
+        let share: Vec<f64> = noop.iter().zip(&rebuild).map(|((d, c), (whole, _))| (d - c) / whole * 100.0).collect();
+        fig.judge(
+            "overhead share of the rebuilding run",
+            Unit::Percent,
+            &share,
+            |p| p <= 3.0 && extra.is_some_and(|e| e.median <= 1.0),
+            |p| format!("{p:.1} % and {:.2} s: over 3 % or 1 s", extra.map_or(f64::NAN, |e| e.median)),
+        );
+        // The optdeps figure's xtask, when it ran first: the overhead the fix would leave.
+        let fast = self.optdeps_exe();
+        if fast.is_file() {
+            let mut pairs = Vec::new();
+            for run in 0..self.runs {
+                eprintln!("bench overhead: no-op with the optdeps xtask, run {}/{}", run + 1, self.runs);
+                pairs.push((self.dist_with(&fast)?, self.cargo(plan, None, "overhead")?));
+            }
+            fig.row("overhead: dist − cargo, no-op, xtask with hot dependencies optimised", Unit::Seconds, &pairs.iter().map(|(d, c)| d - c).collect::<Vec<_>>());
+            let share: Vec<f64> = pairs.iter().zip(&rebuild).map(|((d, c), (whole, _))| (d - c) / whole * 100.0).collect();
+            fig.row("its share of the rebuilding run", Unit::Percent, &share);
+        }
+        fig.notes.push(
+            "The overhead is what the orchestrator adds: planning queries, verification, smoke runs, packing (gzip/deflate included) and hashing.".into(),
+        );
+        if cfg!(debug_assertions) {
+            fig.notes.push(DEV_PROFILE_NOTE.into());
+        }
+        Ok(fig)
+    }
+
+    /// Figure: the matrix built cold and warm, grouped per route against one target per cargo run.
+    fn matrix(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new(
+            "matrix",
+            "cold 5-target matrix, one cargo run per route vs one per target",
+            "grouped ≤ 0.8× separate",
+        );
+        let singles: Vec<Plan> = plan
+            .jobs
+            .iter()
+            .map(|j| size::load(self.runner, self.global, vec![j.target.clone()], None).map(|(_, p)| p))
+            .collect::<Result<_>>()?;
+        let grouped_dir = |run: usize| self.dir.join(format!("cold-grouped-{run}"));
+        let single_dir = |run: usize, target: &str| self.dir.join(format!("cold-separate-{run}")).join(target);
+        let separate = |run: usize| -> Result<f64> {
+            let mut total = 0.0;
+            for single in &singles {
+                total += self.cargo(single, Some(&single_dir(run, &single.jobs[0].target)), "matrix")?;
+            }
+            Ok(total)
+        };
+        let (mut cold, mut cold_cpu) = (Vec::new(), Vec::new());
+        for run in 0..self.cold_runs {
+            eprintln!("bench matrix: cold run {}/{} (minutes)", run + 1, self.cold_runs);
+            for dir in [grouped_dir(run), self.dir.join(format!("cold-separate-{run}"))] {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            let before = children_cpu();
+            let grouped = self.cargo(plan, Some(&grouped_dir(run)), "matrix")?;
+            let between = children_cpu();
+            cold.push((grouped, separate(run)?));
+            if let (Some(a), Some(b), Some(c)) = (before, between, children_cpu()) {
+                cold_cpu.push((b - a, c - b));
+            }
+        }
+        let last = self.cold_runs - 1;
+        let mut warm = Vec::new();
+        for run in 0..self.runs {
+            eprintln!("bench matrix: warm run {}/{}", run + 1, self.runs);
+            touch(&self.main_rs())?;
+            let grouped = self.cargo(plan, Some(&grouped_dir(last)), "matrix")?;
+            touch(&self.main_rs())?;
+            warm.push((grouped, separate(last)?));
+        }
+        for run in 0..self.cold_runs {
+            let _ = std::fs::remove_dir_all(grouped_dir(run));
+            let _ = std::fs::remove_dir_all(self.dir.join(format!("cold-separate-{run}")));
+        }
+        fig.row("cold, grouped (one cargo run per route)", Unit::Seconds, &cold.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("cold, separate (one cargo run per target, each in a fresh target dir)", Unit::Seconds, &cold.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.row("warm (app/src/main.rs touched), grouped", Unit::Seconds, &warm.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("warm (app/src/main.rs touched), separate", Unit::Seconds, &warm.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.row("warm: grouped ÷ separate", Unit::Ratio, &ratios(&warm));
+        fig.row("cold CPU time (user + sys), grouped", Unit::Seconds, &cold_cpu.iter().map(|p| p.0).collect::<Vec<_>>());
+        fig.row("cold CPU time (user + sys), separate", Unit::Seconds, &cold_cpu.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.row("cold CPU time: grouped ÷ separate (load-independent)", Unit::Ratio, &ratios(&cold_cpu));
+        fig.judge("cold: grouped ÷ separate", Unit::Ratio, &ratios(&cold), |r| r <= 0.8, |r| format!("{r:.2}× > 0.8×"));
+        fig.notes.push(format!(
+            "Cold means a fresh CARGO_TARGET_DIR; zig's own global cache (its compiled libc) stays warm, as it does on any machine after the first run. {} cold runs: each is minutes long.",
+            self.cold_runs
+        ));
+        Ok(fig)
+    }
+
+    /// Figure: `inspect::inspect` (file read included) against `readelf -d` and `file`.
+    fn inspect(&self, binaries: &[(String, PathBuf)]) -> Result<Figure> {
+        let mut fig = Figure::new("inspect", "inspect throughput vs `readelf -d` and `file`", "≥ 1 GB/s and faster than both");
+        let tools = [("readelf", "binutils"), ("file", "file")];
+        let absent: Vec<(&str, &str)> = tools.into_iter().filter(|(t, _)| !on_path(t)).collect();
+        let mut worst_throughput = f64::INFINITY;
+        let mut slower_than: Vec<String> = Vec::new();
+        let mut read_share: Vec<String> = Vec::new();
+        for (label, path) in binaries {
+            let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len() as f64;
+            let arg = path_arg(path)?;
+            let mut ours = Vec::new();
+            let mut reads = Vec::new();
+            let mut theirs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            for _ in 0..self.runs {
+                reads.push(time_read(path)?);
+                ours.push(time_inspect(path)?);
+                for (tool, _) in tools.iter().filter(|(t, _)| on_path(t)) {
+                    let cmd = match *tool {
+                        "readelf" => Cmd::new("readelf").args(["-d", &arg]),
+                        _ => Cmd::new("file").arg(&arg),
+                    };
+                    let started = Instant::now();
+                    self.runner.query(&cmd)?;
+                    theirs.entry(tool).or_default().push(seconds(started));
+                }
+            }
+            fig.row(format!("{label}: inspect (read + parse, {})", report::human_size(size as u64)), Unit::Seconds, &ours);
+            if let (Some(read), Some(all)) = (Stats::of(&reads), Stats::of(&ours)) {
+                read_share.push(format!("reading the file is {:.0} % of inspect's time on {label}", (read.median / all.median * 100.0).min(100.0)));
+            }
+            fig.row(format!("{label}: of which reading the file"), Unit::Seconds, &reads);
+            for (tool, samples) in &theirs {
+                fig.row(format!("{label}: `{tool}`"), Unit::Seconds, samples);
+                let pairs: Vec<(f64, f64)> = ours.iter().copied().zip(samples.iter().copied()).collect();
+                if let Some(ratio) = fig.row(format!("{label}: inspect ÷ `{tool}`"), Unit::Ratio, &ratios(&pairs)) {
+                    if ratio.median >= 1.0 {
+                        slower_than.push(format!("{tool} on {label} ({:.2}×)", ratio.median));
+                    }
+                }
+            }
+            let throughput: Vec<f64> = ours.iter().map(|t| size / t).collect();
+            if let Some(stats) = fig.row(format!("{label}: inspect throughput"), Unit::BytesPerSecond, &throughput) {
+                worst_throughput = worst_throughput.min(stats.median);
+            }
+        }
+        if let Some((tool, package)) = absent.first() {
+            fig.verdict = missing(tool, package);
+            return Ok(fig);
+        }
+        let samples = [worst_throughput];
+        fig.judge("slowest throughput", Unit::BytesPerSecond, &samples, |t| t >= 1e9 && slower_than.is_empty(), |t| {
+            let why = if slower_than.is_empty() {
+                format!("{:.2} GB/s < 1 GB/s", t / 1e9)
+            } else {
+                format!("slower than {}", slower_than.join(", "))
+            };
+            // dist reads the whole binary before inspecting it; readelf and file read headers only.
+            format!("{why}; {}{}", read_share.join(", "), dev_profile_reason())
+        });
+        fig.notes.push(
+            "readelf and file are timed as processes (as a release script would call them); inspect is timed in process, reading the whole file as `dist` does. Each inspect sample is the mean of enough repetitions to last ≥ 50 ms.".into(),
+        );
+        if cfg!(debug_assertions) {
+            fig.notes.push(DEV_PROFILE_NOTE.into());
+        }
+        Ok(fig)
+    }
+
+    /// Figure: `package::write_archive` against `tar | <compressor>` on the same files.
+    fn pack(&self, inputs: &[(String, Vec<Entry>)]) -> Result<Figure> {
+        let mut fig = Figure::new("pack", "packing time and size vs `tar` piped to the compressor", "time ≤ 1.0×, size ≤ 1.0×");
+        let mut misses = Vec::new();
+        let mut headline = Vec::new();
+        for (format, compressor, package) in PACK_FORMATS {
+            let program = compressor.split(' ').next().unwrap_or(compressor);
+            if !on_path("tar") || !on_path(program) {
+                let (tool, pkg) = if on_path("tar") { (program, *package) } else { ("tar", "tar") };
+                fig.verdict = missing(tool, pkg);
+                return Ok(fig);
+            }
+            for (label, entries) in inputs {
+                let top = format!("bench-{label}");
+                let stage = self.dir.join("pack-stage").join(label);
+                let _ = std::fs::remove_dir_all(&stage);
+                std::fs::create_dir_all(stage.join(&top)).with_context(|| format!("creating {}", stage.display()))?;
+                for e in entries {
+                    std::fs::copy(&e.source, stage.join(&top).join(&e.name)).with_context(|| format!("copying {}", e.source.display()))?;
+                }
+                let ours_path = self.dir.join(format!("ours-{label}.{}", format.extension()));
+                let theirs_path = self.dir.join(format!("theirs-{label}.{}", format.extension()));
+                let tar = Cmd::new("tar")
+                    .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0"])
+                    .args(["--use-compress-program", compressor, "-cf", &path_arg(&theirs_path)?, "-C", &path_arg(&stage)?, &top]);
+                let mut pairs = Vec::new();
+                for _ in 0..self.runs {
+                    let started = Instant::now();
+                    package::write_archive(&ours_path, *format, &top, entries, 0)?;
+                    let ours = seconds(started);
+                    let started = Instant::now();
+                    self.runner.run(&tar, Some(&self.log("pack")))?;
+                    pairs.push((ours, seconds(started)));
+                }
+                let sizes = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).with_context(|| format!("reading {}", p.display()));
+                let (ours_size, theirs_size) = (sizes(&ours_path)?, sizes(&theirs_path)?);
+                let ext = format.extension();
+                fig.row(format!("{label} {ext}: write_archive"), Unit::Seconds, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+                fig.row(format!("{label} {ext}: tar | {compressor}"), Unit::Seconds, &pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+                let time = fig.row(format!("{label} {ext}: time ratio"), Unit::Ratio, &ratios(&pairs));
+                fig.row(format!("{label} {ext}: write_archive size"), Unit::Bytes, &[ours_size]);
+                fig.row(format!("{label} {ext}: tar | {compressor} size"), Unit::Bytes, &[theirs_size]);
+                let size_ratio = ours_size / theirs_size;
+                fig.row(format!("{label} {ext}: size ratio"), Unit::Ratio, &[size_ratio]);
+                let time = time.map_or(f64::NAN, |t| t.median);
+                headline.push(time.max(size_ratio));
+                if time > 1.0 {
+                    misses.push(format!("{label} {ext} takes {time:.2}× tar's time"));
+                }
+                if size_ratio > 1.0 {
+                    // Container or compressor? Our archive's own tar stream through the baseline compressor tells.
+                    let again = self.recompress(&ours_path, *format, compressor, program)?;
+                    fig.row(format!("{label} {ext}: write_archive's tar stream through {compressor}, size"), Unit::Bytes, &[again]);
+                    let culprit = if again <= theirs_size * 1.002 {
+                        format!("the tar streams compress alike under {compressor} ({again} B vs {theirs_size} B), so the compressor package.rs uses is the difference")
+                    } else {
+                        format!("even through {compressor} our tar stream is {:.3}× theirs: the container differs", again / theirs_size)
+                    };
+                    misses.push(format!("{label} {ext} is {size_ratio:.3}× tar's size: {culprit}"));
+                }
+            }
+        }
+        let met = misses.is_empty();
+        let misses = misses.join("; ") + dev_profile_reason();
+        fig.judge("worst of the time and size ratios", Unit::Ratio, &[headline.iter().copied().fold(0.0, f64::max)], |_| met, |_| misses.clone());
+        fig.notes.push("write_archive is timed in process (file reads, tar, compression, fsync and rename); tar as one process that pipes through the compressor.".into());
+        if cfg!(debug_assertions) {
+            fig.notes.push(DEV_PROFILE_NOTE.into());
+        }
+        Ok(fig)
+    }
+
+    /// The size of `archive`'s uncompressed stream compressed by `compressor` (e.g. "gzip -6"),
+    /// whose `program` also decompresses with `-d`: gzip, xz and zstd all take `-d -f`.
+    fn recompress(&self, archive: &Path, format: ArchiveFormat, compressor: &str, program: &str) -> Result<f64> {
+        let dir = self.dir.join("recompress");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let copy = dir.join(format!("stream.{}", format.extension()));
+        std::fs::copy(archive, &copy).with_context(|| format!("copying {}", archive.display()))?;
+        self.runner.run(&Cmd::new(program).args(["-d", "-f", &path_arg(&copy)?]), Some(&self.log("recompress")))?;
+        let words: Vec<&str> = compressor.split(' ').collect();
+        let cmd = Cmd::new(words[0]).args(words[1..].iter().copied()).args(["-f", &path_arg(&dir.join("stream.tar"))?]);
+        self.runner.run(&cmd, Some(&self.log("recompress")))?;
+        Ok(std::fs::metadata(&copy).with_context(|| format!("{compressor} wrote no {}", copy.display()))?.len() as f64)
+    }
+
+    /// Where the optdeps figure builds its xtask.
+    fn optdeps_exe(&self) -> PathBuf {
+        self.dir.join("opt-deps").join("debug").join("xtask")
+    }
+
+    /// Figures: inspect and pack again, measured by an xtask built with `HOT_DEPS` at
+    /// opt-level 3 (through `--config`, into its own target dir), to show what the dev
+    /// profile costs and what the fix in the root Cargo.toml would give.
+    fn opt_deps(&self) -> Result<Vec<Figure>> {
+        let dir = self.dir.join("opt-deps");
+        let manifest = path_arg(&self.root.join("Cargo.toml"))?;
+        let mut build = Cmd::new("cargo").args(["build", "--package", "xtask", "--manifest-path", &manifest]).env("CARGO_TARGET_DIR", path_arg(&dir)?);
+        for dep in HOT_DEPS {
+            build = build.args(["--config".to_string(), format!("profile.dev.package.{dep}.opt-level=3")]);
+        }
+        eprintln!("bench optdeps: building an xtask with {} optimised", HOT_DEPS.join(", "));
+        self.runner.run(&build, Some(&self.log("optdeps")))?;
+        let measure = Cmd::new(path_arg(&self.optdeps_exe())?)
+            .args(["--json", "bench", "--manifest-path", &manifest, "--only", "inspect", "--only", "pack"])
+            .args(["--runs".to_string(), self.runs.to_string(), "--out".to_string(), path_arg(&self.dir.join("optdeps.md"))?]);
+        eprintln!("bench optdeps: measuring inspect and pack with it");
+        let json = self.runner.query(&measure)?;
+        let results: Results = serde_json::from_str(&json).context("reading the optdeps run's JSON results")?;
+        Ok(results
+            .figures
+            .into_iter()
+            .map(|mut f| {
+                f.name = "optdeps".into();
+                f.title = format!("{}, hot dependencies at opt-level 3", f.title);
+                f.notes.retain(|n| n != DEV_PROFILE_NOTE);
+                f.notes.push(format!("The xtask was built in the dev profile with `--config profile.dev.package.<name>.opt-level=3` for {}.", HOT_DEPS.join(", ")));
+                f
+            })
+            .collect())
+    }
+
+    /// Figure: dist binary size against the release profile, per target.
+    fn size(&self, plan: &Plan) -> Result<Figure> {
+        let mut fig = Figure::new("size", "dist binary size vs the release profile (app)", "≤ 0.65× on every target");
+        let (_, release) = size::load(self.runner, self.global, Vec::new(), Some("release".into()))?;
+        eprintln!("bench size: building the matrix with the release profile");
+        let release = size::build_plan(self.runner, &release, &[], None)?;
+        let dist = size::build_plan(self.runner, plan, &[], None)?;
+        let mut worst = 0.0_f64;
+        let mut worst_target = String::new();
+        for (target, path) in &dist {
+            let len = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).with_context(|| format!("reading {}", p.display()));
+            let (d, r) = (len(path)?, len(&release[target])?);
+            fig.row(format!("{target}: dist"), Unit::Bytes, &[d]);
+            fig.row(format!("{target}: release"), Unit::Bytes, &[r]);
+            fig.row(format!("{target}: dist ÷ release"), Unit::Ratio, &[d / r]);
+            if d / r > worst {
+                (worst, worst_target) = (d / r, target.clone());
+            }
+        }
+        fig.judge("largest dist ÷ release", Unit::Ratio, &[worst], |r| r <= 0.65, |r| {
+            format!("{worst_target} is {r:.2}× > 0.65×: the app's own code is a few KiB; the rest is the precompiled std and libc (see the size breakdown), which no profile setting rebuilds on stable Rust (that takes nightly's -Z build-std)")
+        });
+        fig.notes.push("Sizes are exact (one build each); the release profile is cargo's default (no LTO, symbols kept, unwinding).".into());
+        Ok(fig)
+    }
+
+    /// Figure: the first `cargo xtask --help` on a fresh clone (a fresh target dir).
+    fn help(&self) -> Result<Figure> {
+        let mut fig = Figure::new("help", "cold `cargo xtask --help` (fresh target dir)", "≤ 30 s");
+        let (mut samples, mut cpu) = (Vec::new(), Vec::new());
+        for run in 0..self.cold_runs {
+            eprintln!("bench help: cold run {}/{} (compiles the xtask)", run + 1, self.cold_runs);
+            let dir = self.dir.join("cold-help");
+            let _ = std::fs::remove_dir_all(&dir);
+            // What the `xtask` alias in .cargo/config.toml expands to.
+            let cmd = Cmd::new("cargo")
+                .args(["run", "--package", "xtask", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?, "--", "--help"])
+                .env("CARGO_TARGET_DIR", path_arg(&dir)?);
+            let (started, cpu_before) = (Instant::now(), children_cpu());
+            self.runner.run(&cmd, Some(&self.log("help")))?;
+            samples.push(seconds(started));
+            if let (Some(before), Some(after)) = (cpu_before, children_cpu()) {
+                cpu.push(after - before);
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        let cpu = fig.row("CPU time of the build (user + sys, all processes)", Unit::Seconds, &cpu);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        fig.judge("cold `cargo xtask --help`", Unit::Seconds, &samples, |s| s <= 30.0, |s| match cpu {
+            Some(cpu) => format!(
+                "{s:.0} s > 30 s; compiling the xtask and its dependencies takes {:.0} s of CPU, so even with all {cores} cores to itself the build needs ≥ {:.0} s",
+                cpu.median,
+                cpu.median / cores
+            ),
+            None => format!("{s:.0} s > 30 s"),
+        });
+        fig.notes.push(format!("{} runs: each compiles the xtask and its dependencies from scratch.", self.cold_runs));
+        Ok(fig)
+    }
+}
+
+/// Formats packed and compared: the archive format and the `tar --use-compress-program`
+/// baseline with its Debian package. A format package.rs gains is one more line here.
+const PACK_FORMATS: &[(ArchiveFormat, &str, &str)] = &[
+    (ArchiveFormat::TarGz, "gzip -6", "gzip"),
+    (ArchiveFormat::TarXz, "xz -6", "xz-utils"),
+    (ArchiveFormat::TarZst, "zstd -19", "zstd"),
+];
+
+/// CPU seconds (user + sys) of this process's finished, waited-for descendants, from
+/// /proc/self/stat's cutime and cstime; None where /proc is missing. The difference around a
+/// child run is what it used, however busy the shared machine is.
+fn children_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which may itself hold spaces and ends with ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    // cutime and cstime are fields 16 and 17 of the whole line; Linux counts in USER_HZ = 100.
+    Some((ticks(13)? + ticks(14)?) / 100.0)
+}
+
+/// Seconds for one read of `path`, averaged like [`time_inspect`], to split read from parse.
+fn time_read(path: &Path) -> Result<f64> {
+    let started = Instant::now();
+    let mut reps = 0;
+    while reps == 0 || started.elapsed().as_secs_f64() < 0.05 {
+        std::hint::black_box(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+        reps += 1;
+    }
+    Ok(seconds(started) / f64::from(reps))
+}
+
+/// Seconds for one read + inspect of `path`, averaged over enough repetitions to last
+/// ≥ 50 ms, as one call takes well under the timer's useful resolution for small files.
+fn time_inspect(path: &Path) -> Result<f64> {
+    let started = Instant::now();
+    let mut reps = 0;
+    while reps == 0 || started.elapsed().as_secs_f64() < 0.05 {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        inspect::inspect(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        reps += 1;
+    }
+    Ok(seconds(started) / f64::from(reps))
+}
+
+pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()> {
+    for name in &args.only {
+        if !FIGURES.contains(&name.as_str()) {
+            return Err(UsageError::new(format!("--only {name}: no such figure; the figures are {}", FIGURES.join(", "))));
+        }
+    }
+    if args.runs == Some(0) {
+        return Err(UsageError::new("--runs 0 measures nothing: give at least 1"));
+    }
+    let selected = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let (config, plan) = size::load(runner, global, Vec::new(), None)?;
+    let partial = args.quick || !args.only.is_empty();
+    // A partial run must not overwrite the full results by accident.
+    let out = args.out.clone().unwrap_or_else(|| {
+        if partial {
+            config.target_dir.join("bench").join("BENCHMARKS.md")
+        } else {
+            config.workspace_root.join("BENCHMARKS.md")
+        }
+    });
+    let runs = if args.quick { 1 } else { args.runs.unwrap_or(RUNS) };
+    let bench = Harness {
+        runner,
+        global,
+        root: config.workspace_root.clone(),
+        dir: config.target_dir.join("bench"),
+        runs,
+        cold_runs: if args.quick { 1 } else { args.runs.unwrap_or(COLD_RUNS).min(runs) },
+        accept_msvc_license: args.accept_msvc_license,
+    };
+    std::fs::create_dir_all(&bench.dir).with_context(|| format!("creating {}", bench.dir.display()))?;
+    let machine = machine(runner, &plan, &args)?;
+
+    let mut figures = Vec::new();
+    // The host's shipped binary and this (debug, unstripped) xtask: a small and a large input.
+    let needs_dist_binary = selected("inspect") || selected("pack");
+    let host_target = plan.jobs.iter().find(|j| j.smoke.runnable && j.smoke.runner.is_none()).map(|j| j.target.clone());
+    let small = match (needs_dist_binary, &host_target) {
+        (true, Some(target)) => {
+            let (_, host_plan) = size::load(runner, global, vec![target.clone()], None)?;
+            eprintln!("bench: building {target} (no-op when built)");
+            size::build_plan(runner, &host_plan, &[], None)?.remove(target)
+        }
+        _ => None,
+    };
+    let large = std::env::current_exe().context("finding the running xtask binary")?;
+    let mut binaries: Vec<(String, PathBuf)> = Vec::new();
+    if let (Some(path), Some(target)) = (&small, &host_target) {
+        binaries.push((format!("app ({target}, dist)"), path.clone()));
+    }
+    binaries.push(("xtask (debug, unstripped)".into(), large.clone()));
+    for name in FIGURES.into_iter().filter(|n| selected(n)) {
+        let figure = match name {
+            "inspect" => bench.inspect(&binaries)?,
+            "pack" => {
+                let mut inputs = Vec::new();
+                if let Some(path) = &small {
+                    let mut entries =
+                        vec![Entry { name: "app".into(), source: path.clone(), executable: true, sha256: package::sha256_file(path)? }];
+                    for include in &plan.include {
+                        let name = include.file_name().context("an include path has no file name")?.to_string_lossy().to_string();
+                        entries.push(Entry { name, source: include.clone(), executable: false, sha256: package::sha256_file(include)? });
+                    }
+                    inputs.push(("release".to_string(), entries));
+                }
+                let sha256 = package::sha256_file(&large)?;
+                inputs.push(("large".to_string(), vec![Entry { name: "xtask".into(), source: large.clone(), executable: true, sha256 }]));
+                bench.pack(&inputs)?
+            }
+            "optdeps" => {
+                for figure in bench.opt_deps()? {
+                    report::print_figure(&figure);
+                    figures.push(figure);
+                }
+                continue;
+            }
+            "size" => bench.size(&plan)?,
+            "noop" => bench.noop(&plan)?,
+            "overhead" => bench.overhead(&plan)?,
+            "matrix" => bench.matrix(&plan)?,
+            "help" => bench.help()?,
+            _ => continue, // "breakdown" is not a figure but a section of its own
+        };
+        report::print_figure(&figure);
+        figures.push(figure);
+    }
+    let breakdown = if selected("breakdown") { size::measure(runner, global, Vec::new())? } else { Vec::new() };
+    let results = Results { machine, figures, breakdown };
+    let markdown = report::benchmarks_markdown(&results);
+    package::write_atomic(&out, |w| {
+        use std::io::Write;
+        Ok(w.write_all(markdown.as_bytes())?)
+    })?;
+    report::print_bench(&results, &out, global.json);
+    Ok(())
+}
+
+fn machine(runner: &Runner, plan: &Plan, args: &flags::Bench) -> Result<Machine> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let (cpu, cores) = cpu_info(&cpuinfo);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').next().unwrap_or("?").to_string();
+    let mut command = vec!["cargo xtask bench".to_string()];
+    if args.quick {
+        command.push("--quick".into());
+    }
+    if let Some(n) = args.runs {
+        command.push(format!("--runs {n}"));
+    }
+    command.extend(args.only.iter().map(|o| format!("--only {o}")));
+    if args.accept_msvc_license {
+        command.push("--accept-msvc-license".into());
+    }
+    Ok(Machine {
+        cpu,
+        cores,
+        load,
+        date: runner.query(&Cmd::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
+        rustc: runner.query(&Cmd::new("rustc").arg("-V"))?.trim().to_string(),
+        xtask_build: if cfg!(debug_assertions) { "dev profile, as `cargo xtask` builds it".into() } else { "optimised".into() },
+        commit: plan.commit.clone(),
+        command: command.join(" "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_min_max() {
+        assert_eq!(Stats::of(&[3.0, 1.0, 2.0]), Some(Stats { median: 2.0, min: 1.0, max: 3.0, runs: 3 }));
+        assert_eq!(Stats::of(&[4.0, 1.0, 2.0, 10.0]), Some(Stats { median: 3.0, min: 1.0, max: 10.0, runs: 4 }));
+        assert_eq!(Stats::of(&[7.5]).map(|s| (s.median, s.min, s.max)), Some((7.5, 7.5, 7.5)));
+        assert_eq!(Stats::of(&[]), None);
+    }
+
+    #[test]
+    fn children_cpu_counts_a_finished_child() {
+        let before = children_cpu().expect("/proc/self/stat is readable on Linux");
+        let busy = Cmd::new("sh").args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"]);
+        Runner::default().run(&busy, None).unwrap();
+        let used = children_cpu().unwrap() - before;
+        assert!(used > 0.05, "the busy loop used {used} s of CPU");
+    }
+
+    #[test]
+    fn cpu_model_and_cores_from_cpuinfo() {
+        let text = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(cpu_info(text), ("AMD EPYC 7B13".to_string(), 2));
+        assert_eq!(cpu_info(""), ("unknown CPU".to_string(), 0));
+    }
+
+    #[test]
+    fn a_figure_is_judged_on_its_headline_median() {
+        let mut fig = Figure::new("noop", "t", "≤ 1.5×");
+        fig.judge("ratio", Unit::Ratio, &[1.2, 2.0, 1.4], |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        assert_eq!(fig.verdict, Verdict::Met);
+        fig.judge("ratio", Unit::Ratio, &[1.6, 2.0, 1.4], |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        assert_eq!(fig.verdict, Verdict::Missed("1.60× > 1.5×".into()));
+    }
+
+    #[test]
+    fn inspect_and_pack_figures_measure_the_test_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let (runner, global) = (Runner::default(), Global { manifest_path: None, verbose: false, json: false });
+        let root = dir.path().to_path_buf();
+        let bench = Harness { runner: &runner, global: &global, dir: root.clone(), root, runs: 2, cold_runs: 1, accept_msvc_license: false };
+        let exe = std::env::current_exe().unwrap();
+        let fig = bench.inspect(&[("test".into(), exe.clone())]).unwrap();
+        let labels: Vec<&str> = fig.rows.iter().map(|r| r.label.as_str()).collect();
+        assert!(labels.iter().any(|l| l.contains("inspect throughput")), "{labels:?}");
+        assert!(fig.rows.iter().all(|r| r.stats.runs == 2 && r.stats.median > 0.0), "{:?}", fig.rows);
+        assert_ne!(fig.verdict, Verdict::NotMeasured(String::new()));
+
+        // The first MiB of the binary: real machine code, small enough to pack quickly in a debug build.
+        let part = dir.path().join("part");
+        std::fs::write(&part, &std::fs::read(&exe).unwrap()[..1 << 20]).unwrap();
+        let entries = vec![Entry { name: "t".into(), source: part, executable: true }];
+        let fig = bench.pack(&[("test".into(), entries)]).unwrap();
+        let size = |label: &str| fig.rows.iter().find(|r| r.label == label).unwrap().stats.median;
+        // Both archives hold the same file at the same level: sizes within a few percent.
+        let ratio = size("test tar.gz: write_archive size") / size("test tar.gz: tar | gzip -6 size");
+        assert!((0.9..1.1).contains(&ratio), "{ratio}");
+        assert!(fig.headline.is_some(), "{fig:?}");
+    }
+}

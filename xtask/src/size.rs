@@ -1,0 +1,182 @@
+//! `cargo xtask size`: which crates take the space in a shipped binary, like cargo-bloat.
+//! The dist profile strips symbols, so the binary is built once more with `strip = false`
+//! into its own target dir (the shipped one is untouched), and the ELF symbol table's sizes
+//! are summed per crate, the crate read from the demangled name.
+
+use crate::build;
+use crate::config::{self, Config, Overrides, Toolchain};
+use crate::flags::{Global, Size};
+use crate::plan::{self, Plan};
+use crate::report;
+use crate::runner::Runner;
+use crate::triple::{self, Format};
+use crate::{dist, UsageError};
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Symbols that do not demangle as Rust: musl's libc, compiler-rt and the app's own C code.
+pub const NOT_RUST: &str = "[C: libc, compiler-rt, the app's C code]";
+
+/// The crates std links in to print backtraces (symbolisation, DWARF, decompression).
+pub const BACKTRACE_CRATES: [&str; 5] = ["gimli", "addr2line", "rustc_demangle", "miniz_oxide", "object"];
+
+/// The space one binary's symbols take, per crate, largest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Breakdown {
+    pub file_size: u64,
+    /// The bytes of the sections loaded at run time: what stays when the binary is stripped
+    /// (the rest of an unstripped file is mostly the prebuilt std's debug info).
+    pub loaded_size: u64,
+    /// The sum of all sized function and data symbols (the rest is headers, tables, padding).
+    pub symbols_size: u64,
+    pub crates: Vec<(String, u64)>,
+}
+
+/// Sums an ELF binary's sized symbols per crate. Needs the symbol table: a stripped binary
+/// is an error that says how to get one.
+pub fn breakdown(bytes: &[u8]) -> Result<Breakdown, String> {
+    let elf = goblin::elf::Elf::parse(bytes).map_err(|e| format!("not an ELF binary: {e}"))?;
+    if elf.syms.is_empty() {
+        return Err("the binary has no symbol table: build it with strip = false".into());
+    }
+    let mut crates: BTreeMap<String, u64> = BTreeMap::new();
+    for sym in elf.syms.iter().filter(|s| s.st_size > 0 && matches!(s.st_type(), goblin::elf::sym::STT_FUNC | goblin::elf::sym::STT_OBJECT)) {
+        let name = elf.strtab.get_at(sym.st_name).unwrap_or("");
+        *crates.entry(crate_of(name)).or_default() += sym.st_size;
+    }
+    let mut crates: Vec<(String, u64)> = crates.into_iter().collect();
+    crates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let loaded_size = elf
+        .section_headers
+        .iter()
+        .filter(|s| s.sh_flags & u64::from(goblin::elf::section_header::SHF_ALLOC) != 0 && s.sh_type != goblin::elf::section_header::SHT_NOBITS)
+        .map(|s| s.sh_size)
+        .sum();
+    Ok(Breakdown { file_size: bytes.len() as u64, loaded_size, symbols_size: crates.iter().map(|c| c.1).sum(), crates })
+}
+
+/// The crate a symbol belongs to: the first path segment of its demangled name; for a
+/// trait impl `<T as Trait>::f`, T's crate, or the trait's when T is a primitive or generic.
+pub fn crate_of(symbol: &str) -> String {
+    let Ok(demangled) = rustc_demangle::try_demangle(symbol) else {
+        return NOT_RUST.into();
+    };
+    let name = format!("{demangled:#}");
+    let first_crate = |path: &str| {
+        let path = path.trim_start_matches(['<', '&', '*', '[', '(', ' ']);
+        let path = ["mut ", "const ", "dyn "].iter().fold(path, |p, prefix| p.strip_prefix(prefix).unwrap_or(p));
+        let ident: String = path.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        (!ident.is_empty() && path[ident.len()..].starts_with("::")).then_some(ident)
+    };
+    match name.strip_prefix('<').and_then(|rest| rest.split_once(" as ")) {
+        Some((ty, tr)) => first_crate(ty).or_else(|| first_crate(tr)),
+        None => first_crate(&name),
+    }
+    .unwrap_or_else(|| "[other Rust]".into())
+}
+
+/// Loads the config and plans for `targets` (empty: the config's) with `profile` (None: the config's).
+pub fn load(runner: &Runner, global: &Global, targets: Vec<String>, profile: Option<String>) -> Result<(Config, Plan)> {
+    let toolchain = Toolchain::detect(runner)?;
+    let overrides = Overrides { targets, profile, out_dir: None };
+    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
+    let host = dist::detect_host(&config.targets)?;
+    let plan = plan::plan(&config, &toolchain, &host)?;
+    Ok((config, plan))
+}
+
+/// Builds every target of `plan` with the plan's own commands, plus `extra` cargo arguments
+/// and in `target_dir` when given; returns each target's first binary.
+pub fn build_plan(runner: &Runner, plan: &Plan, extra: &[String], target_dir: Option<&std::path::Path>) -> Result<BTreeMap<String, PathBuf>> {
+    let mut binaries = BTreeMap::new();
+    for (index, group) in plan.builds.iter().enumerate() {
+        let jobs: Vec<&plan::Job> = plan.jobs.iter().filter(|j| j.build == index).collect();
+        for job in &jobs {
+            build::install(runner, job, &group.log, |m| eprintln!("{m}"))?;
+        }
+        let mut group = group.clone();
+        group.cmd = group.cmd.args(extra.iter().cloned());
+        if let Some(dir) = target_dir {
+            group.cmd = group.cmd.env("CARGO_TARGET_DIR", crate::runner::path_arg(dir)?);
+            group.log = dir.join(format!("{}.log", group.route));
+        }
+        for (target, outcome) in build::build(runner, &group, &jobs, |_| {})? {
+            let paths = outcome.with_context(|| format!("building {target} for the measurement"))?;
+            let first = paths.into_iter().next().ok_or_else(|| anyhow!("cargo reported no binary for {target}"))?;
+            binaries.insert(target, first);
+        }
+    }
+    Ok(binaries)
+}
+
+/// Builds the ELF targets without stripping and breaks each binary down by crate.
+pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result<Vec<(String, Breakdown)>> {
+    let (config, _) = load(runner, global, targets.clone(), None)?;
+    let elf: Vec<String> = config.targets.iter().filter(|t| triple::format(t) == Format::Elf).cloned().collect();
+    if elf.is_empty() {
+        return Err(UsageError::new(format!(
+            "none of {} is an ELF target: the size breakdown reads ELF symbol tables (Linux targets)",
+            config.targets.join(", ")
+        )));
+    }
+    let (config, plan) = load(runner, global, elf, None)?;
+    let dir = config.target_dir.join("bench").join("unstripped");
+    eprintln!("building {} with strip = false into {}", config.targets.join(", "), dir.display());
+    let extra = ["--config".to_string(), format!("profile.{}.strip=false", config.profile)];
+    let binaries = build_plan(runner, &plan, &extra, Some(&dir))?;
+    binaries
+        .into_iter()
+        .map(|(target, path)| {
+            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let found = breakdown(&bytes).map_err(|e| anyhow!("{} ({target}): {e}", path.display()))?;
+            Ok((target, found))
+        })
+        .collect()
+}
+
+pub fn size(runner: &Runner, global: &Global, args: Size) -> Result<()> {
+    let found = measure(runner, global, args.targets)?;
+    report::print_size(&found, args.top, global.json);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crates_come_from_the_demangled_path() {
+        assert_eq!(crate_of("_ZN4core3fmt5write17h0123456789abcdefE"), "core");
+        assert_eq!(crate_of("_ZN60_$LT$alloc..string..String$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE"), "alloc");
+        // A primitive's impl belongs to the trait's crate.
+        assert_eq!(crate_of("_ZN44_$LT$$RF$T$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE"), "core");
+        assert_eq!(crate_of("memcpy"), NOT_RUST);
+    }
+
+    #[test]
+    fn the_test_binary_breaks_down_into_its_crates() {
+        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let found = breakdown(&bytes).unwrap();
+        let names: Vec<&str> = found.crates.iter().map(|c| c.0.as_str()).collect();
+        for expected in ["xtask", "core", "goblin", NOT_RUST] {
+            assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        }
+        assert!(found.crates.windows(2).all(|w| w[0].1 >= w[1].1), "not sorted largest first");
+        assert_eq!(found.symbols_size, found.crates.iter().map(|c| c.1).sum::<u64>());
+        assert!(found.symbols_size < found.loaded_size && found.loaded_size < found.file_size, "{found:?}");
+    }
+
+    #[test]
+    fn a_stripped_binary_says_how_to_get_symbols() {
+        // `strip` drops .symtab and keeps a valid ELF: the breakdown must refuse it clearly.
+        let dir = tempfile::tempdir().unwrap();
+        let stripped = dir.path().join("stripped");
+        let exe = std::env::current_exe().unwrap();
+        let strip = crate::runner::Cmd::new("strip").arg("-o").arg(stripped.to_str().unwrap()).arg(exe.to_str().unwrap());
+        Runner::default().run(&strip, None).expect("this test needs binutils' strip (apt-get install binutils)");
+        let err = breakdown(&std::fs::read(&stripped).unwrap()).unwrap_err();
+        assert!(err.contains("strip = false"), "{err}");
+    }
+}
