@@ -855,7 +855,8 @@ mod tests {
         // The first MiB of the binary: real machine code, small enough to pack quickly in a debug build.
         let part = dir.path().join("part");
         std::fs::write(&part, &std::fs::read(&exe).unwrap()[..1 << 20]).unwrap();
-        let entries = vec![Entry { name: "t".into(), source: part, executable: true }];
+        let sha256 = package::sha256_file(&part).unwrap();
+        let entries = vec![Entry { name: "t".into(), source: part, executable: true, sha256 }];
         let fig = bench.pack(&[("test".into(), entries)]).unwrap();
         let size = |label: &str| fig.rows.iter().find(|r| r.label == label).unwrap().stats.median;
         // Both archives hold the same file at the same level: sizes within a few percent.
