@@ -134,7 +134,7 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 if err.chain().any(|e| e.is::<OutputFailed>()) {
                     return Err(err);
                 }
-                results.insert(job.target.clone(), Err(err));
+                results.insert(job.target.clone(), Err(with_size_breakdown(runner, global, &job.target, err)));
                 continue;
             }
             results.insert(job.target.clone(), result.map(|(artifact, _)| artifact));
@@ -314,6 +314,25 @@ impl std::fmt::Display for OutputFailed {
 }
 
 impl std::error::Error for OutputFailed {}
+
+/// A binary over its `max-size` budget fails together with the crates that take the space
+/// (from an unstripped build of the same target; ELF targets, whose symbols size.rs reads).
+fn with_size_breakdown(runner: &Runner, global: &Global, target: &str, err: anyhow::Error) -> anyhow::Error {
+    if !format!("{err:#}").contains("[max-size]") || triple::format(target) != triple::Format::Elf {
+        return err;
+    }
+    match crate::size::measure(runner, global, vec![target.to_string()]) {
+        Ok(found) => {
+            let largest: Vec<String> = found
+                .iter()
+                .flat_map(|(_, b)| b.crates.iter().take(8))
+                .map(|(name, bytes)| format!("{name} {}", report::human_size(*bytes)))
+                .collect();
+            err.context(format!("over the size budget; largest crates (unstripped symbols): {}", largest.join(", ")))
+        }
+        Err(e) => err.context(format!("over the size budget (no breakdown: {e:#})")),
+    }
+}
 
 /// The error that stopped a whole group before cargo reported per target.
 fn outcomes_error(outcomes: &BTreeMap<String, Outcome>) -> String {

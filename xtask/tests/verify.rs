@@ -261,6 +261,8 @@ fn dist_verifies_before_packing_and_verify_rechecks_the_manifest() {
     let out = xtask(root, &["dist"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("not packed") && stderr(&out).contains("[max-size]"), "{}", stderr(&out));
+    // The refusal names what takes the space.
+    assert!(stderr(&out).contains("largest crates (unstripped symbols): ") && stderr(&out).contains(" std "), "{}", stderr(&out));
     // Nothing was packed: the index of this run lists no archive.
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("dist/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["artifacts"], serde_json::json!([]));
