@@ -183,6 +183,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_fuzz_corpus_replays_without_a_panic() {
+        // The same choice of format as the fuzz target's first byte.
+        crate::inspect::tests::replay_corpus("archive", |data| {
+            let Some((&choice, bytes)) = data.split_first() else { return };
+            let kind = [Kind::TarGz, Kind::TarXz, Kind::Zip, Kind::TarZst][usize::from(choice % 4)];
+            let _ = read_from(std::io::Cursor::new(bytes), kind, |_, member| {
+                let _ = crate::inspect::inspect(member);
+            });
+        });
+    }
+
+    #[test]
     fn entry_paths_that_leave_the_archive_are_refused() {
         for bad in ["/etc/passwd", "../x", "a/../../x", "\\\\server\\x", "C:/x", ""] {
             assert!(check_entry_path(bad).is_err(), "{bad}");

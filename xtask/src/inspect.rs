@@ -488,6 +488,47 @@ fn parse_mach(bytes: &[u8]) -> goblin::error::Result<Inspection> {
 pub mod tests {
     use super::*;
 
+    /// Runs `f` over every file of a committed fuzz corpus (fuzz/regression/<name>, minimised
+    /// with `cargo fuzz cmin`) and fails if any input panicked, even where inspect's
+    /// catch_unwind would have hidden the panic, as libFuzzer's hook does.
+    pub fn replay_corpus(name: &str, f: impl Fn(&[u8])) {
+        // The panic hook is process-wide: one replay at a time installs and removes it.
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regression").join(name);
+        let mut inputs: Vec<std::path::PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        inputs.sort();
+        assert!(inputs.len() > 100, "{} holds only {} inputs", dir.display(), inputs.len());
+        let this_thread = std::thread::current().id();
+        let panicked = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let seen = panicked.clone();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() == this_thread {
+                seen.lock().unwrap().get_or_insert_with(|| info.to_string());
+            } else {
+                previous(info);
+            }
+        }));
+        for input in &inputs {
+            f(&std::fs::read(input).unwrap());
+            if let Some(message) = panicked.lock().unwrap().take() {
+                let _ = std::panic::take_hook();
+                panic!("{} panicked: {message}", input.display());
+            }
+        }
+        let _ = std::panic::take_hook();
+    }
+
+    #[test]
+    fn the_fuzz_corpus_replays_without_a_panic() {
+        replay_corpus("inspect", |bytes| {
+            if let Ok(found) = inspect(bytes) {
+                serde_json::to_string(&found).unwrap();
+            }
+        });
+    }
+
     pub fn fixture(name: &str) -> Vec<u8> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
