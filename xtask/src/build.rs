@@ -15,10 +15,15 @@ pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&
         return Ok(());
     }
     // rustup corrupts a toolchain when two processes add components at once; runs on one
-    // machine take turns (`rustup target add` of an installed target is a quick no-op).
-    let cache = crate::tools::cache_dir()?;
-    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
-    let _lock = crate::tools::lock(&cache.join(".rustup.lock"), || say("waiting for another run's `rustup target add`"))?;
+    // machine take turns (`rustup target add` of an installed target is a quick no-op). The
+    // lock lives in rustup's home, which every run on the machine shares whatever its tool
+    // cache.
+    let home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    let _lock = crate::tools::lock(&home.join("release-orchestrator.lock"), || say("waiting for another run's `rustup target add`"))?;
     for cmd in &job.install {
         say(&format!("installing: {}", cmd.display()));
         runner.run(cmd, Some(log))?;
