@@ -219,6 +219,10 @@ impl Runner {
         }
         let mut expr = cmd.expression().stdin_null().unchecked();
         if let (Some(log), false) = (log, self.verbose) {
+            // The log may be the first file under a fresh target directory.
+            if let Some(dir) = log.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
+            }
             expr = expr.stderr_to_stdout().stdout_path(log);
         }
         let output = expr.start().and_then(supervised).with_context(|| format!("could not start `{}`", cmd.program))?;
@@ -259,6 +263,9 @@ impl Runner {
         }
         let mut expr = cmd.expression().stdin_null().unchecked();
         if !self.verbose {
+            if let Some(dir) = log.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
+            }
             expr = expr.stderr_path(log);
         }
         let reader = expr.reader().with_context(|| format!("could not start `{}`", cmd.program))?;
@@ -355,6 +362,19 @@ mod tests {
     fn query_reports_a_failing_command() {
         let err = Runner::default().query(&Cmd::new("sh").args(["-c", "echo boom >&2; exit 3"])).unwrap_err();
         assert!(format!("{err:#}").contains("boom"), "{err:#}");
+    }
+
+    #[test]
+    fn a_log_in_a_fresh_target_directory_is_created() {
+        // The first command of a run on a fresh clone (rustup target add) logs into a
+        // target directory that does not exist yet.
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("target/dist-logs/native.log");
+        assert!(Runner::default().run(&Cmd::new("sh").args(["-c", "echo installed >&2"]), Some(&log)).unwrap());
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "installed\n");
+        let streamed = dir.path().join("fresh/dist-logs/zig.log");
+        Runner::default().stream(&Cmd::new("true"), &streamed, |_| {}).unwrap();
+        assert!(streamed.is_file());
     }
 
     #[test]
