@@ -695,7 +695,7 @@ pub mod tests {
         }
     }
 
-    /// A real 100 MB static binary (a 100 MB payload compiled in), mapped as `verify` maps it:
+    /// A real 100 MB binary of the host (a 100 MB payload compiled in), mapped as `verify` maps it:
     /// inspection reads only headers, so it must take a few milliseconds, not a file read.
     #[test]
     fn a_100_mb_binary_inspects_well_under_100_ms() {
@@ -712,19 +712,19 @@ pub mod tests {
         )
         .unwrap();
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--release", "--target", "x86_64-unknown-linux-musl"])
+            .args(["build", "--quiet", "--release"])
             .current_dir(root)
             .status()
             .unwrap();
         assert!(status.success());
-        let file = std::fs::File::open(root.join("target/x86_64-unknown-linux-musl/release/big")).unwrap();
+        let file = std::fs::File::open(root.join("target/release/big")).unwrap();
         let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
         assert!(map.len() > 100_000_000);
         let started = std::time::Instant::now();
         let found = inspect(&map).unwrap();
         let elapsed = started.elapsed();
         eprintln!("inspected {} bytes in {:.2} ms", map.len(), elapsed.as_secs_f64() * 1000.0);
-        assert_eq!(found.linkage, Linkage::StaticPie);
+        assert_eq!(found.linkage, Linkage::Dynamic, "a host (glibc) binary: its headers were read");
         assert!(elapsed.as_millis() < 100, "{elapsed:?}");
     }
 }

@@ -60,6 +60,9 @@ fn built() -> &'static Built {
             let status = cmd.status().unwrap();
             assert!(status.success(), "cargo build --target {target:?} failed");
         };
+        // On a fresh machine the musl standard libraries are not installed yet.
+        let added = Command::new("rustup").args(["target", "add", MUSL, ARM_MUSL]).status().unwrap();
+        assert!(added.success(), "rustup target add failed");
         for target in [Some(MUSL), Some(ARM_MUSL), None] {
             cargo(target);
         }
