@@ -177,7 +177,7 @@ struct Harness<'a> {
 
 /// Whether `program` is on PATH, so a missing baseline is reported instead of failing.
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+    crate::runner::find_on_path(program).is_some()
 }
 
 fn missing(program: &str, package: &str) -> Verdict {

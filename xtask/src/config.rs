@@ -97,8 +97,13 @@ pub struct VerifySettings {
 pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
     let where_ = format!("[workspace.metadata.dist] in {}", meta.workspace_root.join("Cargo.toml"));
     let raw = raw_dist(meta, &where_)?;
-    let per_target = raw.target;
-    for (triple, target) in &per_target {
+    check_target_values(&raw.target, &where_)?;
+    Ok(VerifySettings { profile: raw.profile.unwrap_or_else(|| "dist".into()), per_target: raw.target })
+}
+
+/// The per-target values serde cannot check by type.
+fn check_target_values(tables: &BTreeMap<String, TargetConfig>, where_: &str) -> Result<()> {
+    for (triple, target) in tables {
         if let Some(max) = &target.glibc_max {
             if crate::inspect::version(max).is_none() {
                 return Err(UsageError::new(format!(
@@ -107,7 +112,7 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
             }
         }
     }
-    Ok(VerifySettings { profile: raw.profile.unwrap_or_else(|| "dist".into()), per_target })
+    Ok(())
 }
 
 fn raw_dist(meta: &Metadata, where_: &str) -> Result<RawDist> {
@@ -255,7 +260,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     let where_ = format!("[workspace.metadata.dist] in {}", manifest_path.display());
     let raw = raw_dist(meta, &where_)?;
     // The verifier's per-target values are checked here too, before anything runs.
-    verify_settings(meta)?;
+    check_target_values(&raw.target, &where_)?;
 
     let targets = resolve_targets(&raw, &overrides, toolchain, &where_)?;
     let profile = overrides.profile.or(raw.profile.clone()).unwrap_or_else(|| "dist".into());

@@ -19,16 +19,13 @@ use std::path::{Path, PathBuf};
 /// What this machine offers the plan: the tool cache, a user's MSVC directory, and
 /// which emulators are on PATH for smoke runs.
 pub fn detect_host(targets: &[String]) -> Result<Host> {
-    let on_path = |program: &str| {
-        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-    };
     let mut emulators: Vec<String> = targets.iter().map(|t| format!("qemu-{}", triple::arch(t))).collect();
     emulators.sort();
     emulators.dedup();
     Ok(Host {
         tools: tools::cache_dir()?,
         msvc_dir: std::env::var_os("DIST_MSVC_DIR").map(Into::into),
-        on_path: emulators.into_iter().filter(|e| on_path(e)).collect(),
+        on_path: emulators.into_iter().filter(|e| crate::runner::find_on_path(e).is_some()).collect(),
         sdkroot: std::env::var_os("SDKROOT").map(Into::into),
     })
 }

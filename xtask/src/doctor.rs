@@ -22,10 +22,6 @@ pub struct Check {
     pub fix: String,
 }
 
-fn on_path(program: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
-}
-
 /// The first line a tool prints for its version, or why it could not be read.
 fn version(runner: &Runner, program: &str, args: &[&str]) -> String {
     match runner.query(&Cmd::new(program).args(args.iter().copied())) {
@@ -56,7 +52,7 @@ pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check>
         );
         match job.route {
             Route::Native => {
-                let cc = on_path("cc");
+                let cc = crate::runner::find_on_path("cc");
                 let detail = cc.as_ref().map_or("not on PATH".into(), |_| version(runner, "cc", &["--version"]));
                 add("host C compiler/linker (cc)", cc.is_some(), detail, "apt-get install gcc");
             }

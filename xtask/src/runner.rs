@@ -327,6 +327,11 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect::<String>().trim_end().to_string()
 }
 
+/// Where `program` is on PATH, if it is: what decides whether a process can start at all.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
 /// Converts a path to the string a command line needs, refusing paths that are not UTF-8
 /// (cargo and rustc flags are strings; a lossy conversion would name another file).
 pub fn path_arg(path: &Path) -> Result<String> {
