@@ -85,7 +85,10 @@ fn completions(shell: Option<&str>) -> Result<&'static str, String> {
         Some("bash") => Ok(BASH),
         Some("fish") => Ok(FISH),
         Some("zsh") => Ok(ZSH),
-        other => Err(format!("--completions needs one of bash, fish, zsh (got {})", other.unwrap_or("nothing"))),
+        other => Err(format!(
+            "--completions needs one of bash, fish, zsh (got {})",
+            other.unwrap_or("nothing")
+        )),
     }
 }
 
@@ -153,7 +156,11 @@ fn print_counts(out: &mut impl Write, style: Style, c: Counts, name: &str) -> io
     let show_crc = style.crc && name != "total";
     if style.json {
         let name = name.replace('\\', "\\\\").replace('"', "\\\"");
-        let crc = if show_crc { format!(",\"crc32\":\"{:08x}\"", c.crc) } else { String::new() };
+        let crc = if show_crc {
+            format!(",\"crc32\":\"{:08x}\"", c.crc)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
             "{{\"name\":\"{name}\",\"lines\":{},\"words\":{},\"bytes\":{}{crc}}}",
@@ -167,7 +174,10 @@ fn print_counts(out: &mut impl Write, style: Style, c: Counts, name: &str) -> io
 }
 
 fn run(args: Vec<String>) -> Result<(), String> {
-    let mut style = Style { json: false, crc: false };
+    let mut style = Style {
+        json: false,
+        crc: false,
+    };
     let mut files = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -190,9 +200,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             }
             "--json" => style.json = true,
             "--crc" => style.crc = true,
-            flag if flag.starts_with('-') && flag != "-" => {
-                return Err(format!("unknown option {flag}\n{USAGE}"))
-            }
+            flag if flag.starts_with('-') && flag != "-" => return Err(format!("unknown option {flag}\n{USAGE}")),
             _ => files.push(arg),
         }
     }
@@ -253,7 +261,7 @@ mod tests {
         // The CRC-32 check value of "123456789", split across calls like chunks are.
         let crc = crc32_update(crc32_update(0, b"1234"), b"56789");
         assert_eq!(crc, 0xcbf4_3926);
-}
+    }
 
     #[test]
     fn completions_exist_for_the_configured_shells_only() {

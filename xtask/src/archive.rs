@@ -60,7 +60,8 @@ pub fn read_from<R: BufRead + Seek>(mut reader: R, kind: Kind, mut visit: impl F
             // Decoded whole within the same bound as xz: the tar reader walks a slice.
             let mut decoder = zstd::Decoder::with_buffer(reader).context("the zstd stream is corrupt")?;
             let mut out = Bounded(Vec::new());
-            std::io::copy(&mut decoder, &mut out).context("the zstd stream is corrupt, or decompresses to more than the limit")?;
+            std::io::copy(&mut decoder, &mut out)
+                .context("the zstd stream is corrupt, or decompresses to more than the limit")?;
             read_tar(&out.0[..], &mut visit)
         }
         Kind::Zip => read_zip(reader, &mut visit),
@@ -123,7 +124,10 @@ fn check_link(entry: &str, target: &str) -> Result<()> {
 
 fn read_bounded(reader: impl Read, name: &str, total: &mut u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    reader.take(MAX_INPUT + 1).read_to_end(&mut bytes).with_context(|| format!("reading entry `{name}`"))?;
+    reader
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading entry `{name}`"))?;
     if bytes.len() as u64 > MAX_INPUT {
         bail!("entry `{name}` is larger than {MAX_INPUT} bytes");
     }
@@ -144,10 +148,14 @@ fn read_tar(reader: impl Read, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()>
         check_entry_path(&name)?;
         let kind = entry.header().entry_type();
         if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
             if kind.is_hard_link() {
                 // A hard link names another entry by its path from the archive root.
-                check_entry_path(&target).map_err(|_| anyhow::anyhow!("hard link `{name}` points at `{target}`, outside the archive"))?;
+                check_entry_path(&target)
+                    .map_err(|_| anyhow::anyhow!("hard link `{name}` points at `{target}`, outside the archive"))?;
             } else {
                 check_link(&name, &target)?;
             }
@@ -168,7 +176,10 @@ fn read_zip(reader: impl Read + Seek, visit: &mut dyn FnMut(&str, &[u8])) -> Res
         check_entry_path(&name)?;
         if entry.is_symlink() {
             let mut target = String::new();
-            (&mut entry).take(4096).read_to_string(&mut target).with_context(|| format!("reading link `{name}`"))?;
+            (&mut entry)
+                .take(4096)
+                .read_to_string(&mut target)
+                .with_context(|| format!("reading link `{name}`"))?;
             check_link(&name, &target)?;
         } else if entry.is_file() {
             let bytes = read_bounded(&mut entry, &name, &mut total)?;
@@ -186,7 +197,9 @@ mod tests {
     fn the_fuzz_corpus_replays_without_a_panic() {
         // The same choice of format as the fuzz target's first byte.
         crate::inspect::tests::replay_corpus("archive", |data| {
-            let Some((&choice, bytes)) = data.split_first() else { return };
+            let Some((&choice, bytes)) = data.split_first() else {
+                return;
+            };
             let kind = [Kind::TarGz, Kind::TarXz, Kind::Zip, Kind::TarZst][usize::from(choice % 4)];
             let _ = read_from(std::io::Cursor::new(bytes), kind, |_, member| {
                 let _ = crate::inspect::inspect(member);

@@ -186,8 +186,15 @@ pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
     let toolchain = Toolchain::detect(runner)?;
     // The profile matters only to --build; without it, "release" (always defined) keeps
     // config.rs's profile check from refusing a workspace that has no [profile.dist].
-    let profile = args.profile.clone().or_else(|| (!args.build).then(|| "release".to_string()));
-    let overrides = Overrides { targets: args.targets.clone(), profile, out_dir: None };
+    let profile = args
+        .profile
+        .clone()
+        .or_else(|| (!args.build).then(|| "release".to_string()));
+    let overrides = Overrides {
+        targets: args.targets.clone(),
+        profile,
+        out_dir: None,
+    };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
     // The routes `cargo xtask dist` would take: the audit reports against them.
     let host = dist::detect_host(&config.targets)?;
@@ -198,17 +205,32 @@ pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
     let mut build_failed = Vec::new();
     for job in &plan.jobs {
         let target = &job.target;
-        let meta = target_metadata(runner, global.manifest_path.as_deref(), &config.manifest_path, target, &feature_flags)?;
+        let meta = target_metadata(
+            runner,
+            global.manifest_path.as_deref(),
+            &config.manifest_path,
+            target,
+            &feature_flags,
+        )?;
         let reach = reachable(&meta, &config.bins)?;
         for id in reach.keys() {
             if !files.contains_key(id) {
-                files.insert(id.clone(), scan(&meta[id]).with_context(|| format!("auditing {target}"))?);
+                files.insert(
+                    id.clone(),
+                    scan(&meta[id]).with_context(|| format!("auditing {target}"))?,
+                );
             }
         }
-        let planned = Planned { route: job.route, reason: job.route_reason.clone(), c_code: config.c_code.clone() };
+        let planned = Planned {
+            route: job.route,
+            reason: job.route_reason.clone(),
+            c_code: config.c_code.clone(),
+        };
         let mut report = audit_target(&meta, &reach, &files, target, &toolchain.host, &planned);
         if let Some(blocked) = &job.blocked {
-            report.notes.push(format!("`cargo xtask dist` refuses this target here: {blocked}"));
+            report
+                .notes
+                .push(format!("`cargo xtask dist` refuses this target here: {blocked}"));
         }
         if args.build {
             let observed = build_and_observe(runner, &config, &toolchain, &host, target, &feature_flags)?;
@@ -263,11 +285,24 @@ fn feature_flags(args: &Args) -> Vec<String> {
 }
 
 /// The resolved graph as the dist build for `target` sees it.
-fn target_metadata(runner: &Runner, given: Option<&Path>, root_manifest: &Path, target: &str, feature_flags: &[String]) -> Result<Metadata> {
+fn target_metadata(
+    runner: &Runner,
+    given: Option<&Path>,
+    root_manifest: &Path,
+    target: &str,
+    feature_flags: &[String],
+) -> Result<Metadata> {
     // Features name the package of the manifest the user pointed at, as with cargo itself.
     let manifest = given.unwrap_or(root_manifest);
     let cmd = Cmd::new("cargo")
-        .args(["metadata", "--format-version", "1", "--filter-platform", target, "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            target,
+            "--manifest-path",
+        ])
         .arg(path_arg(manifest)?)
         .args(feature_flags.iter().cloned());
     let json = runner.query(&cmd).map_err(|e| {
@@ -295,7 +330,10 @@ pub struct Reached {
 /// Every package the shipped binaries' packages need, through normal and build edges;
 /// dev-dependencies are never shipped.
 pub fn reachable(meta: &Metadata, bins: &[Bin]) -> Result<BTreeMap<PackageId, Reached>> {
-    let resolve = meta.resolve.as_ref().context("cargo metadata returned no resolve graph")?;
+    let resolve = meta
+        .resolve
+        .as_ref()
+        .context("cargo metadata returned no resolve graph")?;
     let nodes: HashMap<&PackageId, &cargo_metadata::Node> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
     let mut reached: BTreeMap<PackageId, Reached> = BTreeMap::new();
     let mut queue: VecDeque<(PackageId, bool, Vec<String>)> = VecDeque::new();
@@ -309,9 +347,14 @@ pub fn reachable(meta: &Metadata, bins: &[Bin]) -> Result<BTreeMap<PackageId, Re
         if !seen.insert((id.clone(), host)) {
             continue;
         }
-        let entry = reached.entry(id.clone()).or_insert_with(|| Reached { for_target: false, via: via.clone() });
+        let entry = reached.entry(id.clone()).or_insert_with(|| Reached {
+            for_target: false,
+            via: via.clone(),
+        });
         entry.for_target |= !host;
-        let node = nodes.get(&id).with_context(|| format!("{id} is missing from cargo metadata's resolve graph"))?;
+        let node = nodes
+            .get(&id)
+            .with_context(|| format!("{id} is missing from cargo metadata's resolve graph"))?;
         let mut next_via = via;
         next_via.push(meta[&id].name.to_string());
         for dep in &node.deps {
@@ -330,15 +373,24 @@ pub fn reachable(meta: &Metadata, bins: &[Bin]) -> Result<BTreeMap<PackageId, Re
 
 /// Reads a package's files: counts native sources (bounded walk) and reads its build script.
 pub fn scan(pkg: &Package) -> Result<Files> {
-    let root = pkg.manifest_path.parent().context("a manifest path without a directory")?.as_std_path();
-    let script = pkg.targets.iter().find(|t| t.is_kind(TargetKind::CustomBuild)).map(|t| t.src_path.as_std_path());
+    let root = pkg
+        .manifest_path
+        .parent()
+        .context("a manifest path without a directory")?
+        .as_std_path();
+    let script = pkg
+        .targets
+        .iter()
+        .find(|t| t.is_kind(TargetKind::CustomBuild))
+        .map(|t| t.src_path.as_std_path());
     // A build script in its own directory (openssl-sys's build/) may keep C files there that
     // it only preprocesses to probe headers: those are not bundled sources.
     let script_dir = script.and_then(Path::parent).filter(|d| *d != root);
     let mut files = Files::default();
     // Reading every .rs file is only worth it where links to native code live, by convention.
     let read_rust = pkg.name.ends_with("-sys");
-    walk(root, script_dir, read_rust, &mut files).with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
+    walk(root, script_dir, read_rust, &mut files)
+        .with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
     if let Some(script) = script {
         files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
         let mut text = String::new();
@@ -357,7 +409,8 @@ pub fn scan(pkg: &Package) -> Result<Files> {
         for part in parts {
             let len = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
             if len <= MAX_SCRIPT_BYTES {
-                let bytes = std::fs::read(&part).with_context(|| format!("reading the build script {} of {}", part.display(), pkg.name))?;
+                let bytes = std::fs::read(&part)
+                    .with_context(|| format!("reading the build script {} of {}", part.display(), pkg.name))?;
                 text.push_str(&String::from_utf8_lossy(&bytes));
                 text.push('\n');
             }
@@ -380,7 +433,9 @@ fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) ->
             }
             let path = entry.path();
             // file_type() does not follow symlinks: a link loop cannot trap the walk.
-            let kind = entry.file_type().with_context(|| format!("reading {}", path.display()))?;
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("reading {}", path.display()))?;
             if kind.is_dir() {
                 let name = entry.file_name();
                 if name == ".git" || name == "target" || Some(path.as_path()) == skip {
@@ -429,8 +484,18 @@ fn framework_links(text: &str) -> Vec<String> {
 }
 
 /// Variables every build script may read that say nothing about native code.
-const CARGO_VARS: [&str; 10] =
-    ["OUT_DIR", "TARGET", "HOST", "PROFILE", "OPT_LEVEL", "DEBUG", "NUM_JOBS", "RUSTC", "RUSTDOC", "RUSTC_LINKER"];
+const CARGO_VARS: [&str; 10] = [
+    "OUT_DIR",
+    "TARGET",
+    "HOST",
+    "PROFILE",
+    "OPT_LEVEL",
+    "DEBUG",
+    "NUM_JOBS",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTC_LINKER",
+];
 
 /// Reads the build script's text for the calls and variables that give its purpose away.
 pub fn scan_script(text: &str, files: &mut Files) {
@@ -468,15 +533,27 @@ pub fn scan_script(text: &str, files: &mut Files) {
     }
     // `openssl_src::Build`, `luajit_src::Build`: a -src crate builds the bundled library.
     for (i, _) in text.match_indices("_src::Build") {
-        let start = text[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |s| s + 1);
+        let start = text[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |s| s + 1);
         add(&mut files.compile_calls, &format!("{}_src::Build", &text[start..i]));
     }
-    for (needle, label) in [("pkg_config::", "pkg_config"), ("vcpkg::", "vcpkg"), ("system_deps::", "system_deps"), ("metadeps::", "metadeps")] {
+    for (needle, label) in [
+        ("pkg_config::", "pkg_config"),
+        ("vcpkg::", "vcpkg"),
+        ("system_deps::", "system_deps"),
+        ("metadeps::", "metadeps"),
+    ] {
         if text.contains(needle) {
             add(&mut files.system_probes, label);
         }
     }
-    for (needle, label) in [("autocfg", "autocfg"), ("rustc_version", "rustc_version"), ("version_check", "version_check"), ("\"RUSTC\"", "$RUSTC")] {
+    for (needle, label) in [
+        ("autocfg", "autocfg"),
+        ("rustc_version", "rustc_version"),
+        ("version_check", "version_check"),
+        ("\"RUSTC\"", "$RUSTC"),
+    ] {
         if text.contains(needle) {
             add(&mut files.rustc_probes, label);
         }
@@ -516,7 +593,9 @@ pub fn scan_script(text: &str, files: &mut Files) {
 fn looks_like_var(var: &str) -> bool {
     var.len() >= 3
         && var.starts_with(|c: char| c.is_ascii_uppercase())
-        && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && var
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         && !CARGO_VARS.contains(&var)
         && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p))
 }
@@ -524,7 +603,18 @@ fn looks_like_var(var: &str) -> bool {
 /// Feature names that usually switch between a bundled copy and the system's.
 fn is_bundling_feature(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    ["vendor", "bundle", "static", "system", "pkg-config", "pkg_config", "dynamic", "shared"].iter().any(|w| name.contains(w))
+    [
+        "vendor",
+        "bundle",
+        "static",
+        "system",
+        "pkg-config",
+        "pkg_config",
+        "dynamic",
+        "shared",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
 
 /// Tools an activated build dependency brings in, beyond the C compiler.
@@ -555,11 +645,23 @@ pub fn evidence(meta: &Metadata, id: &PackageId, files: &Files) -> Evidence {
         .unwrap_or_default();
     build_dependencies.sort();
     build_dependencies.dedup();
-    let enabled: BTreeSet<String> = node.map(|n| n.features.iter().map(|f| f.to_string()).collect()).unwrap_or_default();
+    let enabled: BTreeSet<String> = node
+        .map(|n| n.features.iter().map(|f| f.to_string()).collect())
+        .unwrap_or_default();
     let bundling_features = enabled.iter().filter(|f| is_bundling_feature(f)).cloned().collect();
-    let bundling_features_off =
-        pkg.features.keys().filter(|f| is_bundling_feature(f) && !enabled.contains(*f)).cloned().collect();
-    Evidence { files: files.clone(), links: pkg.links.clone(), build_dependencies, bundling_features, bundling_features_off }
+    let bundling_features_off = pkg
+        .features
+        .keys()
+        .filter(|f| is_bundling_feature(f) && !enabled.contains(*f))
+        .cloned()
+        .collect();
+    Evidence {
+        files: files.clone(),
+        links: pkg.links.clone(),
+        build_dependencies,
+        bundling_features,
+        bundling_features_off,
+    }
 }
 
 /// The tier and its reason, from the evidence alone.
@@ -568,42 +670,91 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
     let has_dep = |n: &str| e.build_dependencies.iter().any(|d| d == n);
     let native_sources = f.c_sources + f.cpp_sources + f.asm_sources;
     let src_crate = e.build_dependencies.iter().find(|d| d.ends_with("-src"));
-    let compiles_native = f.build_script.is_some() && !f.compile_calls.is_empty() && (native_sources > 0 || src_crate.is_some());
-    let mut tools: Vec<String> = e.build_dependencies.iter().flat_map(|d| tools_of_build_dep(d)).map(|t| t.to_string()).collect();
+    let compiles_native =
+        f.build_script.is_some() && !f.compile_calls.is_empty() && (native_sources > 0 || src_crate.is_some());
+    let mut tools: Vec<String> = e
+        .build_dependencies
+        .iter()
+        .flat_map(|d| tools_of_build_dep(d))
+        .map(|t| t.to_string())
+        .collect();
     tools.extend(f.script_tools.iter().cloned());
     // A probe only counts when its crate is in the resolved graph (optional ones may be off).
-    let mut probes: Vec<String> = f.system_probes.iter().filter(|p| has_dep(&p.replace('_', "-"))).cloned().collect();
+    let mut probes: Vec<String> = f
+        .system_probes
+        .iter()
+        .filter(|p| has_dep(&p.replace('_', "-")))
+        .cloned()
+        .collect();
     let pkg_config = probes.iter().any(|p| p != "vcpkg");
     // A directory variable points at a native library only in a package that links one
     // (icu_properties_data's ICU4X_DATA_DIR points at data).
     if e.links.is_some() {
-        probes.extend(f.env_vars.iter().filter(|v| v.ends_with("_DIR") || v.contains("LIB_DIR")).cloned());
+        probes.extend(
+            f.env_vars
+                .iter()
+                .filter(|v| v.ends_with("_DIR") || v.contains("LIB_DIR"))
+                .cloned(),
+        );
     }
     tools.sort();
     tools.dedup();
     let probe_words = probes.join(", ");
     let sources = source_summary(f);
-    let library = e.links.clone().unwrap_or_else(|| name.trim_end_matches("-sys").to_string());
-    let switch_off: Vec<&String> = e.bundling_features_off.iter().filter(|f| ["vendor", "bundle", "static"].iter().any(|w| f.contains(w))).collect();
-    let feature_fix = switch_off.first().map(|feat| format!("enable the `{feat}` feature of {name} (builds the bundled copy)"));
+    let library = e
+        .links
+        .clone()
+        .unwrap_or_else(|| name.trim_end_matches("-sys").to_string());
+    let switch_off: Vec<&String> = e
+        .bundling_features_off
+        .iter()
+        .filter(|f| ["vendor", "bundle", "static"].iter().any(|w| f.contains(w)))
+        .collect();
+    let feature_fix = switch_off
+        .first()
+        .map(|feat| format!("enable the `{feat}` feature of {name} (builds the bundled copy)"));
 
     if compiles_native {
-        let how = src_crate.map_or_else(|| format!("compiles {sources} with {}", f.compile_calls.join(", ")), |s| format!("builds the library from the {s} crate's sources"));
+        let how = src_crate.map_or_else(
+            || format!("compiles {sources} with {}", f.compile_calls.join(", ")),
+            |s| format!("builds the library from the {s} crate's sources"),
+        );
         let mut reason = format!("build script {how}");
         if !probes.is_empty() {
             reason += &format!("; looks for a system copy first ({probe_words})");
         }
         if tools.is_empty() {
-            let fix = if probes.is_empty() { None } else { feature_fix.map(|f| format!("{f} so the build never picks up the build machine's copy")) };
-            return Verdict { tier: Tier::Bundled, reason, compiles_native, tools, system_libraries: Vec::new(), fix };
+            let fix = if probes.is_empty() {
+                None
+            } else {
+                feature_fix.map(|f| format!("{f} so the build never picks up the build machine's copy"))
+            };
+            return Verdict {
+                tier: Tier::Bundled,
+                reason,
+                compiles_native,
+                tools,
+                system_libraries: Vec::new(),
+                fix,
+            };
         }
         let fix = Some(format!("install {} on the build machine", tools.join(" and ")));
-        return Verdict { tier: Tier::System, reason: format!("{reason}; needs {}", tools.join(", ")), compiles_native, tools, system_libraries: Vec::new(), fix };
+        return Verdict {
+            tier: Tier::System,
+            reason: format!("{reason}; needs {}", tools.join(", ")),
+            compiles_native,
+            tools,
+            system_libraries: Vec::new(),
+            fix,
+        };
     }
     let unbuilt_link = f.prebuilt_libraries == 0 && e.links.is_some() && !f.link_libs.is_empty();
     if !probes.is_empty() || unbuilt_link {
         let reason = if probes.is_empty() {
-            format!("build script links `{}` and builds no copy of it", f.link_libs.join(", "))
+            format!(
+                "build script links `{}` and builds no copy of it",
+                f.link_libs.join(", ")
+            )
         } else {
             format!("build script looks for the system's {library} ({probe_words}) and builds no copy of it")
         };
@@ -616,7 +767,14 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
         if library == "openssl" {
             fix += ", or switch the crate that pulls it in to rustls";
         }
-        return Verdict { tier: Tier::System, reason, compiles_native, tools, system_libraries: vec![library], fix: Some(fix) };
+        return Verdict {
+            tier: Tier::System,
+            reason,
+            compiles_native,
+            tools,
+            system_libraries: vec![library],
+            fix: Some(fix),
+        };
     }
     if !tools.is_empty() {
         return Verdict {
@@ -630,12 +788,27 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
     }
     let reason = match &f.build_script {
         None => "no build script".to_string(),
-        Some(_) if f.prebuilt_libraries > 0 => format!("build script only points the linker at prebuilt libraries it ships ({} files)", f.prebuilt_libraries),
-        Some(_) if !f.rustc_probes.is_empty() => format!("build script only probes rustc ({})", f.rustc_probes.join(", ")),
-        Some(_) if !f.compile_calls.is_empty() => format!("build script ships no native sources for its compile calls ({})", f.compile_calls.join(", ")),
+        Some(_) if f.prebuilt_libraries > 0 => format!(
+            "build script only points the linker at prebuilt libraries it ships ({} files)",
+            f.prebuilt_libraries
+        ),
+        Some(_) if !f.rustc_probes.is_empty() => {
+            format!("build script only probes rustc ({})", f.rustc_probes.join(", "))
+        }
+        Some(_) if !f.compile_calls.is_empty() => format!(
+            "build script ships no native sources for its compile calls ({})",
+            f.compile_calls.join(", ")
+        ),
         Some(_) => "build script compiles nothing and probes no system library".to_string(),
     };
-    Verdict { tier: Tier::PureRust, reason, compiles_native, tools, system_libraries: Vec::new(), fix: None }
+    Verdict {
+        tier: Tier::PureRust,
+        reason,
+        compiles_native,
+        tools,
+        system_libraries: Vec::new(),
+        fix: None,
+    }
 }
 
 fn source_summary(f: &Files) -> String {
@@ -665,7 +838,9 @@ pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
         )),
         Route::Native if linux && target == host => Some("gcc".into()),
         Route::Native | Route::RustLld => None,
-        Route::Zig if linux || matches!(family, Family::AppleDarwin | Family::WindowsGnu) => Some("zig cc (cargo-zigbuild)".into()),
+        Route::Zig if linux || matches!(family, Family::AppleDarwin | Family::WindowsGnu) => {
+            Some("zig cc (cargo-zigbuild)".into())
+        }
         // The plan points CC at `zig cc -target <arch>-windows-msvc` with the MSVC headers.
         Route::Msvc if family == Family::WindowsMsvc => Some("zig cc for the MSVC target".into()),
         Route::Zig | Route::Msvc => None,
@@ -673,7 +848,14 @@ pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
 }
 
 /// The report for one target: a pure function of the resolved graph and the scanned files.
-pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files: &HashMap<PackageId, Files>, target: &str, host: &str, planned: &Planned) -> TargetReport {
+pub fn audit_target(
+    meta: &Metadata,
+    reach: &BTreeMap<PackageId, Reached>,
+    files: &HashMap<PackageId, Files>,
+    target: &str,
+    host: &str,
+    planned: &Planned,
+) -> TargetReport {
     let route = planned.route;
     let mut packages = Vec::new();
     for (id, reached) in reach {
@@ -683,7 +865,10 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
         if triple::family(target) == Family::AppleDarwin && !evidence.files.frameworks.is_empty() {
             verdict = Verdict {
                 tier: Tier::System,
-                reason: format!("links the Apple framework(s) {}, which only a macOS SDK has", evidence.files.frameworks.join(", ")),
+                reason: format!(
+                    "links the Apple framework(s) {}, which only a macOS SDK has",
+                    evidence.files.frameworks.join(", ")
+                ),
                 compiles_native: verdict.compiles_native,
                 tools: verdict.tools,
                 system_libraries: vec!["macOS SDK".into()],
@@ -696,7 +881,11 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
             Tier::PureRust => ROUTES.to_vec(),
             _ if !verdict.system_libraries.is_empty() => Vec::new(),
             _ if host_only || !needs_cc => ROUTES.to_vec(),
-            _ => ROUTES.iter().copied().filter(|r| c_compiler(*r, target, host).is_some()).collect(),
+            _ => ROUTES
+                .iter()
+                .copied()
+                .filter(|r| c_compiler(*r, target, host).is_some())
+                .collect(),
         };
         packages.push(PackageReport {
             name: pkg.name.to_string(),
@@ -717,7 +906,10 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
     }
     packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
 
-    let mut score = Score { packages: packages.len(), ..Score::default() };
+    let mut score = Score {
+        packages: packages.len(),
+        ..Score::default()
+    };
     let mut tools = BTreeSet::new();
     let mut system_libraries = BTreeSet::new();
     let mut notes = Vec::new();
@@ -731,7 +923,10 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
         tools.extend(p.verdict.tools.iter().cloned());
         system_libraries.extend(p.verdict.system_libraries.iter().cloned());
     }
-    let cross_c: Vec<&PackageReport> = packages.iter().filter(|p| p.verdict.compiles_native && !p.host_only && p.verdict.system_libraries.is_empty()).collect();
+    let cross_c: Vec<&PackageReport> = packages
+        .iter()
+        .filter(|p| p.verdict.compiles_native && !p.host_only && p.verdict.system_libraries.is_empty())
+        .collect();
     if packages.iter().any(|p| p.verdict.compiles_native && p.host_only) {
         tools.insert("gcc (host, for build-time native code)".into());
     }
@@ -742,8 +937,16 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
                 tools.insert(cc);
             }
             None => {
-                let others: Vec<String> = ROUTES.iter().filter(|r| c_compiler(**r, target, host).is_some()).map(|r| r.to_string()).collect();
-                let instead = if others.is_empty() { "no matrix route has one".to_string() } else { format!("use the {} route instead", others.join(" or ")) };
+                let others: Vec<String> = ROUTES
+                    .iter()
+                    .filter(|r| c_compiler(**r, target, host).is_some())
+                    .map(|r| r.to_string())
+                    .collect();
+                let instead = if others.is_empty() {
+                    "no matrix route has one".to_string()
+                } else {
+                    format!("use the {} route instead", others.join(" or "))
+                };
                 notes.push(format!(
                     "the planned route `{route}` has no C compiler for {target}, which these packages need: {}; {instead}",
                     names.join(", ")
@@ -761,7 +964,11 @@ pub fn audit_target(meta: &Metadata, reach: &BTreeMap<PackageId, Reached>, files
     // The plan picks routes from config.rs's quicker C detection: say where the two differ.
     let mut found: Vec<&str> = cross_c.iter().map(|p| p.name.as_str()).collect();
     found.dedup();
-    let missed: Vec<&str> = found.iter().copied().filter(|n| !planned.c_code.iter().any(|c| c == n)).collect();
+    let missed: Vec<&str> = found
+        .iter()
+        .copied()
+        .filter(|n| !planned.c_code.iter().any(|c| c == n))
+        .collect();
     if !missed.is_empty() {
         notes.push(format!(
             "the plan's C detection (build-dependencies on cc, cmake or autotools) misses {}: its route choice may lack a C compiler",
@@ -791,13 +998,28 @@ pub struct BuildObservation {
 
 /// Runs the dist build for `target` exactly as `cargo xtask dist` plans it (plus the audit's
 /// feature flags) and records, per build script, what it left in its OUT_DIR.
-fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolchain, host: &plan::Host, target: &str, feature_flags: &[String]) -> Result<BuildObservation> {
-    let one = config::Config { targets: vec![target.to_string()], ..config.clone() };
+fn build_and_observe(
+    runner: &Runner,
+    config: &config::Config,
+    toolchain: &Toolchain,
+    host: &plan::Host,
+    target: &str,
+    feature_flags: &[String],
+) -> Result<BuildObservation> {
+    let one = config::Config {
+        targets: vec![target.to_string()],
+        ..config.clone()
+    };
     let plan = plan::plan(&one, toolchain, host)?;
     let job = &plan.jobs[0];
     let build = &plan.builds[job.build];
     if let Some(blocked) = &job.blocked {
-        return Ok(BuildObservation { success: false, log: format!("not built: {blocked}"), first_error: Some(blocked.clone()), scripts: BTreeMap::new() });
+        return Ok(BuildObservation {
+            success: false,
+            log: format!("not built: {blocked}"),
+            first_error: Some(blocked.clone()),
+            scripts: BTreeMap::new(),
+        });
     }
     let no_provision = std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
     dist::check_provisions(&plan, false, no_provision)?;
@@ -819,20 +1041,32 @@ fn build_and_observe(runner: &Runner, config: &config::Config, toolchain: &Toolc
                 Ok(n) => seen.native_objects += n,
                 Err(e) => walk_error = Some(e),
             }
-            seen.linked_libs.extend(script.linked_libs.iter().map(|l| l.to_string()));
+            seen.linked_libs
+                .extend(script.linked_libs.iter().map(|l| l.to_string()));
         }
     })?;
     if let Some(e) = walk_error {
         return Err(e.context(format!("reading a build script's OUT_DIR for {target}")));
     }
     let success = finished.is_some_and(|f| f.success);
-    let log = if success { build.log.display().to_string() } else { format!("{}{}", build.log.display(), log_tail(&build.log, 40)) };
+    let log = if success {
+        build.log.display().to_string()
+    } else {
+        format!("{}{}", build.log.display(), log_tail(&build.log, 40))
+    };
     let first_error = if success {
         None
     } else {
-        std::fs::read_to_string(&build.log).ok().and_then(|text| text.lines().find(|l| l.starts_with("error")).map(str::to_string))
+        std::fs::read_to_string(&build.log)
+            .ok()
+            .and_then(|text| text.lines().find(|l| l.starts_with("error")).map(str::to_string))
     };
-    Ok(BuildObservation { success, log, first_error, scripts })
+    Ok(BuildObservation {
+        success,
+        log,
+        first_error,
+        scripts,
+    })
 }
 
 /// Object files and static archives under a build script's OUT_DIR: what compiling C leaves.
@@ -868,12 +1102,22 @@ pub fn check_build(report: &mut TargetReport, meta: &Metadata, observation: Buil
                 p.version,
                 if p.verdict.compiles_native { "compiled" } else { "no" },
                 p.verdict.tier as u8,
-                if compiled { "left object files in OUT_DIR" } else { "compiled none" }
+                if compiled {
+                    "left object files in OUT_DIR"
+                } else {
+                    "compiled none"
+                }
             ));
         }
         p.observed = observed.cloned();
     }
-    report.build = Some(BuildCheck { success: observation.success, log: observation.log, first_error: observation.first_error, compiled_native, disagreements });
+    report.build = Some(BuildCheck {
+        success: observation.success,
+        log: observation.log,
+        first_error: observation.first_error,
+        compiled_native,
+        disagreements,
+    });
 }
 
 // ---- printing: the only output of this command ----
@@ -944,13 +1188,27 @@ fn routes_words(p: &PackageReport, planned: Route) -> String {
     if p.routes.is_empty() {
         return "none".into();
     }
-    p.routes.iter().map(|r| if *r == planned { format!("{r} (planned)") } else { r.to_string() }).collect::<Vec<_>>().join(", ")
+    p.routes
+        .iter()
+        .map(|r| {
+            if *r == planned {
+                format!("{r} (planned)")
+            } else {
+                r.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn markdown(audit: &AuditReport) -> String {
     let mut out = format!("# Native-code audit: {} {}\n\n", audit.name, audit.version);
     let bins: Vec<&str> = audit.bins.iter().map(|b| b.name.as_str()).collect();
-    let features = if audit.feature_flags.is_empty() { "default features".to_string() } else { format!("`{}`", audit.feature_flags.join(" ")) };
+    let features = if audit.feature_flags.is_empty() {
+        "default features".to_string()
+    } else {
+        format!("`{}`", audit.feature_flags.join(" "))
+    };
     out += &format!(
         "Generated by `cargo xtask audit` from the resolved dependency graph of the shipped binaries ({}), {features}, \
          one graph per target (`cargo metadata --filter-platform`); dev-dependencies excluded.\n\n\
@@ -963,9 +1221,18 @@ fn markdown(audit: &AuditReport) -> String {
         let s = &t.score;
         out += &format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            t.target, t.route, s.packages, counts(s, s.tier1), counts(s, s.tier2), counts(s, s.tier3),
+            t.target,
+            t.route,
+            s.packages,
+            counts(s, s.tier1),
+            counts(s, s.tier2),
+            counts(s, s.tier3),
             counts(s, s.planned_route_builds),
-            if t.tools.is_empty() { "none".into() } else { t.tools.join(", ") }
+            if t.tools.is_empty() {
+                "none".into()
+            } else {
+                t.tools.join(", ")
+            }
         );
     }
     for t in &audit.targets {
@@ -974,7 +1241,11 @@ fn markdown(audit: &AuditReport) -> String {
             "**Score**: {} pure Rust, {} bundled native code, {} needs the build machine; the planned route builds {} of {} packages.\n\n",
             share(&t.score, t.score.tier1), share(&t.score, t.score.tier2), share(&t.score, t.score.tier3), t.score.planned_route_builds, t.score.packages
         );
-        out += &format!("**Tools**: {}. **System libraries**: {}.\n\n", list_or_none(&t.tools), list_or_none(&t.system_libraries));
+        out += &format!(
+            "**Tools**: {}. **System libraries**: {}.\n\n",
+            list_or_none(&t.tools),
+            list_or_none(&t.system_libraries)
+        );
         for note in &t.notes {
             out += &format!("- {note}\n");
         }
@@ -990,8 +1261,13 @@ fn markdown(audit: &AuditReport) -> String {
             for p in rows {
                 out += &format!(
                     "| {} {} | {} | {} | {} | {} | {} |\n",
-                    p.name, p.version, p.verdict.reason, evidence_words(p), routes_words(p, t.route),
-                    p.verdict.fix.as_deref().unwrap_or("-"), p.via.join(" → ")
+                    p.name,
+                    p.version,
+                    p.verdict.reason,
+                    evidence_words(p),
+                    routes_words(p, t.route),
+                    p.verdict.fix.as_deref().unwrap_or("-"),
+                    p.via.join(" → ")
                 );
             }
             out += "\n";
@@ -1001,7 +1277,13 @@ fn markdown(audit: &AuditReport) -> String {
         // Grouped by what the build script does, details in the JSON.
         let mut scripted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for p in pure.iter().filter(|p| p.evidence.files.build_script.is_some()) {
-            let what = p.verdict.reason.split(" (").next().unwrap_or_default().trim_start_matches("build script ");
+            let what = p
+                .verdict
+                .reason
+                .split(" (")
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("build script ");
             let names = scripted.entry(what).or_default();
             if names.last() != Some(&p.name.as_str()) {
                 names.push(p.name.as_str());
@@ -1011,9 +1293,20 @@ fn markdown(audit: &AuditReport) -> String {
             out += &format!("Build script {what}: {}.\n\n", names.join(", "));
         }
         // Packages are sorted by name: two versions of one crate are named once here.
-        let mut plain: Vec<&str> = pure.iter().filter(|p| p.evidence.files.build_script.is_none()).map(|p| p.name.as_str()).collect();
+        let mut plain: Vec<&str> = pure
+            .iter()
+            .filter(|p| p.evidence.files.build_script.is_none())
+            .map(|p| p.name.as_str())
+            .collect();
         plain.dedup();
-        out += &format!("No build script: {}.\n", if plain.is_empty() { "none".into() } else { plain.join(", ") });
+        out += &format!(
+            "No build script: {}.\n",
+            if plain.is_empty() {
+                "none".into()
+            } else {
+                plain.join(", ")
+            }
+        );
         if let Some(b) = &t.build {
             out += &format!(
                 "\n### Build check\n\nThe dist build {} (log: {}). Build scripts that compiled native code: {}.\n\n",
@@ -1068,7 +1361,19 @@ fn table(audit: &AuditReport) -> String {
             ]
         })
         .collect();
-    let mut out = report::table(&["target", "route", "packages", "tier 1", "tier 2", "tier 3", "route builds", "tools"], &rows);
+    let mut out = report::table(
+        &[
+            "target",
+            "route",
+            "packages",
+            "tier 1",
+            "tier 2",
+            "tier 3",
+            "route builds",
+            "tools",
+        ],
+        &rows,
+    );
     for t in &audit.targets {
         let native: Vec<Vec<String>> = t
             .packages
@@ -1094,7 +1399,11 @@ fn table(audit: &AuditReport) -> String {
             out += &format!("note: {note}\n");
         }
         if let Some(b) = &t.build {
-            out += &format!("build {}: compiled native code: {}\n", if b.success { "ok" } else { "FAILED" }, list_or_none(&b.compiled_native));
+            out += &format!(
+                "build {}: compiled native code: {}\n",
+                if b.success { "ok" } else { "FAILED" },
+                list_or_none(&b.compiled_native)
+            );
             if let Some(error) = &b.first_error {
                 out += &format!("stopped at: {error}\n");
             }
@@ -1111,7 +1420,10 @@ mod tests {
     use super::*;
 
     fn files_from(script: &str) -> Files {
-        let mut files = Files { build_script: Some("build.rs".into()), ..Files::default() };
+        let mut files = Files {
+            build_script: Some("build.rs".into()),
+            ..Files::default()
+        };
         scan_script(script, &mut files);
         files
     }
@@ -1129,11 +1441,18 @@ mod tests {
         );
         assert_eq!(files.compile_calls, ["cc::Build::compile"]);
         assert_eq!(files.system_probes, ["pkg_config"]);
-        assert_eq!(files.env_vars, ["LIBZ_SYS_STATIC"], "cargo's own OUT_DIR is no evidence");
+        assert_eq!(
+            files.env_vars,
+            ["LIBZ_SYS_STATIC"],
+            "cargo's own OUT_DIR is no evidence"
+        );
         assert_eq!(files.link_libs, ["z"]);
         // system-configuration-sys links its framework from the build script.
         let files = files_from("println!(\"cargo:rustc-link-lib=framework=SystemConfiguration\");");
-        assert_eq!((files.frameworks, files.link_libs), (vec!["SystemConfiguration".to_string()], vec![]));
+        assert_eq!(
+            (files.frameworks, files.link_libs),
+            (vec!["SystemConfiguration".to_string()], vec![])
+        );
     }
 
     #[test]
@@ -1144,13 +1463,17 @@ mod tests {
         assert_eq!((v.tier, v.compiles_native), (Tier::System, true));
         assert_eq!(v.tools, ["make"]);
         // With a cc compile call, tool names in the text are not trusted (ring names nasm).
-        let files = files_from("const NASM: &str = \"nasm\";\nlet m = \"make\"; Command::new(m);\ncc::Build::new().compile(\"ring\");");
+        let files = files_from(
+            "const NASM: &str = \"nasm\";\nlet m = \"make\"; Command::new(m);\ncc::Build::new().compile(\"ring\");",
+        );
         assert!(files.script_tools.is_empty(), "{files:?}");
     }
 
     #[test]
     fn a_src_crate_and_rustc_probes_are_named() {
-        let files = files_from("let artifacts = openssl_src::Build::new().build();\nlet v = env::var(\"RUSTC\");\nautocfg::new();");
+        let files = files_from(
+            "let artifacts = openssl_src::Build::new().build();\nlet v = env::var(\"RUSTC\");\nautocfg::new();",
+        );
         assert_eq!(files.compile_calls, ["openssl_src::Build"]);
         assert_eq!(files.rustc_probes, ["autocfg", "$RUSTC"]);
     }
@@ -1169,8 +1492,16 @@ mod tests {
     fn openssl_without_vendored_needs_the_system_library() {
         // openssl-sys's own build script, in short: it preprocesses build/expando.c (not
         // counted: it sits beside the script) and compiles only on its bindgen path.
-        let files = Files { c_sources: 0, ..files_from("let d = env(\"OPENSSL_LIB_DIR\");\npkg_config::Config::new();\ncc::Build::new().compile(\"w\");") };
-        let v = classify("openssl-sys", &evidence(files, Some("openssl"), &["cc", "pkg-config"], &["vendored"]));
+        let files = Files {
+            c_sources: 0,
+            ..files_from(
+                "let d = env(\"OPENSSL_LIB_DIR\");\npkg_config::Config::new();\ncc::Build::new().compile(\"w\");",
+            )
+        };
+        let v = classify(
+            "openssl-sys",
+            &evidence(files, Some("openssl"), &["cc", "pkg-config"], &["vendored"]),
+        );
         assert_eq!(v.tier, Tier::System);
         assert_eq!(v.system_libraries, ["openssl"]);
         assert_eq!(v.tools, ["pkg-config"]);
@@ -1181,7 +1512,10 @@ mod tests {
     #[test]
     fn openssl_vendored_needs_perl_and_make() {
         let files = files_from("openssl_src::Build::new().build();");
-        let v = classify("openssl-sys", &evidence(files, Some("openssl"), &["cc", "openssl-src"], &[]));
+        let v = classify(
+            "openssl-sys",
+            &evidence(files, Some("openssl"), &["cc", "openssl-src"], &[]),
+        );
         assert_eq!(v.tier, Tier::System);
         assert!(v.compiles_native);
         assert_eq!(v.tools, ["make", "perl"]);
@@ -1189,8 +1523,14 @@ mod tests {
 
     #[test]
     fn bundled_with_a_system_first_probe_stays_tier_2_with_a_fix() {
-        let files = Files { c_sources: 40, ..files_from("pkg_config::probe_library(\"libgit2\");\ncc::Build::new().compile(\"git2\");") };
-        let v = classify("libgit2-sys", &evidence(files, Some("git2"), &["cc", "pkg-config"], &["vendored"]));
+        let files = Files {
+            c_sources: 40,
+            ..files_from("pkg_config::probe_library(\"libgit2\");\ncc::Build::new().compile(\"git2\");")
+        };
+        let v = classify(
+            "libgit2-sys",
+            &evidence(files, Some("git2"), &["cc", "pkg-config"], &["vendored"]),
+        );
         assert_eq!(v.tier, Tier::Bundled);
         assert!(v.reason.contains("looks for a system copy first"), "{}", v.reason);
         assert!(v.fix.unwrap().contains("`vendored`"));
@@ -1199,7 +1539,10 @@ mod tests {
     #[test]
     fn an_unresolved_optional_probe_is_no_evidence() {
         // zstd-sys mentions pkg_config, but its pkg-config build dependency is optional.
-        let files = Files { c_sources: 30, ..files_from("#[cfg(feature = \"pkg-config\")] pkg_config::probe();\ncc::Build::new().compile(\"zstd\");") };
+        let files = Files {
+            c_sources: 30,
+            ..files_from("#[cfg(feature = \"pkg-config\")] pkg_config::probe();\ncc::Build::new().compile(\"zstd\");")
+        };
         let v = classify("zstd-sys", &evidence(files, Some("zstd"), &["cc"], &[]));
         assert_eq!(v.tier, Tier::Bundled);
         assert!(v.fix.is_none() && v.tools.is_empty(), "{v:?}");
@@ -1226,7 +1569,10 @@ mod tests {
 
     #[test]
     fn percentages_round_down_and_survive_an_empty_graph() {
-        let score = Score { packages: 232, ..Score::default() };
+        let score = Score {
+            packages: 232,
+            ..Score::default()
+        };
         assert_eq!((score.percent(231), score.percent(232)), (99, 100), "only all is 100%");
         assert_eq!(counts(&score, 1), "1 (<1%)");
         assert_eq!(Score::default().percent(0), 100);

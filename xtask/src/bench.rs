@@ -21,7 +21,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Every figure, in the order they run and are written.
-pub const FIGURES: [&str; 9] = ["inspect", "pack", "optdeps", "size", "noop", "overhead", "matrix", "help", "breakdown"];
+pub const FIGURES: [&str; 9] = [
+    "inspect",
+    "pack",
+    "optdeps",
+    "size",
+    "noop",
+    "overhead",
+    "matrix",
+    "help",
+    "breakdown",
+];
 
 /// The xtask's hot dependencies: ELF/PE/Mach-O parsing, gzip, hashing. The dev profile that
 /// `cargo xtask` runs leaves them at opt-level 0; the `optdeps` figure measures them optimised.
@@ -63,7 +73,12 @@ impl Stats {
             n if n % 2 == 1 => sorted[n / 2],
             n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
         };
-        Some(Stats { median, min: sorted[0], max: sorted[n - 1], runs: n })
+        Some(Stats {
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+            runs: n,
+        })
     }
 }
 
@@ -111,20 +126,44 @@ impl Figure {
         Figure {
             name: name.into(),
             title: title.into(),
-            goal: goal.into(), headline: None, rows: Vec::new(), verdict: Verdict::NotMeasured(String::new()), notes: Vec::new() }
+            goal: goal.into(),
+            headline: None,
+            rows: Vec::new(),
+            verdict: Verdict::NotMeasured(String::new()),
+            notes: Vec::new(),
+        }
     }
 
     fn row(&mut self, label: impl Into<String>, unit: Unit, samples: &[f64]) -> Option<Stats> {
         let stats = Stats::of(samples)?;
-        self.rows.push(Row { label: label.into(), unit, stats });
+        self.rows.push(Row {
+            label: label.into(),
+            unit,
+            stats,
+        });
         Some(stats)
     }
 
     /// Adds the headline row and judges it: `met` on its median, else `missed` says why.
-    fn judge(&mut self, label: impl Into<String>, unit: Unit, samples: &[f64], met: impl Fn(f64) -> bool, missed: impl Fn(f64) -> String) {
+    fn judge(
+        &mut self,
+        label: impl Into<String>,
+        unit: Unit,
+        samples: &[f64],
+        met: impl Fn(f64) -> bool,
+        missed: impl Fn(f64) -> String,
+    ) {
         if let Some(stats) = Stats::of(samples) {
-            let row = Row { label: label.into(), unit, stats };
-            self.verdict = if met(stats.median) { Verdict::Met } else { Verdict::Missed(missed(stats.median)) };
+            let row = Row {
+                label: label.into(),
+                unit,
+                stats,
+            };
+            self.verdict = if met(stats.median) {
+                Verdict::Met
+            } else {
+                Verdict::Missed(missed(stats.median))
+            };
             self.headline = Some(row);
         }
     }
@@ -157,7 +196,11 @@ pub struct Results {
 pub fn cpu_info(cpuinfo: &str) -> (String, usize) {
     let model = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
     (model, cores)
@@ -181,7 +224,9 @@ fn on_path(program: &str) -> bool {
 }
 
 fn missing(program: &str, package: &str) -> Verdict {
-    Verdict::NotMeasured(format!("`{program}` is not installed (Debian: apt-get install {package})"))
+    Verdict::NotMeasured(format!(
+        "`{program}` is not installed (Debian: apt-get install {package})"
+    ))
 }
 
 /// Sets a file's mtime to now without changing its bytes, so cargo rebuilds what depends on it.
@@ -228,8 +273,13 @@ impl Harness<'_> {
 
     /// Runs `exe dist` (an xtask binary) for the config's targets into target/bench/dist.
     fn dist_with(&self, exe: &Path) -> Result<f64> {
-        let mut cmd = Cmd::new(path_arg(exe)?)
-            .args(["dist", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?, "--out", &path_arg(&self.dir.join("dist"))?]);
+        let mut cmd = Cmd::new(path_arg(exe)?).args([
+            "dist",
+            "--manifest-path",
+            &path_arg(&self.root.join("Cargo.toml"))?,
+            "--out",
+            &path_arg(&self.dir.join("dist"))?,
+        ]);
         if self.accept_msvc_license {
             cmd = cmd.arg("--accept-msvc-license");
         }
@@ -244,7 +294,11 @@ impl Harness<'_> {
 
     /// Figure: re-running `dist` with nothing to do, against the plan's cargo commands alone.
     fn noop(&self, plan: &Plan) -> Result<Figure> {
-        let mut fig = Figure::new("noop", "no-op rerun of `dist`, all targets", "≤ 1.5× the plan's cargo commands' own no-op");
+        let mut fig = Figure::new(
+            "noop",
+            "no-op rerun of `dist`, all targets",
+            "≤ 1.5× the plan's cargo commands' own no-op",
+        );
         eprintln!("bench noop: warming up (builds the matrix if needed)");
         self.dist()?;
         let mut pairs = Vec::new();
@@ -252,9 +306,23 @@ impl Harness<'_> {
             eprintln!("bench noop: run {}/{}", run + 1, self.runs);
             pairs.push((self.dist()?, self.cargo(plan, None, "noop")?));
         }
-        fig.row("`xtask dist` (no-op)", Unit::Seconds, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
-        fig.row("the plan's cargo commands (no-op)", Unit::Seconds, &pairs.iter().map(|p| p.1).collect::<Vec<_>>());
-        fig.judge("dist ÷ cargo", Unit::Ratio, &ratios(&pairs), |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        fig.row(
+            "`xtask dist` (no-op)",
+            Unit::Seconds,
+            &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+        );
+        fig.row(
+            "the plan's cargo commands (no-op)",
+            Unit::Seconds,
+            &pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+        );
+        fig.judge(
+            "dist ÷ cargo",
+            Unit::Ratio,
+            &ratios(&pairs),
+            |r| r <= 1.5,
+            |r| format!("{r:.2}× > 1.5×"),
+        );
         fig.notes.push(
             "A no-op `dist` still verifies, smoke-runs (qemu for aarch64), packs and hashes all five targets and reads the config (`cargo metadata`, three `rustc` queries, `git`); cargo-zigbuild's own start-up is most of the cargo side.".into(),
         );
@@ -281,31 +349,66 @@ impl Harness<'_> {
             rebuild.push((dist, self.cargo(plan, None, "overhead")?));
             noop.push((self.dist()?, self.cargo(plan, None, "overhead")?));
         }
-        let column = |pairs: &[(f64, f64)], i: usize| -> Vec<f64> { pairs.iter().map(|p| if i == 0 { p.0 } else { p.1 }).collect() };
+        let column = |pairs: &[(f64, f64)], i: usize| -> Vec<f64> {
+            pairs.iter().map(|p| if i == 0 { p.0 } else { p.1 }).collect()
+        };
         fig.row("`xtask dist`, app rebuilt", Unit::Seconds, &column(&rebuild, 0));
-        fig.row("the plan's cargo commands, app rebuilt", Unit::Seconds, &column(&rebuild, 1));
-        fig.row("dist − cargo, app rebuilt (noisy)", Unit::Seconds, &rebuild.iter().map(|(d, c)| d - c).collect::<Vec<_>>());
+        fig.row(
+            "the plan's cargo commands, app rebuilt",
+            Unit::Seconds,
+            &column(&rebuild, 1),
+        );
+        fig.row(
+            "dist − cargo, app rebuilt (noisy)",
+            Unit::Seconds,
+            &rebuild.iter().map(|(d, c)| d - c).collect::<Vec<_>>(),
+        );
         fig.row("`xtask dist`, no-op", Unit::Seconds, &column(&noop, 0));
         fig.row("the plan's cargo commands, no-op", Unit::Seconds, &column(&noop, 1));
-        let extra = fig.row("overhead: dist − cargo, no-op", Unit::Seconds, &noop.iter().map(|(d, c)| d - c).collect::<Vec<_>>());
-        let share: Vec<f64> = noop.iter().zip(&rebuild).map(|((d, c), (whole, _))| (d - c) / whole * 100.0).collect();
+        let extra = fig.row(
+            "overhead: dist − cargo, no-op",
+            Unit::Seconds,
+            &noop.iter().map(|(d, c)| d - c).collect::<Vec<_>>(),
+        );
+        let share: Vec<f64> = noop
+            .iter()
+            .zip(&rebuild)
+            .map(|((d, c), (whole, _))| (d - c) / whole * 100.0)
+            .collect();
         fig.judge(
             "overhead share of the rebuilding run",
             Unit::Percent,
             &share,
             |p| p <= 3.0 && extra.is_some_and(|e| e.median <= 1.0),
-            |p| format!("{p:.1} % and {:.2} s: over 3 % or 1 s", extra.map_or(f64::NAN, |e| e.median)),
+            |p| {
+                format!(
+                    "{p:.1} % and {:.2} s: over 3 % or 1 s",
+                    extra.map_or(f64::NAN, |e| e.median)
+                )
+            },
         );
         // The optdeps figure's xtask, when it ran first: the overhead the fix would leave.
         let fast = self.optdeps_exe();
         if fast.is_file() {
             let mut pairs = Vec::new();
             for run in 0..self.runs {
-                eprintln!("bench overhead: no-op with the optdeps xtask, run {}/{}", run + 1, self.runs);
+                eprintln!(
+                    "bench overhead: no-op with the optdeps xtask, run {}/{}",
+                    run + 1,
+                    self.runs
+                );
                 pairs.push((self.dist_with(&fast)?, self.cargo(plan, None, "overhead")?));
             }
-            fig.row("overhead: dist − cargo, no-op, xtask with hot dependencies optimised", Unit::Seconds, &pairs.iter().map(|(d, c)| d - c).collect::<Vec<_>>());
-            let share: Vec<f64> = pairs.iter().zip(&rebuild).map(|((d, c), (whole, _))| (d - c) / whole * 100.0).collect();
+            fig.row(
+                "overhead: dist − cargo, no-op, xtask with hot dependencies optimised",
+                Unit::Seconds,
+                &pairs.iter().map(|(d, c)| d - c).collect::<Vec<_>>(),
+            );
+            let share: Vec<f64> = pairs
+                .iter()
+                .zip(&rebuild)
+                .map(|((d, c), (whole, _))| (d - c) / whole * 100.0)
+                .collect();
             fig.row("its share of the rebuilding run", Unit::Percent, &share);
         }
         fig.notes.push(
@@ -365,15 +468,49 @@ impl Harness<'_> {
             let _ = std::fs::remove_dir_all(grouped_dir(run));
             let _ = std::fs::remove_dir_all(self.dir.join(format!("cold-separate-{run}")));
         }
-        fig.row("cold, grouped (one cargo run per route)", Unit::Seconds, &cold.iter().map(|p| p.0).collect::<Vec<_>>());
-        fig.row("cold, separate (one cargo run per target, each in a fresh target dir)", Unit::Seconds, &cold.iter().map(|p| p.1).collect::<Vec<_>>());
-        fig.row("warm (app/src/main.rs touched), grouped", Unit::Seconds, &warm.iter().map(|p| p.0).collect::<Vec<_>>());
-        fig.row("warm (app/src/main.rs touched), separate", Unit::Seconds, &warm.iter().map(|p| p.1).collect::<Vec<_>>());
+        fig.row(
+            "cold, grouped (one cargo run per route)",
+            Unit::Seconds,
+            &cold.iter().map(|p| p.0).collect::<Vec<_>>(),
+        );
+        fig.row(
+            "cold, separate (one cargo run per target, each in a fresh target dir)",
+            Unit::Seconds,
+            &cold.iter().map(|p| p.1).collect::<Vec<_>>(),
+        );
+        fig.row(
+            "warm (app/src/main.rs touched), grouped",
+            Unit::Seconds,
+            &warm.iter().map(|p| p.0).collect::<Vec<_>>(),
+        );
+        fig.row(
+            "warm (app/src/main.rs touched), separate",
+            Unit::Seconds,
+            &warm.iter().map(|p| p.1).collect::<Vec<_>>(),
+        );
         fig.row("warm: grouped ÷ separate", Unit::Ratio, &ratios(&warm));
-        fig.row("cold CPU time (user + sys), grouped", Unit::Seconds, &cold_cpu.iter().map(|p| p.0).collect::<Vec<_>>());
-        fig.row("cold CPU time (user + sys), separate", Unit::Seconds, &cold_cpu.iter().map(|p| p.1).collect::<Vec<_>>());
-        fig.row("cold CPU time: grouped ÷ separate (load-independent)", Unit::Ratio, &ratios(&cold_cpu));
-        fig.judge("cold: grouped ÷ separate", Unit::Ratio, &ratios(&cold), |r| r <= 0.8, |r| format!("{r:.2}× > 0.8×"));
+        fig.row(
+            "cold CPU time (user + sys), grouped",
+            Unit::Seconds,
+            &cold_cpu.iter().map(|p| p.0).collect::<Vec<_>>(),
+        );
+        fig.row(
+            "cold CPU time (user + sys), separate",
+            Unit::Seconds,
+            &cold_cpu.iter().map(|p| p.1).collect::<Vec<_>>(),
+        );
+        fig.row(
+            "cold CPU time: grouped ÷ separate (load-independent)",
+            Unit::Ratio,
+            &ratios(&cold_cpu),
+        );
+        fig.judge(
+            "cold: grouped ÷ separate",
+            Unit::Ratio,
+            &ratios(&cold),
+            |r| r <= 0.8,
+            |r| format!("{r:.2}× > 0.8×"),
+        );
         fig.notes.push(format!(
             "Cold means a fresh CARGO_TARGET_DIR; zig's own global cache (its compiled libc) stays warm, as it does on any machine after the first run. {} cold runs: each is minutes long.",
             self.cold_runs
@@ -383,14 +520,20 @@ impl Harness<'_> {
 
     /// Figure: `inspect::inspect` (file read included) against `readelf -d` and `file`.
     fn inspect(&self, binaries: &[(String, PathBuf)]) -> Result<Figure> {
-        let mut fig = Figure::new("inspect", "inspect throughput vs `readelf -d` and `file`", "≥ 1 GB/s and faster than both");
+        let mut fig = Figure::new(
+            "inspect",
+            "inspect throughput vs `readelf -d` and `file`",
+            "≥ 1 GB/s and faster than both",
+        );
         let tools = [("readelf", "binutils"), ("file", "file")];
         let absent: Vec<(&str, &str)> = tools.into_iter().filter(|(t, _)| !on_path(t)).collect();
         let mut worst_throughput = f64::INFINITY;
         let mut slower_than: Vec<String> = Vec::new();
         let mut read_share: Vec<String> = Vec::new();
         for (label, path) in binaries {
-            let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len() as f64;
+            let size = std::fs::metadata(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .len() as f64;
             let arg = path_arg(path)?;
             let mut ours = Vec::new();
             let mut reads = Vec::new();
@@ -408,11 +551,25 @@ impl Harness<'_> {
                     theirs.entry(tool).or_default().push(seconds(started));
                 }
             }
-            fig.row(format!("{label}: inspect (open, map and parse, {})", report::human_size(size as u64)), Unit::Seconds, &ours);
+            fig.row(
+                format!(
+                    "{label}: inspect (open, map and parse, {})",
+                    report::human_size(size as u64)
+                ),
+                Unit::Seconds,
+                &ours,
+            );
             if let (Some(read), Some(all)) = (Stats::of(&reads), Stats::of(&ours)) {
-                read_share.push(format!("opening and mapping the file is {:.0} % of inspect's time on {label}", (read.median / all.median * 100.0).min(100.0)));
+                read_share.push(format!(
+                    "opening and mapping the file is {:.0} % of inspect's time on {label}",
+                    (read.median / all.median * 100.0).min(100.0)
+                ));
             }
-            fig.row(format!("{label}: of which opening and mapping the file"), Unit::Seconds, &reads);
+            fig.row(
+                format!("{label}: of which opening and mapping the file"),
+                Unit::Seconds,
+                &reads,
+            );
             for (tool, samples) in &theirs {
                 fig.row(format!("{label}: `{tool}`"), Unit::Seconds, samples);
                 let pairs: Vec<(f64, f64)> = ours.iter().copied().zip(samples.iter().copied()).collect();
@@ -423,7 +580,11 @@ impl Harness<'_> {
                 }
             }
             let throughput: Vec<f64> = ours.iter().map(|t| size / t).collect();
-            if let Some(stats) = fig.row(format!("{label}: inspect throughput"), Unit::BytesPerSecond, &throughput) {
+            if let Some(stats) = fig.row(
+                format!("{label}: inspect throughput"),
+                Unit::BytesPerSecond,
+                &throughput,
+            ) {
                 worst_throughput = worst_throughput.min(stats.median);
             }
         }
@@ -432,15 +593,21 @@ impl Harness<'_> {
             return Ok(fig);
         }
         let samples = [worst_throughput];
-        fig.judge("slowest throughput", Unit::BytesPerSecond, &samples, |t| t >= 1e9 && slower_than.is_empty(), |t| {
-            let why = if slower_than.is_empty() {
-                format!("{:.2} GB/s < 1 GB/s", t / 1e9)
-            } else {
-                format!("slower than {}", slower_than.join(", "))
-            };
-            // dist reads the whole binary before inspecting it; readelf and file read headers only.
-            format!("{why}; {}{}", read_share.join(", "), dev_profile_reason())
-        });
+        fig.judge(
+            "slowest throughput",
+            Unit::BytesPerSecond,
+            &samples,
+            |t| t >= 1e9 && slower_than.is_empty(),
+            |t| {
+                let why = if slower_than.is_empty() {
+                    format!("{:.2} GB/s < 1 GB/s", t / 1e9)
+                } else {
+                    format!("slower than {}", slower_than.join(", "))
+                };
+                // dist reads the whole binary before inspecting it; readelf and file read headers only.
+                format!("{why}; {}{}", read_share.join(", "), dev_profile_reason())
+            },
+        );
         fig.notes.push(
             "readelf and file are timed as processes (as a release script would call them); inspect is timed in process, reading the whole file as `dist` does. Each inspect sample is the mean of enough repetitions to last ≥ 50 ms.".into(),
         );
@@ -452,13 +619,21 @@ impl Harness<'_> {
 
     /// Figure: `package::write_archive` against `tar | <compressor>` on the same files.
     fn pack(&self, inputs: &[(String, Vec<Entry>)]) -> Result<Figure> {
-        let mut fig = Figure::new("pack", "packing time and size vs `tar` piped to the compressor", "time ≤ 1.0×, size ≤ 1.0×");
+        let mut fig = Figure::new(
+            "pack",
+            "packing time and size vs `tar` piped to the compressor",
+            "time ≤ 1.0×, size ≤ 1.0×",
+        );
         let mut misses = Vec::new();
         let mut headline = Vec::new();
         for (format, compressor, package) in PACK_FORMATS {
             let program = compressor.split(' ').next().unwrap_or(compressor);
             if !on_path("tar") || !on_path(program) {
-                let (tool, pkg) = if on_path("tar") { (program, *package) } else { ("tar", "tar") };
+                let (tool, pkg) = if on_path("tar") {
+                    (program, *package)
+                } else {
+                    ("tar", "tar")
+                };
                 fig.verdict = missing(tool, pkg);
                 return Ok(fig);
             }
@@ -468,13 +643,22 @@ impl Harness<'_> {
                 let _ = std::fs::remove_dir_all(&stage);
                 std::fs::create_dir_all(stage.join(&top)).with_context(|| format!("creating {}", stage.display()))?;
                 for e in entries {
-                    std::fs::copy(&e.source, stage.join(&top).join(&e.name)).with_context(|| format!("copying {}", e.source.display()))?;
+                    std::fs::copy(&e.source, stage.join(&top).join(&e.name))
+                        .with_context(|| format!("copying {}", e.source.display()))?;
                 }
                 let ours_path = self.dir.join(format!("ours-{label}.{}", format.extension()));
                 let theirs_path = self.dir.join(format!("theirs-{label}.{}", format.extension()));
                 let tar = Cmd::new("tar")
                     .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0"])
-                    .args(["--use-compress-program", compressor, "-cf", &path_arg(&theirs_path)?, "-C", &path_arg(&stage)?, &top]);
+                    .args([
+                        "--use-compress-program",
+                        compressor,
+                        "-cf",
+                        &path_arg(&theirs_path)?,
+                        "-C",
+                        &path_arg(&stage)?,
+                        &top,
+                    ]);
                 let mut pairs = Vec::new();
                 for _ in 0..self.runs {
                     let started = Instant::now();
@@ -484,14 +668,30 @@ impl Harness<'_> {
                     self.runner.run(&tar, Some(&self.log("pack")))?;
                     pairs.push((ours, seconds(started)));
                 }
-                let sizes = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).with_context(|| format!("reading {}", p.display()));
+                let sizes = |p: &Path| {
+                    std::fs::metadata(p)
+                        .map(|m| m.len() as f64)
+                        .with_context(|| format!("reading {}", p.display()))
+                };
                 let (ours_size, theirs_size) = (sizes(&ours_path)?, sizes(&theirs_path)?);
                 let ext = format.extension();
-                fig.row(format!("{label} {ext}: write_archive"), Unit::Seconds, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
-                fig.row(format!("{label} {ext}: tar | {compressor}"), Unit::Seconds, &pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+                fig.row(
+                    format!("{label} {ext}: write_archive"),
+                    Unit::Seconds,
+                    &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+                );
+                fig.row(
+                    format!("{label} {ext}: tar | {compressor}"),
+                    Unit::Seconds,
+                    &pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+                );
                 let time = fig.row(format!("{label} {ext}: time ratio"), Unit::Ratio, &ratios(&pairs));
                 fig.row(format!("{label} {ext}: write_archive size"), Unit::Bytes, &[ours_size]);
-                fig.row(format!("{label} {ext}: tar | {compressor} size"), Unit::Bytes, &[theirs_size]);
+                fig.row(
+                    format!("{label} {ext}: tar | {compressor} size"),
+                    Unit::Bytes,
+                    &[theirs_size],
+                );
                 let size_ratio = ours_size / theirs_size;
                 fig.row(format!("{label} {ext}: size ratio"), Unit::Ratio, &[size_ratio]);
                 let time = time.map_or(f64::NAN, |t| t.median);
@@ -502,11 +702,18 @@ impl Harness<'_> {
                 if size_ratio > 1.0 {
                     // Container or compressor? Our archive's own tar stream through the baseline compressor tells.
                     let again = self.recompress(&ours_path, *format, compressor, program)?;
-                    fig.row(format!("{label} {ext}: write_archive's tar stream through {compressor}, size"), Unit::Bytes, &[again]);
+                    fig.row(
+                        format!("{label} {ext}: write_archive's tar stream through {compressor}, size"),
+                        Unit::Bytes,
+                        &[again],
+                    );
                     let culprit = if again <= theirs_size * 1.002 {
                         format!("the tar streams compress alike under {compressor} ({again} B vs {theirs_size} B), so the compressor package.rs uses is the difference")
                     } else {
-                        format!("even through {compressor} our tar stream is {:.3}× theirs: the container differs", again / theirs_size)
+                        format!(
+                            "even through {compressor} our tar stream is {:.3}× theirs: the container differs",
+                            again / theirs_size
+                        )
                     };
                     misses.push(format!("{label} {ext} is {size_ratio:.3}× tar's size: {culprit}"));
                 }
@@ -514,7 +721,13 @@ impl Harness<'_> {
         }
         let met = misses.is_empty();
         let misses = misses.join("; ") + dev_profile_reason();
-        fig.judge("worst of the time and size ratios", Unit::Ratio, &[headline.iter().copied().fold(0.0, f64::max)], |_| met, |_| misses.clone());
+        fig.judge(
+            "worst of the time and size ratios",
+            Unit::Ratio,
+            &[headline.iter().copied().fold(0.0, f64::max)],
+            |_| met,
+            |_| misses.clone(),
+        );
         fig.notes.push("write_archive is timed in process (file reads, tar, compression, fsync and rename); tar as one process that pipes through the compressor.".into());
         if cfg!(debug_assertions) {
             fig.notes.push(DEV_PROFILE_NOTE.into());
@@ -530,11 +743,18 @@ impl Harness<'_> {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let copy = dir.join(format!("stream.{}", format.extension()));
         std::fs::copy(archive, &copy).with_context(|| format!("copying {}", archive.display()))?;
-        self.runner.run(&Cmd::new(program).args(["-d", "-f", &path_arg(&copy)?]), Some(&self.log("recompress")))?;
+        self.runner.run(
+            &Cmd::new(program).args(["-d", "-f", &path_arg(&copy)?]),
+            Some(&self.log("recompress")),
+        )?;
         let words: Vec<&str> = compressor.split(' ').collect();
-        let cmd = Cmd::new(words[0]).args(words[1..].iter().copied()).args(["-f", &path_arg(&dir.join("stream.tar"))?]);
+        let cmd = Cmd::new(words[0])
+            .args(words[1..].iter().copied())
+            .args(["-f", &path_arg(&dir.join("stream.tar"))?]);
         self.runner.run(&cmd, Some(&self.log("recompress")))?;
-        Ok(std::fs::metadata(&copy).with_context(|| format!("{compressor} wrote no {}", copy.display()))?.len() as f64)
+        Ok(std::fs::metadata(&copy)
+            .with_context(|| format!("{compressor} wrote no {}", copy.display()))?
+            .len() as f64)
     }
 
     /// Where the optdeps figure builds its xtask.
@@ -548,15 +768,34 @@ impl Harness<'_> {
     fn opt_deps(&self) -> Result<Vec<Figure>> {
         let dir = self.dir.join("opt-deps");
         let manifest = path_arg(&self.root.join("Cargo.toml"))?;
-        let mut build = Cmd::new("cargo").args(["build", "--package", "xtask", "--manifest-path", &manifest]).env("CARGO_TARGET_DIR", path_arg(&dir)?);
+        let mut build = Cmd::new("cargo")
+            .args(["build", "--package", "xtask", "--manifest-path", &manifest])
+            .env("CARGO_TARGET_DIR", path_arg(&dir)?);
         for dep in HOT_DEPS {
             build = build.args(["--config".to_string(), format!("profile.dev.package.{dep}.opt-level=3")]);
         }
-        eprintln!("bench optdeps: building an xtask with {} optimised", HOT_DEPS.join(", "));
+        eprintln!(
+            "bench optdeps: building an xtask with {} optimised",
+            HOT_DEPS.join(", ")
+        );
         self.runner.run(&build, Some(&self.log("optdeps")))?;
         let measure = Cmd::new(path_arg(&self.optdeps_exe())?)
-            .args(["--json", "bench", "--manifest-path", &manifest, "--only", "inspect", "--only", "pack"])
-            .args(["--runs".to_string(), self.runs.to_string(), "--out".to_string(), path_arg(&self.dir.join("optdeps.md"))?]);
+            .args([
+                "--json",
+                "bench",
+                "--manifest-path",
+                &manifest,
+                "--only",
+                "inspect",
+                "--only",
+                "pack",
+            ])
+            .args([
+                "--runs".to_string(),
+                self.runs.to_string(),
+                "--out".to_string(),
+                path_arg(&self.dir.join("optdeps.md"))?,
+            ]);
         eprintln!("bench optdeps: measuring inspect and pack with it");
         let json = self.runner.query(&measure)?;
         let results: Results = serde_json::from_str(&json).context("reading the optdeps run's JSON results")?;
@@ -575,7 +814,11 @@ impl Harness<'_> {
 
     /// Figure: dist binary size against the release profile, per target.
     fn size(&self, plan: &Plan) -> Result<Figure> {
-        let mut fig = Figure::new("size", "dist binary size vs the release profile (app)", "≤ 0.65× on every target");
+        let mut fig = Figure::new(
+            "size",
+            "dist binary size vs the release profile (app)",
+            "≤ 0.65× on every target",
+        );
         let (_, release) = size::load(self.runner, self.global, Vec::new(), Some("release".into()))?;
         eprintln!("bench size: building the matrix with the release profile");
         let release = size::build_plan(self.runner, &release, &[], None)?;
@@ -583,7 +826,11 @@ impl Harness<'_> {
         let mut worst = 0.0_f64;
         let mut worst_target = String::new();
         for (target, path) in &dist {
-            let len = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).with_context(|| format!("reading {}", p.display()));
+            let len = |p: &Path| {
+                std::fs::metadata(p)
+                    .map(|m| m.len() as f64)
+                    .with_context(|| format!("reading {}", p.display()))
+            };
             let (d, r) = (len(path)?, len(&release[target])?);
             fig.row(format!("{target}: dist"), Unit::Bytes, &[d]);
             fig.row(format!("{target}: release"), Unit::Bytes, &[r]);
@@ -604,12 +851,24 @@ impl Harness<'_> {
         let mut fig = Figure::new("help", "cold `cargo xtask --help` (fresh target dir)", "≤ 30 s");
         let (mut samples, mut cpu) = (Vec::new(), Vec::new());
         for run in 0..self.cold_runs {
-            eprintln!("bench help: cold run {}/{} (compiles the xtask)", run + 1, self.cold_runs);
+            eprintln!(
+                "bench help: cold run {}/{} (compiles the xtask)",
+                run + 1,
+                self.cold_runs
+            );
             let dir = self.dir.join("cold-help");
             let _ = std::fs::remove_dir_all(&dir);
             // What the `xtask` alias in .cargo/config.toml expands to.
             let cmd = Cmd::new("cargo")
-                .args(["run", "--package", "xtask", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?, "--", "--help"])
+                .args([
+                    "run",
+                    "--package",
+                    "xtask",
+                    "--manifest-path",
+                    &path_arg(&self.root.join("Cargo.toml"))?,
+                    "--",
+                    "--help",
+                ])
                 .env("CARGO_TARGET_DIR", path_arg(&dir)?);
             let (started, cpu_before) = (Instant::now(), children_cpu());
             self.runner.run(&cmd, Some(&self.log("help")))?;
@@ -629,7 +888,10 @@ impl Harness<'_> {
             ),
             None => format!("{s:.0} s > 30 s"),
         });
-        fig.notes.push(format!("{} runs: each compiles the xtask and its dependencies from scratch.", self.cold_runs));
+        fig.notes.push(format!(
+            "{} runs: each compiles the xtask and its dependencies from scratch.",
+            self.cold_runs
+        ));
         Ok(fig)
     }
 }
@@ -669,7 +931,10 @@ fn time_read(path: &Path) -> Result<f64> {
 /// the pages of the headers it reads.
 fn open_mapped(path: &Path) -> Result<Option<memmap2::Mmap>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let len = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
+    let len = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
     crate::verify::map(&file, len).with_context(|| format!("mapping {}", path.display()))
 }
 
@@ -680,7 +945,8 @@ fn time_inspect(path: &Path) -> Result<f64> {
     let mut reps = 0;
     while reps == 0 || started.elapsed().as_secs_f64() < 0.05 {
         let bytes = open_mapped(path)?;
-        inspect::inspect(bytes.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        inspect::inspect(bytes.as_deref().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         reps += 1;
     }
     Ok(seconds(started) / f64::from(reps))
@@ -689,7 +955,10 @@ fn time_inspect(path: &Path) -> Result<f64> {
 pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()> {
     for name in &args.only {
         if !FIGURES.contains(&name.as_str()) {
-            return Err(UsageError::new(format!("--only {name}: no such figure; the figures are {}", FIGURES.join(", "))));
+            return Err(UsageError::new(format!(
+                "--only {name}: no such figure; the figures are {}",
+                FIGURES.join(", ")
+            )));
         }
     }
     if args.runs == Some(0) {
@@ -713,7 +982,11 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
         root: config.workspace_root.clone(),
         dir: config.target_dir.join("bench"),
         runs,
-        cold_runs: if args.quick { 1 } else { args.runs.unwrap_or(COLD_RUNS).min(runs) },
+        cold_runs: if args.quick {
+            1
+        } else {
+            args.runs.unwrap_or(COLD_RUNS).min(runs)
+        },
         accept_msvc_license: args.accept_msvc_license,
     };
     std::fs::create_dir_all(&bench.dir).with_context(|| format!("creating {}", bench.dir.display()))?;
@@ -722,7 +995,11 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
     let mut figures = Vec::new();
     // The host's shipped binary and this (debug, unstripped) xtask: a small and a large input.
     let needs_dist_binary = selected("inspect") || selected("pack");
-    let host_target = plan.jobs.iter().find(|j| j.smoke.runnable && j.smoke.runner.is_none()).map(|j| j.target.clone());
+    let host_target = plan
+        .jobs
+        .iter()
+        .find(|j| j.smoke.runnable && j.smoke.runner.is_none())
+        .map(|j| j.target.clone());
     let small = match (needs_dist_binary, &host_target) {
         (true, Some(target)) => {
             let (_, host_plan) = size::load(runner, global, vec![target.clone()], None)?;
@@ -743,16 +1020,37 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
             "pack" => {
                 let mut inputs = Vec::new();
                 if let Some(path) = &small {
-                    let mut entries =
-                        vec![Entry { name: "app".into(), source: path.clone(), executable: true, sha256: package::sha256_file(path)? }];
+                    let mut entries = vec![Entry {
+                        name: "app".into(),
+                        source: path.clone(),
+                        executable: true,
+                        sha256: package::sha256_file(path)?,
+                    }];
                     for include in &plan.include {
-                        let name = include.file_name().context("an include path has no file name")?.to_string_lossy().to_string();
-                        entries.push(Entry { name, source: include.clone(), executable: false, sha256: package::sha256_file(include)? });
+                        let name = include
+                            .file_name()
+                            .context("an include path has no file name")?
+                            .to_string_lossy()
+                            .to_string();
+                        entries.push(Entry {
+                            name,
+                            source: include.clone(),
+                            executable: false,
+                            sha256: package::sha256_file(include)?,
+                        });
                     }
                     inputs.push(("release".to_string(), entries));
                 }
                 let sha256 = package::sha256_file(&large)?;
-                inputs.push(("large".to_string(), vec![Entry { name: "xtask".into(), source: large.clone(), executable: true, sha256 }]));
+                inputs.push((
+                    "large".to_string(),
+                    vec![Entry {
+                        name: "xtask".into(),
+                        source: large.clone(),
+                        executable: true,
+                        sha256,
+                    }],
+                ));
                 bench.pack(&inputs)?
             }
             "optdeps" => {
@@ -772,8 +1070,16 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
         report::print_figure(&figure);
         figures.push(figure);
     }
-    let breakdown = if selected("breakdown") { size::measure(runner, global, Vec::new())? } else { Vec::new() };
-    let results = Results { machine, figures, breakdown };
+    let breakdown = if selected("breakdown") {
+        size::measure(runner, global, Vec::new())?
+    } else {
+        Vec::new()
+    };
+    let results = Results {
+        machine,
+        figures,
+        breakdown,
+    };
     let markdown = report::benchmarks_markdown(&results);
     package::write_atomic(&out, |w| {
         use std::io::Write;
@@ -786,7 +1092,12 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
 fn machine(runner: &Runner, plan: &Plan, args: &flags::Bench) -> Result<Machine> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let (cpu, cores) = cpu_info(&cpuinfo);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').next().unwrap_or("?").to_string();
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split(' ')
+        .next()
+        .unwrap_or("?")
+        .to_string();
     let mut command = vec!["cargo xtask bench".to_string()];
     if args.quick {
         command.push("--quick".into());
@@ -802,9 +1113,16 @@ fn machine(runner: &Runner, plan: &Plan, args: &flags::Bench) -> Result<Machine>
         cpu,
         cores,
         load,
-        date: runner.query(&Cmd::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?.trim().to_string(),
+        date: runner
+            .query(&Cmd::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))?
+            .trim()
+            .to_string(),
         rustc: runner.query(&Cmd::new("rustc").arg("-V"))?.trim().to_string(),
-        xtask_build: if cfg!(debug_assertions) { "dev profile, as `cargo xtask` builds it".into() } else { "optimised".into() },
+        xtask_build: if cfg!(debug_assertions) {
+            "dev profile, as `cargo xtask` builds it".into()
+        } else {
+            "optimised".into()
+        },
         commit: plan.commit.clone(),
         command: command.join(" "),
     })
@@ -816,9 +1134,28 @@ mod tests {
 
     #[test]
     fn median_min_max() {
-        assert_eq!(Stats::of(&[3.0, 1.0, 2.0]), Some(Stats { median: 2.0, min: 1.0, max: 3.0, runs: 3 }));
-        assert_eq!(Stats::of(&[4.0, 1.0, 2.0, 10.0]), Some(Stats { median: 3.0, min: 1.0, max: 10.0, runs: 4 }));
-        assert_eq!(Stats::of(&[7.5]).map(|s| (s.median, s.min, s.max)), Some((7.5, 7.5, 7.5)));
+        assert_eq!(
+            Stats::of(&[3.0, 1.0, 2.0]),
+            Some(Stats {
+                median: 2.0,
+                min: 1.0,
+                max: 3.0,
+                runs: 3
+            })
+        );
+        assert_eq!(
+            Stats::of(&[4.0, 1.0, 2.0, 10.0]),
+            Some(Stats {
+                median: 3.0,
+                min: 1.0,
+                max: 10.0,
+                runs: 4
+            })
+        );
+        assert_eq!(
+            Stats::of(&[7.5]).map(|s| (s.median, s.min, s.max)),
+            Some((7.5, 7.5, 7.5))
+        );
         assert_eq!(Stats::of(&[]), None);
     }
 
@@ -841,30 +1178,66 @@ mod tests {
     #[test]
     fn a_figure_is_judged_on_its_headline_median() {
         let mut fig = Figure::new("noop", "t", "≤ 1.5×");
-        fig.judge("ratio", Unit::Ratio, &[1.2, 2.0, 1.4], |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        fig.judge(
+            "ratio",
+            Unit::Ratio,
+            &[1.2, 2.0, 1.4],
+            |r| r <= 1.5,
+            |r| format!("{r:.2}× > 1.5×"),
+        );
         assert_eq!(fig.verdict, Verdict::Met);
-        fig.judge("ratio", Unit::Ratio, &[1.6, 2.0, 1.4], |r| r <= 1.5, |r| format!("{r:.2}× > 1.5×"));
+        fig.judge(
+            "ratio",
+            Unit::Ratio,
+            &[1.6, 2.0, 1.4],
+            |r| r <= 1.5,
+            |r| format!("{r:.2}× > 1.5×"),
+        );
         assert_eq!(fig.verdict, Verdict::Missed("1.60× > 1.5×".into()));
     }
 
     #[test]
     fn inspect_and_pack_figures_measure_the_test_binary() {
         let dir = tempfile::tempdir().unwrap();
-        let (runner, global) = (Runner::default(), Global { manifest_path: None, verbose: false, json: false });
+        let (runner, global) = (
+            Runner::default(),
+            Global {
+                manifest_path: None,
+                verbose: false,
+                json: false,
+            },
+        );
         let root = dir.path().to_path_buf();
-        let bench = Harness { runner: &runner, global: &global, dir: root.clone(), root, runs: 2, cold_runs: 1, accept_msvc_license: false };
+        let bench = Harness {
+            runner: &runner,
+            global: &global,
+            dir: root.clone(),
+            root,
+            runs: 2,
+            cold_runs: 1,
+            accept_msvc_license: false,
+        };
         let exe = std::env::current_exe().unwrap();
         let fig = bench.inspect(&[("test".into(), exe.clone())]).unwrap();
         let labels: Vec<&str> = fig.rows.iter().map(|r| r.label.as_str()).collect();
         assert!(labels.iter().any(|l| l.contains("inspect throughput")), "{labels:?}");
-        assert!(fig.rows.iter().all(|r| r.stats.runs == 2 && r.stats.median > 0.0), "{:?}", fig.rows);
+        assert!(
+            fig.rows.iter().all(|r| r.stats.runs == 2 && r.stats.median > 0.0),
+            "{:?}",
+            fig.rows
+        );
         assert_ne!(fig.verdict, Verdict::NotMeasured(String::new()));
 
         // The first MiB of the binary: real machine code, small enough to pack quickly in a debug build.
         let part = dir.path().join("part");
         std::fs::write(&part, &std::fs::read(&exe).unwrap()[..1 << 20]).unwrap();
         let sha256 = package::sha256_file(&part).unwrap();
-        let entries = vec![Entry { name: "t".into(), source: part, executable: true, sha256 }];
+        let entries = vec![Entry {
+            name: "t".into(),
+            source: part,
+            executable: true,
+            sha256,
+        }];
         let fig = bench.pack(&[("test".into(), entries)]).unwrap();
         let size = |label: &str| fig.rows.iter().find(|r| r.label == label).unwrap().stats.median;
         // Both archives hold the same file at the same level: sizes within a few percent.

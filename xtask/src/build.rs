@@ -23,7 +23,9 @@ pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
         .unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
-    let _lock = crate::tools::lock(&home.join("release-orchestrator.lock"), || say("waiting for another run's `rustup target add`"))?;
+    let _lock = crate::tools::lock(&home.join("release-orchestrator.lock"), || {
+        say("waiting for another run's `rustup target add`")
+    })?;
     for cmd in &job.install {
         say(&format!("installing: {}", cmd.display()));
         runner.run(cmd, Some(log))?;
@@ -37,25 +39,37 @@ pub type Outcome = Result<Vec<PathBuf>>;
 /// Runs one build for all its targets. Each target gets its own outcome: with several
 /// targets in one cargo run, one target's failure does not lose the others' binaries.
 /// `on_artifact` hears the number of compiled units so far, for progress.
-pub fn build(runner: &Runner, build: &Build, jobs: &[&Job], mut on_artifact: impl FnMut(usize)) -> Result<BTreeMap<String, Outcome>> {
+pub fn build(
+    runner: &Runner,
+    build: &Build,
+    jobs: &[&Job],
+    mut on_artifact: impl FnMut(usize),
+) -> Result<BTreeMap<String, Outcome>> {
     if let Some(dir) = build.log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("creating the log directory {}: {e}", dir.display()))?;
     }
     let mut compiled = 0;
-    let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> =
-        jobs.iter().map(|j| (j.target.as_str(), vec![None; j.binaries.len()])).collect();
+    let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> = jobs
+        .iter()
+        .map(|j| (j.target.as_str(), vec![None; j.binaries.len()]))
+        .collect();
     let finished = runner.stream(&build.cmd, &build.log, |line| {
         // Lines that are not cargo messages (a build script's stray output) are skipped.
-        let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str::<Message>(line) else { return };
+        let Ok(Message::CompilerArtifact(artifact)) = serde_json::from_str::<Message>(line) else {
+            return;
+        };
         compiled += 1;
         on_artifact(compiled);
-        let (true, Some(exe)) = (artifact.target.is_bin(), artifact.executable) else { return };
+        let (true, Some(exe)) = (artifact.target.is_bin(), artifact.executable) else {
+            return;
+        };
         // Cargo puts each target's outputs under <target-dir>/<triple>/<profile>/.
         for job in jobs {
             if exe.components().any(|c| c.as_str() == job.target) {
                 let file = exe.file_name().unwrap_or_default();
                 if let Some(i) = job.binaries.iter().position(|b| b == file) {
-                    found.get_mut(job.target.as_str()).expect("every job has an entry")[i] = Some(exe.clone().into_std_path_buf());
+                    found.get_mut(job.target.as_str()).expect("every job has an entry")[i] =
+                        Some(exe.clone().into_std_path_buf());
                 }
             }
         }
@@ -72,7 +86,10 @@ pub fn build(runner: &Runner, build: &Build, jobs: &[&Job], mut on_artifact: imp
                 .zip(&job.binaries)
                 .map(|(path, name)| {
                     path.clone().ok_or_else(|| {
-                        anyhow!("cargo finished but reported no binary `{name}` for {}: is it a [[bin]] target?", job.target)
+                        anyhow!(
+                            "cargo finished but reported no binary `{name}` for {}: is it a [[bin]] target?",
+                            job.target
+                        )
                     })
                 })
                 .collect()

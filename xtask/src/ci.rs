@@ -29,14 +29,31 @@ struct Action {
 // that public workflows pin for the same tag, found with code search across many
 // repositories that agree on it (e.g. `actions/checkout@08c6903… # v5.0.0`); to bump one,
 // `git ls-remote https://github.com/<repo> refs/tags/<tag>` gives the commit to put here.
-const CHECKOUT: Action = Action { repo: "actions/checkout", sha: "08c6903cd8c0fde910a37f88322edcfb5dd907a8", tag: "v5.0.0" };
-const CACHE: Action = Action { repo: "actions/cache", sha: "5a3ec84eff668545956fd18022155c47e93e2684", tag: "v4.2.3" };
-const UPLOAD_ARTIFACT: Action =
-    Action { repo: "actions/upload-artifact", sha: "ea165f8d65b6e75b540449e92b4886f43607fa02", tag: "v4.6.2" };
-const DOWNLOAD_ARTIFACT: Action =
-    Action { repo: "actions/download-artifact", sha: "d3f86a106a0bac45b974a628896c90dbdf5c8093", tag: "v4.3.0" };
-const SCCACHE: Action =
-    Action { repo: "mozilla-actions/sccache-action", sha: "7d986dd989559c6ecdb630a3fd2557667be217ad", tag: "v0.0.9" };
+const CHECKOUT: Action = Action {
+    repo: "actions/checkout",
+    sha: "08c6903cd8c0fde910a37f88322edcfb5dd907a8",
+    tag: "v5.0.0",
+};
+const CACHE: Action = Action {
+    repo: "actions/cache",
+    sha: "5a3ec84eff668545956fd18022155c47e93e2684",
+    tag: "v4.2.3",
+};
+const UPLOAD_ARTIFACT: Action = Action {
+    repo: "actions/upload-artifact",
+    sha: "ea165f8d65b6e75b540449e92b4886f43607fa02",
+    tag: "v4.6.2",
+};
+const DOWNLOAD_ARTIFACT: Action = Action {
+    repo: "actions/download-artifact",
+    sha: "d3f86a106a0bac45b974a628896c90dbdf5c8093",
+    tag: "v4.3.0",
+};
+const SCCACHE: Action = Action {
+    repo: "mozilla-actions/sccache-action",
+    sha: "7d986dd989559c6ecdb630a3fd2557667be217ad",
+    tag: "v0.0.9",
+};
 
 /// One build job of the matrix: `{"include": [{"target": …, "runner": …}, …]}`.
 #[derive(Debug, Serialize, PartialEq)]
@@ -55,14 +72,21 @@ pub struct MatrixEntry {
 /// matrix fans out.
 pub fn print_matrix(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
     let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides { targets: selection.targets, profile: selection.profile, out_dir: selection.out };
+    let overrides = Overrides {
+        targets: selection.targets,
+        profile: selection.profile,
+        out_dir: selection.out,
+    };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
     let host = dist::detect_host(&config.targets)?;
     let plan = plan::plan(&config, &toolchain, &host)?;
     let include = plan
         .jobs
         .iter()
-        .map(|j| MatrixEntry { target: j.target.clone(), runner: config::runner_for(&config, &j.target).to_string() })
+        .map(|j| MatrixEntry {
+            target: j.target.clone(),
+            runner: config::runner_for(&config, &j.target).to_string(),
+        })
         .collect();
     report::print_github_matrix(&Matrix { include });
     Ok(())
@@ -71,7 +95,12 @@ pub fn print_matrix(runner: &Runner, global: &Global, selection: Selection) -> R
 /// `cargo xtask ci [--check]`.
 pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
     let toolchain = Toolchain::detect(runner)?;
-    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, Overrides::default())?;
+    let config = config::load(
+        runner,
+        global.manifest_path.as_deref(),
+        &toolchain,
+        Overrides::default(),
+    )?;
     let text = workflow(&config);
     let path = config.workspace_root.join(WORKFLOW);
     if args.check {
@@ -87,10 +116,15 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
             return Ok(());
         }
         report::print_ci(&path, &CiOutcome::Stale(brief_diff(&current, &text)));
-        anyhow::bail!("{} is stale for the config in {}: run `cargo xtask ci` and commit the result", path.display(), config.manifest_path.display());
+        anyhow::bail!(
+            "{} is stale for the config in {}: run `cargo xtask ci` and commit the result",
+            path.display(),
+            config.manifest_path.display()
+        );
     }
     let dir = path.parent().context("the workflow path has a parent")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}: check the permissions of the workspace", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating {}: check the permissions of the workspace", dir.display()))?;
     package::write_atomic(&path, |w| {
         use std::io::Write;
         Ok(w.write_all(text.as_bytes())?)
@@ -108,7 +142,11 @@ fn brief_diff(old: &str, new: &str) -> Vec<String> {
     let mut lcs = vec![vec![0usize; new.len() + 1]; old.len() + 1];
     for i in (0..old.len()).rev() {
         for j in (0..new.len()).rev() {
-            lcs[i][j] = if old[i] == new[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if old[i] == new[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
@@ -176,7 +214,13 @@ impl Yaml {
     /// workflow (cache-poisoning); the risk is accepted with the reason in `CACHE_NOTE`.
     fn cached(&mut self, name: &str, action: &Action) {
         self.line(3, &format!("- name: {name}"));
-        self.line(4, &format!("uses: {}@{} # {} # zizmor: ignore[cache-poisoning]", action.repo, action.sha, action.tag));
+        self.line(
+            4,
+            &format!(
+                "uses: {}@{} # {} # zizmor: ignore[cache-poisoning]",
+                action.repo, action.sha, action.tag
+            ),
+        );
     }
 
     /// A checkout that does not leave the job's token in .git/config for later steps.
@@ -218,7 +262,9 @@ pub fn workflow(config: &Config) -> String {
     let shape = Shape {
         sccache: config.sccache,
         msvc: families.contains(&Family::WindowsMsvc),
-        linux: families.iter().any(|f| matches!(f, Family::LinuxMusl | Family::LinuxGnu)),
+        linux: families
+            .iter()
+            .any(|f| matches!(f, Family::LinuxMusl | Family::LinuxGnu)),
     };
     render(&shape)
 }
@@ -268,7 +314,13 @@ jobs:",
     y.line(0, "");
 
     // One build job per target, each writing its part of dist/.
-    y.job_header("build", "Build ${{ matrix.target }}", Some("plan"), "${{ matrix.runner }}", "read");
+    y.job_header(
+        "build",
+        "Build ${{ matrix.target }}",
+        Some("plan"),
+        "${{ matrix.runner }}",
+        "read",
+    );
     y.block(
         2,
         "strategy:
@@ -314,7 +366,10 @@ DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
     );
     // The pinned tool versions and their hashes live in tools.rs: a new pin, a new cache.
     y.cached("Cache the provisioned tools", &CACHE);
-    y.block(4, "with:\n  path: .dist-tools\n  key: dist-tools-${{ runner.os }}-${{ hashFiles('xtask/src/tools.rs') }}");
+    y.block(
+        4,
+        "with:\n  path: .dist-tools\n  key: dist-tools-${{ runner.os }}-${{ hashFiles('xtask/src/tools.rs') }}",
+    );
     if shape.sccache {
         y.cached("Set up sccache", &SCCACHE);
     }
@@ -352,7 +407,13 @@ DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
     y.line(0, "");
 
     // Only this job can write to the repository, and only on a version tag.
-    y.job_header("release", "Draft the GitHub release", Some("merge"), "ubuntu-latest", "write # gh release create uploads the files");
+    y.job_header(
+        "release",
+        "Draft the GitHub release",
+        Some("merge"),
+        "ubuntu-latest",
+        "write # gh release create uploads the files",
+    );
     y.block(2, "if: startsWith(github.ref, 'refs/tags/v')\nsteps:");
     y.uses("Download dist", &DOWNLOAD_ARTIFACT);
     y.block(4, "with:\n  name: dist\n  path: dist");
@@ -384,7 +445,12 @@ mod tests {
             if let Some(pos) = line.find("run: ") {
                 let mut script = line[pos..].to_string();
                 let indent = pos + 2;
-                script.extend(lines[i + 1..].iter().take_while(|l| l.len() > indent && l[..indent].trim().is_empty()).map(|l| format!("\n{l}")));
+                script.extend(
+                    lines[i + 1..]
+                        .iter()
+                        .take_while(|l| l.len() > indent && l[..indent].trim().is_empty())
+                        .map(|l| format!("\n{l}")),
+                );
                 scripts.push(script);
             }
         }
@@ -397,9 +463,14 @@ mod tests {
         let uses: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("uses: ")).collect();
         assert_eq!(uses.len(), 12, "{text}");
         for line in uses {
-            let (action, tag) = line.split_once(" # v").unwrap_or_else(|| panic!("no tag comment: {line}"));
+            let (action, tag) = line
+                .split_once(" # v")
+                .unwrap_or_else(|| panic!("no tag comment: {line}"));
             let (_, sha) = action.split_once('@').unwrap();
-            assert!(sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{line}");
+            assert!(
+                sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                "{line}"
+            );
             assert!(tag.chars().next().unwrap().is_ascii_digit(), "{line}");
         }
     }
@@ -408,9 +479,16 @@ mod tests {
     fn no_expression_reaches_a_shell_script() {
         for text in [shape(true, true, true), shape(false, false, false)] {
             let scripts = run_scripts(&text);
-            assert_eq!(scripts.len(), 5 + usize::from(text.contains("qemu-user")), "{scripts:#?}");
+            assert_eq!(
+                scripts.len(),
+                5 + usize::from(text.contains("qemu-user")),
+                "{scripts:#?}"
+            );
             for script in scripts {
-                assert!(!script.contains("${{"), "an expression is interpolated into a script: {script}");
+                assert!(
+                    !script.contains("${{"),
+                    "an expression is interpolated into a script: {script}"
+                );
             }
         }
     }
@@ -423,7 +501,10 @@ mod tests {
         assert_eq!(text.matches("contents: write").count(), 1);
         let release = &text[text.find("\n  release:").unwrap()..];
         assert!(release.contains("contents: write") && !release.contains("actions/checkout"));
-        assert_eq!(text.matches("actions/checkout@").count(), text.matches("persist-credentials: false").count());
+        assert_eq!(
+            text.matches("actions/checkout@").count(),
+            text.matches("persist-credentials: false").count()
+        );
         assert!(!text.contains("pull_request"), "no pull request trigger of any kind");
         assert!(release.contains("--draft"));
     }

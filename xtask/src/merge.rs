@@ -34,7 +34,11 @@ pub struct Part {
 
 pub fn merge(runner: &Runner, global: &Global, args: Merge) -> Result<()> {
     let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides { targets: args.targets, profile: None, out_dir: args.out };
+    let overrides = Overrides {
+        targets: args.targets,
+        profile: None,
+        out_dir: args.out,
+    };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
     let expected = Expected {
         name: config.name.clone(),
@@ -43,7 +47,11 @@ pub fn merge(runner: &Runner, global: &Global, args: Merge) -> Result<()> {
         profile: config.profile.clone(),
         targets: config.targets.clone(),
     };
-    let parts = args.parts.iter().map(|dir| read_part(dir)).collect::<Result<Vec<Part>>>()?;
+    let parts = args
+        .parts
+        .iter()
+        .map(|dir| read_part(dir))
+        .collect::<Result<Vec<Part>>>()?;
     refuse_out_in_parts(&config.out_dir, &parts)?;
     let manifest = combine(&parts, &expected)?;
     dist::prepare_out_dir(&config.out_dir)?;
@@ -66,11 +74,17 @@ pub fn read_part(dir: &Path) -> Result<Part> {
     }
     let path = dir.join("manifest.json");
     let bytes = std::fs::read(&path).map_err(|e| {
-        UsageError::new(format!("the part {} has no readable manifest.json ({e}): is it a `dist --partial` directory?", dir.display()))
+        UsageError::new(format!(
+            "the part {} has no readable manifest.json ({e}): is it a `dist --partial` directory?",
+            dir.display()
+        ))
     })?;
     let manifest = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a manifest this xtask can read: rebuild the part with this commit's `cargo xtask dist --partial`", path.display()))?;
-    Ok(Part { dir: dir.to_path_buf(), manifest })
+    Ok(Part {
+        dir: dir.to_path_buf(),
+        manifest,
+    })
 }
 
 /// Merging into one of the parts would overwrite the files being checked.
@@ -78,7 +92,10 @@ fn refuse_out_in_parts(out: &Path, parts: &[Part]) -> Result<()> {
     let Ok(out) = out.canonicalize() else { return Ok(()) };
     for part in parts {
         if part.dir.canonicalize().is_ok_and(|p| p == out) {
-            return Err(UsageError::new(format!("--out {} is one of the parts: merge into another directory", out.display())));
+            return Err(UsageError::new(format!(
+                "--out {} is one of the parts: merge into another directory",
+                out.display()
+            )));
         }
     }
     Ok(())
@@ -136,15 +153,28 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
     let mut names: BTreeMap<&str, &Path> = BTreeMap::new();
     for part in parts {
         if part.manifest.artifacts.is_empty() {
-            bail!("{} holds no artifacts: its `dist --partial` run failed or built nothing; rerun that job", part.dir.display());
+            bail!(
+                "{} holds no artifacts: its `dist --partial` run failed or built nothing; rerun that job",
+                part.dir.display()
+            );
         }
         for artifact in &part.manifest.artifacts {
             check_file_name(&part.dir, &artifact.name)?;
             if let Some(other) = names.insert(&artifact.name, &part.dir) {
-                bail!("{} is in two parts, {} and {}: each archive must come from one part", artifact.name, other.display(), part.dir.display());
+                bail!(
+                    "{} is in two parts, {} and {}: each archive must come from one part",
+                    artifact.name,
+                    other.display(),
+                    part.dir.display()
+                );
             }
             let [target] = artifact.target_triples.as_slice() else {
-                bail!("{} in {} is for {} targets; `dist` writes one archive per target", artifact.name, part.dir.display(), artifact.target_triples.len());
+                bail!(
+                    "{} in {} is for {} targets; `dist` writes one archive per target",
+                    artifact.name,
+                    part.dir.display(),
+                    artifact.target_triples.len()
+                );
             };
             if !expected.targets.contains(target) {
                 bail!(
@@ -155,24 +185,44 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
                 );
             }
             if let Some((other, _)) = by_target.insert(target, (part, artifact)) {
-                bail!("{target} is built in two parts, {} and {}: keep one", other.dir.display(), part.dir.display());
+                bail!(
+                    "{target} is built in two parts, {} and {}: keep one",
+                    other.dir.display(),
+                    part.dir.display()
+                );
             }
             verify(&part.dir.join(&artifact.name), artifact, target)?;
         }
     }
-    let missing: Vec<&str> = expected.targets.iter().map(String::as_str).filter(|t| !by_target.contains_key(t)).collect();
+    let missing: Vec<&str> = expected
+        .targets
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !by_target.contains_key(t))
+        .collect();
     if !missing.is_empty() {
-        bail!("no part holds {}: wait for (or rerun) their build jobs, or pass --target for the targets you have", missing.join(", "));
+        bail!(
+            "no part holds {}: wait for (or rerun) their build jobs, or pass --target for the targets you have",
+            missing.join(", ")
+        );
     }
     Ok(Manifest {
-        artifacts: expected.targets.iter().map(|t| by_target[t.as_str()].1.clone()).collect(),
+        artifacts: expected
+            .targets
+            .iter()
+            .map(|t| by_target[t.as_str()].1.clone())
+            .collect(),
         ..first.manifest.clone()
     })
 }
 
 /// An archive name from a part's manifest becomes a path: it must be a plain file name.
 fn check_file_name(dir: &Path, name: &str) -> Result<()> {
-    let plain = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']) && name != "manifest.json" && name != "SHA256SUMS";
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && name != "manifest.json"
+        && name != "SHA256SUMS";
     if !plain {
         bail!("{}/manifest.json names the archive `{name}`, which is not a plain file name: the part is damaged or forged", dir.display());
     }
@@ -181,17 +231,26 @@ fn check_file_name(dir: &Path, name: &str) -> Result<()> {
 
 /// The archive's size and SHA-256 must be the ones its part's manifest records.
 fn verify(path: &Path, artifact: &Artifact, target: &str) -> Result<()> {
-    let want = artifact
-        .checksums
-        .get("sha256")
-        .with_context(|| format!("the manifest beside {} records no sha256 for {target}: rebuild the part", path.display()))?;
-    let got = package::sha256_file(path).with_context(|| format!("the archive for {target} is missing from its part: rerun its build job"))?;
+    let want = artifact.checksums.get("sha256").with_context(|| {
+        format!(
+            "the manifest beside {} records no sha256 for {target}: rebuild the part",
+            path.display()
+        )
+    })?;
+    let got = package::sha256_file(path)
+        .with_context(|| format!("the archive for {target} is missing from its part: rerun its build job"))?;
     if &got != want {
         bail!("{} ({target}) has sha256 {got}, but its part's manifest records {want}: the part was altered after it was built; rerun its build job", path.display());
     }
-    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
     if size != artifact.size {
-        bail!("{} ({target}) is {size} bytes, but its part's manifest records {}: rerun its build job", path.display(), artifact.size);
+        bail!(
+            "{} ({target}) is {size} bytes, but its part's manifest records {}: rerun its build job",
+            path.display(),
+            artifact.size
+        );
     }
     Ok(())
 }
@@ -201,7 +260,15 @@ fn sources<'a>(parts: &'a [Part], manifest: &'a Manifest) -> Vec<(&'a Part, &'a 
     manifest
         .artifacts
         .iter()
-        .map(|a| (parts.iter().find(|p| p.manifest.artifacts.iter().any(|b| b.name == a.name)).expect("combine kept only the parts' artifacts"), a))
+        .map(|a| {
+            (
+                parts
+                    .iter()
+                    .find(|p| p.manifest.artifacts.iter().any(|b| b.name == a.name))
+                    .expect("combine kept only the parts' artifacts"),
+                a,
+            )
+        })
         .collect()
 }
 
@@ -223,7 +290,11 @@ mod tests {
     use crate::package::ArchiveFormat;
     use crate::plan::Route;
 
-    const TARGETS: [&str; 3] = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl", "x86_64-apple-darwin"];
+    const TARGETS: [&str; 3] = [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+    ];
 
     fn expected() -> Expected {
         Expected {
@@ -280,7 +351,10 @@ mod tests {
     #[test]
     fn parts_in_any_order_merge_in_the_config_order() {
         let root = tempfile::tempdir().unwrap();
-        let parts = [part(root.path(), "c", &[TARGETS[2]]), part(root.path(), "ab", &[TARGETS[1], TARGETS[0]])];
+        let parts = [
+            part(root.path(), "c", &[TARGETS[2]]),
+            part(root.path(), "ab", &[TARGETS[1], TARGETS[0]]),
+        ];
         let merged = combine(&parts, &expected()).unwrap();
         let order: Vec<&str> = merged.artifacts.iter().map(|a| a.target_triples[0].as_str()).collect();
         assert_eq!(order, TARGETS);
@@ -290,10 +364,20 @@ mod tests {
     #[test]
     fn a_changed_archive_is_refused() {
         let root = tempfile::tempdir().unwrap();
-        let parts = [part(root.path(), "a", &TARGETS[..2]), part(root.path(), "c", &TARGETS[2..])];
-        std::fs::write(root.path().join(format!("a/tool-1.2.3-{}.tar.gz", TARGETS[1])), "tampered").unwrap();
+        let parts = [
+            part(root.path(), "a", &TARGETS[..2]),
+            part(root.path(), "c", &TARGETS[2..]),
+        ];
+        std::fs::write(
+            root.path().join(format!("a/tool-1.2.3-{}.tar.gz", TARGETS[1])),
+            "tampered",
+        )
+        .unwrap();
         let message = error(&parts);
-        assert!(message.contains(TARGETS[1]) && message.contains("altered after it was built"), "{message}");
+        assert!(
+            message.contains(TARGETS[1]) && message.contains("altered after it was built"),
+            "{message}"
+        );
         std::fs::remove_file(root.path().join(format!("c/tool-1.2.3-{}.tar.gz", TARGETS[2]))).unwrap();
         let message = error(&parts[1..]);
         assert!(message.contains("missing from its part"), "{message}");
@@ -310,7 +394,11 @@ mod tests {
         let a = part(root.path(), "a2", &TARGETS);
         let mut b = part(root.path(), "b2", &TARGETS[..1]);
         let renamed = "renamed.tar.gz";
-        std::fs::rename(root.path().join("b2").join(&b.manifest.artifacts[0].name), root.path().join("b2").join(renamed)).unwrap();
+        std::fs::rename(
+            root.path().join("b2").join(&b.manifest.artifacts[0].name),
+            root.path().join("b2").join(renamed),
+        )
+        .unwrap();
         b.manifest.artifacts[0].name = renamed.into();
         let message = error(&[a, b]);
         assert!(message.contains("is built in two parts"), "{message}");
@@ -323,11 +411,17 @@ mod tests {
         let mut c = part(root.path(), "c", &TARGETS[2..]);
         c.manifest.commit = "def".into();
         let message = error(&[a, c]);
-        assert!(message.contains("disagree on commit") && message.contains("`abc`") && message.contains("`def`"), "{message}");
+        assert!(
+            message.contains("disagree on commit") && message.contains("`abc`") && message.contains("`def`"),
+            "{message}"
+        );
         let mut all = part(root.path(), "all", &TARGETS);
         all.manifest.app_version = "9.9.9".into();
         let message = error(&[all]);
-        assert!(message.contains("version `9.9.9`") && message.contains("`1.2.3`"), "{message}");
+        assert!(
+            message.contains("version `9.9.9`") && message.contains("`1.2.3`"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -360,7 +454,10 @@ mod tests {
     fn a_directory_without_a_manifest_is_a_usage_error() {
         let root = tempfile::tempdir().unwrap();
         let err = read_part(root.path()).unwrap_err();
-        assert!(err.is::<UsageError>() && err.to_string().contains("no readable manifest.json"), "{err:#}");
+        assert!(
+            err.is::<UsageError>() && err.to_string().contains("no readable manifest.json"),
+            "{err:#}"
+        );
         assert!(read_part(&root.path().join("nope")).unwrap_err().is::<UsageError>());
     }
 }

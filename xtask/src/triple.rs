@@ -94,7 +94,13 @@ mod tests {
         let families: Vec<Family> = DEFAULT_TARGETS.iter().map(|t| family(t)).collect();
         assert_eq!(
             families,
-            [Family::LinuxMusl, Family::LinuxMusl, Family::WindowsMsvc, Family::AppleDarwin, Family::AppleDarwin]
+            [
+                Family::LinuxMusl,
+                Family::LinuxMusl,
+                Family::WindowsMsvc,
+                Family::AppleDarwin,
+                Family::AppleDarwin
+            ]
         );
         assert_eq!(family("armv7-unknown-linux-musleabihf"), Family::LinuxMusl);
         assert_eq!(family("x86_64-pc-windows-gnullvm"), Family::WindowsGnu);
@@ -104,7 +110,10 @@ mod tests {
     #[test]
     fn typo_finds_the_intended_triple() {
         let known: Vec<String> = DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect();
-        assert_eq!(closest("x86_64-unknown-linux-mus", &known), Some("x86_64-unknown-linux-musl"));
+        assert_eq!(
+            closest("x86_64-unknown-linux-mus", &known),
+            Some("x86_64-unknown-linux-musl")
+        );
         assert_eq!(closest("aarch64-apple-drawin", &known), Some("aarch64-apple-darwin"));
         assert_eq!(closest("sparc", &known), None);
     }

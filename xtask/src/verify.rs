@@ -11,9 +11,9 @@ use crate::report;
 use crate::runner::Runner;
 use crate::triple::{self, Family, Format};
 use crate::UsageError;
-use sha2::Digest;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 /// manylinux2014's floor: every glibc distribution still supported has at least this.
@@ -124,7 +124,13 @@ pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> 
     let mut fail = |rule, message: String| failures.push(Failure { rule, message });
     let format = triple::format(target);
     if format != Format::Unknown && found.format != format {
-        fail("format", format!("the file is {:?}, {target} needs {format:?}: a binary of another target was packed", found.format));
+        fail(
+            "format",
+            format!(
+                "the file is {:?}, {target} needs {format:?}: a binary of another target was packed",
+                found.format
+            ),
+        );
     }
     let arch = triple::arch(target);
     if !found.archs().contains(&arch) {
@@ -140,8 +146,12 @@ pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> 
             }
         }
         Family::LinuxGnu => {
-            let foreign: Vec<&str> =
-                found.needed.iter().map(String::as_str).filter(|l| !GLIBC_LIBS.contains(l) && !policy.allows(l)).collect();
+            let foreign: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|l| !GLIBC_LIBS.contains(l) && !policy.allows(l))
+                .collect();
             if !foreign.is_empty() {
                 fail("glibc-only", format!("needs libraries that are not glibc's ({}): they may be missing on the user's system; link them statically, or list them in allow-libs (libgcc_s.so.1 comes from Rust's unwinder and is on every glibc system)", foreign.join(", ")));
             }
@@ -152,7 +162,12 @@ pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> 
             }
         }
         Family::WindowsMsvc => {
-            let crt: Vec<&str> = found.needed.iter().map(String::as_str).filter(|d| inspect::is_crt_dll(d) && !policy.allows(d)).collect();
+            let crt: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|d| inspect::is_crt_dll(d) && !policy.allows(d))
+                .collect();
             if !crt.is_empty() {
                 fail("static-crt", format!("imports the C runtime ({}): users without the VC++ redistributable cannot start it; build with -C target-feature=+crt-static", crt.join(", ")));
             }
@@ -173,7 +188,9 @@ pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> 
                 .map(String::as_str)
                 .filter(|d| {
                     let d = d.to_ascii_lowercase();
-                    ["libgcc_s", "libwinpthread", "libstdc++"].iter().any(|p| d.starts_with(p))
+                    ["libgcc_s", "libwinpthread", "libstdc++"]
+                        .iter()
+                        .any(|p| d.starts_with(p))
                 })
                 .filter(|d| !policy.allows(d))
                 .collect();
@@ -182,8 +199,12 @@ pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> 
             }
         }
         Family::AppleDarwin => {
-            let foreign: Vec<&str> =
-                found.needed.iter().map(String::as_str).filter(|p| !is_system_dylib(p) && !policy.allows(p)).collect();
+            let foreign: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|p| !is_system_dylib(p) && !policy.allows(p))
+                .collect();
             if !foreign.is_empty() {
                 fail("system-dylibs", format!("loads dylibs from outside the system ({}): Homebrew or @rpath libraries are missing on users' Macs; link them statically, or list them in allow-dylibs", foreign.join(", ")));
             }
@@ -208,7 +229,13 @@ pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> 
         fail("stripped", "has a symbol table or debug info although the profile strips: set strip = true (and debug = false) in the profile".into());
     }
     if let Some(max) = policy.max_size.filter(|&max| found.size > max) {
-        fail("max-size", format!("is {} bytes, over max-size {max}: check for debug info, lto = false or a new heavy dependency", found.size));
+        fail(
+            "max-size",
+            format!(
+                "is {} bytes, over max-size {max}: check for debug info, lto = false or a new heavy dependency",
+                found.size
+            ),
+        );
     }
     failures
 }
@@ -240,7 +267,13 @@ impl Row {
     }
 
     fn broken(file: String, target: Option<String>, rule: &'static str, message: String) -> Row {
-        Row { file, target, target_guessed: false, inspection: None, failures: vec![Failure { rule, message }] }
+        Row {
+            file,
+            target,
+            target_guessed: false,
+            inspection: None,
+            failures: vec![Failure { rule, message }],
+        }
     }
 }
 
@@ -275,7 +308,13 @@ pub fn guess_target(found: &Inspection) -> Option<String> {
 
 /// The target named in an archive's file name (`app-1.0-x86_64-unknown-linux-musl.tar.gz`).
 fn target_in_name(name: &str) -> Option<String> {
-    let known = ["-unknown-linux-musl", "-unknown-linux-gnu", "-pc-windows-msvc", "-pc-windows-gnu", "-apple-darwin"];
+    let known = [
+        "-unknown-linux-musl",
+        "-unknown-linux-gnu",
+        "-pc-windows-msvc",
+        "-pc-windows-gnu",
+        "-apple-darwin",
+    ];
     known.iter().find_map(|family| {
         let end = name.find(family)? + family.len();
         let start = name[..end - family.len()].rfind('-').map_or(0, |i| i + 1);
@@ -294,38 +333,67 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&str>, settings: 
         None => match guess_target(&found) {
             Some(t) => (t, true),
             None => {
-                let message = format!("cannot tell the target of a {:?} {} binary: pass --target", found.format, found.arch);
-                return Row { inspection: Some(found), ..Row::broken(file, None, "target", message) };
+                let message = format!(
+                    "cannot tell the target of a {:?} {} binary: pass --target",
+                    found.format, found.arch
+                );
+                return Row {
+                    inspection: Some(found),
+                    ..Row::broken(file, None, "target", message)
+                };
             }
         },
     };
     let policy = Policy::new(&target, settings.per_target.get(&target), settings.profile == "dist");
     let failures = check(&found, &target, &policy);
-    Row { file, target: Some(target), target_guessed: guessed, inspection: Some(found), failures }
+    Row {
+        file,
+        target: Some(target),
+        target_guessed: guessed,
+        inspection: Some(found),
+        failures,
+    }
 }
 
 /// Whether bytes start like an executable this tool reads; other archive members are skipped.
 fn looks_like_binary(bytes: &[u8]) -> bool {
     matches!(
         bytes.get(..4),
-        Some(b"\x7fELF" | [b'M', b'Z', _, _] | [0xfe, 0xed, 0xfa, 0xce | 0xcf] | [0xce | 0xcf, 0xfa, 0xed, 0xfe] | [0xca, 0xfe, 0xba, 0xbe])
+        Some(
+            b"\x7fELF"
+                | [b'M', b'Z', _, _]
+                | [0xfe, 0xed, 0xfa, 0xce | 0xcf]
+                | [0xce | 0xcf, 0xfa, 0xed, 0xfe]
+                | [0xca, 0xfe, 0xba, 0xbe]
+        )
     )
 }
 
 /// Verifies a binary or every binary inside an archive, appending rows.
 fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, rows: &mut Vec<Row>) -> Result<()> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| UsageError::new(format!("cannot read {shown}: {e}: check the path")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| UsageError::new(format!("cannot read {shown}: {e}: check the path")))?;
     if meta.is_dir() {
-        return Err(UsageError::new(format!("{shown} is a directory: name the binaries or archives inside it")));
+        return Err(UsageError::new(format!(
+            "{shown} is a directory: name the binaries or archives inside it"
+        )));
     }
     if let Some(kind) = archive::kind(path) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let target = target.map(str::to_string).or_else(|| target_in_name(&name));
         let start = rows.len();
         let result = archive::read(path, kind, |entry, bytes| {
             if looks_like_binary(bytes) {
-                rows.push(verify_bytes(format!("{shown}!{entry}"), bytes, target.as_deref(), settings));
+                rows.push(verify_bytes(
+                    format!("{shown}!{entry}"),
+                    bytes,
+                    target.as_deref(),
+                    settings,
+                ));
             }
         });
         match result {
@@ -341,12 +409,23 @@ fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, row
         return Ok(());
     }
     if meta.len() > inspect::MAX_INPUT {
-        rows.push(Row::broken(shown, target.map(str::to_string), "readable", format!("{} bytes is larger than any release binary", meta.len())));
+        rows.push(Row::broken(
+            shown,
+            target.map(str::to_string),
+            "readable",
+            format!("{} bytes is larger than any release binary", meta.len()),
+        ));
         return Ok(());
     }
-    let file = std::fs::File::open(path).map_err(|e| UsageError::new(format!("cannot open {shown}: {e}: check its permissions")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| UsageError::new(format!("cannot open {shown}: {e}: check its permissions")))?;
     let map = map(&file, meta.len()).with_context(|| format!("mapping {shown}"))?;
-    rows.push(verify_bytes(shown, map.as_deref().unwrap_or_default(), target, settings));
+    rows.push(verify_bytes(
+        shown,
+        map.as_deref().unwrap_or_default(),
+        target,
+        settings,
+    ));
     Ok(())
 }
 
@@ -373,10 +452,26 @@ fn contents_differ(file: &Path, artifact: &crate::manifest::Artifact) -> Option<
     }) {
         return Some(format!("{e:#}"));
     }
-    let listed: Vec<(String, String)> = artifact.assets.iter().map(|a| (a.path.clone(), a.sha256.clone())).collect();
-    let extra: Vec<&str> = found.iter().filter(|f| !listed.iter().any(|l| l.0 == f.0)).map(|f| f.0.as_str()).collect();
-    let missing: Vec<&str> = listed.iter().filter(|l| !found.iter().any(|f| f.0 == l.0)).map(|l| l.0.as_str()).collect();
-    let changed: Vec<&str> = found.iter().filter(|f| listed.iter().any(|l| l.0 == f.0 && l.1 != f.1)).map(|f| f.0.as_str()).collect();
+    let listed: Vec<(String, String)> = artifact
+        .assets
+        .iter()
+        .map(|a| (a.path.clone(), a.sha256.clone()))
+        .collect();
+    let extra: Vec<&str> = found
+        .iter()
+        .filter(|f| !listed.iter().any(|l| l.0 == f.0))
+        .map(|f| f.0.as_str())
+        .collect();
+    let missing: Vec<&str> = listed
+        .iter()
+        .filter(|l| !found.iter().any(|f| f.0 == l.0))
+        .map(|l| l.0.as_str())
+        .collect();
+    let changed: Vec<&str> = found
+        .iter()
+        .filter(|f| listed.iter().any(|l| l.0 == f.0 && l.1 != f.1))
+        .map(|f| f.0.as_str())
+        .collect();
     let mut problems = Vec::new();
     if !extra.is_empty() {
         problems.push(format!("holds files the manifest does not list ({})", extra.join(", ")));
@@ -385,26 +480,50 @@ fn contents_differ(file: &Path, artifact: &crate::manifest::Artifact) -> Option<
         problems.push(format!("lacks files the manifest lists ({})", missing.join(", ")));
     }
     if !changed.is_empty() {
-        problems.push(format!("has files whose SHA-256 differs from the manifest ({})", changed.join(", ")));
+        problems.push(format!(
+            "has files whose SHA-256 differs from the manifest ({})",
+            changed.join(", ")
+        ));
     }
-    (!problems.is_empty()).then(|| format!("the archive {}: it was repacked after dist wrote it", problems.join("; ")))
+    (!problems.is_empty()).then(|| {
+        format!(
+            "the archive {}: it was repacked after dist wrote it",
+            problems.join("; ")
+        )
+    })
 }
 
 /// Everything dist/manifest.json lists: each archive's checksum, then the binaries inside.
 fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&str>, rows: &mut Vec<Row>) -> Result<()> {
     let path = out_dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        UsageError::new(format!("cannot read {}: {e}: run `cargo xtask dist` first, or name the files to verify", path.display()))
+        UsageError::new(format!(
+            "cannot read {}: {e}: run `cargo xtask dist` first, or name the files to verify",
+            path.display()
+        ))
     })?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-        UsageError::new(format!("{} is not a manifest this version reads: {e}: run `cargo xtask dist` again", path.display()))
+        UsageError::new(format!(
+            "{} is not a manifest this version reads: {e}: run `cargo xtask dist` again",
+            path.display()
+        ))
     })?;
-    let settings = VerifySettings { profile: manifest.profile.clone(), ..settings.clone() };
+    let settings = VerifySettings {
+        profile: manifest.profile.clone(),
+        ..settings.clone()
+    };
     for artifact in &manifest.artifacts {
         let file = out_dir.join(&artifact.name);
-        let triple = target.map(str::to_string).or_else(|| artifact.target_triples.first().cloned());
+        let triple = target
+            .map(str::to_string)
+            .or_else(|| artifact.target_triples.first().cloned());
         if artifact.name.contains(['/', '\\']) || artifact.name.contains("..") {
-            rows.push(Row::broken(artifact.name.clone(), triple, "manifest", "the archive name is a path: the manifest was edited".into()));
+            rows.push(Row::broken(
+                artifact.name.clone(),
+                triple,
+                "manifest",
+                "the archive name is a path: the manifest was edited".into(),
+            ));
             continue;
         }
         let expected = artifact.checksums.get("sha256").cloned().unwrap_or_default();
@@ -413,8 +532,18 @@ fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&st
                 Some(why) => rows.push(Row::broken(file.display().to_string(), triple, "contents", why)),
                 None => verify_path(&file, triple.as_deref(), &settings, rows)?,
             },
-            Ok(actual) => rows.push(Row::broken(file.display().to_string(), triple, "checksum", format!("sha256 is {actual}, the manifest says {expected}: the archive changed after dist wrote it"))),
-            Err(e) => rows.push(Row::broken(file.display().to_string(), triple, "checksum", format!("{e:#}: the archive the manifest lists is missing"))),
+            Ok(actual) => rows.push(Row::broken(
+                file.display().to_string(),
+                triple,
+                "checksum",
+                format!("sha256 is {actual}, the manifest says {expected}: the archive changed after dist wrote it"),
+            )),
+            Err(e) => rows.push(Row::broken(
+                file.display().to_string(),
+                triple,
+                "checksum",
+                format!("{e:#}: the archive the manifest lists is missing"),
+            )),
         }
     }
     Ok(())
@@ -423,7 +552,9 @@ fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&st
 pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
     if let Some(target) = &args.target {
         if triple::format(target) == Format::Unknown {
-            return Err(UsageError::new(format!("--target {target} is not a linux, windows or apple-darwin triple this tool can verify")));
+            return Err(UsageError::new(format!(
+                "--target {target} is not a linux, windows or apple-darwin triple this tool can verify"
+            )));
         }
     }
     // The workspace's settings apply when there is one; loose files outside any workspace
@@ -435,7 +566,10 @@ pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
     };
     let settings = match &meta {
         Some(meta) => config::verify_settings(meta)?,
-        None => VerifySettings { profile: "dist".into(), ..VerifySettings::default() },
+        None => VerifySettings {
+            profile: "dist".into(),
+            ..VerifySettings::default()
+        },
     };
     let mut rows = Vec::new();
     if args.paths.is_empty() {
@@ -485,43 +619,98 @@ mod tests {
     fn real_fixtures_pass_their_own_target() {
         let none = TargetConfig::default();
         assert!(rules(&fixture("hello-x86_64-linux-musl"), MUSL, &policy(MUSL, none.clone())).is_empty());
-        assert!(rules(&fixture("hello-aarch64-linux-musl"), "aarch64-unknown-linux-musl", &policy(MUSL, none.clone())).is_empty());
+        assert!(rules(
+            &fixture("hello-aarch64-linux-musl"),
+            "aarch64-unknown-linux-musl",
+            &policy(MUSL, none.clone())
+        )
+        .is_empty());
         assert!(rules(&fixture("hello-x86_64-linux-gnu-2.17"), GNU, &policy(GNU, none.clone())).is_empty());
-        assert!(rules(&fixture("hello-x86_64-windows-gnu.exe"), MINGW, &policy(MINGW, none.clone())).is_empty());
+        assert!(rules(
+            &fixture("hello-x86_64-windows-gnu.exe"),
+            MINGW,
+            &policy(MINGW, none.clone())
+        )
+        .is_empty());
         assert!(rules(&fixture("hello-aarch64-macos"), MAC_ARM, &policy(MAC_ARM, none)).is_empty());
     }
 
     #[test]
     fn format_and_arch_must_match_the_triple() {
         let musl = fixture("hello-x86_64-linux-musl");
-        assert_eq!(rules(&musl, "aarch64-unknown-linux-musl", &policy(MUSL, TargetConfig::default())), ["arch"]);
-        assert_eq!(rules(&musl, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())), ["format", "arch"]);
+        assert_eq!(
+            rules(
+                &musl,
+                "aarch64-unknown-linux-musl",
+                &policy(MUSL, TargetConfig::default())
+            ),
+            ["arch"]
+        );
+        assert_eq!(
+            rules(&musl, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())),
+            ["format", "arch"]
+        );
     }
 
     #[test]
     fn musl_fails_with_a_loader_or_a_library() {
         let gnu = fixture("hello-x86_64-linux-gnu-2.17");
         let failures = check(&gnu, MUSL, &policy(MUSL, TargetConfig::default()));
-        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["musl-static", "musl-static"]);
-        assert!(failures[0].message.contains("/lib64/ld-linux-x86-64.so.2"), "{}", failures[0]);
+        assert_eq!(
+            failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            ["musl-static", "musl-static"]
+        );
+        assert!(
+            failures[0].message.contains("/lib64/ld-linux-x86-64.so.2"),
+            "{}",
+            failures[0]
+        );
     }
 
     #[test]
     fn gnu_fails_above_the_glibc_ceiling_and_on_foreign_libraries() {
         let mut found = fixture("hello-x86_64-linux-gnu-2.17");
-        let strict = TargetConfig { glibc_max: Some("2.2".into()), ..TargetConfig::default() };
+        let strict = TargetConfig {
+            glibc_max: Some("2.2".into()),
+            ..TargetConfig::default()
+        };
         assert_eq!(rules(&found, GNU, &policy(GNU, strict)), ["glibc-max"]);
         found.elf.as_mut().unwrap().glibc = Some("2.34".into());
-        assert_eq!(rules(&found, GNU, &policy(GNU, TargetConfig::default())), ["glibc-max"], "default ceiling is 2.17");
-        let raised = TargetConfig { glibc_max: Some("2.39".into()), ..TargetConfig::default() };
+        assert_eq!(
+            rules(&found, GNU, &policy(GNU, TargetConfig::default())),
+            ["glibc-max"],
+            "default ceiling is 2.17"
+        );
+        let raised = TargetConfig {
+            glibc_max: Some("2.39".into()),
+            ..TargetConfig::default()
+        };
         assert!(rules(&found, GNU, &policy(GNU, raised)).is_empty());
 
         found.needed.push("libgcc_s.so.1".into());
         found.needed.push("libssl.so.3".into());
-        let failures = check(&found, GNU, &policy(GNU, TargetConfig { glibc_max: Some("2.39".into()), ..TargetConfig::default() }));
+        let failures = check(
+            &found,
+            GNU,
+            &policy(
+                GNU,
+                TargetConfig {
+                    glibc_max: Some("2.39".into()),
+                    ..TargetConfig::default()
+                },
+            ),
+        );
         assert_eq!(failures.len(), 1);
-        assert!(failures[0].rule == "glibc-only" && failures[0].message.contains("libgcc_s.so.1, libssl.so.3"), "{}", failures[0]);
-        let allowed = TargetConfig { glibc_max: Some("2.39".into()), allow_libs: Some(vec!["libgcc_s.so.1".into(), "libssl*".into()]), ..TargetConfig::default() };
+        assert!(
+            failures[0].rule == "glibc-only" && failures[0].message.contains("libgcc_s.so.1, libssl.so.3"),
+            "{}",
+            failures[0]
+        );
+        let allowed = TargetConfig {
+            glibc_max: Some("2.39".into()),
+            allow_libs: Some(vec!["libgcc_s.so.1".into(), "libssl*".into()]),
+            ..TargetConfig::default()
+        };
         assert!(rules(&found, GNU, &policy(GNU, allowed)).is_empty());
     }
 
@@ -531,26 +720,57 @@ mod tests {
         let mut found = fixture("hello-x86_64-windows-gnu.exe");
         let failures = check(&found, MSVC, &policy(MSVC, TargetConfig::default()));
         assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt"]);
-        assert!(failures[0].message.contains("api-ms-win-crt-heap-l1-1-0.dll") && failures[0].message.contains("+crt-static"));
+        assert!(
+            failures[0].message.contains("api-ms-win-crt-heap-l1-1-0.dll")
+                && failures[0].message.contains("+crt-static")
+        );
 
-        found.needed = vec!["KERNEL32.dll".into(), "VCRUNTIME140.dll".into(), "ucrtbase.dll".into(), "msvcp140.dll".into(), "libssl-3-x64.dll".into()];
+        found.needed = vec![
+            "KERNEL32.dll".into(),
+            "VCRUNTIME140.dll".into(),
+            "ucrtbase.dll".into(),
+            "msvcp140.dll".into(),
+            "libssl-3-x64.dll".into(),
+        ];
         let failures = check(&found, MSVC, &policy(MSVC, TargetConfig::default()));
-        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt", "system-dlls"]);
-        assert!(failures[0].message.contains("VCRUNTIME140.dll, ucrtbase.dll, msvcp140.dll"), "{}", failures[0]);
+        assert_eq!(
+            failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            ["static-crt", "system-dlls"]
+        );
+        assert!(
+            failures[0]
+                .message
+                .contains("VCRUNTIME140.dll, ucrtbase.dll, msvcp140.dll"),
+            "{}",
+            failures[0]
+        );
         assert!(failures[1].message.contains("libssl-3-x64.dll"));
-        found.needed = vec!["kernel32.dll".into(), "api-ms-win-core-synch-l1-2-0.dll".into(), "libssl-3-x64.dll".into()];
-        let allowed = TargetConfig { allow_dlls: Some(vec!["LIBSSL-3-X64.DLL".into()]), ..TargetConfig::default() };
+        found.needed = vec![
+            "kernel32.dll".into(),
+            "api-ms-win-core-synch-l1-2-0.dll".into(),
+            "libssl-3-x64.dll".into(),
+        ];
+        let allowed = TargetConfig {
+            allow_dlls: Some(vec!["LIBSSL-3-X64.DLL".into()]),
+            ..TargetConfig::default()
+        };
         assert!(rules(&found, MSVC, &policy(MSVC, allowed)).is_empty());
     }
 
     #[test]
     fn mingw_fails_on_its_runtime_dlls() {
         let mut found = fixture("hello-x86_64-windows-gnu.exe");
-        found.needed.extend(["libgcc_s_seh-1.dll".into(), "libwinpthread-1.dll".into(), "libstdc++-6.dll".into()]);
+        found.needed.extend([
+            "libgcc_s_seh-1.dll".into(),
+            "libwinpthread-1.dll".into(),
+            "libstdc++-6.dll".into(),
+        ]);
         let failures = check(&found, MINGW, &policy(MINGW, TargetConfig::default()));
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].rule, "gnu-runtime-dlls");
-        assert!(failures[0].message.contains("libgcc_s_seh-1.dll, libwinpthread-1.dll, libstdc++-6.dll"));
+        assert!(failures[0]
+            .message
+            .contains("libgcc_s_seh-1.dll, libwinpthread-1.dll, libstdc++-6.dll"));
     }
 
     #[test]
@@ -563,8 +783,17 @@ mod tests {
         slice.rpaths.push("/usr/local/lib".into());
         slice.code_signature = false;
         let failures = check(&found, MAC_ARM, &policy(MAC_ARM, TargetConfig::default()));
-        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["system-dylibs", "system-dylibs", "code-signature"]);
-        assert!(failures[0].message.contains("/opt/homebrew/lib/libssl.3.dylib, @rpath/libfoo.dylib, /usr/lib/../local/lib/libz.dylib"), "{}", failures[0]);
+        assert_eq!(
+            failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            ["system-dylibs", "system-dylibs", "code-signature"]
+        );
+        assert!(
+            failures[0]
+                .message
+                .contains("/opt/homebrew/lib/libssl.3.dylib, @rpath/libfoo.dylib, /usr/lib/../local/lib/libz.dylib"),
+            "{}",
+            failures[0]
+        );
         // An unsigned x86_64 binary is fine: only arm64 macOS refuses to start one.
         let mut x86 = fixture("hello-x86_64-macos");
         x86.macho.as_mut().unwrap().slices[0].code_signature = false;
@@ -573,17 +802,35 @@ mod tests {
 
     #[test]
     fn a_universal_binary_serves_both_apple_targets_and_each_slice_is_checked() {
-        let read = |name: &str| std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap();
+        let read = |name: &str| {
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+        };
         let (x86, arm) = (read("hello-x86_64-macos"), read("hello-aarch64-macos"));
         let mut found = inspect::inspect(&inspect::tests::fat(&[&x86, &arm])).unwrap();
         for target in ["x86_64-apple-darwin", MAC_ARM] {
-            assert!(rules(&found, target, &policy(target, TargetConfig::default())).is_empty(), "{target}");
+            assert!(
+                rules(&found, target, &policy(target, TargetConfig::default())).is_empty(),
+                "{target}"
+            );
         }
-        assert_eq!(rules(&found, "x86_64-unknown-linux-musl", &policy(MUSL, TargetConfig::default())), ["format", "musl-static"]);
+        assert_eq!(
+            rules(
+                &found,
+                "x86_64-unknown-linux-musl",
+                &policy(MUSL, TargetConfig::default())
+            ),
+            ["format", "musl-static"]
+        );
         found.macho.as_mut().unwrap().slices[1].code_signature = false;
-        assert_eq!(rules(&found, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())), ["code-signature"]);
+        assert_eq!(
+            rules(&found, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())),
+            ["code-signature"]
+        );
         let thin_x86 = inspect::inspect(&inspect::tests::fat(&[&x86])).unwrap();
-        assert_eq!(rules(&thin_x86, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())), ["arch"]);
+        assert_eq!(
+            rules(&thin_x86, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())),
+            ["arch"]
+        );
     }
 
     #[test]
@@ -613,12 +860,24 @@ mod tests {
     #[test]
     fn targets_are_guessed_from_the_headers_and_archive_names() {
         assert_eq!(guess_target(&fixture("hello-x86_64-linux-musl")).as_deref(), Some(MUSL));
-        assert_eq!(guess_target(&fixture("hello-aarch64-linux-musl")).as_deref(), Some("aarch64-unknown-linux-musl"));
-        assert_eq!(guess_target(&fixture("hello-x86_64-linux-gnu-2.17")).as_deref(), Some(GNU));
+        assert_eq!(
+            guess_target(&fixture("hello-aarch64-linux-musl")).as_deref(),
+            Some("aarch64-unknown-linux-musl")
+        );
+        assert_eq!(
+            guess_target(&fixture("hello-x86_64-linux-gnu-2.17")).as_deref(),
+            Some(GNU)
+        );
         assert_eq!(guess_target(&fixture("hello-aarch64-macos")).as_deref(), Some(MAC_ARM));
         assert_eq!(guess_target(&fixture("hello-pdb.exe")).as_deref(), Some(MSVC));
-        assert_eq!(target_in_name("app-1.0.0-aarch64-unknown-linux-musl.tar.gz").as_deref(), Some("aarch64-unknown-linux-musl"));
-        assert_eq!(target_in_name("app-1.0.0-x86_64-pc-windows-msvc.zip").as_deref(), Some(MSVC));
+        assert_eq!(
+            target_in_name("app-1.0.0-aarch64-unknown-linux-musl.tar.gz").as_deref(),
+            Some("aarch64-unknown-linux-musl")
+        );
+        assert_eq!(
+            target_in_name("app-1.0.0-x86_64-pc-windows-msvc.zip").as_deref(),
+            Some(MSVC)
+        );
         assert_eq!(target_in_name("app.zip"), None);
     }
 }

@@ -22,8 +22,16 @@ fn package(root: &Path, name: &str, extra: &str) {
 
 /// A C library built from bundled sources by `cc`, as a `-sys` crate does it.
 fn bundled_c(root: &Path, name: &str, function: &str) {
-    package(root, name, &format!("links = \"{function}\"\n\n[build-dependencies]\ncc = \"1\"\n"));
-    write(root, &format!("{name}/csrc/{function}.c"), &format!("int {function}(int a, int b) {{ return a + b; }}\n"));
+    package(
+        root,
+        name,
+        &format!("links = \"{function}\"\n\n[build-dependencies]\ncc = \"1\"\n"),
+    );
+    write(
+        root,
+        &format!("{name}/csrc/{function}.c"),
+        &format!("int {function}(int a, int b) {{ return a + b; }}\n"),
+    );
     write(
         root,
         &format!("{name}/build.rs"),
@@ -57,7 +65,11 @@ fn fixture() -> tempfile::TempDir {
          [target.'cfg(target_os = \"macos\")'.dependencies]\nmac-sys = { path = \"../mac-sys\" }\n\n\
          [dev-dependencies]\ndevonly-sys = { path = \"../devonly-sys\" }\n",
     );
-    write(root, "app/src/main.rs", "fn main() {\n    println!(\"{} {}\", pure::ANSWER, bundled_sys::call(2, 3));\n}\n");
+    write(
+        root,
+        "app/src/main.rs",
+        "fn main() {\n    println!(\"{} {}\", pure::ANSWER, bundled_sys::call(2, 3));\n}\n",
+    );
     package(root, "pure", "");
     write(root, "pure/src/lib.rs", "pub const ANSWER: u32 = 42;\n");
     // A build script that only asks rustc its version, as autocfg and proc-macro2 do.
@@ -75,8 +87,16 @@ fn fixture() -> tempfile::TempDir {
     bundled_c(root, "devonly-sys", "devonly_add");
     // Drives its own build system, as jemalloc-sys does; Windows-only so no test builds it.
     package(root, "make-sys", "links = \"m_add\"\n");
-    write(root, "make-sys/csrc/m_add.c", "int m_add(int a, int b) { return a + b; }\n");
-    write(root, "make-sys/csrc/Makefile", "libm_add.a: m_add.o\n\tar rcs $(OUT)/$@ $(OUT)/m_add.o\n");
+    write(
+        root,
+        "make-sys/csrc/m_add.c",
+        "int m_add(int a, int b) { return a + b; }\n",
+    );
+    write(
+        root,
+        "make-sys/csrc/Makefile",
+        "libm_add.a: m_add.o\n\tar rcs $(OUT)/$@ $(OUT)/m_add.o\n",
+    );
     write(
         root,
         "make-sys/build.rs",
@@ -87,10 +107,22 @@ fn fixture() -> tempfile::TempDir {
     write(root, "make-sys/src/lib.rs", "");
     // Links an Apple framework, as core-foundation-sys does: only a macOS SDK has it.
     package(root, "mac-sys", "");
-    write(root, "mac-sys/src/lib.rs", "#[link(name = \"CoreFoundation\", kind = \"framework\")]\nextern \"C\" {}\n");
+    write(
+        root,
+        "mac-sys/src/lib.rs",
+        "#[link(name = \"CoreFoundation\", kind = \"framework\")]\nextern \"C\" {}\n",
+    );
     // Finds a system library through pkg-config and ships nothing to build it from.
-    package(root, "system-sys", "links = \"zzsys\"\n\n[features]\nvendored = []\n\n[build-dependencies]\npkg-config = \"0.3\"\n");
-    write(root, "system-sys/build.rs", "fn main() {\n    pkg_config::probe_library(\"zzsys\").unwrap();\n}\n");
+    package(
+        root,
+        "system-sys",
+        "links = \"zzsys\"\n\n[features]\nvendored = []\n\n[build-dependencies]\npkg-config = \"0.3\"\n",
+    );
+    write(
+        root,
+        "system-sys/build.rs",
+        "fn main() {\n    pkg_config::probe_library(\"zzsys\").unwrap();\n}\n",
+    );
     write(root, "system-sys/src/lib.rs", "");
     dir
 }
@@ -110,11 +142,20 @@ fn xtask(root: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
 }
 
 fn target<'a>(report: &'a Value, triple: &str) -> &'a Value {
-    report["targets"].as_array().unwrap().iter().find(|t| t["target"] == triple).unwrap()
+    report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == triple)
+        .unwrap()
 }
 
 fn package_in<'a>(target: &'a Value, name: &str) -> Option<&'a Value> {
-    target["packages"].as_array().unwrap().iter().find(|p| p["name"] == name)
+    target["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
 }
 
 fn tier(target: &Value, name: &str) -> u64 {
@@ -142,12 +183,24 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     assert_eq!(bundled["evidence"]["build_dependencies"], serde_json::json!(["cc"]));
     assert_eq!(bundled["routes"], serde_json::json!(["native", "zig"]));
     assert_eq!(bundled["planned_route_builds"], true);
-    assert!(musl["notes"].as_array().unwrap().iter().all(|n| !n.as_str().unwrap().contains("C detection")), "{}", musl["notes"]);
+    assert!(
+        musl["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n.as_str().unwrap().contains("C detection")),
+        "{}",
+        musl["notes"]
+    );
     assert_eq!(tier(musl, "system-sys"), 3);
     let system = package_in(musl, "system-sys").unwrap();
     assert_eq!(system["system_libraries"], serde_json::json!(["zzsys"]));
     assert_eq!(system["routes"], serde_json::json!([]));
-    assert!(system["fix"].as_str().unwrap().contains("`vendored`"), "{}", system["fix"]);
+    assert!(
+        system["fix"].as_str().unwrap().contains("`vendored`"),
+        "{}",
+        system["fix"]
+    );
     // Build tools run on the host: cc compiles nothing itself and is no cross concern.
     assert_eq!(tier(musl, "cc"), 1);
     assert_eq!(package_in(musl, "cc").unwrap()["host_only"], true);
@@ -164,17 +217,26 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     // flagged, with zig named.
     let arm = target(&report, "aarch64-unknown-linux-musl");
     let bundled = package_in(arm, "bundled-sys").unwrap();
-    assert_eq!((bundled["tier"].as_u64(), &bundled["planned_route_builds"]), (Some(2), &Value::Bool(false)));
+    assert_eq!(
+        (bundled["tier"].as_u64(), &bundled["planned_route_builds"]),
+        (Some(2), &Value::Bool(false))
+    );
     assert_eq!(bundled["routes"], serde_json::json!(["zig"]));
     let notes = arm["notes"].to_string();
     assert!(notes.contains("no C compiler") && notes.contains("zig"), "{notes}");
 
     let windows = target(&report, "x86_64-pc-windows-msvc");
     assert_eq!(tier(windows, "winonly-sys"), 2);
-    assert_eq!(package_in(windows, "winonly-sys").unwrap()["routes"], serde_json::json!(["msvc"]));
+    assert_eq!(
+        package_in(windows, "winonly-sys").unwrap()["routes"],
+        serde_json::json!(["msvc"])
+    );
     assert!(package_in(windows, "devonly-sys").is_none());
     let make = package_in(windows, "make-sys").unwrap();
-    assert_eq!((make["tier"].as_u64(), &make["compiles_native"]), (Some(3), &Value::Bool(true)));
+    assert_eq!(
+        (make["tier"].as_u64(), &make["compiles_native"]),
+        (Some(3), &Value::Bool(true))
+    );
     assert_eq!(make["tools"], serde_json::json!(["make"]));
     // config.rs decides routes from cc/cmake/autotools build-dependencies: make-sys has none.
     let notes = windows["notes"].to_string();
@@ -184,23 +246,41 @@ fn fixture_packages_land_in_their_tiers_per_target() {
 #[test]
 fn an_apple_framework_needs_the_macos_sdk() {
     let dir = fixture();
-    let (code, report, stderr) = xtask(dir.path(), &["--target", "aarch64-apple-darwin", "--target", "x86_64-unknown-linux-musl"]);
+    let (code, report, stderr) = xtask(
+        dir.path(),
+        &[
+            "--target",
+            "aarch64-apple-darwin",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ],
+    );
     assert_eq!(code, Some(0), "{stderr}");
     let apple = target(&report, "aarch64-apple-darwin");
     let mac = package_in(apple, "mac-sys").unwrap();
     assert_eq!(mac["tier"], 3);
     assert_eq!(mac["system_libraries"], serde_json::json!(["macOS SDK"]));
-    assert!(mac["reason"].as_str().unwrap().contains("CoreFoundation"), "{}", mac["reason"]);
+    assert!(
+        mac["reason"].as_str().unwrap().contains("CoreFoundation"),
+        "{}",
+        mac["reason"]
+    );
     assert!(package_in(target(&report, "x86_64-unknown-linux-musl"), "mac-sys").is_none());
 }
 
 #[test]
 fn feature_flags_change_the_graph() {
     let dir = fixture();
-    let (code, report, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--no-default-features"]);
+    let (code, report, stderr) = xtask(
+        dir.path(),
+        &["--target", "x86_64-unknown-linux-musl", "--no-default-features"],
+    );
     assert_eq!(code, Some(0), "{stderr}");
     let musl = target(&report, "x86_64-unknown-linux-musl");
-    assert!(package_in(musl, "system-sys").is_none(), "the optional dependency is off");
+    assert!(
+        package_in(musl, "system-sys").is_none(),
+        "the optional dependency is off"
+    );
     assert_eq!(report["feature_flags"], serde_json::json!(["--no-default-features"]));
 }
 
@@ -210,7 +290,13 @@ fn markdown_reads_like_the_seed_document() {
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("--manifest-path")
         .arg(dir.path().join("Cargo.toml"))
-        .args(["audit", "--format", "markdown", "--target", "aarch64-unknown-linux-musl"])
+        .args([
+            "audit",
+            "--format",
+            "markdown",
+            "--target",
+            "aarch64-unknown-linux-musl",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -231,9 +317,15 @@ fn markdown_reads_like_the_seed_document() {
 #[test]
 fn an_unknown_feature_is_a_usage_error() {
     let dir = fixture();
-    let (code, _, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--features", "no-such-feature"]);
+    let (code, _, stderr) = xtask(
+        dir.path(),
+        &["--target", "x86_64-unknown-linux-musl", "--features", "no-such-feature"],
+    );
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("no-such-feature") && stderr.contains("check the --features flags"), "{stderr}");
+    assert!(
+        stderr.contains("no-such-feature") && stderr.contains("check the --features flags"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -249,7 +341,15 @@ fn build_confirms_which_scripts_compiled_c() {
     let dir = fixture();
     // The system library does not exist: leave it out, as a user would with the feature.
     // The C code sends musl to the zig route, which provisions zig itself.
-    let (code, report, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--no-default-features", "--build"]);
+    let (code, report, stderr) = xtask(
+        dir.path(),
+        &[
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--no-default-features",
+            "--build",
+        ],
+    );
     assert_eq!(code, Some(0), "{stderr}\n{report:#}");
     let musl = target(&report, "x86_64-unknown-linux-musl");
     let build = &musl["build"];
@@ -267,8 +367,17 @@ fn build_reports_a_failing_build_and_exits_1() {
     // pkg-config finds no `zzsys`: the prediction (tier 3) comes true as a failed build.
     let (code, report, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--build"]);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("the dist build failed for x86_64-unknown-linux-musl"), "{stderr}");
+    assert!(
+        stderr.contains("the dist build failed for x86_64-unknown-linux-musl"),
+        "{stderr}"
+    );
     let build = &target(&report, "x86_64-unknown-linux-musl")["build"];
     assert_eq!(build["success"], false);
-    assert!(build["first_error"].as_str().unwrap().contains("failed to run custom build command for `system-sys"), "{build}");
+    assert!(
+        build["first_error"]
+            .as_str()
+            .unwrap()
+            .contains("failed to run custom build command for `system-sys"),
+        "{build}"
+    );
 }

@@ -21,7 +21,10 @@ fn fixture(root: &Path) {
         std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
         std::fs::write(root.join(path), text).unwrap();
     }
-    let lock = Command::new("cargo").args(["generate-lockfile", "--offline", "--manifest-path"]).arg(root.join("Cargo.toml")).status();
+    let lock = Command::new("cargo")
+        .args(["generate-lockfile", "--offline", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .status();
     assert!(lock.unwrap().success());
 }
 
@@ -37,7 +40,11 @@ fn xtask(manifest: &Path, command: &str, targets: &[String]) -> Command {
 
 fn run_ok(mut cmd: Command) {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Mean wall time of `RUNS` calls.
@@ -77,7 +84,12 @@ fn noop_rerun_against_cargo_noop() {
     // cargo's no-op: exactly the build commands of the plan, with their environment.
     let plan = xtask(&manifest, "plan", &targets).arg("--json").output().unwrap();
     let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
-    let builds: Vec<Value> = plan["jobs"].as_array().unwrap().iter().map(|j| j["build"].clone()).collect();
+    let builds: Vec<Value> = plan["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["build"].clone())
+        .collect();
     let cargo = time(|| {
         for build in &builds {
             let mut cmd = Command::new(build["program"].as_str().unwrap());
@@ -94,5 +106,8 @@ fn noop_rerun_against_cargo_noop() {
     let rerun = time(|| run_ok(dist()));
     println!("workspace: {}  targets: {}", root.display(), targets.join(","));
     println!("cargo no-op build of the plan's jobs: {:.3} s (mean of {RUNS})", cargo);
-    println!("no-op `cargo xtask dist` rerun:     {:.3} s (mean of {RUNS}; the xtask binary itself, without `cargo run`)", rerun);
+    println!(
+        "no-op `cargo xtask dist` rerun:     {:.3} s (mean of {RUNS}; the xtask binary itself, without `cargo run`)",
+        rerun
+    );
 }

@@ -22,7 +22,12 @@ fn xtask(args: &[&str]) -> std::process::Output {
 
 fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -41,10 +46,19 @@ fn dist_packs_a_verified_static_binary_that_runs() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     let stdout = String::from_utf8_lossy(&result.stdout);
     assert!(result.status.success(), "dist failed:\n{stderr}\n{stdout}");
-    assert!(stdout.contains(TARGET) && stdout.contains("static"), "the table names target and linkage:\n{stdout}");
-    assert!(stdout.contains("passed (runs natively)"), "the smoke run is reported:\n{stdout}");
+    assert!(
+        stdout.contains(TARGET) && stdout.contains("static"),
+        "the table names target and linkage:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("passed (runs natively)"),
+        "the smoke run is reported:\n{stdout}"
+    );
     for stage in ["building", "verifying", "packing", "done in"] {
-        assert!(stderr.contains(&format!("[{TARGET}] {stage}")), "progress line `{stage}` missing:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("[{TARGET}] {stage}")),
+            "progress line `{stage}` missing:\n{stderr}"
+        );
     }
 
     // The archive: one top directory with the binary and the include files.
@@ -66,7 +80,16 @@ fn dist_packs_a_verified_static_binary_that_runs() {
         names.push(name);
     }
     let expected: Vec<String> = [
-        "", "LICENSE-MIT", "README.md", "app", "complete/", "complete/_app", "complete/app.bash", "complete/app.fish", "doc/", "doc/app.1",
+        "",
+        "LICENSE-MIT",
+        "README.md",
+        "app",
+        "complete/",
+        "complete/_app",
+        "complete/app.bash",
+        "complete/app.fish",
+        "doc/",
+        "doc/app.1",
     ]
     .iter()
     .map(|n| format!("{top}/{n}"))
@@ -77,12 +100,21 @@ fn dist_packs_a_verified_static_binary_that_runs() {
     let sha = sha256(&archive);
     let sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).unwrap();
     assert_eq!(sums, format!("{sha}  {top}.tar.gz\n"));
-    let check = Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(out.path()).output().unwrap();
+    let check = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(out.path())
+        .output()
+        .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
     let artifact = &manifest["artifacts"][0];
     assert_eq!(artifact["checksums"]["sha256"], sha);
     assert_eq!(artifact["target_triples"][0], TARGET);
-    let app = artifact["assets"].as_array().unwrap().iter().find(|a| a["name"] == "app").unwrap();
+    let app = artifact["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "app")
+        .unwrap();
     // zig links it as a plain static ET_EXEC, the host cc as static-pie: both are static.
     let linkage = app["inspection"]["linkage"].as_str().unwrap();
     assert!(linkage == "static" || linkage == "static-pie", "{linkage}");
@@ -96,20 +128,38 @@ fn dist_packs_a_verified_static_binary_that_runs() {
     std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let version_line = Command::new(&exe).arg("--version").output().unwrap();
     let version_line = String::from_utf8(version_line.stdout).unwrap();
-    assert!(version_line.contains(TARGET) && version_line.contains(" dist "), "{version_line}");
-    assert!(version_line.contains(manifest["commit"].as_str().unwrap()), "{version_line}");
+    assert!(
+        version_line.contains(TARGET) && version_line.contains(" dist "),
+        "{version_line}"
+    );
+    assert!(
+        version_line.contains(manifest["commit"].as_str().unwrap()),
+        "{version_line}"
+    );
 }
 
 #[test]
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let out = tempfile::tempdir().unwrap();
     let dist_dir = out.path().join("dist");
-    let result = xtask(&["dist", "--dry-run", "--target", TARGET, "--out", dist_dir.to_str().unwrap()]);
+    let result = xtask(&[
+        "dist",
+        "--dry-run",
+        "--target",
+        TARGET,
+        "--out",
+        dist_dir.to_str().unwrap(),
+    ]);
     assert!(result.status.success());
     let stdout = String::from_utf8(result.stdout).unwrap();
     // The app compiles C, so the musl target takes zig (the host cc has no musl headers).
     assert!(stdout.contains("route zig: C code (app)"), "{stdout}");
-    assert!(stdout.contains(&format!("--profile dist --keep-going --target {TARGET} --message-format=json-render-diagnostics")), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "--profile dist --keep-going --target {TARGET} --message-format=json-render-diagnostics"
+        )),
+        "{stdout}"
+    );
     assert!(!dist_dir.exists(), "a dry run created the output directory");
 
     let plan = xtask(&["plan", "--json", "--target", TARGET]);
@@ -122,7 +172,10 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
 #[test]
 fn usage_mistakes_exit_2_with_one_line() {
     let cases: [(&[&str], &str); 3] = [
-        (&["plan", "--target", "x86_64-unknown-linux-mus"], "did you mean `x86_64-unknown-linux-musl`?"),
+        (
+            &["plan", "--target", "x86_64-unknown-linux-mus"],
+            "did you mean `x86_64-unknown-linux-musl`?",
+        ),
         (&["plan", "--manifest-path", "/nonexistent/Cargo.toml"], "is not a file"),
         (&["dist", "--target", TARGET, "--out", "/dev/null"], "is a file"),
     ];

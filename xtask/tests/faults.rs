@@ -6,7 +6,6 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-
 fn dist(root: &Path, file_size_limit: Option<u64>) -> std::process::Output {
     let xtask = env!("CARGO_BIN_EXE_xtask");
     let mut cmd = match file_size_limit {
@@ -18,7 +17,10 @@ fn dist(root: &Path, file_size_limit: Option<u64>) -> std::process::Output {
         }
         None => Command::new(xtask),
     };
-    cmd.args(["dist", "--manifest-path"]).arg(root.join("Cargo.toml")).output().unwrap()
+    cmd.args(["dist", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -37,10 +39,17 @@ fn a_full_disk_while_packing_fails_clearly_and_keeps_the_previous_output() {
     let full = dist(root, Some(20_000));
     let stderr = String::from_utf8_lossy(&full.stderr);
     assert_eq!(full.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("File too large") && stderr.contains("left as they were"), "{stderr}");
+    assert!(
+        stderr.contains("File too large") && stderr.contains("left as they were"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(snapshot(&out), before, "the previous output changed");
-    let check = Command::new("sha256sum").args(["-c", "SHA256SUMS"]).current_dir(&out).output().unwrap();
+    let check = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&out)
+        .output()
+        .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 
     // With room again, the next run packs the new input.
@@ -55,7 +64,12 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files

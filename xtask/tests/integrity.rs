@@ -7,13 +7,21 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-
 fn xtask(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).arg("--manifest-path").arg(root.join("Cargo.toml")).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .output()
+        .unwrap()
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Packs `files` (name, source) under `top/` into a .tar.gz with the system tar.
@@ -23,13 +31,25 @@ fn repack(archive: &Path, top: &str, files: &[(&str, &Path)]) {
     for (name, source) in files {
         std::fs::copy(source, stage.path().join(top).join(name)).unwrap();
     }
-    let status = Command::new("tar").arg("czf").arg(archive).arg("-C").arg(stage.path()).arg(top).status().unwrap();
+    let status = Command::new("tar")
+        .arg("czf")
+        .arg(archive)
+        .arg("-C")
+        .arg(stage.path())
+        .arg(top)
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
 fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// Points the manifest's checksum at the archive as it is now, as a forger would.
@@ -62,14 +82,28 @@ fn verify_catches_tampering_swaps_and_dynamic_binaries() {
     std::fs::write(&archive, &flipped).unwrap();
     let out = xtask(root, &["verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("the archive changed after dist wrote it"), "{}", text(&out));
+    assert!(
+        text(&out).contains("the archive changed after dist wrote it"),
+        "{}",
+        text(&out)
+    );
 
     // Repacked with an extra file, and with one missing, the checksum forged to match.
     let binary = root.join("target/x86_64-unknown-linux-musl/release/tool");
     let readme = root.join("README.md");
     for (files, expect) in [
-        (vec![("tool", binary.as_path()), ("README.md", readme.as_path()), ("install.sh", readme.as_path())], "holds files the manifest does not list (install.sh)"),
-        (vec![("tool", binary.as_path())], "lacks files the manifest lists (README.md)"),
+        (
+            vec![
+                ("tool", binary.as_path()),
+                ("README.md", readme.as_path()),
+                ("install.sh", readme.as_path()),
+            ],
+            "holds files the manifest does not list (install.sh)",
+        ),
+        (
+            vec![("tool", binary.as_path())],
+            "lacks files the manifest lists (README.md)",
+        ),
     ] {
         repack(&archive, top, &files);
         forge_checksum(&dist, &archive);
@@ -85,7 +119,11 @@ fn verify_catches_tampering_swaps_and_dynamic_binaries() {
     repack(&swapped, "tool-0.1.0-aarch64-unknown-linux-musl", &[("tool", &binary)]);
     let out = xtask(root, &["verify", swapped.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("aarch64-unknown-linux-musl") && text(&out).contains("FAIL"), "{}", text(&out));
+    assert!(
+        text(&out).contains("aarch64-unknown-linux-musl") && text(&out).contains("FAIL"),
+        "{}",
+        text(&out)
+    );
     assert!(text(&out).contains("x86_64"), "{}", text(&out));
 
     // A dynamically linked (glibc) binary in a musl archive: it needs a loader.

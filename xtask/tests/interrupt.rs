@@ -46,22 +46,34 @@ fn sigint_stops_the_build_and_its_children_and_exits_130() {
 
     let started = Instant::now();
     while !pid_file.exists() {
-        assert!(started.elapsed() < Duration::from_secs(120), "the build script never started");
-        assert!(xtask.try_wait().unwrap().is_none(), "xtask ended before the build script ran");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the build script never started"
+        );
+        assert!(
+            xtask.try_wait().unwrap().is_none(),
+            "xtask ended before the build script ran"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(200));
     let sleeper = std::fs::read_to_string(&pid_file).unwrap();
     assert!(running(&sleeper));
 
-    let kill = Command::new("kill").args(["-INT", &xtask.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-INT", &xtask.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let interrupted = Instant::now();
     let status = loop {
         if let Some(status) = xtask.try_wait().unwrap() {
             break status;
         }
-        assert!(interrupted.elapsed() < Duration::from_secs(10), "xtask did not stop after SIGINT");
+        assert!(
+            interrupted.elapsed() < Duration::from_secs(10),
+            "xtask did not stop after SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let output = xtask.wait_with_output().unwrap();
@@ -70,7 +82,10 @@ fn sigint_stops_the_build_and_its_children_and_exits_130() {
     assert!(stderr.contains("interrupted: stopped 1 running command(s)"), "{stderr}");
     let gone = Instant::now();
     while running(&sleeper) {
-        assert!(gone.elapsed() < Duration::from_secs(5), "the build script {sleeper} outlived the tool: an orphan");
+        assert!(
+            gone.elapsed() < Duration::from_secs(5),
+            "the build script {sleeper} outlived the tool: an orphan"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -23,7 +23,11 @@ route = "rust-lld"
 "#,
     )
     .unwrap();
-    std::fs::write(root.join("tool/Cargo.toml"), "[package]\nname = \"tool\"\nversion = \"0.2.0\"\nedition = \"2021\"\n").unwrap();
+    std::fs::write(
+        root.join("tool/Cargo.toml"),
+        "[package]\nname = \"tool\"\nversion = \"0.2.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
     std::fs::write(root.join("tool/src/main.rs"), "fn main() { println!(\"tool\"); }\n").unwrap();
 }
 
@@ -46,16 +50,26 @@ fn keep_going_packs_the_targets_that_build_and_still_fails() {
 
     let (code, stderr) = dist(dir.path(), &[]);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("1 of 2 target(s) failed: aarch64-apple-darwin, 1 not started"), "{stderr}");
-    assert!(stderr.contains("last lines of"), "the build log's tail is shown:\n{stderr}");
+    assert!(
+        stderr.contains("1 of 2 target(s) failed: aarch64-apple-darwin, 1 not started"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("last lines of"),
+        "the build log's tail is shown:\n{stderr}"
+    );
     // The index describes exactly this run: nothing finished, so it lists nothing.
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dist_dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dist_dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["artifacts"], serde_json::json!([]));
     assert_eq!(std::fs::read_to_string(dist_dir.join("SHA256SUMS")).unwrap(), "");
 
     let (code, stderr) = dist(dir.path(), &["--keep-going"]);
     assert_eq!(code, Some(1), "{stderr}");
-    assert!(stderr.contains("error: 1 of 2 target(s) failed: aarch64-apple-darwin\n"), "{stderr}");
+    assert!(
+        stderr.contains("error: 1 of 2 target(s) failed: aarch64-apple-darwin\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains("[x86_64-unknown-linux-musl] done"), "{stderr}");
     let sums = std::fs::read_to_string(dist_dir.join("SHA256SUMS")).unwrap();
     assert!(sums.contains("tool-0.2.0-x86_64-unknown-linux-musl.tar.gz"), "{sums}");

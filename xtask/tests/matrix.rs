@@ -33,7 +33,10 @@ fn the_five_target_matrix_builds_verifies_and_runs_from_a_fresh_cache() {
     assert!(result.status.success(), "the matrix failed:\n{stderr}\n{stdout}");
     eprintln!("cold-cache matrix took {:.0}s", started.elapsed().as_secs_f64());
     for tool in ["zig 0.13.0", "cargo-zigbuild 0.24.1", "msvc-libs 0.3.0"] {
-        assert!(stderr.contains(&format!("provisioning {tool}")), "{tool} was not provisioned out loud:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("provisioning {tool}")),
+            "{tool} was not provisioned out loud:\n{stderr}"
+        );
     }
 
     let manifest: serde_json::Value =
@@ -46,7 +49,12 @@ fn the_five_target_matrix_builds_verifies_and_runs_from_a_fresh_cache() {
         let name = artifact["name"].as_str().unwrap();
         assert!(out.path().join(name).is_file(), "{name} missing");
         assert!(sums.contains(name), "{name} not in SHA256SUMS");
-        let exe = artifact["assets"].as_array().unwrap().iter().find(|a| a["kind"] == "executable").unwrap();
+        let exe = artifact["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "executable")
+            .unwrap();
         assert_eq!(exe["inspection"]["format"], format, "{target}");
         assert_eq!(exe["inspection"]["arch"], arch, "{target}");
         let smoke = artifact["smoke"].as_str().unwrap();

@@ -37,7 +37,10 @@ panic = "abort"
 "#
         ),
     );
-    write(&root.join("tool/Cargo.toml"), "[package]\nname = \"tool\"\nversion = \"1.2.3\"\nedition = \"2021\"\n");
+    write(
+        &root.join("tool/Cargo.toml"),
+        "[package]\nname = \"tool\"\nversion = \"1.2.3\"\nedition = \"2021\"\n",
+    );
     write(
         &root.join("tool/src/main.rs"),
         r##"mod generated {
@@ -71,12 +74,23 @@ fn main() {
     write(&root.join("README.md"), "# tool\n");
     write(&root.join("LICENSE-MIT"), "MIT\n");
     write(&root.join(".gitignore"), "/target\n/dist\n");
-    run_ok(Command::new("cargo").args(["generate-lockfile", "--offline", "--manifest-path"]).arg(root.join("Cargo.toml")));
+    run_ok(
+        Command::new("cargo")
+            .args(["generate-lockfile", "--offline", "--manifest-path"])
+            .arg(root.join("Cargo.toml")),
+    );
     let git = |args: &[&str]| {
         let date = format!("{COMMIT_TIME} +0000");
         run_ok(
             Command::new("git")
-                .args(["-c", "user.name=fixture", "-c", "user.email=fixture@example.invalid", "-c", "commit.gpgsign=false"])
+                .args([
+                    "-c",
+                    "user.name=fixture",
+                    "-c",
+                    "user.email=fixture@example.invalid",
+                    "-c",
+                    "commit.gpgsign=false",
+                ])
                 .args(args)
                 .current_dir(root)
                 .env("GIT_AUTHOR_DATE", &date)
@@ -95,21 +109,34 @@ fn write(path: &Path, text: &str) {
 
 fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 /// The real xtask binary on the fixture, SOURCE_DATE_EPOCH unset so the commit time counts.
 fn xtask(root: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.arg("dist").arg("--manifest-path").arg(root.join("Cargo.toml")).args(args);
-    cmd.env_remove("SOURCE_DATE_EPOCH").env_remove("CARGO_TARGET_DIR").stdin(Stdio::null());
+    cmd.arg("dist")
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .args(args);
+    cmd.env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("CARGO_TARGET_DIR")
+        .stdin(Stdio::null());
     cmd
 }
 
 fn dist(root: &Path, args: &[&str]) -> Output {
     let out = xtask(root, args).output().unwrap();
-    assert!(out.status.success(), "dist failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "dist failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -122,14 +149,22 @@ fn manifest(out_dir: &Path) -> Value {
 }
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }
 
 fn sha256sum(path: &Path) -> String {
     let out = run_ok(Command::new("sha256sum").arg(path));
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// The entries of an archive as the system's own tools list them: `tar` (with `-I` for
@@ -139,9 +174,21 @@ fn system_listing(path: &Path) -> String {
     let out = if name.ends_with(".zip") {
         run_ok(Command::new("python3").args(["-m", "zipfile", "-l"]).arg(path))
     } else {
-        let filter = if name.ends_with(".xz") { "xz" } else if name.ends_with(".zst") { "zstd" } else { "gzip" };
+        let filter = if name.ends_with(".xz") {
+            "xz"
+        } else if name.ends_with(".zst") {
+            "zstd"
+        } else {
+            "gzip"
+        };
         // TZ=UTC: tar prints mtimes in local time.
-        run_ok(Command::new("tar").args(["--numeric-owner", "-tvf"]).arg(path).args(["-I", filter]).env("TZ", "UTC"))
+        run_ok(
+            Command::new("tar")
+                .args(["--numeric-owner", "-tvf"])
+                .arg(path)
+                .args(["-I", filter])
+                .env("TZ", "UTC"),
+        )
     };
     String::from_utf8(out.stdout).unwrap()
 }
@@ -166,7 +213,14 @@ fn every_format_is_packed_readable_and_byte_identical_across_runs() {
         // Only this run's files: the previous format's archive was removed as stale.
         assert_eq!(
             listing(&a),
-            [".lock", "REPORT.md", "SHA256SUMS", "manifest.json", name.as_str(), &format!("{name}.sha256")],
+            [
+                ".lock",
+                "REPORT.md",
+                "SHA256SUMS",
+                "manifest.json",
+                name.as_str(),
+                &format!("{name}.sha256")
+            ],
             "{format}"
         );
         let sums = fs::read_to_string(a.join("SHA256SUMS")).unwrap();
@@ -176,14 +230,35 @@ fn every_format_is_packed_readable_and_byte_identical_across_runs() {
 
         let list = system_listing(&a.join(&name));
         let top = format!("tool-1.2.3-{TARGET}/");
-        for entry in ["", "LICENSE-MIT", "README.md", "complete/_tool", "complete/tool.bash", "complete/tool.fish", "doc/tool.1", "tool"] {
+        for entry in [
+            "",
+            "LICENSE-MIT",
+            "README.md",
+            "complete/_tool",
+            "complete/tool.bash",
+            "complete/tool.fish",
+            "doc/tool.1",
+            "tool",
+        ] {
             let path = format!("{top}{entry}");
-            assert!(list.split_whitespace().any(|word| word == path), "{format}: no {path} in\n{list}");
+            assert!(
+                list.split_whitespace().any(|word| word == path),
+                "{format}: no {path} in\n{list}"
+            );
         }
         if format != "zip" {
-            assert!(list.contains("-rwxr-xr-x 0/0"), "{format}: the binary is 0755 root:\n{list}");
-            assert!(list.contains("-rw-r--r-- 0/0"), "{format}: files are 0644 root:\n{list}");
-            assert!(list.contains("2023-11-14 22:13"), "{format}: mtime is the commit time:\n{list}");
+            assert!(
+                list.contains("-rwxr-xr-x 0/0"),
+                "{format}: the binary is 0755 root:\n{list}"
+            );
+            assert!(
+                list.contains("-rw-r--r-- 0/0"),
+                "{format}: files are 0644 root:\n{list}"
+            );
+            assert!(
+                list.contains("2023-11-14 22:13"),
+                "{format}: mtime is the commit time:\n{list}"
+            );
         }
         let manifest = manifest(&a);
         assert_eq!(manifest["source_date_epoch"], COMMIT_TIME);
@@ -191,7 +266,12 @@ fn every_format_is_packed_readable_and_byte_identical_across_runs() {
         assert_eq!(artifact["format"], format);
         assert_eq!(artifact["size"], bytes.len() as u64);
         assert_eq!(artifact["checksums"]["sha256"], sha256sum(&a.join(&name)));
-        let bin = artifact["assets"].as_array().unwrap().iter().find(|a| a["kind"] == "executable").unwrap();
+        let bin = artifact["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "executable")
+            .unwrap();
         assert_eq!(bin["inspection"]["linkage"], "static-pie");
         assert_eq!(bin["inspection"]["stripped"], true);
         let report = fs::read_to_string(a.join("REPORT.md")).unwrap();
@@ -213,8 +293,16 @@ fn two_checkouts_of_one_commit_in_different_directories_give_identical_archives(
         let binary = root.join("target").join(TARGET).join("dist").join("tool");
         let bytes = fs::read(&binary).unwrap();
         let needle = root.to_str().unwrap().as_bytes();
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds its build path", binary.display());
-        sums.push((manifest(&out)["commit"].clone(), fs::read_to_string(out.join("SHA256SUMS")).unwrap(), sha256sum(&out.join(name))));
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "{} holds its build path",
+            binary.display()
+        );
+        sums.push((
+            manifest(&out)["commit"].clone(),
+            fs::read_to_string(out.join("SHA256SUMS")).unwrap(),
+            sha256sum(&out.join(name)),
+        ));
     }
     assert_eq!(sums[0], sums[1]);
 }
@@ -242,9 +330,27 @@ fn a_rerun_reuses_unchanged_archives_and_repacks_changed_ones() {
     assert!(log.contains("reused"), "{log}");
     assert!(!log.contains("packing"), "{log}");
     assert!(log.contains(".partial-99999, left by an interrupted run"), "{log}");
-    assert!(log.contains("tool-1.2.2-aarch64-unknown-linux-musl.tar.xz: not made by this run"), "{log}");
-    assert_eq!(fs::metadata(out.join(&name)).unwrap().modified().unwrap(), first, "the archive was rewritten");
-    assert_eq!(listing(&out), [".lock", "REPORT.md", "SHA256SUMS", "manifest.json", "notes.txt", name.as_str(), &format!("{name}.sha256")]);
+    assert!(
+        log.contains("tool-1.2.2-aarch64-unknown-linux-musl.tar.xz: not made by this run"),
+        "{log}"
+    );
+    assert_eq!(
+        fs::metadata(out.join(&name)).unwrap().modified().unwrap(),
+        first,
+        "the archive was rewritten"
+    );
+    assert_eq!(
+        listing(&out),
+        [
+            ".lock",
+            "REPORT.md",
+            "SHA256SUMS",
+            "manifest.json",
+            "notes.txt",
+            name.as_str(),
+            &format!("{name}.sha256")
+        ]
+    );
 
     // A changed include file changes the input: the archive is packed again.
     write(&root.join("README.md"), "# tool, now documented\n");
@@ -272,9 +378,17 @@ fn a_second_run_waits_for_the_lock_or_fails_with_no_wait() {
 
     let refused = xtask(root, &["--no-wait"]).output().unwrap();
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("is in use by another `cargo xtask dist`"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("is in use by another `cargo xtask dist`"),
+        "{}",
+        stderr(&refused)
+    );
 
-    let mut waiting = xtask(root, &[]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut waiting = xtask(root, &[])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(waiting.stderr.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     assert!(first.starts_with("waiting for another `cargo xtask dist`"), "{first}");
@@ -291,7 +405,9 @@ fn a_run_killed_while_packing_leaves_no_archive_and_the_next_run_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     // 8 MiB of incompressible bytes packed as tar.xz keeps the packer busy for seconds.
-    let table = format!("include = [\"README.md\", \"big.bin\"]\n\n[workspace.metadata.dist.target.{TARGET}]\nformat = \"tar.xz\"");
+    let table = format!(
+        "include = [\"README.md\", \"big.bin\"]\n\n[workspace.metadata.dist.target.{TARGET}]\nformat = \"tar.xz\""
+    );
     fixture(root, &table);
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let noise: Vec<u8> = (0..8 << 20)
@@ -306,33 +422,63 @@ fn a_run_killed_while_packing_leaves_no_archive_and_the_next_run_recovers() {
     let out = root.join("dist");
     let name = format!("tool-1.2.3-{TARGET}.tar.xz");
 
-    let mut child = xtask(root, &[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = xtask(root, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     let partial = loop {
         let found = fs::read_dir(&out).ok().and_then(|d| {
-            d.map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!(".{name}.partial-")))
+            d.map(|e| e.unwrap().path()).find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!(".{name}.partial-"))
+            })
         });
         if let Some(found) = found {
             break found;
         }
-        assert!(child.try_wait().unwrap().is_none(), "dist finished before it could be killed");
-        assert!(started.elapsed() < Duration::from_secs(300), "dist never started packing");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "dist finished before it could be killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "dist never started packing"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     child.kill().unwrap(); // SIGKILL: no handler runs, nothing is cleaned up.
     child.wait().unwrap();
     assert!(partial.exists());
-    assert!(!out.join(&name).exists(), "a killed run left an archive under the final name");
+    assert!(
+        !out.join(&name).exists(),
+        "a killed run left an archive under the final name"
+    );
     assert!(!out.join("manifest.json").exists());
 
     let rerun = dist(root, &[]);
-    assert!(stderr(&rerun).contains("left by an interrupted run"), "{}", stderr(&rerun));
+    assert!(
+        stderr(&rerun).contains("left by an interrupted run"),
+        "{}",
+        stderr(&rerun)
+    );
     assert!(!partial.exists());
     run_ok(Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&out));
     let mut unpacked = Vec::new();
-    let list = Command::new("tar").arg("-xOJf").arg(out.join(&name)).arg(format!("tool-1.2.3-{TARGET}/big.bin")).output().unwrap();
+    let list = Command::new("tar")
+        .arg("-xOJf")
+        .arg(out.join(&name))
+        .arg(format!("tool-1.2.3-{TARGET}/big.bin"))
+        .output()
+        .unwrap();
     assert!(list.status.success());
-    File::open(root.join("big.bin")).unwrap().read_to_end(&mut unpacked).unwrap();
+    File::open(root.join("big.bin"))
+        .unwrap()
+        .read_to_end(&mut unpacked)
+        .unwrap();
     assert!(list.stdout == unpacked, "big.bin did not survive the round trip");
 }
 
@@ -340,7 +486,10 @@ fn a_run_killed_while_packing_leaves_no_archive_and_the_next_run_recovers() {
 fn a_config_mistake_in_a_target_table_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    fixture(root, &format!("[workspace.metadata.dist.target.{TARGET}]\nformat = \"tar.bz2\""));
+    fixture(
+        root,
+        &format!("[workspace.metadata.dist.target.{TARGET}]\nformat = \"tar.bz2\""),
+    );
     let out = xtask(root, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let message = stderr(&out);

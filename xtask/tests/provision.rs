@@ -14,7 +14,11 @@ fn doctor(cache: &Path, extra: &[&str]) -> (Option<i32>, String) {
         .env("DIST_TOOLS_DIR", cache)
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code(), text)
 }
 
@@ -25,21 +29,41 @@ fn a_half_written_tool_cache_is_detected_and_redone() {
     std::fs::create_dir_all(c.join(".ziglang-0.13.0.partial/ziglang")).unwrap();
     std::fs::write(c.join(".ziglang-0.13.0.partial/ziglang/zig"), "half").unwrap();
     std::fs::create_dir_all(c.join("cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts")).unwrap();
-    std::fs::write(c.join("cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts/cargo-zigbuild"), "half").unwrap();
+    std::fs::write(
+        c.join("cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts/cargo-zigbuild"),
+        "half",
+    )
+    .unwrap();
     std::fs::create_dir_all(c.join("downloads")).unwrap();
-    std::fs::write(c.join("downloads/cargo_zigbuild-0.24.1-py3-none-manylinux1_x86_64.whl"), "truncated").unwrap();
+    std::fs::write(
+        c.join("downloads/cargo_zigbuild-0.24.1-py3-none-manylinux1_x86_64.whl"),
+        "truncated",
+    )
+    .unwrap();
 
     let (code, text) = doctor(c, &[]);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("cargo-zigbuild 0.24.1 not in"), "a directory without its marker is not present:\n{text}");
+    assert!(
+        text.contains("cargo-zigbuild 0.24.1 not in"),
+        "a directory without its marker is not present:\n{text}"
+    );
     assert!(text.contains("zig 0.13.0 not in"), "{text}");
 
     let (code, text) = doctor(c, &["--fix"]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("provisioning cargo-zigbuild 0.24.1") && text.contains("provisioning zig 0.13.0"), "{text}");
-    assert!(!c.join(".ziglang-0.13.0.partial").exists(), "the half-unpacked directory was not cleared");
+    assert!(
+        text.contains("provisioning cargo-zigbuild 0.24.1") && text.contains("provisioning zig 0.13.0"),
+        "{text}"
+    );
+    assert!(
+        !c.join(".ziglang-0.13.0.partial").exists(),
+        "the half-unpacked directory was not cleared"
+    );
     let zigbuild = c.join("cargo-zigbuild-0.24.1/cargo_zigbuild-0.24.1.data/scripts/cargo-zigbuild");
-    assert!(std::fs::metadata(&zigbuild).unwrap().len() > 1_000_000, "cargo-zigbuild was not replaced");
+    assert!(
+        std::fs::metadata(&zigbuild).unwrap().len() > 1_000_000,
+        "cargo-zigbuild was not replaced"
+    );
     let version = Command::new(&zigbuild).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).contains("0.24.1"));
     let (code, text) = doctor(c, &[]);

@@ -6,7 +6,12 @@ use std::path::Path;
 use std::process::Command;
 
 fn clone(from: &Path, to: &Path) {
-    let status = Command::new("git").args(["clone", "--quiet"]).arg(from).arg(to).status().expect("git runs");
+    let status = Command::new("git")
+        .args(["clone", "--quiet"])
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("git runs");
     assert!(status.success(), "cloning {} failed", from.display());
 }
 

@@ -22,11 +22,21 @@ fn fixture(root: &Path) -> PathBuf {
             TARGETS[0], TARGETS[1]
         ),
     );
-    write("tool/Cargo.toml", "[package]\nname = \"tool\"\nversion = \"0.3.0\"\nedition = \"2021\"\n");
-    write("tool/src/main.rs", "fn main() {\n    println!(\"tool {}\", env!(\"CARGO_PKG_VERSION\"));\n}\n");
+    write(
+        "tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.3.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        "tool/src/main.rs",
+        "fn main() {\n    println!(\"tool {}\", env!(\"CARGO_PKG_VERSION\"));\n}\n",
+    );
     write("README.md", "tool\n");
     // `dist` builds with --locked.
-    let lock = Command::new("cargo").arg("generate-lockfile").current_dir(root).output().unwrap();
+    let lock = Command::new("cargo")
+        .arg("generate-lockfile")
+        .current_dir(root)
+        .output()
+        .unwrap();
     assert!(lock.status.success(), "{}", String::from_utf8_lossy(&lock.stderr));
     root.join("Cargo.toml")
 }
@@ -43,7 +53,10 @@ fn xtask(manifest: &Path, target_dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(output: &Output, what: &str) -> String {
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
     assert!(output.status.success(), "{what} failed:\n{stderr}\n{stdout}");
     stdout.into_owned()
 }
@@ -71,27 +84,57 @@ fn merged_parts_are_byte_identical_to_one_run() {
 
     // One machine, both targets.
     let whole = tmp.path().join("whole");
-    ok(&xtask(&manifest, &tmp.path().join("target-whole"), &["dist", "--out", &s(whole.clone())]), "dist");
+    ok(
+        &xtask(
+            &manifest,
+            &tmp.path().join("target-whole"),
+            &["dist", "--out", &s(whole.clone())],
+        ),
+        "dist",
+    );
 
     // One job per target, as the workflow runs them.
     let parts = tmp.path().join("dist-parts");
     for (i, target) in TARGETS.iter().enumerate() {
         let part = s(parts.join(target));
-        let out = xtask(&manifest, &tmp.path().join(format!("target-{i}")), &["dist", "--target", target, "--partial", &part]);
+        let out = xtask(
+            &manifest,
+            &tmp.path().join(format!("target-{i}")),
+            &["dist", "--target", target, "--partial", &part],
+        );
         ok(&out, &format!("dist --partial for {target}"));
     }
     for target in TARGETS {
-        let part: serde_json::Value = serde_json::from_slice(&std::fs::read(parts.join(target).join("manifest.json")).unwrap()).unwrap();
-        let triples: Vec<&str> = part["artifacts"].as_array().unwrap().iter().map(|a| a["target_triples"][0].as_str().unwrap()).collect();
+        let part: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(parts.join(target).join("manifest.json")).unwrap()).unwrap();
+        let triples: Vec<&str> = part["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["target_triples"][0].as_str().unwrap())
+            .collect();
         assert_eq!(triples, [target], "a part's manifest covers its own target only");
     }
     // The parts are given in the reverse order: the merge orders by the config.
     let merged = tmp.path().join("merged");
     let stdout = ok(
-        &xtask(&manifest, &tmp.path().join("target-0"), &["merge", &s(parts.join(TARGETS[1])), &s(parts.join(TARGETS[0])), "--out", &s(merged.clone())]),
+        &xtask(
+            &manifest,
+            &tmp.path().join("target-0"),
+            &[
+                "merge",
+                &s(parts.join(TARGETS[1])),
+                &s(parts.join(TARGETS[0])),
+                "--out",
+                &s(merged.clone()),
+            ],
+        ),
         "merge",
     );
-    assert!(TARGETS.iter().all(|t| stdout.contains(t)), "the merge reports every target:\n{stdout}");
+    assert!(
+        TARGETS.iter().all(|t| stdout.contains(t)),
+        "the merge reports every target:\n{stdout}"
+    );
 
     let (whole, merged) = (files(&whole), files(&merged));
     let names: Vec<&str> = merged.iter().map(|(n, _)| n.as_str()).collect();
@@ -120,7 +163,11 @@ fn a_tampered_part_or_a_duplicate_fails_the_merge() {
     let manifest = fixture(&ws);
     let target_dir = tmp.path().join("target");
     let part = tmp.path().join("part");
-    let out = xtask(&manifest, &target_dir, &["dist", "--target", TARGETS[0], "--partial", part.to_str().unwrap()]);
+    let out = xtask(
+        &manifest,
+        &target_dir,
+        &["dist", "--target", TARGETS[0], "--partial", part.to_str().unwrap()],
+    );
     ok(&out, "dist --partial");
 
     let merge = |parts: &[&Path]| {
@@ -134,11 +181,25 @@ fn a_tampered_part_or_a_duplicate_fails_the_merge() {
     ok(&merge(&[&part]), "merge of one good part");
 
     let twice = merge(&[&part, &part]);
-    assert_eq!(twice.status.code(), Some(1), "{}", String::from_utf8_lossy(&twice.stderr));
+    assert_eq!(
+        twice.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
     assert!(String::from_utf8_lossy(&twice.stderr).contains("is in two parts"));
 
     // Without --target the config's second target is missing.
-    let partial = xtask(&manifest, &target_dir, &["merge", part.to_str().unwrap(), "--out", tmp.path().join("o2").to_str().unwrap()]);
+    let partial = xtask(
+        &manifest,
+        &target_dir,
+        &[
+            "merge",
+            part.to_str().unwrap(),
+            "--out",
+            tmp.path().join("o2").to_str().unwrap(),
+        ],
+    );
     assert!(String::from_utf8_lossy(&partial.stderr).contains(&format!("no part holds {}", TARGETS[1])));
 
     let archive = part.join(format!("tool-0.3.0-{}.tar.gz", TARGETS[0]));
@@ -167,11 +228,17 @@ fn ci_writes_the_workflow_and_check_catches_a_stale_one() {
     assert!(stdout.contains("wrote"), "{stdout}");
     let path = tmp.path().join(".github/workflows/release.yml");
     let written = std::fs::read_to_string(&path).unwrap();
-    assert!(written.contains("qemu-user") && !written.contains("sccache") && !written.contains("MSVC"), "{written}");
+    assert!(
+        written.contains("qemu-user") && !written.contains("sccache") && !written.contains("MSVC"),
+        "{written}"
+    );
     ok(&xtask(&manifest, &target_dir, &["ci", "--check"]), "ci --check");
 
     // Turning sccache on in the config makes the committed file stale, and the check says where.
-    let config = std::fs::read_to_string(&manifest).unwrap().replace("[workspace.metadata.dist]\n", "[workspace.metadata.dist]\nsccache = true\n");
+    let config = std::fs::read_to_string(&manifest).unwrap().replace(
+        "[workspace.metadata.dist]\n",
+        "[workspace.metadata.dist]\nsccache = true\n",
+    );
     std::fs::write(&manifest, config).unwrap();
     let stale = xtask(&manifest, &target_dir, &["ci", "--check"]);
     let stdout = String::from_utf8_lossy(&stale.stdout);
@@ -179,9 +246,16 @@ fn ci_writes_the_workflow_and_check_catches_a_stale_one() {
     assert!(stdout.contains(" +      RUSTC_WRAPPER: sccache"), "{stdout}");
     assert!(stdout.contains(" +      - name: Set up sccache"), "{stdout}");
     assert!(String::from_utf8_lossy(&stale.stderr).contains("run `cargo xtask ci`"));
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), written, "--check writes nothing");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        written,
+        "--check writes nothing"
+    );
 
-    let matrix = ok(&xtask(&manifest, &target_dir, &["plan", "--github-matrix"]), "plan --github-matrix");
+    let matrix = ok(
+        &xtask(&manifest, &target_dir, &["plan", "--github-matrix"]),
+        "plan --github-matrix",
+    );
     assert_eq!(
         matrix,
         format!("{{\"include\":[{{\"target\":\"{}\",\"runner\":\"ubuntu-latest\"}},{{\"target\":\"{}\",\"runner\":\"ubuntu-latest\"}}]}}\n", TARGETS[0], TARGETS[1])
@@ -191,5 +265,12 @@ fn ci_writes_the_workflow_and_check_catches_a_stale_one() {
 #[test]
 fn this_repositorys_workflow_is_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    ok(&xtask(&root.join("Cargo.toml"), &root.join("target/xtask-tests"), &["ci", "--check"]), "ci --check on this repository");
+    ok(
+        &xtask(
+            &root.join("Cargo.toml"),
+            &root.join("target/xtask-tests"),
+            &["ci", "--check"],
+        ),
+        "ci --check on this repository",
+    );
 }

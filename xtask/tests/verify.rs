@@ -12,7 +12,11 @@ const MUSL: &str = "x86_64-unknown-linux-musl";
 const ARM_MUSL: &str = "aarch64-unknown-linux-musl";
 
 fn xtask(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(dir).output().expect("the xtask binary runs")
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the xtask binary runs")
 }
 
 fn stdout(out: &Output) -> String {
@@ -51,7 +55,8 @@ fn built() -> &'static Built {
         write_workspace(dir.path(), "");
         let cargo = |target: Option<&str>| {
             let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "--quiet", "--profile", "dist"]).current_dir(dir.path());
+            cmd.args(["build", "--quiet", "--profile", "dist"])
+                .current_dir(dir.path());
             if let Some(target) = target {
                 cmd.args(["--target", target]);
             }
@@ -61,13 +66,21 @@ fn built() -> &'static Built {
             assert!(status.success(), "cargo build --target {target:?} failed");
         };
         // On a fresh machine the musl standard libraries are not installed yet.
-        let added = Command::new("rustup").args(["target", "add", MUSL, ARM_MUSL]).status().unwrap();
+        let added = Command::new("rustup")
+            .args(["target", "add", MUSL, ARM_MUSL])
+            .status()
+            .unwrap();
         assert!(added.success(), "rustup target add failed");
         for target in [Some(MUSL), Some(ARM_MUSL), None] {
             cargo(target);
         }
         let bin = |sub: &str| dir.path().join("target").join(sub).join("dist/hello");
-        Built { musl: bin(MUSL), arm_musl: bin(ARM_MUSL), gnu: bin(""), dir }
+        Built {
+            musl: bin(MUSL),
+            arm_musl: bin(ARM_MUSL),
+            gnu: bin(""),
+            dir,
+        }
     })
 }
 
@@ -78,7 +91,15 @@ fn json(out: &Output) -> serde_json::Value {
 #[test]
 fn static_musl_binaries_pass_with_the_right_linkage() {
     let b = built();
-    let out = xtask(b.dir.path(), &["verify", "--json", b.musl.to_str().unwrap(), b.arm_musl.to_str().unwrap()]);
+    let out = xtask(
+        b.dir.path(),
+        &[
+            "verify",
+            "--json",
+            b.musl.to_str().unwrap(),
+            b.arm_musl.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let rows = json(&out);
     let x86 = &rows[0]["inspection"];
@@ -94,19 +115,32 @@ fn static_musl_binaries_pass_with_the_right_linkage() {
     // aarch64 musl through rust-lld is a plain static ET_EXEC.
     let arm = &rows[1]["inspection"];
     assert_eq!(rows[1]["target"], ARM_MUSL);
-    assert_eq!((arm["linkage"].as_str(), arm["elf"]["e_type"].as_str()), (Some("static"), Some("exec")));
+    assert_eq!(
+        (arm["linkage"].as_str(), arm["elf"]["e_type"].as_str()),
+        (Some("static"), Some("exec"))
+    );
 
     let table = xtask(b.dir.path(), &["verify", b.musl.to_str().unwrap()]);
     let text = stdout(&table);
-    assert!(text.starts_with("file") && text.contains("static-pie") && text.contains("PASS"), "{text}");
+    assert!(
+        text.starts_with("file") && text.contains("static-pie") && text.contains("PASS"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_musl_binary_checked_as_the_other_arch_fails() {
     let b = built();
-    let out = xtask(b.dir.path(), &["verify", "--target", ARM_MUSL, b.musl.to_str().unwrap()]);
+    let out = xtask(
+        b.dir.path(),
+        &["verify", "--target", ARM_MUSL, b.musl.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("FAIL [arch] architecture is x86_64"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("FAIL [arch] architecture is x86_64"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -121,12 +155,21 @@ fn the_hosts_glibc_binary_fails_until_the_config_allows_it() {
     assert_eq!(found["linkage"], "dynamic");
     assert!(found["interpreter"].as_str().unwrap().contains("ld-linux"));
     assert!(found["needed"].as_array().unwrap().contains(&"libc.so.6".into()));
-    let rules: Vec<&str> = rows[0]["failures"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = rows[0]["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     // Rust's std always needs libgcc_s.so.1; this host's glibc is newer than 2.17 when the
     // binary needs more than 2.17 (Debian 13 gives GLIBC_2.34).
     assert!(rules.contains(&"glibc-only"), "{rules:?}");
     let glibc = found["elf"]["glibc"].as_str().unwrap();
-    assert_eq!(rules.contains(&"glibc-max"), glibc.split('.').nth(1).unwrap().parse::<u32>().unwrap() > 17, "{glibc} {rules:?}");
+    assert_eq!(
+        rules.contains(&"glibc-max"),
+        glibc.split('.').nth(1).unwrap().parse::<u32>().unwrap() > 17,
+        "{glibc} {rules:?}"
+    );
 
     // The same file passes in a workspace whose per-target table allows it.
     let ws = tempfile::tempdir().unwrap();
@@ -138,11 +181,17 @@ fn the_hosts_glibc_binary_fails_until_the_config_allows_it() {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
 
     let bad = tempfile::tempdir().unwrap();
-    write_workspace(bad.path(), "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"new\"");
+    write_workspace(
+        bad.path(),
+        "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"new\"",
+    );
     let out = xtask(bad.path(), &["verify", gnu]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("glibc-max is `new`"), "{}", stderr(&out));
-    write_workspace(bad.path(), "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-maxx = \"2.17\"");
+    write_workspace(
+        bad.path(),
+        "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-maxx = \"2.17\"",
+    );
     let out = xtask(bad.path(), &["verify", gnu]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown field `glibc-maxx`"), "{}", stderr(&out));
@@ -184,25 +233,51 @@ fn archives_are_read_in_memory_and_every_binary_checked() {
     let musl = std::fs::read(&b.musl).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let tar_bytes = tar(&[("hello-0.1.0/hello", &musl), ("hello-0.1.0/README.md", b"hi\n")], &[]);
-    std::fs::write(dir.path().join("hello-0.1.0-x86_64-unknown-linux-musl.tar.gz"), gz(&tar_bytes)).unwrap();
+    std::fs::write(
+        dir.path().join("hello-0.1.0-x86_64-unknown-linux-musl.tar.gz"),
+        gz(&tar_bytes),
+    )
+    .unwrap();
     let mut xz = Vec::new();
     lzma_rs::xz_compress(&mut &tar_bytes[..], &mut xz).unwrap();
     std::fs::write(dir.path().join("hello.tar.xz"), xz).unwrap();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file("hello-0.1.0/hello", zip::write::SimpleFileOptions::default()).unwrap();
+    zip.start_file("hello-0.1.0/hello", zip::write::SimpleFileOptions::default())
+        .unwrap();
     zip.write_all(&musl).unwrap();
     std::fs::write(dir.path().join("hello.zip"), zip.finish().unwrap().into_inner()).unwrap();
 
-    let out = xtask(dir.path(), &["verify", "--json", "hello-0.1.0-x86_64-unknown-linux-musl.tar.gz", "hello.tar.xz", "hello.zip"]);
+    let out = xtask(
+        dir.path(),
+        &[
+            "verify",
+            "--json",
+            "hello-0.1.0-x86_64-unknown-linux-musl.tar.gz",
+            "hello.tar.xz",
+            "hello.zip",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let rows = json(&out);
-    let files: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["file"].as_str().unwrap()).collect();
+    let files: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
     assert_eq!(
         files,
-        ["hello-0.1.0-x86_64-unknown-linux-musl.tar.gz!hello-0.1.0/hello", "hello.tar.xz!hello-0.1.0/hello", "hello.zip!hello-0.1.0/hello"],
+        [
+            "hello-0.1.0-x86_64-unknown-linux-musl.tar.gz!hello-0.1.0/hello",
+            "hello.tar.xz!hello-0.1.0/hello",
+            "hello.zip!hello-0.1.0/hello"
+        ],
         "one row per binary; README skipped"
     );
-    assert_eq!(rows[0]["target_guessed"], false, "the triple in the archive's name is used");
+    assert_eq!(
+        rows[0]["target_guessed"], false,
+        "the triple in the archive's name is used"
+    );
     assert_eq!(rows[1]["inspection"]["linkage"], "static-pie");
 }
 
@@ -214,15 +289,32 @@ fn archives_that_escape_are_refused() {
     let cases: [(&str, Vec<u8>, &str); 4] = [
         ("dotdot.tar.gz", tar(&[("top/../../evil", &musl)], &[]), "`..`"),
         ("absolute.tar.gz", tar(&[("/tmp/evil", &musl)], &[]), "absolute"),
-        ("symlink.tar.gz", tar(&[("top/hello", &musl)], &[("top/passwd", "/etc/passwd", tar::EntryType::Symlink)]), "outside the archive"),
-        ("hardlink.tar.gz", tar(&[("top/hello", &musl)], &[("top/x", "../../etc/passwd", tar::EntryType::Link)]), "outside the archive"),
+        (
+            "symlink.tar.gz",
+            tar(
+                &[("top/hello", &musl)],
+                &[("top/passwd", "/etc/passwd", tar::EntryType::Symlink)],
+            ),
+            "outside the archive",
+        ),
+        (
+            "hardlink.tar.gz",
+            tar(
+                &[("top/hello", &musl)],
+                &[("top/x", "../../etc/passwd", tar::EntryType::Link)],
+            ),
+            "outside the archive",
+        ),
     ];
     for (name, bytes, reason) in cases {
         std::fs::write(dir.path().join(name), gz(&bytes)).unwrap();
         let out = xtask(dir.path(), &["verify", "--target", MUSL, name]);
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
         let text = stdout(&out);
-        assert!(text.contains("FAIL [archive]") && text.contains(reason), "{name}: {text}");
+        assert!(
+            text.contains("FAIL [archive]") && text.contains(reason),
+            "{name}: {text}"
+        );
     }
     std::fs::write(dir.path().join("corrupt.zip"), b"PK\x03\x04 not really").unwrap();
     let out = xtask(dir.path(), &["verify", "corrupt.zip"]);
@@ -242,7 +334,12 @@ fn usage_errors_exit_2_and_unreadable_binaries_fail() {
     let out = xtask(dir.path(), &["verify", "--target", "wasm32-unknown-unknown", "."]);
     assert_eq!(out.status.code(), Some(2));
     let out = xtask(dir.path(), &["verify"]);
-    assert_eq!(out.status.code(), Some(2), "outside a workspace and no paths: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "outside a workspace and no paths: {}",
+        stderr(&out)
+    );
 
     std::fs::write(dir.path().join("empty"), b"").unwrap();
     std::fs::write(dir.path().join("script.sh"), b"#!/bin/sh\necho hi\n").unwrap();
@@ -259,32 +356,56 @@ fn dist_verifies_before_packing_and_verify_rechecks_the_manifest() {
     let root = ws.path();
     write_workspace(root, "targets = [\"x86_64-unknown-linux-musl\"]\n\n[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nmax-size = 1000");
     // dist builds with --locked.
-    let status = Command::new(env!("CARGO")).args(["generate-lockfile", "--offline"]).current_dir(root).status().unwrap();
+    let status = Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(root)
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = xtask(root, &["dist"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("not packed") && stderr(&out).contains("[max-size]"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not packed") && stderr(&out).contains("[max-size]"),
+        "{}",
+        stderr(&out)
+    );
     // The refusal names what takes the space.
-    assert!(stderr(&out).contains("largest crates (unstripped symbols): ") && stderr(&out).contains(" std "), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("largest crates (unstripped symbols): ") && stderr(&out).contains(" std "),
+        "{}",
+        stderr(&out)
+    );
     // Nothing was packed: the index of this run lists no archive.
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("dist/manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("dist/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["artifacts"], serde_json::json!([]));
-    assert!(!std::fs::read_dir(root.join("dist")).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tar.gz")));
+    assert!(!std::fs::read_dir(root.join("dist")).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".tar.gz")));
 
     write_workspace(root, "targets = [\"x86_64-unknown-linux-musl\"]");
     let out = xtask(root, &["dist"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("dist/manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("dist/manifest.json")).unwrap()).unwrap();
     let inspection = &manifest["artifacts"][0]["assets"][0]["inspection"];
     assert_eq!(inspection["linkage"], "static-pie");
     assert_eq!(inspection["elf"]["class"], 64);
 
     let out = xtask(root, &["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("hello-0.1.0-x86_64-unknown-linux-musl.tar.gz!hello-0.1.0-x86_64-unknown-linux-musl/hello"));
+    assert!(stdout(&out)
+        .contains("hello-0.1.0-x86_64-unknown-linux-musl.tar.gz!hello-0.1.0-x86_64-unknown-linux-musl/hello"));
 
     let archive = root.join("dist/hello-0.1.0-x86_64-unknown-linux-musl.tar.gz");
-    std::fs::OpenOptions::new().append(true).open(&archive).unwrap().write_all(b"tampered").unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&archive)
+        .unwrap()
+        .write_all(b"tampered")
+        .unwrap();
     let out = xtask(root, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("FAIL [checksum]"), "{}", stdout(&out));
@@ -299,5 +420,10 @@ fn dist_verifies_before_packing_and_verify_rechecks_the_manifest() {
     assert!(stdout(&out).contains("FAIL [manifest]"), "{}", stdout(&out));
     std::fs::write(&path, "{\"format_version\": 1}").unwrap();
     let out = xtask(root, &["verify"]);
-    assert_eq!(out.status.code(), Some(2), "an unreadable manifest is a usage error: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unreadable manifest is a usage error: {}",
+        stderr(&out)
+    );
 }

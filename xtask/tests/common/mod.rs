@@ -12,7 +12,11 @@ pub fn workspace(root: &Path, dist: &str, main_rs: &str) {
         format!("[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n{dist}\n"),
     )
     .unwrap();
-    std::fs::write(root.join("tool/Cargo.toml"), "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n").unwrap();
+    std::fs::write(
+        root.join("tool/Cargo.toml"),
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
     std::fs::write(root.join("tool/src/main.rs"), main_rs).unwrap();
     std::fs::write(root.join("README.md"), "tool\n").unwrap();
 }
