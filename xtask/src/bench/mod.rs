@@ -7,14 +7,15 @@
 //! tools are the comparison baselines (readelf, file, tar, gzip): when one is missing, its
 //! figure says so and how to install it, and the other figures still run.
 
-use crate::flags::{self, Global};
-use crate::package::{self, ArchiveFormat, Entry};
-use crate::plan::Plan;
-use crate::report;
-use crate::runner::{path_arg, Cmd, Runner};
-use crate::size::{self, Breakdown};
-use crate::{inspect, UsageError};
+mod markdown;
+
 use anyhow::{Context, Result};
+use release_orchestrator::commands::size::{self, Breakdown};
+use release_orchestrator::flags::Global;
+use release_orchestrator::package::{self, ArchiveFormat, Entry};
+use release_orchestrator::plan::Plan;
+use release_orchestrator::runner::{path_arg, Cmd, Runner};
+use release_orchestrator::{inspect, UsageError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -220,7 +221,7 @@ struct Harness<'a> {
 
 /// Whether `program` is on PATH, so a missing baseline is reported instead of failing.
 fn on_path(program: &str) -> bool {
-    crate::runner::find_on_path(program).is_some()
+    release_orchestrator::runner::find_on_path(program).is_some()
 }
 
 fn missing(program: &str, package: &str) -> Verdict {
@@ -554,7 +555,7 @@ impl Harness<'_> {
             fig.row(
                 format!(
                     "{label}: inspect (open, map and parse, {})",
-                    report::human_size(size as u64)
+                    release_orchestrator::ui::human_size(size as u64)
                 ),
                 Unit::Seconds,
                 &ours,
@@ -921,21 +922,10 @@ fn time_read(path: &Path) -> Result<f64> {
     let started = Instant::now();
     let mut reps = 0;
     while reps == 0 || started.elapsed().as_secs_f64() < 0.05 {
-        std::hint::black_box(open_mapped(path)?);
+        std::hint::black_box(inspect::map(path)?);
         reps += 1;
     }
     Ok(seconds(started) / f64::from(reps))
-}
-
-/// Opens and maps a binary the way `verify` and `dist` do: inspection then touches only
-/// the pages of the headers it reads.
-fn open_mapped(path: &Path) -> Result<Option<memmap2::Mmap>> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    crate::verify::map(&file, len).with_context(|| format!("mapping {}", path.display()))
 }
 
 /// Seconds for one open + map + inspect of `path`, averaged over enough repetitions to last
@@ -944,15 +934,14 @@ fn time_inspect(path: &Path) -> Result<f64> {
     let started = Instant::now();
     let mut reps = 0;
     while reps == 0 || started.elapsed().as_secs_f64() < 0.05 {
-        let bytes = open_mapped(path)?;
-        inspect::inspect(bytes.as_deref().unwrap_or_default())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bytes = inspect::map(path)?;
+        inspect::inspect(bytes.bytes()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         reps += 1;
     }
     Ok(seconds(started) / f64::from(reps))
 }
 
-pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()> {
+pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()> {
     for name in &args.only {
         if !FIGURES.contains(&name.as_str()) {
             return Err(UsageError::new(format!(
@@ -1055,7 +1044,7 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
             }
             "optdeps" => {
                 for figure in bench.opt_deps()? {
-                    report::print_figure(&figure);
+                    markdown::print_figure(&figure);
                     figures.push(figure);
                 }
                 continue;
@@ -1067,7 +1056,7 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
             "help" => bench.help()?,
             _ => continue, // "breakdown" is not a figure but a section of its own
         };
-        report::print_figure(&figure);
+        markdown::print_figure(&figure);
         figures.push(figure);
     }
     let breakdown = if selected("breakdown") {
@@ -1080,16 +1069,16 @@ pub fn bench(runner: &Runner, global: &Global, args: flags::Bench) -> Result<()>
         figures,
         breakdown,
     };
-    let markdown = report::benchmarks_markdown(&results);
+    let markdown = markdown::benchmarks_markdown(&results);
     package::write_atomic(&out, |w| {
         use std::io::Write;
         Ok(w.write_all(markdown.as_bytes())?)
     })?;
-    report::print_bench(&results, &out, global.json);
+    markdown::print_bench(&results, &out, global.json);
     Ok(())
 }
 
-fn machine(runner: &Runner, plan: &Plan, args: &flags::Bench) -> Result<Machine> {
+fn machine(runner: &Runner, plan: &Plan, args: &crate::Bench) -> Result<Machine> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let (cpu, cores) = cpu_info(&cpuinfo);
     let load = std::fs::read_to_string("/proc/loadavg")

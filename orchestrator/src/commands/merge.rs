@@ -6,11 +6,12 @@
 //! manifest, the parts must agree with each other and with this checkout (app, version,
 //! commit, profile), and together they must cover the configured targets exactly once.
 
+use crate::commands::dist;
 use crate::config::{self, Overrides, Toolchain};
 use crate::flags::{Global, Merge};
-use crate::manifest::{self, Artifact, Manifest};
+use crate::package::manifest::{self, Artifact, Manifest};
 use crate::runner::Runner;
-use crate::{dist, package, report, UsageError};
+use crate::{package, report, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,7 +57,7 @@ pub fn merge(runner: &Runner, global: &Global, args: Merge) -> Result<()> {
     let manifest = combine(&parts, &expected)?;
     dist::prepare_out_dir(&config.out_dir)?;
     // The same lock as `dist`: a merge never interleaves with a run writing the same place.
-    let _lock = dist::lock_out_dir(&config.out_dir, false, &crate::report::Progress::new())?;
+    let _lock = dist::lock_out_dir(&config.out_dir, false, &crate::ui::Progress::new())?;
     for (part, artifact) in sources(&parts, &manifest) {
         copy_verified(&part.dir, &config.out_dir, artifact)?;
     }

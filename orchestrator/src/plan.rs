@@ -3,10 +3,10 @@
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
 use crate::config::{Bin, Config, Generated, Toolchain};
+use crate::model::{self as triple, Family};
 use crate::package::ArchiveFormat;
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};
-use crate::triple::{self, Family};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -8,7 +8,11 @@
 //! .gnu.version_r are read. goblin's full `Elf::parse` also walks every symbol name and
 //! relocation, which is most of the time on a large unstripped binary and none of the answer.
 
-use crate::triple::Format;
+mod file;
+
+pub use file::{inspect_file, map, Mapped};
+
+use crate::model::Format;
 use goblin::elf::{dynamic, header, program_header, section_header, Elf};
 use goblin::mach::{cputype, load_command::CommandVariant, Mach, MachO, SingleArch};
 use goblin::pe::PE;

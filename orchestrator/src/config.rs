@@ -1,10 +1,10 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
+use crate::model as triple;
 use crate::package::ArchiveFormat;
 use crate::plan::Route;
 use crate::runner::{Cmd, Runner};
-use crate::triple;
 use crate::UsageError;
 use anyhow::{Context, Result};
 use cargo_metadata::Metadata;

@@ -4,13 +4,14 @@
 //! are summed per crate, the crate read from the demangled name.
 
 use crate::build;
+use crate::commands::dist;
 use crate::config::{self, Config, Overrides, Toolchain};
 use crate::flags::{Global, Size};
+use crate::model::{self as triple, Format};
 use crate::plan::{self, Plan};
-use crate::report;
 use crate::runner::Runner;
-use crate::triple::{self, Format};
-use crate::{dist, UsageError};
+use crate::ui::{cell, human_size, table};
+use crate::UsageError;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -176,8 +177,69 @@ pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result
 
 pub fn size(runner: &Runner, global: &Global, args: Size) -> Result<()> {
     let found = measure(runner, global, args.targets)?;
-    report::print_size(&found, args.top, global.json);
+    print_size(&found, args.top, global.json);
     Ok(())
+}
+
+fn size_rows(b: &Breakdown, top: usize) -> Vec<Vec<String>> {
+    let pct = |n: u64| format!("{:.1} %", n as f64 * 100.0 / b.loaded_size.max(1) as f64);
+    let mut rows: Vec<Vec<String>> = b
+        .crates
+        .iter()
+        .take(top)
+        .map(|(name, n)| vec![name.clone(), human_size(*n), pct(*n)])
+        .collect();
+    let rest: u64 = b.crates.iter().skip(top).map(|c| c.1).sum();
+    if b.crates.len() > top {
+        rows.push(vec![
+            format!("{} more crates", b.crates.len() - top),
+            human_size(rest),
+            pct(rest),
+        ]);
+    }
+    let other = b.loaded_size.saturating_sub(b.symbols_size);
+    rows.push(vec![
+        "(no symbol: headers, unwind and relocation tables, strings)".into(),
+        human_size(other),
+        pct(other),
+    ]);
+    rows.push(vec![
+        "loaded sections (≈ the stripped binary)".into(),
+        human_size(b.loaded_size),
+        "100.0 %".into(),
+    ]);
+    rows
+}
+
+pub fn size_markdown(found: &[(String, Breakdown)], top: usize) -> String {
+    let mut md = String::new();
+    for (target, b) in found {
+        md += &format!("\n### {target}\n\n| crate | size | share |\n|---|---|---|\n");
+        for row in size_rows(b, top) {
+            md += &format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
+        }
+    }
+    md
+}
+
+/// `cargo xtask size`: per target, the crates that take the space.
+pub fn print_size(found: &[(String, Breakdown)], top: usize, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(found).expect("the breakdown serialises")
+        );
+        return;
+    }
+    for (target, b) in found {
+        println!(
+            "{target} (unstripped file {}, of which loaded {}):",
+            human_size(b.file_size),
+            human_size(b.loaded_size)
+        );
+        print!("{}", table(&["crate", "size", "share"], &size_rows(b, top)));
+        println!();
+    }
 }
 
 #[cfg(test)]
@@ -204,7 +266,7 @@ mod tests {
         let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let found = breakdown(&bytes).unwrap();
         let names: Vec<&str> = found.crates.iter().map(|c| c.0.as_str()).collect();
-        for expected in ["xtask", "core", "goblin", NOT_RUST] {
+        for expected in ["release_orchestrator", "core", "goblin", NOT_RUST] {
             assert!(names.contains(&expected), "{expected} missing from {names:?}");
         }
         assert!(

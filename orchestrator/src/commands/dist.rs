@@ -1,15 +1,18 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
 use crate::build::{self, Outcome};
+use crate::commands::verify;
 use crate::config::{self, Config, Overrides, Toolchain};
 use crate::flags::{Dist, Global, Selection};
-use crate::manifest::{self, Artifact, Asset, Manifest};
+use crate::model as triple;
+use crate::package::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Host, Job, Plan};
-use crate::report::{self, Line, Progress};
+use crate::report;
 use crate::runner::{path_arg, Cmd, Runner};
 use crate::tools;
-use crate::{inspect, triple, verify, UsageError};
+use crate::ui::{Line, Progress};
+use crate::{inspect, UsageError};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -44,12 +47,6 @@ pub fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Resu
     let host = detect_host(&config.targets)?;
     let plan = plan::plan(&config, &toolchain, &host)?;
     Ok((config, plan))
-}
-
-pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
-    let (_, plan) = load_plan(runner, global, selection)?;
-    report::print_plan(&plan, global.json);
-    Ok(())
 }
 
 /// Refuses, before anything is written, a run whose missing tools may not be provisioned:
@@ -100,7 +97,7 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
     }
     let (config, plan) = load_plan(runner, global, args.selection)?;
     if args.dry_run {
-        report::print_plan(&plan, global.json);
+        crate::commands::plan::print_plan(&plan, global.json);
         return Ok(());
     }
     let no_provision =
@@ -394,12 +391,12 @@ fn with_size_breakdown(runner: &Runner, global: &Global, target: &str, err: anyh
     if !format!("{err:#}").contains("[max-size]") || triple::format(target) != triple::Format::Elf {
         return err;
     }
-    match crate::size::measure(runner, global, vec![target.to_string()]) {
+    match crate::commands::size::measure(runner, global, vec![target.to_string()]) {
         Ok(found) => {
             let largest: Vec<String> = found
                 .iter()
                 .flat_map(|(_, b)| b.crates.iter().take(8))
-                .map(|(name, bytes)| format!("{name} {}", report::human_size(*bytes)))
+                .map(|(name, bytes)| format!("{name} {}", crate::ui::human_size(*bytes)))
                 .collect();
             err.context(format!(
                 "over the size budget; largest crates (unstripped symbols): {}",
@@ -665,19 +662,7 @@ fn strips(profile: &str) -> bool {
 }
 
 fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<inspect::Inspection> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if size > inspect::MAX_INPUT {
-        bail!(
-            "{} is {size} bytes, larger than any release binary should be",
-            path.display()
-        );
-    }
-    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let bytes = verify::map(&file, size).with_context(|| format!("mapping {}", path.display()))?;
-    let inspection = inspect::inspect(bytes.as_deref().unwrap_or_default())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let inspection = inspect::inspect_file(path)?;
     let failures = verify::check(&inspection, target, policy);
     if !failures.is_empty() {
         let failures: Vec<String> = failures.iter().map(|f| f.to_string()).collect();

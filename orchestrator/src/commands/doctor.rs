@@ -1,12 +1,12 @@
 //! `cargo xtask doctor`: per target, the route and every tool it needs — found (with its
 //! version) or missing, with the exact fix. `--fix` provisions what is missing.
 
+use crate::commands::dist::{check_provisions, detect_host, provision_all};
 use crate::config::{self, Overrides, Toolchain};
-use crate::dist::{check_provisions, detect_host, provision_all};
 use crate::flags::{Doctor, Global};
 use crate::plan::{self, Plan, Route};
-use crate::report;
 use crate::runner::{Cmd, Runner};
+use crate::ui::table;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
@@ -149,7 +149,7 @@ pub fn doctor(runner: &Runner, global: &Global, args: Doctor) -> Result<()> {
         (plan, toolchain) = load()?;
     }
     let checks = checks(runner, &plan, &toolchain);
-    report::print_doctor(&checks, global.json);
+    print_doctor(&checks, global.json);
     let missing: Vec<String> = checks
         .iter()
         .filter(|c| !c.found && c.requirement != "smoke runner")
@@ -162,4 +162,31 @@ pub fn doctor(runner: &Runner, global: &Global, args: Doctor) -> Result<()> {
         );
     }
     Ok(())
+}
+
+pub fn print_doctor(checks: &[Check], json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(checks).expect("the checks serialise")
+        );
+        return;
+    }
+    let rows: Vec<Vec<String>> = checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.target.clone(),
+                c.route.to_string(),
+                c.requirement.clone(),
+                if c.found { "found".into() } else { "MISSING".into() },
+                c.detail.clone(),
+                c.fix.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["target", "route", "requirement", "status", "detail", "fix"], &rows)
+    );
 }

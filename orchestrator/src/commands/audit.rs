@@ -7,12 +7,13 @@
 //! [`audit_target`] (pure: metadata + evidence → report) → optional build check → printing
 //! (the `print` section at the bottom; table layout from report.rs).
 
+use crate::build;
+use crate::commands::dist;
 use crate::config::{self, Bin, Overrides, Toolchain};
 use crate::flags::{Audit as Args, AuditFormat, Global};
+use crate::model::{self as triple, Family};
 use crate::plan::{self, Route};
 use crate::runner::{log_tail, path_arg, Cmd, Runner};
-use crate::triple::{self, Family};
-use crate::{build, dist, report};
 use anyhow::{Context, Result};
 use cargo_metadata::{DependencyKind, Message, Metadata, Package, PackageId, TargetKind};
 use serde::Serialize;
@@ -1361,7 +1362,7 @@ fn table(audit: &AuditReport) -> String {
             ]
         })
         .collect();
-    let mut out = report::table(
+    let mut out = crate::ui::table(
         &[
             "target",
             "route",
@@ -1393,7 +1394,7 @@ fn table(audit: &AuditReport) -> String {
         }
         out += &format!("\n{} (route {}):\n", t.target, t.route);
         if !native.is_empty() {
-            out += &report::table(&["tier", "package", "routes", "why"], &native);
+            out += &crate::ui::table(&["tier", "package", "routes", "why"], &native);
         }
         for note in &t.notes {
             out += &format!("note: {note}\n");

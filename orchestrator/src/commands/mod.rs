@@ -1,0 +1,10 @@
+//! One module per command: each runs the stages it needs and renders its own results.
+
+pub mod audit;
+pub mod ci;
+pub mod dist;
+pub mod doctor;
+pub mod merge;
+pub mod plan;
+pub mod size;
+pub mod verify;

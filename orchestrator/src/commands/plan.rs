@@ -1,0 +1,74 @@
+//! `cargo xtask plan`: the jobs — target, route and why, the exact commands and environment —
+//! printed as a table or JSON; nothing runs.
+
+use crate::commands::dist::load_plan;
+use crate::flags::{Global, Selection};
+use crate::plan::Plan;
+use crate::runner::Runner;
+use crate::ui::short;
+use anyhow::Result;
+
+pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
+    let (_, plan) = load_plan(runner, global, selection)?;
+    print_plan(&plan, global.json);
+    Ok(())
+}
+
+pub fn print_plan(plan: &Plan, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(plan).expect("the plan serialises"));
+        return;
+    }
+    println!(
+        "{} {} (profile {}, commit {}), {} target(s) in {} cargo run(s), output to {}",
+        plan.name,
+        plan.version,
+        plan.profile,
+        short(&plan.commit),
+        plan.jobs.len(),
+        plan.builds.len(),
+        plan.out_dir.display()
+    );
+    if !plan.c_code.is_empty() {
+        println!("C code in: {}", plan.c_code.join(", "));
+    }
+    for p in &plan.provisions {
+        let state = if p.present { "present" } else { "to provision" };
+        println!("tool {} {} ({state}): {}", p.tool, p.version, p.dir.display());
+        if !p.present {
+            println!("  download: {}", p.download.display());
+        }
+    }
+    for job in &plan.jobs {
+        println!("\n{}  route {}: {}", job.target, job.route, job.route_reason);
+        for cmd in &job.install {
+            println!("  install: {}", cmd.display());
+        }
+        println!("  build:   cargo run #{} (below)", job.build + 1);
+        println!("  smoke:   {}", job.smoke.note);
+        if let Some(reason) = &job.blocked {
+            println!("  BLOCKED: {reason}");
+        }
+        println!(
+            "  pack:    {} ({} + {} include file(s))",
+            job.archive,
+            job.binaries.join(", "),
+            plan.include.len()
+        );
+    }
+    for (i, build) in plan.builds.iter().enumerate() {
+        println!(
+            "\ncargo run #{} ({} route: {}):\n  {}",
+            i + 1,
+            build.route,
+            build.targets.join(", "),
+            build.cmd.display()
+        );
+    }
+    if !plan.generated.is_empty() {
+        println!("\ngenerated into every archive, by the first binary that runs on this host:");
+        for file in &plan.generated {
+            println!("  {}: {}", file.path, file.command.join(" "));
+        }
+    }
+}
