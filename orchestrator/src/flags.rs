@@ -180,18 +180,15 @@ pub struct Verify {
 impl Command {
     /// Runs the command in the workspace that `global` names, printing its results.
     pub fn run(self, global: &Global) -> anyhow::Result<()> {
-        use crate::commands::*;
-        let runner = global.runner();
         match self {
-            Command::Plan(args) if args.github_matrix => ci::print_matrix(&runner, global, args.selection),
-            Command::Plan(args) => plan::plan(&runner, global, args.selection),
-            Command::Dist(args) => dist::dist(&runner, global, args),
-            Command::Audit(args) => audit::run(&runner, global, args),
-            Command::Doctor(args) => doctor::doctor(&runner, global, args),
-            Command::Ci(args) => ci::ci(&runner, global, args),
-            Command::Merge(args) => merge::merge(&runner, global, args),
-            Command::Verify(args) => verify::verify(&runner, global, args),
-            Command::Size(args) => size::size(&runner, global, args),
+            Command::Plan(args) => args.run(global),
+            Command::Dist(args) => args.run(global),
+            Command::Verify(args) => args.run(global),
+            Command::Audit(args) => args.run(global),
+            Command::Doctor(args) => args.run(global),
+            Command::Ci(args) => args.run(global),
+            Command::Merge(args) => args.run(global),
+            Command::Size(args) => args.run(global),
         }
     }
 }
@@ -199,9 +196,16 @@ impl Command {
 impl Global {
     /// The process runner these flags ask for (`-v` echoes every command).
     pub fn runner(&self) -> crate::runner::Runner {
-        crate::runner::Runner {
-            verbose: self.verbose,
-            dry_run: false,
+        crate::runner::Runner { verbose: self.verbose }
+    }
+}
+
+impl From<Selection> for crate::config::Overrides {
+    fn from(s: Selection) -> Self {
+        crate::config::Overrides {
+            targets: s.targets,
+            profile: s.profile,
+            out_dir: s.out,
         }
     }
 }

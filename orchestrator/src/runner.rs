@@ -183,24 +183,19 @@ pub struct Finished {
 pub struct Runner {
     /// Echo every command to stderr before it runs.
     pub verbose: bool,
-    /// Print commands with side effects instead of running them.
-    pub dry_run: bool,
 }
 
 impl Runner {
     fn echo(&self, cmd: &Cmd) {
-        if self.verbose || self.dry_run {
-            let prefix = if self.dry_run { "would run" } else { "running" };
-            eprintln!("{prefix}: {}", cmd.display());
+        if self.verbose {
+            eprintln!("running: {}", cmd.display());
         }
     }
 
     /// Runs a side-effect-free query (rustc --print, git rev-parse, cargo metadata) and
-    /// returns its stdout. Queries run in dry-run mode too: the plan depends on them.
+    /// returns its stdout.
     pub fn query(&self, cmd: &Cmd) -> Result<String> {
-        if self.verbose {
-            eprintln!("running: {}", cmd.display());
-        }
+        self.echo(cmd);
         let output = cmd
             .expression()
             .stdout_capture()
@@ -222,12 +217,9 @@ impl Runner {
     }
 
     /// Runs a command with side effects, its output going to `log` (or to the terminal
-    /// with `-v`). Returns false in dry-run mode, where nothing runs.
-    pub fn run(&self, cmd: &Cmd, log: Option<&Path>) -> Result<bool> {
+    /// with `-v`).
+    pub fn run(&self, cmd: &Cmd, log: Option<&Path>) -> Result<()> {
         self.echo(cmd);
-        if self.dry_run {
-            return Ok(false);
-        }
         let mut expr = cmd.expression().stdin_null().unchecked();
         if let (Some(log), false) = (log, self.verbose) {
             // The log may be the first file under a fresh target directory.
@@ -245,16 +237,13 @@ impl Runner {
             let tail = log.map(|l| log_tail(l, 20)).unwrap_or_default();
             bail!("`{}` failed ({}){tail}", cmd.display(), output.status);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Runs a command with side effects in the open, its stdout sent to stderr so the
     /// user sees its own progress (pip's download bar) without mixing it into results.
-    pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<bool> {
+    pub fn run_to_stderr(&self, cmd: &Cmd) -> Result<()> {
         self.echo(cmd);
-        if self.dry_run {
-            return Ok(false);
-        }
         let output = cmd
             .expression()
             .stdin_null()
@@ -266,16 +255,13 @@ impl Runner {
         if !output.status.success() {
             bail!("`{}` failed ({})", cmd.display(), output.status);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Runs a command and hands each line of its stdout to `on_line` as it arrives; stderr
-    /// goes to `log` (or the terminal with `-v`). Returns None in dry-run mode.
-    pub fn stream(&self, cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Result<Option<Finished>> {
+    /// goes to `log` (or the terminal with `-v`).
+    pub fn stream(&self, cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Result<Finished> {
         self.echo(cmd);
-        if self.dry_run {
-            return Ok(None);
-        }
         let mut expr = cmd.expression().stdin_null().unchecked();
         if !self.verbose {
             if let Some(dir) = log.parent() {
@@ -298,7 +284,7 @@ impl Runner {
     }
 }
 
-fn read_lines(reader: &duct::ReaderHandle, cmd: &Cmd, on_line: &mut impl FnMut(&str)) -> Result<Option<Finished>> {
+fn read_lines(reader: &duct::ReaderHandle, cmd: &Cmd, on_line: &mut impl FnMut(&str)) -> Result<Finished> {
     let mut lines = BufReader::new(reader);
     let mut line = String::new();
     loop {
@@ -315,10 +301,10 @@ fn read_lines(reader: &duct::ReaderHandle, cmd: &Cmd, on_line: &mut impl FnMut(&
         .try_wait()
         .with_context(|| format!("waiting for `{}`", cmd.program))?
         .context("the child process did not finish after closing its output")?;
-    Ok(Some(Finished {
+    Ok(Finished {
         success: output.status.success(),
         code: output.status.code(),
-    }))
+    })
 }
 
 /// The last `n` lines of a log file, indented, for error messages; empty if unreadable.
@@ -412,21 +398,12 @@ mod tests {
         // target directory that does not exist yet.
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("target/dist-logs/native.log");
-        assert!(Runner::default()
+        Runner::default()
             .run(&Cmd::new("sh").args(["-c", "echo installed >&2"]), Some(&log))
-            .unwrap());
+            .unwrap();
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "installed\n");
         let streamed = dir.path().join("fresh/dist-logs/zig.log");
         Runner::default().stream(&Cmd::new("true"), &streamed, |_| {}).unwrap();
         assert!(streamed.is_file());
-    }
-
-    #[test]
-    fn dry_run_runs_nothing() {
-        let runner = Runner {
-            verbose: false,
-            dry_run: true,
-        };
-        assert!(!runner.run(&Cmd::new("false"), None).unwrap());
     }
 }

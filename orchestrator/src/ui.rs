@@ -18,6 +18,12 @@ pub struct Line {
     started: Instant,
 }
 
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress::new()
+    }
+}
+
 impl Progress {
     pub fn new() -> Progress {
         let plain = !std::io::stderr().is_terminal();

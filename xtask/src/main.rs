@@ -56,6 +56,6 @@ fn main() -> ExitCode {
     };
     cli::main(|| match cli.command {
         Command::Release(command) => command.run(&cli.global),
-        Command::Bench(args) => bench::bench(&cli.global.runner(), &cli.global, args),
+        Command::Bench(args) => bench::bench(&cli.global, args),
     })
 }

@@ -8,13 +8,13 @@
 //! (the `print` section at the bottom; table layout from report.rs).
 
 use crate::build;
-use crate::commands::dist;
 use crate::config::{self, Bin, Overrides, Toolchain};
+use crate::context::Context;
 use crate::flags::{Audit as Args, AuditFormat, Global};
 use crate::model::{self as triple, Family};
 use crate::plan::{self, Route};
 use crate::runner::{log_tail, path_arg, Cmd, Runner};
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use cargo_metadata::{DependencyKind, Message, Metadata, Package, PackageId, TargetKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -183,32 +183,65 @@ pub struct AuditReport {
     pub targets: Vec<TargetReport>,
 }
 
-pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
-    let toolchain = Toolchain::detect(runner)?;
-    // The profile matters only to --build; without it, "release" (always defined) keeps
-    // config.rs's profile check from refusing a workspace that has no [profile.dist].
-    let profile = args
-        .profile
-        .clone()
-        .or_else(|| (!args.build).then(|| "release".to_string()));
-    let overrides = Overrides {
-        targets: args.targets.clone(),
-        profile,
-        out_dir: None,
-    };
-    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-    // The routes `cargo xtask dist` would take: the audit reports against them.
-    let host = dist::detect_host(&config.targets)?;
-    let plan = plan::plan(&config, &toolchain, &host)?;
-    let feature_flags = feature_flags(&args);
+impl Args {
+    pub(crate) fn run(self, global: &Global) -> Result<()> {
+        // The profile matters only to --build; without it, "release" (always defined) keeps
+        // config.rs's profile check from refusing a workspace that has no [profile.dist].
+        let profile = self
+            .profile
+            .clone()
+            .or_else(|| (!self.build).then(|| "release".to_string()));
+        let overrides = Overrides {
+            targets: self.targets.clone(),
+            profile,
+            out_dir: None,
+        };
+        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), overrides)?;
+        let options = AuditOptions {
+            feature_flags: feature_flags(&self),
+            build: self.build,
+        };
+        let audit = audit(&ctx, &options)?;
+        let format = if global.json { AuditFormat::Json } else { self.format };
+        print(&audit, format);
+        let build_failed: Vec<&str> = audit
+            .targets
+            .iter()
+            .filter(|t| t.build.as_ref().is_some_and(|b| !b.success))
+            .map(|t| t.target.as_str())
+            .collect();
+        if !build_failed.is_empty() {
+            anyhow::bail!(
+                "the dist build failed for {}: the report above shows what the build scripts did before it stopped; the logs name the cause",
+                build_failed.join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What to audit beyond the config: features, and whether to check against a real build.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    /// Feature flags exactly as cargo takes them (`--features a,b`, `--all-features` …).
+    pub feature_flags: Vec<String>,
+    /// Also run the dist build per target and compare the prediction with what the build
+    /// scripts really compiled.
+    pub build: bool,
+}
+
+/// Sorts every package the shipped binaries need into native-code tiers, per target of
+/// `ctx`'s plan, against the route `cargo xtask dist` would take.
+pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
+    let (runner, config, plan, toolchain, host) = (&ctx.runner, &ctx.config, &ctx.plan, &ctx.toolchain, &ctx.host);
+    let feature_flags = options.feature_flags.clone();
     let mut files: HashMap<PackageId, Files> = HashMap::new();
     let mut targets = Vec::new();
-    let mut build_failed = Vec::new();
     for job in &plan.jobs {
         let target = &job.target;
         let meta = target_metadata(
             runner,
-            global.manifest_path.as_deref(),
+            ctx.manifest_path.as_deref(),
             &config.manifest_path,
             target,
             &feature_flags,
@@ -233,12 +266,9 @@ pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
                 .notes
                 .push(format!("`cargo xtask dist` refuses this target here: {blocked}"));
         }
-        if args.build {
-            let observed = build_and_observe(runner, &config, &toolchain, &host, target, &feature_flags)?;
+        if options.build {
+            let observed = build_and_observe(runner, config, toolchain, host, target, &feature_flags)?;
             check_build(&mut report, &meta, observed);
-            if report.build.as_ref().is_some_and(|b| !b.success) {
-                build_failed.push(target.clone());
-            }
         }
         targets.push(report);
     }
@@ -249,15 +279,7 @@ pub fn run(runner: &Runner, global: &Global, args: Args) -> Result<()> {
         feature_flags,
         targets,
     };
-    let format = if global.json { AuditFormat::Json } else { args.format };
-    print(&audit, format);
-    if !build_failed.is_empty() {
-        anyhow::bail!(
-            "the dist build failed for {}: the report above shows what the build scripts did before it stopped; the logs name the cause",
-            build_failed.join(", ")
-        );
-    }
-    Ok(())
+    Ok(audit)
 }
 
 /// The route `cargo xtask dist` plans for a target, and the C code it decided on.
@@ -1023,9 +1045,9 @@ fn build_and_observe(
         });
     }
     let no_provision = std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
-    dist::check_provisions(&plan, false, no_provision)?;
+    build::check_provisions(&plan, false, no_provision)?;
     let say = |message: &str| eprintln!("[{target}] {message}");
-    dist::provision_all(runner, &plan, &say).with_context(|| format!("provisioning the tools for {target}"))?;
+    build::provision_all(runner, &plan, &say).with_context(|| format!("provisioning the tools for {target}"))?;
     if let Some(dir) = build.log.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
     }
@@ -1049,7 +1071,7 @@ fn build_and_observe(
     if let Some(e) = walk_error {
         return Err(e.context(format!("reading a build script's OUT_DIR for {target}")));
     }
-    let success = finished.is_some_and(|f| f.success);
+    let success = finished.success;
     let log = if success {
         build.log.display().to_string()
     } else {

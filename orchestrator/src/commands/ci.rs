@@ -5,14 +5,14 @@
 //! text by the small writer below, not through a YAML library: its shape is fixed, only a
 //! few parts depend on the config, and the xtask stays quick to compile.
 
-use crate::commands::dist;
-use crate::config::{self, Config, Overrides, Toolchain};
-use crate::flags::{Ci, Global, Selection};
+use crate::config::{self, Config, Overrides};
+use crate::context::Context;
+use crate::flags::{self, Global};
 use crate::model::{self as triple, Family};
-use crate::runner::Runner;
-use crate::{package, plan, tools};
-use anyhow::{Context, Result};
+use crate::{package, tools};
+use anyhow::{Context as _, Result};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 /// Where the workflow lives, relative to the workspace root.
 const WORKFLOW: &str = ".github/workflows/release.yml";
@@ -70,40 +70,34 @@ pub struct MatrixEntry {
 /// `cargo xtask plan --github-matrix`: the plan's jobs, each with the runner the config
 /// names. The whole plan is made first, so a config it cannot plan fails here, before the
 /// matrix fans out.
-pub fn print_matrix(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
-    let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides {
-        targets: selection.targets,
-        profile: selection.profile,
-        out_dir: selection.out,
-    };
-    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-    let host = dist::detect_host(&config.targets)?;
-    let plan = plan::plan(&config, &toolchain, &host)?;
-    let include = plan
+pub fn matrix(ctx: &Context) -> Matrix {
+    let include = ctx
+        .plan
         .jobs
         .iter()
         .map(|j| MatrixEntry {
             target: j.target.clone(),
-            runner: config::runner_for(&config, &j.target).to_string(),
+            runner: config::runner_for(&ctx.config, &j.target).to_string(),
         })
         .collect();
-    print_github_matrix(&Matrix { include });
-    Ok(())
+    Matrix { include }
 }
 
-/// `cargo xtask ci [--check]`.
-pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
-    let toolchain = Toolchain::detect(runner)?;
-    let config = config::load(
-        runner,
-        global.manifest_path.as_deref(),
-        &toolchain,
-        Overrides::default(),
-    )?;
-    let text = workflow(&config);
+/// What `cargo xtask ci` did with the workflow file.
+pub enum CiOutcome {
+    Written,
+    UpToDate,
+    /// `--check` found it stale: the changed lines, old then new.
+    Stale(Vec<String>),
+}
+
+/// Writes the workflow for `ctx`'s config into the workspace, or with `check` only compares
+/// it with the committed one.
+pub fn ci(ctx: &Context, check: bool) -> Result<(PathBuf, CiOutcome)> {
+    let config = &ctx.config;
+    let text = workflow(config);
     let path = config.workspace_root.join(WORKFLOW);
-    if args.check {
+    if check {
         let current = match std::fs::read_to_string(&path) {
             Ok(current) => current,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -111,16 +105,11 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        if current == text {
-            print_ci(&path, &CiOutcome::UpToDate);
-            return Ok(());
-        }
-        print_ci(&path, &CiOutcome::Stale(brief_diff(&current, &text)));
-        anyhow::bail!(
-            "{} is stale for the config in {}: run `cargo xtask ci` and commit the result",
-            path.display(),
-            config.manifest_path.display()
-        );
+        let outcome = match current == text {
+            true => CiOutcome::UpToDate,
+            false => CiOutcome::Stale(brief_diff(&current, &text)),
+        };
+        return Ok((path, outcome));
     }
     let dir = path.parent().context("the workflow path has a parent")?;
     std::fs::create_dir_all(dir)
@@ -129,8 +118,23 @@ pub fn ci(runner: &Runner, global: &Global, args: Ci) -> Result<()> {
         use std::io::Write;
         Ok(w.write_all(text.as_bytes())?)
     })?;
-    print_ci(&path, &CiOutcome::Written);
-    Ok(())
+    Ok((path, CiOutcome::Written))
+}
+
+impl flags::Ci {
+    pub(crate) fn run(self, global: &Global) -> Result<()> {
+        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), Overrides::default())?;
+        let (path, outcome) = ci(&ctx, self.check)?;
+        print_ci(&path, &outcome);
+        if let CiOutcome::Stale(_) = outcome {
+            anyhow::bail!(
+                "{} is stale for the config in {}: run `cargo xtask ci` and commit the result",
+                path.display(),
+                ctx.config.manifest_path.display()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The lines that differ between two texts, as `-`/`+` lines with the new line number, at
@@ -442,15 +446,7 @@ pub fn print_github_matrix(matrix: &Matrix) {
     println!("{}", serde_json::to_string(matrix).expect("the matrix serialises"));
 }
 
-/// What `cargo xtask ci` did with the workflow file.
-pub enum CiOutcome {
-    Written,
-    UpToDate,
-    /// `--check` found it stale: the changed lines, old then new.
-    Stale(Vec<String>),
-}
-
-pub fn print_ci(path: &std::path::Path, outcome: &CiOutcome) {
+pub fn print_ci(path: &Path, outcome: &CiOutcome) {
     match outcome {
         CiOutcome::Written => println!("wrote {}", path.display()),
         CiOutcome::UpToDate => println!("{} is up to date", path.display()),

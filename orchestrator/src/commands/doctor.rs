@@ -1,10 +1,11 @@
 //! `cargo xtask doctor`: per target, the route and every tool it needs — found (with its
 //! version) or missing, with the exact fix. `--fix` provisions what is missing.
 
-use crate::commands::dist::{check_provisions, detect_host, provision_all};
-use crate::config::{self, Overrides, Toolchain};
-use crate::flags::{Doctor, Global};
-use crate::plan::{self, Plan, Route};
+use crate::build;
+use crate::config::Overrides;
+use crate::context::Context;
+use crate::flags::{self, Global};
+use crate::plan::Route;
 use crate::runner::{Cmd, Runner};
 use crate::ui::table;
 use anyhow::{bail, Result};
@@ -30,7 +31,9 @@ fn version(runner: &Runner, program: &str, args: &[&str]) -> String {
     }
 }
 
-pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check> {
+/// Per job of `ctx`'s plan, each requirement of its route: found or missing, and the fix.
+pub fn checks(ctx: &Context) -> Vec<Check> {
+    let (runner, plan, toolchain) = (&ctx.runner, &ctx.plan, &ctx.toolchain);
     let mut checks = Vec::new();
     for job in &plan.jobs {
         let mut add = |requirement: &str, found: bool, detail: String, fix: &str| {
@@ -125,45 +128,47 @@ pub fn checks(runner: &Runner, plan: &Plan, toolchain: &Toolchain) -> Vec<Check>
     checks
 }
 
-pub fn doctor(runner: &Runner, global: &Global, args: Doctor) -> Result<()> {
-    let load = || -> Result<(Plan, Toolchain)> {
-        let toolchain = Toolchain::detect(runner)?;
-        let overrides = Overrides {
-            targets: args.targets.clone(),
-            ..Overrides::default()
-        };
-        let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-        let plan = plan::plan(&config, &toolchain, &detect_host(&config.targets)?)?;
-        Ok((plan, toolchain))
-    };
-    let (mut plan, mut toolchain) = load()?;
-    if args.fix {
-        for job in &plan.jobs {
-            for cmd in &job.install {
-                eprintln!("installing: {}", cmd.display());
-                runner.run_to_stderr(cmd)?;
-            }
+impl flags::Doctor {
+    pub(crate) fn run(self, global: &Global) -> Result<()> {
+        let overrides = Overrides::for_targets(self.targets.clone());
+        let mut ctx = Context::load(global.runner(), global.manifest_path.as_deref(), overrides.clone())?;
+        if self.fix {
+            fix(&ctx, self.accept_msvc_license)?;
+            // What is installed now changes the plan: which tools are present, which
+            // targets need installing.
+            ctx = Context::load(global.runner(), global.manifest_path.as_deref(), overrides)?;
         }
-        check_provisions(&plan, args.accept_msvc_license, false)?;
-        provision_all(runner, &plan, &|m| eprintln!("{m}"))?;
-        (plan, toolchain) = load()?;
+        let checks = checks(&ctx);
+        print_doctor(&checks, global.json);
+        let missing: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.found && c.requirement != "smoke runner")
+            .map(|c| format!("{} for {}", c.requirement, c.target))
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "missing: {}; `cargo xtask doctor --fix` provisions them",
+                missing.join(", ")
+            );
+        }
+        Ok(())
     }
-    let checks = checks(runner, &plan, &toolchain);
-    print_doctor(&checks, global.json);
-    let missing: Vec<String> = checks
-        .iter()
-        .filter(|c| !c.found && c.requirement != "smoke runner")
-        .map(|c| format!("{} for {}", c.requirement, c.target))
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "missing: {}; `cargo xtask doctor --fix` provisions them",
-            missing.join(", ")
-        );
-    }
-    Ok(())
 }
 
+/// Installs what `ctx`'s plan needs and is missing: rustup targets and the provisioned
+/// tools (the MSVC libraries only with the licence accepted).
+pub fn fix(ctx: &Context, accept_msvc_license: bool) -> Result<()> {
+    for job in &ctx.plan.jobs {
+        for cmd in &job.install {
+            eprintln!("installing: {}", cmd.display());
+            ctx.runner.run_to_stderr(cmd)?;
+        }
+    }
+    build::check_provisions(&ctx.plan, accept_msvc_license, false)?;
+    build::provision_all(&ctx.runner, &ctx.plan, &|m| eprintln!("{m}"))
+}
+
+/// The checks as a table, or as JSON.
 pub fn print_doctor(checks: &[Check], json: bool) {
     if json {
         println!(

@@ -7,12 +7,12 @@
 //! commit, profile), and together they must cover the configured targets exactly once.
 
 use crate::commands::dist;
-use crate::config::{self, Overrides, Toolchain};
-use crate::flags::{Global, Merge};
+use crate::config::Overrides;
+use crate::context::Context;
+use crate::flags::{self, Global};
 use crate::package::manifest::{self, Artifact, Manifest};
-use crate::runner::Runner;
 use crate::{package, report, UsageError};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Context as _, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -33,14 +33,24 @@ pub struct Part {
     pub manifest: Manifest,
 }
 
-pub fn merge(runner: &Runner, global: &Global, args: Merge) -> Result<()> {
-    let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides {
-        targets: args.targets,
-        profile: None,
-        out_dir: args.out,
-    };
-    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
+impl flags::Merge {
+    pub(crate) fn run(self, global: &Global) -> Result<()> {
+        let overrides = Overrides {
+            targets: self.targets,
+            profile: None,
+            out_dir: self.out,
+        };
+        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), overrides)?;
+        let manifest = merge(&ctx, &self.parts)?;
+        report::print_dist(&manifest, global.json);
+        Ok(())
+    }
+}
+
+/// Combines the part directories that `dist --partial` wrote into `ctx`'s output
+/// directory, re-checking every archive, and returns the merged manifest.
+pub fn merge(ctx: &Context, part_dirs: &[PathBuf]) -> Result<Manifest> {
+    let config = &ctx.config;
     let expected = Expected {
         name: config.name.clone(),
         version: config.version.clone(),
@@ -48,8 +58,7 @@ pub fn merge(runner: &Runner, global: &Global, args: Merge) -> Result<()> {
         profile: config.profile.clone(),
         targets: config.targets.clone(),
     };
-    let parts = args
-        .parts
+    let parts = part_dirs
         .iter()
         .map(|dir| read_part(dir))
         .collect::<Result<Vec<Part>>>()?;
@@ -62,8 +71,7 @@ pub fn merge(runner: &Runner, global: &Global, args: Merge) -> Result<()> {
         copy_verified(&part.dir, &config.out_dir, artifact)?;
     }
     dist::write_index(&config.out_dir, &manifest)?;
-    report::print_dist(&manifest, global.json);
-    Ok(())
+    Ok(manifest)
 }
 
 pub fn read_part(dir: &Path) -> Result<Part> {

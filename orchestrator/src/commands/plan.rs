@@ -1,19 +1,25 @@
 //! `cargo xtask plan`: the jobs — target, route and why, the exact commands and environment —
 //! printed as a table or JSON; nothing runs.
 
-use crate::commands::dist::load_plan;
-use crate::flags::{Global, Selection};
+use crate::context::Context;
+use crate::flags::{self, Global};
 use crate::plan::Plan;
-use crate::runner::Runner;
 use crate::ui::short;
 use anyhow::Result;
 
-pub fn plan(runner: &Runner, global: &Global, selection: Selection) -> Result<()> {
-    let (_, plan) = load_plan(runner, global, selection)?;
-    print_plan(&plan, global.json);
-    Ok(())
+impl flags::Plan {
+    pub(crate) fn run(self, global: &Global) -> Result<()> {
+        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), self.selection.into())?;
+        if self.github_matrix {
+            crate::commands::ci::print_github_matrix(&crate::commands::ci::matrix(&ctx));
+        } else {
+            print_plan(&ctx.plan, global.json);
+        }
+        Ok(())
+    }
 }
 
+/// The plan for people (every command as it will run), or as JSON.
 pub fn print_plan(plan: &Plan, json: bool) {
     if json {
         println!("{}", serde_json::to_string_pretty(plan).expect("the plan serialises"));

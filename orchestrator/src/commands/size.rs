@@ -4,15 +4,15 @@
 //! are summed per crate, the crate read from the demangled name.
 
 use crate::build;
-use crate::commands::dist;
-use crate::config::{self, Config, Overrides, Toolchain};
-use crate::flags::{Global, Size};
+use crate::config::Overrides;
+use crate::context::Context;
+use crate::flags::{self, Global};
 use crate::model::{self as triple, Format};
 use crate::plan::{self, Plan};
 use crate::runner::Runner;
 use crate::ui::{cell, human_size, table};
 use crate::UsageError;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -92,20 +92,6 @@ pub fn crate_of(symbol: &str) -> String {
     .unwrap_or_else(|| "[other Rust]".into())
 }
 
-/// Loads the config and plans for `targets` (empty: the config's) with `profile` (None: the config's).
-pub fn load(runner: &Runner, global: &Global, targets: Vec<String>, profile: Option<String>) -> Result<(Config, Plan)> {
-    let toolchain = Toolchain::detect(runner)?;
-    let overrides = Overrides {
-        targets,
-        profile,
-        out_dir: None,
-    };
-    let config = config::load(runner, global.manifest_path.as_deref(), &toolchain, overrides)?;
-    let host = dist::detect_host(&config.targets)?;
-    let plan = plan::plan(&config, &toolchain, &host)?;
-    Ok((config, plan))
-}
-
 /// Builds every target of `plan` with the plan's own commands, plus `extra` cargo arguments
 /// and in `target_dir` when given; returns each target's first binary.
 pub fn build_plan(
@@ -139,8 +125,11 @@ pub fn build_plan(
 }
 
 /// Builds the ELF targets without stripping and breaks each binary down by crate.
-pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result<Vec<(String, Breakdown)>> {
-    let (config, _) = load(runner, global, targets.clone(), None)?;
+pub fn measure(ctx: &Context, targets: Vec<String>) -> Result<Vec<(String, Breakdown)>> {
+    let config = match targets.is_empty() {
+        true => ctx.config.clone(),
+        false => ctx.replan(Overrides::for_targets(targets))?.config,
+    };
     let elf: Vec<String> = config
         .targets
         .iter()
@@ -153,7 +142,8 @@ pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result
             config.targets.join(", ")
         )));
     }
-    let (config, plan) = load(runner, global, elf, None)?;
+    let ctx = ctx.replan(Overrides::for_targets(elf))?;
+    let (config, plan) = (&ctx.config, &ctx.plan);
     let dir = config.target_dir.join("bench").join("unstripped");
     eprintln!(
         "building {} with strip = false into {}",
@@ -164,7 +154,7 @@ pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result
         "--config".to_string(),
         format!("profile.{}.strip=false", config.profile),
     ];
-    let binaries = build_plan(runner, &plan, &extra, Some(&dir))?;
+    let binaries = build_plan(&ctx.runner, plan, &extra, Some(&dir))?;
     binaries
         .into_iter()
         .map(|(target, path)| {
@@ -175,10 +165,13 @@ pub fn measure(runner: &Runner, global: &Global, targets: Vec<String>) -> Result
         .collect()
 }
 
-pub fn size(runner: &Runner, global: &Global, args: Size) -> Result<()> {
-    let found = measure(runner, global, args.targets)?;
-    print_size(&found, args.top, global.json);
-    Ok(())
+impl flags::Size {
+    pub(crate) fn run(self, global: &Global) -> Result<()> {
+        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), Overrides::default())?;
+        let found = measure(&ctx, self.targets)?;
+        print_size(&found, self.top, global.json);
+        Ok(())
+    }
 }
 
 fn size_rows(b: &Breakdown, top: usize) -> Vec<Vec<String>> {

@@ -3,7 +3,7 @@
 //! report and in dist's refusal) and a message that says what usually causes a failure.
 
 use crate::config::{self, TargetConfig, VerifySettings};
-use crate::flags::{Global, Verify};
+use crate::flags::{self, Global};
 use crate::inspect::{self, Inspection};
 use crate::model::{self as triple, Family, Format};
 use crate::package::manifest::Manifest;
@@ -533,7 +533,38 @@ fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&st
     Ok(())
 }
 
-pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
+impl flags::Verify {
+    pub(crate) fn run(self, global: &Global) -> Result<()> {
+        let options = VerifyOptions {
+            paths: self.paths,
+            target: self.target,
+            out_dir: self.out,
+        };
+        let rows = verify(&global.runner(), global.manifest_path.as_deref(), &options)?;
+        print_verify(&rows, global.json);
+        let failed = rows.iter().filter(|r| !r.passed()).count();
+        if failed > 0 {
+            bail!("{failed} of {} binaries failed verification", rows.len());
+        }
+        Ok(())
+    }
+}
+
+/// What `verify` checks.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Binaries or archives; none: everything the output directory's manifest.json lists.
+    pub paths: Vec<PathBuf>,
+    /// The triple the files were built for (default: from the manifest, the archive's name
+    /// or the file's headers).
+    pub target: Option<String>,
+    /// The directory holding manifest.json (default: dist/ at the workspace root).
+    pub out_dir: Option<PathBuf>,
+}
+
+/// Checks binaries and archives against their targets' rules, with the settings of the
+/// workspace at `manifest_path` when there is one: one row per binary, PASS or FAIL.
+pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOptions) -> Result<Vec<Row>> {
     if let Some(target) = &args.target {
         if triple::format(target) == Format::Unknown {
             return Err(UsageError::new(format!(
@@ -543,9 +574,9 @@ pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
     }
     // The workspace's settings apply when there is one; loose files outside any workspace
     // are checked with the defaults.
-    let meta = match config::metadata(runner, global.manifest_path.as_deref()) {
+    let meta = match config::metadata(runner, manifest_path) {
         Ok(meta) => Some(meta),
-        Err(e) if global.manifest_path.is_some() || args.paths.is_empty() => return Err(e),
+        Err(e) if manifest_path.is_some() || args.paths.is_empty() => return Err(e),
         Err(_) => None,
     };
     let settings = match &meta {
@@ -557,7 +588,7 @@ pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
     };
     let mut rows = Vec::new();
     if args.paths.is_empty() {
-        let out_dir = match (&args.out, &meta) {
+        let out_dir = match (&args.out_dir, &meta) {
             (Some(dir), _) => dir.clone(),
             (None, Some(meta)) => meta.workspace_root.join("dist").into_std_path_buf(),
             (None, None) => PathBuf::from("dist"),
@@ -568,12 +599,7 @@ pub fn verify(runner: &Runner, global: &Global, args: Verify) -> Result<()> {
             verify_path(path, args.target.as_deref(), &settings, &mut rows)?;
         }
     }
-    print_verify(&rows, global.json);
-    let failed = rows.iter().filter(|r| !r.passed()).count();
-    if failed > 0 {
-        bail!("{failed} of {} binaries failed verification", rows.len());
-    }
-    Ok(())
+    Ok(rows)
 }
 
 /// The results of `verify`: one row per binary, PASS or FAIL with every broken rule.

@@ -9,8 +9,10 @@
 
 mod markdown;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use release_orchestrator::commands::size::{self, Breakdown};
+use release_orchestrator::config::Overrides;
+use release_orchestrator::context::Context;
 use release_orchestrator::flags::Global;
 use release_orchestrator::package::{self, ArchiveFormat, Entry};
 use release_orchestrator::plan::Plan;
@@ -210,7 +212,7 @@ pub fn cpu_info(cpuinfo: &str) -> (String, usize) {
 /// The state and helpers every figure shares.
 struct Harness<'a> {
     runner: &'a Runner,
-    global: &'a Global,
+    ctx: &'a Context,
     root: PathBuf,
     /// target/bench: scratch space for archives, logs and the cold builds' target dirs.
     dir: PathBuf,
@@ -431,7 +433,11 @@ impl Harness<'_> {
         let singles: Vec<Plan> = plan
             .jobs
             .iter()
-            .map(|j| size::load(self.runner, self.global, vec![j.target.clone()], None).map(|(_, p)| p))
+            .map(|j| {
+                self.ctx
+                    .replan(Overrides::for_targets(vec![j.target.clone()]))
+                    .map(|c| c.plan)
+            })
             .collect::<Result<_>>()?;
         let grouped_dir = |run: usize| self.dir.join(format!("cold-grouped-{run}"));
         let single_dir = |run: usize, target: &str| self.dir.join(format!("cold-separate-{run}")).join(target);
@@ -820,7 +826,13 @@ impl Harness<'_> {
             "dist binary size vs the release profile (app)",
             "≤ 0.65× on every target",
         );
-        let (_, release) = size::load(self.runner, self.global, Vec::new(), Some("release".into()))?;
+        let release = self
+            .ctx
+            .replan(Overrides {
+                profile: Some("release".into()),
+                ..Overrides::default()
+            })?
+            .plan;
         eprintln!("bench size: building the matrix with the release profile");
         let release = size::build_plan(self.runner, &release, &[], None)?;
         let dist = size::build_plan(self.runner, plan, &[], None)?;
@@ -941,7 +953,7 @@ fn time_inspect(path: &Path) -> Result<f64> {
     Ok(seconds(started) / f64::from(reps))
 }
 
-pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()> {
+pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
     for name in &args.only {
         if !FIGURES.contains(&name.as_str()) {
             return Err(UsageError::new(format!(
@@ -954,7 +966,8 @@ pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()>
         return Err(UsageError::new("--runs 0 measures nothing: give at least 1"));
     }
     let selected = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
-    let (config, plan) = size::load(runner, global, Vec::new(), None)?;
+    let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), Overrides::default())?;
+    let (runner, config, plan) = (&ctx.runner, &ctx.config, &ctx.plan);
     let partial = args.quick || !args.only.is_empty();
     // A partial run must not overwrite the full results by accident.
     let out = args.out.clone().unwrap_or_else(|| {
@@ -967,7 +980,7 @@ pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()>
     let runs = if args.quick { 1 } else { args.runs.unwrap_or(RUNS) };
     let bench = Harness {
         runner,
-        global,
+        ctx: &ctx,
         root: config.workspace_root.clone(),
         dir: config.target_dir.join("bench"),
         runs,
@@ -979,7 +992,7 @@ pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()>
         accept_msvc_license: args.accept_msvc_license,
     };
     std::fs::create_dir_all(&bench.dir).with_context(|| format!("creating {}", bench.dir.display()))?;
-    let machine = machine(runner, &plan, &args)?;
+    let machine = machine(runner, plan, &args)?;
 
     let mut figures = Vec::new();
     // The host's shipped binary and this (debug, unstripped) xtask: a small and a large input.
@@ -991,9 +1004,9 @@ pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()>
         .map(|j| j.target.clone());
     let small = match (needs_dist_binary, &host_target) {
         (true, Some(target)) => {
-            let (_, host_plan) = size::load(runner, global, vec![target.clone()], None)?;
+            let host = ctx.replan(Overrides::for_targets(vec![target.clone()]))?;
             eprintln!("bench: building {target} (no-op when built)");
-            size::build_plan(runner, &host_plan, &[], None)?.remove(target)
+            size::build_plan(runner, &host.plan, &[], None)?.remove(target)
         }
         _ => None,
     };
@@ -1049,10 +1062,10 @@ pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()>
                 }
                 continue;
             }
-            "size" => bench.size(&plan)?,
-            "noop" => bench.noop(&plan)?,
-            "overhead" => bench.overhead(&plan)?,
-            "matrix" => bench.matrix(&plan)?,
+            "size" => bench.size(plan)?,
+            "noop" => bench.noop(plan)?,
+            "overhead" => bench.overhead(plan)?,
+            "matrix" => bench.matrix(plan)?,
             "help" => bench.help()?,
             _ => continue, // "breakdown" is not a figure but a section of its own
         };
@@ -1060,7 +1073,7 @@ pub fn bench(runner: &Runner, global: &Global, args: crate::Bench) -> Result<()>
         figures.push(figure);
     }
     let breakdown = if selected("breakdown") {
-        size::measure(runner, global, Vec::new())?
+        size::measure(&ctx, Vec::new())?
     } else {
         Vec::new()
     };
@@ -1188,18 +1201,11 @@ mod tests {
     #[test]
     fn inspect_and_pack_figures_measure_the_test_binary() {
         let dir = tempfile::tempdir().unwrap();
-        let (runner, global) = (
-            Runner::default(),
-            Global {
-                manifest_path: None,
-                verbose: false,
-                json: false,
-            },
-        );
+        let ctx = Context::load(Runner::default(), None, Overrides::default()).unwrap();
         let root = dir.path().to_path_buf();
         let bench = Harness {
-            runner: &runner,
-            global: &global,
+            runner: &ctx.runner,
+            ctx: &ctx,
             dir: root.clone(),
             root,
             runs: 2,

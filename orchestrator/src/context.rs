@@ -1,0 +1,77 @@
+//! What every command knows before it runs anything, loaded once in stage order: the
+//! toolchain, the config (stage 1), what this machine offers, and the plan (stage 2).
+
+use crate::config::{self, Config, Overrides, Toolchain};
+use crate::model as triple;
+use crate::plan::{self, Host, Plan};
+use crate::runner::Runner;
+use crate::tools;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// The workspace, read and planned. Commands take it by reference; nothing in it changes
+/// once loaded.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub runner: Runner,
+    /// The manifest the caller named (a member's Cargo.toml selects that package for
+    /// `--features`, as with cargo); None: the workspace around the current directory.
+    pub manifest_path: Option<PathBuf>,
+    pub toolchain: Toolchain,
+    pub config: Config,
+    pub host: Host,
+    pub plan: Plan,
+}
+
+impl Context {
+    /// Reads the workspace at `manifest_path` (None: the one around the current directory)
+    /// with the command line's `overrides`, and plans its jobs. Runs only queries
+    /// (`rustc --print`, `cargo metadata`, `git`), never a build.
+    pub fn load(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
+        let toolchain = Toolchain::detect(&runner)?;
+        let config = config::load(&runner, manifest_path, &toolchain, overrides)?;
+        let host = detect_host(&config.targets)?;
+        let plan = plan::plan(&config, &toolchain, &host)?;
+        Ok(Context {
+            runner,
+            manifest_path: manifest_path.map(Path::to_path_buf),
+            toolchain,
+            config,
+            host,
+            plan,
+        })
+    }
+
+    /// The same workspace planned again for other overrides (another target or profile),
+    /// reusing the toolchain already detected.
+    pub fn replan(&self, overrides: Overrides) -> Result<Context> {
+        let config = config::load(&self.runner, self.manifest_path.as_deref(), &self.toolchain, overrides)?;
+        let host = detect_host(&config.targets)?;
+        let plan = plan::plan(&config, &self.toolchain, &host)?;
+        Ok(Context {
+            runner: self.runner,
+            manifest_path: self.manifest_path.clone(),
+            toolchain: self.toolchain.clone(),
+            config,
+            host,
+            plan,
+        })
+    }
+}
+
+/// What this machine offers the plan: the tool cache, a user's MSVC directory and Apple
+/// SDK, and which emulators are on PATH for smoke runs.
+pub fn detect_host(targets: &[String]) -> Result<Host> {
+    let mut emulators: Vec<String> = targets.iter().map(|t| format!("qemu-{}", triple::arch(t))).collect();
+    emulators.sort();
+    emulators.dedup();
+    Ok(Host {
+        tools: tools::cache_dir()?,
+        msvc_dir: std::env::var_os("DIST_MSVC_DIR").map(Into::into),
+        on_path: emulators
+            .into_iter()
+            .filter(|e| crate::runner::find_on_path(e).is_some())
+            .collect(),
+        sdkroot: std::env::var_os("SDKROOT").map(Into::into),
+    })
+}
