@@ -5,7 +5,7 @@ use crate::commands::verify;
 use crate::context::Context;
 use crate::flags::{self, Global};
 use crate::model as triple;
-use crate::package::manifest::{self, Artifact, Asset, Manifest};
+use crate::package::manifest::{self, Artifact, Asset, FileCheck, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan};
 use crate::report;
@@ -564,20 +564,16 @@ fn finish_job(
     let input_sha256 = package::input_sha256(job.format, top, &entries, plan.source_date_epoch);
     // The previous run's archive is kept when it was packed from the same input and is
     // still the file that run wrote (its checksum is checked, not trusted).
-    let recorded = previous
+    let reusable = previous
         .and_then(|m| {
             m.artifacts
                 .iter()
                 .find(|a| a.name == job.archive && a.input_sha256 == input_sha256)
         })
-        .and_then(|a| a.checksums.get("sha256"));
-    let on_disk = match recorded {
-        Some(_) if archive.is_file() => Some(package::sha256_file(&archive)?),
-        _ => None,
-    };
-    let reused = recorded.is_some() && on_disk.as_ref() == recorded;
-    let sha256 = if reused {
-        on_disk.unwrap_or_default()
+        .filter(|a| a.check_file(&archive) == FileCheck::Matches);
+    let reused = reusable.is_some();
+    let sha256 = if let Some(previous) = reusable {
+        previous.sha256().unwrap_or_default().to_string()
     } else {
         line.stage(&format!("packing {}", job.format));
         package::write_archive(&archive, job.format, top, &entries, plan.source_date_epoch)

@@ -10,7 +10,7 @@ use crate::commands::dist;
 use crate::config::Overrides;
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::package::manifest::{self, Artifact, Manifest};
+use crate::package::manifest::{self, Artifact, FileCheck, Manifest};
 use crate::{package, report, UsageError};
 use anyhow::{bail, Context as _, Result};
 use std::collections::BTreeMap;
@@ -227,29 +227,25 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
 
 /// An archive name from a part's manifest becomes a path: it must be a plain file name.
 fn check_file_name(dir: &Path, name: &str) -> Result<()> {
-    let plain = !name.is_empty()
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\'])
-        && name != "manifest.json"
-        && name != "SHA256SUMS";
-    if !plain {
-        bail!("{}/manifest.json names the archive `{name}`, which is not a plain file name: the part is damaged or forged", dir.display());
-    }
-    Ok(())
+    package::names::check_archive_name(name)
+        .with_context(|| format!("{}/manifest.json: the part is damaged or forged", dir.display()))
 }
 
 /// The archive's size and SHA-256 must be the ones its part's manifest records.
 fn verify(path: &Path, artifact: &Artifact, target: &str) -> Result<()> {
-    let want = artifact.checksums.get("sha256").with_context(|| {
-        format!(
+    match artifact.check_file(path) {
+        FileCheck::Matches => {}
+        FileCheck::Unrecorded => bail!(
             "the manifest beside {} records no sha256 for {target}: rebuild the part",
             path.display()
-        )
-    })?;
-    let got = package::sha256_file(path)
-        .with_context(|| format!("the archive for {target} is missing from its part: rerun its build job"))?;
-    if &got != want {
-        bail!("{} ({target}) has sha256 {got}, but its part's manifest records {want}: the part was altered after it was built; rerun its build job", path.display());
+        ),
+        FileCheck::Unreadable(e) => {
+            bail!("{e}: the archive for {target} is missing from its part: rerun its build job")
+        }
+        FileCheck::Differs { actual, recorded } => bail!(
+            "{} ({target}) has sha256 {actual}, but its part's manifest records {recorded}: the part was altered after it was built; rerun its build job",
+            path.display()
+        ),
     }
     let size = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?

@@ -6,7 +6,8 @@ use crate::config::{self, TargetConfig, VerifySettings};
 use crate::flags::{self, Global};
 use crate::inspect::{self, Inspection};
 use crate::model::{self as triple, Family, Format};
-use crate::package::manifest::Manifest;
+use crate::package;
+use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
 use crate::runner::Runner;
 use crate::ui::{human_size, table};
@@ -501,32 +502,38 @@ fn verify_manifest(out_dir: &Path, settings: &VerifySettings, target: Option<&st
         let triple = target
             .map(str::to_string)
             .or_else(|| artifact.target_triples.first().cloned());
-        if artifact.name.contains(['/', '\\']) || artifact.name.contains("..") {
+        if let Err(e) = package::names::check_archive_name(&artifact.name) {
             rows.push(Row::broken(
                 artifact.name.clone(),
                 triple,
                 "manifest",
-                "the archive name is a path: the manifest was edited".into(),
+                format!("{e:#}: the manifest was edited"),
             ));
             continue;
         }
-        let expected = artifact.checksums.get("sha256").cloned().unwrap_or_default();
-        match crate::package::sha256_file(&file) {
-            Ok(actual) if actual == expected => match contents_differ(&file, artifact) {
-                Some(why) => rows.push(Row::broken(file.display().to_string(), triple, "contents", why)),
+        let shown = file.display().to_string();
+        match artifact.check_file(&file) {
+            FileCheck::Matches => match contents_differ(&file, artifact) {
+                Some(why) => rows.push(Row::broken(shown, triple, "contents", why)),
                 None => verify_path(&file, triple.as_deref(), &settings, rows)?,
             },
-            Ok(actual) => rows.push(Row::broken(
-                file.display().to_string(),
+            FileCheck::Differs { actual, recorded } => rows.push(Row::broken(
+                shown,
                 triple,
                 "checksum",
-                format!("sha256 is {actual}, the manifest says {expected}: the archive changed after dist wrote it"),
+                format!("sha256 is {actual}, the manifest says {recorded}: the archive changed after dist wrote it"),
             )),
-            Err(e) => rows.push(Row::broken(
-                file.display().to_string(),
+            FileCheck::Unrecorded => rows.push(Row::broken(
+                shown,
                 triple,
                 "checksum",
-                format!("{e:#}: the archive the manifest lists is missing"),
+                "the manifest records no sha256 for it: the manifest was edited".into(),
+            )),
+            FileCheck::Unreadable(e) => rows.push(Row::broken(
+                shown,
+                triple,
+                "checksum",
+                format!("{e}: the archive the manifest lists is missing"),
             )),
         }
     }

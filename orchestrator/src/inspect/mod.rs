@@ -822,17 +822,19 @@ pub mod tests {
             "#[used]\nstatic PAYLOAD: &[u8] = include_bytes!(\"../payload.bin\");\nfn main() { println!(\"{}\", PAYLOAD.len()); }\n",
         )
         .unwrap();
+        // Its own target dir, whatever CARGO_TARGET_DIR the test run has.
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--release"])
+            .args(["build", "--quiet", "--release", "--target-dir"])
+            .arg(root.join("target"))
             .current_dir(root)
             .status()
             .unwrap();
         assert!(status.success());
-        let file = std::fs::File::open(root.join("target/release/big")).unwrap();
-        let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+        let mapped = map(&root.join("target/release/big")).unwrap();
+        let map = mapped.bytes();
         assert!(map.len() > 100_000_000);
         let started = std::time::Instant::now();
-        let found = inspect(&map).unwrap();
+        let found = inspect(map).unwrap();
         let elapsed = started.elapsed();
         eprintln!(
             "inspected {} bytes in {:.2} ms",

@@ -61,6 +61,42 @@ pub struct Asset {
     pub inspection: Option<Inspection>,
 }
 
+/// How an archive on disk compares with its manifest entry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FileCheck {
+    /// Same SHA-256 (and size) as recorded.
+    Matches,
+    /// The file could not be read (usually: it is missing).
+    Unreadable(String),
+    /// The manifest records no sha256 for it.
+    Unrecorded,
+    /// Its SHA-256 is not the recorded one.
+    Differs { actual: String, recorded: String },
+}
+
+impl Artifact {
+    /// The recorded SHA-256, if any.
+    pub fn sha256(&self) -> Option<&str> {
+        self.checksums.get("sha256").map(String::as_str)
+    }
+
+    /// Hashes the file at `path` and compares it with what this entry records: the one
+    /// checksum check that dist's reuse, `verify` and `merge` all make.
+    pub fn check_file(&self, path: &std::path::Path) -> FileCheck {
+        let Some(recorded) = self.sha256() else {
+            return FileCheck::Unrecorded;
+        };
+        match crate::package::sha256_file(path) {
+            Err(e) => FileCheck::Unreadable(format!("{e:#}")),
+            Ok(actual) if actual == recorded => FileCheck::Matches,
+            Ok(actual) => FileCheck::Differs {
+                actual,
+                recorded: recorded.to_string(),
+            },
+        }
+    }
+}
+
 /// The asset kind of a generated file, from its directory in the archive.
 pub fn generated_kind(path: &str) -> &'static str {
     if path.starts_with("complete/") {

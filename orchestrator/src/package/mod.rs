@@ -10,9 +10,10 @@
 //! the dev profile — or have no level above zstd's 1); sha2 hashes.
 
 pub mod manifest;
+pub mod names;
 pub mod read;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -145,15 +146,7 @@ pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[E
     let mut entries = entries.to_vec();
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     for entry in &entries {
-        let bad = entry.name.is_empty()
-            || entry.name.starts_with('/')
-            || entry
-                .name
-                .split('/')
-                .any(|part| part.is_empty() || part == "." || part == "..");
-        if bad {
-            bail!("the archive entry name `{}` is not a plain relative path", entry.name);
-        }
+        names::check_entry_name(&entry.name)?;
     }
     // Release archives are small: a tar is built in memory, then compressed.
     write_atomic(path, |out| match format {
