@@ -1,7 +1,22 @@
 //! The release orchestrator: builds, proves and packs a Rust workspace's release binaries
 //! for every target of its matrix, from one Linux machine.
 //!
-//! See docs/ARCHITECTURE.md for the stages: config → plan → build → inspect → package → report.
+//! A project uses it from its own `xtask` (`cargo xtask init` writes one). The data flows one
+//! way, one module per stage: [`config`] → [`plan`] → [`build`] → [`inspect`] → [`package`] →
+//! [`report`]; each command in [`commands`] runs the stages it needs over one [`Context`].
+//!
+//! The typed entry points, each taking data and returning data (nothing is printed):
+//!
+//! | entry point | returns |
+//! |---|---|
+//! | [`Context::load`] | the config and the [`Plan`]: every job, route and command |
+//! | [`dist()`] | a [`DistRun`]: the manifest of what was built, verified and packed, and what failed |
+//! | [`verify()`] | one [`VerifyRow`] per binary: PASS, or FAIL with each broken rule |
+//! | [`audit()`] | an [`AuditReport`]: every linked package in native-code tiers, per target |
+//! | [`doctor()`] | one [`Check`] per requirement of each target's route |
+//!
+//! [`flags::Command`] is the same commands as clap subcommands, for an xtask that offers
+//! them on its command line; [`cli`] gives it this tool's exit codes and one-line errors.
 
 pub mod build;
 pub mod cli;
@@ -17,6 +32,14 @@ pub mod report;
 pub mod runner;
 pub mod tools;
 pub mod ui;
+
+pub use commands::audit::{audit, AuditOptions, AuditReport};
+pub use commands::dist::{dist, DistOptions, DistRun};
+pub use commands::doctor::{checks as doctor, Check};
+pub use commands::verify::{verify, Row as VerifyRow, VerifyOptions};
+pub use config::Overrides;
+pub use context::Context;
+pub use plan::Plan;
 
 /// A mistake the user can fix (bad flag, bad config, bad path): exit code 2, one line.
 #[derive(Debug)]
