@@ -7,6 +7,7 @@ pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deps;
 pub mod flags;
 pub mod inspect;
 pub mod model;
