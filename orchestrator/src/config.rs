@@ -1,6 +1,7 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
+use crate::deps::{self, NativeCode, TargetGraph};
 use crate::model as triple;
 use crate::package::ArchiveFormat;
 use crate::plan::Route;
@@ -204,11 +205,9 @@ pub struct Config {
     pub unix_format: Option<ArchiveFormat>,
     pub windows_format: Option<ArchiveFormat>,
     pub commit: String,
-    /// Packages in the shipped binaries' dependency graph that compile C/C++ (they have a
-    /// `cc` or `cmake` build-dependency): their targets need a C cross compiler.
-    pub c_code: Vec<String>,
-    /// Linked packages that link Apple frameworks: macOS targets then need an SDK (SDKROOT).
-    pub frameworks: Vec<String>,
+    /// Per target, what its dependency graph compiles natively and which Apple frameworks it
+    /// links (deps/, the same answer the audit gives): the routes rest on it.
+    pub native: BTreeMap<String, NativeCode>,
     /// Arguments for the smoke run of each runnable binary, and text its output must hold
     /// (`{target}` stands for the triple); no expectation means exit status 0 is enough.
     pub smoke_args: Vec<String>,
@@ -224,7 +223,7 @@ pub struct Config {
 
 /// Runs `cargo metadata` for the workspace at `manifest_path` (or the current directory).
 pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadata> {
-    // With dependencies: the plan needs to know which of them compile C.
+    // With dependencies: the shipped bins' packages and their versions come from it.
     let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1"]);
     if let Some(path) = manifest_path {
         if !path.is_file() {
@@ -269,14 +268,60 @@ pub fn load(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<Config> {
+    let (meta, mut config) = read(runner, manifest_path, toolchain, overrides)?;
+    // Every target's graph is part of the whole workspace's: when that compiles no native
+    // code, no target's does, and resolving each target (a `cargo metadata` each) is skipped.
+    if deps::native_anywhere(&meta, &config.bins)? {
+        resolve_graphs(runner, manifest_path, &mut config, &[])?;
+    }
+    Ok(config)
+}
+
+/// The config, and the per-target dependency graphs its native-code answers come from,
+/// resolved with `feature_flags` as cargo takes them (a dist build passes none): the audit
+/// reports on the very graphs the routes are chosen from.
+pub fn load_with_graphs(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    toolchain: &Toolchain,
+    overrides: Overrides,
+    feature_flags: &[String],
+) -> Result<(Config, Vec<TargetGraph>)> {
+    let (_, mut config) = read(runner, manifest_path, toolchain, overrides)?;
+    let graphs = resolve_graphs(runner, manifest_path, &mut config, feature_flags)?;
+    Ok((config, graphs))
+}
+
+/// The workspace's metadata and the config without its per-target native code.
+fn read(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    toolchain: &Toolchain,
+    overrides: Overrides,
+) -> Result<(Metadata, Config)> {
     let meta = metadata(runner, manifest_path)?;
     let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
     let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
     config.source_date_epoch = source_date_epoch(time)?;
-    Ok(config)
+    Ok((meta, config))
 }
 
-/// Builds the config from already-read metadata; every check a user can fail is here.
+/// Resolves every target's graph and records what each compiles natively.
+fn resolve_graphs(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    config: &mut Config,
+    feature_flags: &[String],
+) -> Result<Vec<TargetGraph>> {
+    // Features name the package of the manifest the user pointed at, as with cargo itself.
+    let manifest = manifest_path.unwrap_or(&config.manifest_path);
+    let graphs = deps::load(runner, manifest, &config.targets, &config.bins, feature_flags)?;
+    config.native = graphs.iter().map(|g| (g.target.clone(), g.native_code())).collect();
+    Ok(graphs)
+}
+
+/// Builds the config from already-read metadata; every check a user can fail is here. The
+/// per-target native code is left to [`load`], which resolves each target's graph.
 pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Overrides, commit: String) -> Result<Config> {
     let workspace_root = meta.workspace_root.clone().into_std_path_buf();
     let manifest_path = workspace_root.join("Cargo.toml");
@@ -319,14 +364,6 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
                 .map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
         }
     }
-    let linked = linked_packages(meta, &bins);
-    let c_code = packages_with_c(&linked);
-    let frameworks = sorted_names(
-        linked
-            .iter()
-            .copied()
-            .filter(|p| FRAMEWORK_CRATES.contains(&p.name.as_str())),
-    );
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir()
@@ -349,8 +386,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         include,
         bins,
         commit,
-        c_code,
-        frameworks,
+        native: BTreeMap::new(),
         smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
         smoke_expect: raw.smoke_expect,
         target_config: raw.target,
@@ -426,6 +462,17 @@ fn check_profile(root: &Path, profile: &str) -> Result<()> {
 }
 
 impl Config {
+    /// What `target`'s graph compiles natively. Nothing when no graph was resolved for it:
+    /// [`load`] resolves none when the whole workspace holds no native code, and a config from
+    /// [`from_metadata`] alone has none.
+    pub fn native_code(&self, target: &str) -> &NativeCode {
+        static NONE: NativeCode = NativeCode {
+            compiled: Vec::new(),
+            frameworks: Vec::new(),
+        };
+        self.native.get(target).unwrap_or(&NONE)
+    }
+
     /// The archive format of `target`: its own `format`, else `unix-format` /
     /// `windows-format`, else the platform's usual one.
     pub fn format_for(&self, target: &str) -> ArchiveFormat {
@@ -570,67 +617,6 @@ fn resolve_bins(meta: &Metadata, wanted: Option<Vec<String>>, where_: &str) -> R
         )));
     }
     Ok(bins)
-}
-
-/// Build-dependencies that mean a package compiles C or C++ for the target.
-const C_BUILD_DEPS: [&str; 3] = ["cc", "cmake", "autotools"];
-
-/// Crates that link Apple frameworks, which exist only in a macOS SDK.
-const FRAMEWORK_CRATES: [&str; 8] = [
-    "core-foundation-sys",
-    "security-framework-sys",
-    "system-configuration-sys",
-    "coreaudio-sys",
-    "io-kit-sys",
-    "objc-sys",
-    "cocoa",
-    "metal",
-];
-
-/// The packages linked into the shipped binaries: the resolved graph walked from the
-/// shipped packages along normal dependencies (build-dependencies run on the host).
-fn linked_packages<'a>(meta: &'a Metadata, bins: &[Bin]) -> Vec<&'a cargo_metadata::Package> {
-    let Some(resolve) = &meta.resolve else {
-        return Vec::new();
-    };
-    let mut seen: Vec<&cargo_metadata::PackageId> = Vec::new();
-    let mut stack: Vec<&cargo_metadata::PackageId> = meta
-        .workspace_packages()
-        .into_iter()
-        .filter(|p| bins.iter().any(|b| b.package == p.name.as_str()))
-        .map(|p| &p.id)
-        .collect();
-    while let Some(id) = stack.pop() {
-        if seen.contains(&id) {
-            continue;
-        }
-        seen.push(id);
-        if let Some(node) = resolve.nodes.iter().find(|n| &n.id == id) {
-            let normal = |d: &&cargo_metadata::NodeDep| {
-                d.dep_kinds
-                    .iter()
-                    .any(|k| k.kind == cargo_metadata::DependencyKind::Normal)
-            };
-            stack.extend(node.deps.iter().filter(normal).map(|d| &d.pkg));
-        }
-    }
-    meta.packages.iter().filter(|p| seen.contains(&&p.id)).collect()
-}
-
-fn sorted_names<'a>(packages: impl Iterator<Item = &'a cargo_metadata::Package>) -> Vec<String> {
-    let mut names: Vec<String> = packages.map(|p| p.name.to_string()).collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-/// Packages that compile native code (the shipped ones included).
-fn packages_with_c(linked: &[&cargo_metadata::Package]) -> Vec<String> {
-    sorted_names(linked.iter().copied().filter(|p| {
-        p.dependencies
-            .iter()
-            .any(|d| d.kind == cargo_metadata::DependencyKind::Build && C_BUILD_DEPS.contains(&d.name.as_str()))
-    }))
 }
 
 fn resolve_include(root: &Path, wanted: Option<Vec<PathBuf>>, where_: &str) -> Result<Vec<PathBuf>> {
@@ -834,18 +820,31 @@ mod tests {
     }
 
     #[test]
-    fn c_code_is_found_in_the_dependency_graph() {
-        let (_dir, meta) = workspace("");
-        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
-        assert!(config.c_code.is_empty(), "a pure fixture has no C: {:?}", config.c_code);
+    fn native_code_is_found_in_each_targets_graph() {
+        let musl = "x86_64-unknown-linux-musl";
+        let one_target = || Overrides {
+            targets: vec![musl.into()],
+            ..Overrides::default()
+        };
+        let (dir, meta) = workspace("");
+        let manifest = dir.path().join("Cargo.toml");
+        let config = load(&Runner::default(), Some(&manifest), &toolchain(), one_target()).unwrap();
+        assert_eq!(
+            config.native_code(musl),
+            &NativeCode::default(),
+            "a pure fixture has no C"
+        );
+        assert!(
+            !deps::native_anywhere(&meta, &config.bins).unwrap(),
+            "so no target is resolved"
+        );
         // This repository's app compiles csrc/crc32.c with the cc crate.
         let here = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .unwrap()
             .join("Cargo.toml");
-        let meta = metadata(&Runner::default(), Some(&here)).unwrap();
-        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
-        assert_eq!(config.c_code, ["app"]);
+        let config = load(&Runner::default(), Some(&here), &toolchain(), one_target()).unwrap();
+        assert_eq!(config.native_code(musl).compiled, ["app"]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! toolchain, the config (stage 1), what this machine offers, and the plan (stage 2).
 
 use crate::config::{self, Config, Overrides, Toolchain};
+use crate::deps::TargetGraph;
 use crate::model as triple;
 use crate::plan::{self, Host, Plan};
 use crate::runner::Runner;
@@ -21,6 +22,11 @@ pub struct Context {
     pub config: Config,
     pub host: Host,
     pub plan: Plan,
+    /// Every target's resolved dependency graph, when loaded with
+    /// [`Context::load_with_graphs`] (the audit reads them); empty otherwise.
+    pub graphs: Vec<TargetGraph>,
+    /// The feature flags the graphs were resolved with, as cargo takes them.
+    pub feature_flags: Vec<String>,
 }
 
 impl Context {
@@ -30,6 +36,30 @@ impl Context {
     pub fn load(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
         let toolchain = Toolchain::detect(&runner)?;
         let config = config::load(&runner, manifest_path, &toolchain, overrides)?;
+        Context::plan(runner, manifest_path, toolchain, config, Vec::new(), Vec::new())
+    }
+
+    /// As [`Context::load`], and keeps every target's dependency graph, resolved with
+    /// `feature_flags` (as cargo takes them): the routes then follow those features too.
+    pub fn load_with_graphs(
+        runner: Runner,
+        manifest_path: Option<&Path>,
+        overrides: Overrides,
+        feature_flags: &[String],
+    ) -> Result<Context> {
+        let toolchain = Toolchain::detect(&runner)?;
+        let (config, graphs) = config::load_with_graphs(&runner, manifest_path, &toolchain, overrides, feature_flags)?;
+        Context::plan(runner, manifest_path, toolchain, config, graphs, feature_flags.to_vec())
+    }
+
+    fn plan(
+        runner: Runner,
+        manifest_path: Option<&Path>,
+        toolchain: Toolchain,
+        config: Config,
+        graphs: Vec<TargetGraph>,
+        feature_flags: Vec<String>,
+    ) -> Result<Context> {
         let host = detect_host(&config.targets)?;
         let plan = plan::plan(&config, &toolchain, &host)?;
         Ok(Context {
@@ -39,6 +69,8 @@ impl Context {
             config,
             host,
             plan,
+            graphs,
+            feature_flags,
         })
     }
 
@@ -46,16 +78,14 @@ impl Context {
     /// reusing the toolchain already detected.
     pub fn replan(&self, overrides: Overrides) -> Result<Context> {
         let config = config::load(&self.runner, self.manifest_path.as_deref(), &self.toolchain, overrides)?;
-        let host = detect_host(&config.targets)?;
-        let plan = plan::plan(&config, &self.toolchain, &host)?;
-        Ok(Context {
-            runner: self.runner,
-            manifest_path: self.manifest_path.clone(),
-            toolchain: self.toolchain.clone(),
+        Context::plan(
+            self.runner,
+            self.manifest_path.as_deref(),
+            self.toolchain.clone(),
             config,
-            host,
-            plan,
-        })
+            Vec::new(),
+            Vec::new(),
+        )
     }
 }
 

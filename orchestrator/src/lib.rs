@@ -23,6 +23,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod deps;
 pub mod flags;
 pub mod inspect;
 pub mod model;

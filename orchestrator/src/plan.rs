@@ -62,6 +62,9 @@ pub struct Job {
     pub route: Route,
     /// Why this route was chosen, in words for the plan's reader.
     pub route_reason: String,
+    /// Packages built for this target that compile C (the detector in deps/): the route must
+    /// bring a C compiler for the target.
+    pub c_code: Vec<String>,
     /// Commands that prepare the toolchain (e.g. `rustup target add`); empty when ready.
     pub install: Vec<Cmd>,
     /// Index into `Plan::builds`.
@@ -85,8 +88,6 @@ pub struct Plan {
     pub source_date_epoch: u64,
     pub out_dir: PathBuf,
     pub include: Vec<PathBuf>,
-    /// Packages that compile C, which decide the routes.
-    pub c_code: Vec<String>,
     pub smoke_args: Vec<String>,
     pub smoke_expect: Option<String>,
     /// Tools fetched into the cache before building.
@@ -117,16 +118,19 @@ pub struct Host {
 /// A build that is bound to fail here, said before it starts.
 fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
     let apple = triple::family(target) == Family::AppleDarwin;
-    (apple && !config.frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
+    let frameworks = &config.native_code(target).frameworks;
+    (apple && !frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
         format!(
             "{} link(s) Apple frameworks, which only a macOS SDK provides: set SDKROOT to a MacOSX.sdk directory, or drop {target} from the matrix",
-            config.frameworks.join(", ")
+            frameworks.join(", ")
         )
     })
 }
 
 /// Chooses the linker route for `target` built on `host`, with the reason. `c_code` names
-/// the packages that compile C: then the route must bring a C compiler for the target.
+/// the packages of this target's own graph that compile C: then the route must bring a C
+/// compiler for the target. Per target, because the graphs differ: a crate that is native
+/// only on Windows must not send the Linux targets to zig.
 pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
     let same_arch = triple::arch(host) == triple::arch(target);
     let with_c = || {
@@ -277,7 +281,7 @@ fn build_command(
             // lld-link reads LIB like link.exe does: ';'-separated.
             let dirs: Result<Vec<String>> = tools.msvc_lib.iter().map(|d| path_arg(d)).collect();
             cmd = cmd.env("LIB", dirs?.join(";"));
-            if !config.c_code.is_empty() {
+            if targets.iter().any(|t| !config.native_code(t).compiled.is_empty()) {
                 let zig = path_arg(&tools.zig)?;
                 for target in targets {
                     let key = target.replace('-', "_");
@@ -349,12 +353,13 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     let mut jobs = Vec::new();
     let mut builds: Vec<Build> = Vec::new();
     for target in &config.targets {
+        let c_code = config.native_code(target).compiled.clone();
         let (route, route_reason) = match config.target_config.get(target).and_then(|t| t.route) {
             Some(route) => (
                 route,
                 "set in [workspace.metadata.dist.target] of the config".to_string(),
             ),
-            None => route(target, &toolchain.host, &config.c_code),
+            None => route(target, &toolchain.host, &c_code),
         };
         let build = match builds.iter().position(|b| b.route == route) {
             Some(i) => i,
@@ -379,6 +384,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             target: target.clone(),
             route,
             route_reason,
+            c_code,
             install,
             build,
             binaries: config
@@ -397,7 +403,10 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     }
 
     let routes: Vec<Route> = builds.iter().map(|b| b.route).collect();
-    let needs_zig = routes.contains(&Route::Zig) || (routes.contains(&Route::Msvc) && !config.c_code.is_empty());
+    // The msvc route compiles C with zig cc.
+    let needs_zig = jobs
+        .iter()
+        .any(|j| j.route == Route::Zig || (j.route == Route::Msvc && !j.c_code.is_empty()));
     let mut provisions = Vec::new();
     if needs_zig {
         provisions.extend([zig, zigbuild]);
@@ -413,7 +422,6 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         source_date_epoch: config.source_date_epoch,
         out_dir: config.out_dir.clone(),
         include: config.include.clone(),
-        c_code: config.c_code.clone(),
         smoke_args: config.smoke_args.clone(),
         smoke_expect: config.smoke_expect.clone(),
         provisions,
@@ -428,6 +436,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deps::NativeCode;
 
     fn config(targets: &[&str], c_code: &[&str]) -> Config {
         Config {
@@ -448,8 +457,16 @@ mod tests {
             unix_format: None,
             windows_format: None,
             commit: "abc123".into(),
-            c_code: c_code.iter().map(|s| s.to_string()).collect(),
-            frameworks: Vec::new(),
+            native: targets
+                .iter()
+                .map(|t| {
+                    let native = NativeCode {
+                        compiled: c_code.iter().map(|s| s.to_string()).collect(),
+                        frameworks: Vec::new(),
+                    };
+                    (t.to_string(), native)
+                })
+                .collect(),
             smoke_args: vec!["--version".into()],
             smoke_expect: None,
             target_config: Default::default(),
@@ -490,6 +507,38 @@ mod tests {
         assert!(route("x86_64-unknown-linux-musl", host, &c).1.contains("C code (ring)"));
         assert_eq!(route("x86_64-unknown-linux-gnu", host, &[]).0, Route::Native);
         assert_eq!(route("aarch64-unknown-linux-gnu", host, &[]).0, Route::Zig);
+    }
+
+    #[test]
+    fn each_target_is_routed_by_its_own_native_code() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let targets = [
+            "x86_64-unknown-linux-musl",
+            "aarch64-unknown-linux-musl",
+            "x86_64-pc-windows-msvc",
+        ];
+        // C only in the Windows graph: the Linux targets keep their pure-Rust routes.
+        let mut windows_c = config(&targets, &[]);
+        windows_c.native.get_mut(targets[2]).unwrap().compiled = vec!["winonly-sys".into()];
+        let plan_of = |config: &Config| plan(config, &toolchain(sysroot.path()), &host()).unwrap();
+        let routes = |plan: &Plan| plan.jobs.iter().map(|j| j.route).collect::<Vec<_>>();
+        let planned = plan_of(&windows_c);
+        assert_eq!(routes(&planned), [Route::Native, Route::RustLld, Route::Msvc]);
+        assert_eq!(planned.jobs[2].c_code, ["winonly-sys"]);
+        assert!(planned.builds[2].cmd.env.contains_key("CC_x86_64_pc_windows_msvc"));
+        let tools: Vec<&str> = planned.provisions.iter().map(|p| p.tool.as_str()).collect();
+        assert_eq!(
+            tools,
+            ["zig", "cargo-zigbuild", "msvc-libs"],
+            "zig cc compiles the Windows C"
+        );
+        // C only in the x86_64 musl graph: the msvc build gets no zig cc.
+        let mut musl_c = config(&targets, &[]);
+        musl_c.native.get_mut(targets[0]).unwrap().compiled = vec!["conf-sys".into()];
+        let planned = plan_of(&musl_c);
+        assert_eq!(routes(&planned), [Route::Zig, Route::RustLld, Route::Msvc]);
+        assert!(planned.jobs[0].route_reason.contains("C code (conf-sys)"));
+        assert!(!planned.builds[2].cmd.env.contains_key("CC_x86_64_pc_windows_msvc"));
     }
 
     #[test]
@@ -596,7 +645,9 @@ mod tests {
     fn frameworks_without_an_sdk_block_macos_before_building() {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["x86_64-apple-darwin", "x86_64-unknown-linux-musl"], &[]);
-        config.frameworks = vec!["core-foundation-sys".into()];
+        for native in config.native.values_mut() {
+            native.frameworks = vec!["core-foundation-sys".into()];
+        }
         let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
         assert!(blocked.jobs[0]
             .blocked

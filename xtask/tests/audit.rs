@@ -183,15 +183,6 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     assert_eq!(bundled["evidence"]["build_dependencies"], serde_json::json!(["cc"]));
     assert_eq!(bundled["routes"], serde_json::json!(["native", "zig"]));
     assert_eq!(bundled["planned_route_builds"], true);
-    assert!(
-        musl["notes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|n| !n.as_str().unwrap().contains("C detection")),
-        "{}",
-        musl["notes"]
-    );
     assert_eq!(tier(musl, "system-sys"), 3);
     let system = package_in(musl, "system-sys").unwrap();
     assert_eq!(system["system_libraries"], serde_json::json!(["zzsys"]));
@@ -204,8 +195,14 @@ fn fixture_packages_land_in_their_tiers_per_target() {
     // Build tools run on the host: cc compiles nothing itself and is no cross concern.
     assert_eq!(tier(musl, "cc"), 1);
     assert_eq!(package_in(musl, "cc").unwrap()["host_only"], true);
-    // C code sends musl to the zig route (plan.rs), and zig is what the audit names.
+    // C code sends musl to the zig route (plan.rs), and zig is what the audit names. The
+    // route rests on musl's own graph: the Windows-only C is not in it.
     assert_eq!(musl["route"], "zig");
+    assert!(
+        musl["route_reason"].as_str().unwrap().contains("C code (bundled-sys) "),
+        "{}",
+        musl["route_reason"]
+    );
     assert!(musl["tools"].to_string().contains("zig cc"), "{}", musl["tools"]);
     // Windows-only and dev-only dependencies are not shipped on Linux.
     assert!(package_in(musl, "winonly-sys").is_none());
@@ -238,9 +235,15 @@ fn fixture_packages_land_in_their_tiers_per_target() {
         (Some(3), &Value::Bool(true))
     );
     assert_eq!(make["tools"], serde_json::json!(["make"]));
-    // config.rs decides routes from cc/cmake/autotools build-dependencies: make-sys has none.
-    let notes = windows["notes"].to_string();
-    assert!(notes.contains("C detection") && notes.contains("make-sys"), "{notes}");
+    // The plan reads the same evidence: make-sys (no cc) is C that zig cc compiles for msvc.
+    assert!(
+        windows["route_reason"]
+            .as_str()
+            .unwrap()
+            .contains("zig cc compiles the C code"),
+        "{}",
+        windows["route_reason"]
+    );
 }
 
 #[test]

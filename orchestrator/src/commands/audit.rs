@@ -2,31 +2,25 @@
 //! document's native-code tiers, per target, from evidence rather than memory, and with
 //! `--build` checks the prediction against what the dist build's scripts really compiled.
 //!
-//! Stages: config (targets, bins) → `cargo metadata --filter-platform` per target →
-//! [`reachable`] (pure) → [`scan`] each package's files (the only file reading) →
-//! [`audit_target`] (pure: metadata + evidence → report) → optional build check → printing
-//! (the `print` section at the bottom; table layout from report.rs).
+//! Stages: config and each target's graph with its evidence (deps/: the walk and the
+//! native-code detector the plan's routes rest on too) → the plan's jobs → [`audit_target`]
+//! (pure: graph + job → report) → optional build check → printing (the `print` section at
+//! the bottom; table layout from report.rs).
 
 use crate::build;
 use crate::config::{self, Bin, Overrides, Toolchain};
 use crate::context::Context;
+use crate::deps::{self, Evidence, Files, TargetGraph};
 use crate::flags::{Audit as Args, AuditFormat, Global};
 use crate::model::{self as triple, Family};
-use crate::plan::{self, Route};
-use crate::runner::{log_tail, path_arg, Cmd, Runner};
+use crate::plan::{self, Job, Route};
+use crate::runner::{log_tail, Runner};
 use anyhow::{Context as _, Result};
-use cargo_metadata::{DependencyKind, Message, Metadata, Package, PackageId, TargetKind};
+use cargo_metadata::{Message, PackageId};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 
 const ROUTES: [Route; 4] = [Route::Native, Route::RustLld, Route::Zig, Route::Msvc];
-
-/// Bounds on reading a package: the biggest vendored trees (libgit2, aws-lc) hold a few
-/// thousand files; these stop a pathological package from stalling the audit.
-const MAX_WALK_ENTRIES: usize = 50_000;
-const MAX_WALK_DEPTH: usize = 16;
-const MAX_SCRIPT_BYTES: u64 = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Tier {
@@ -44,53 +38,34 @@ impl Serialize for Tier {
     }
 }
 
-/// What a package's own files say; the same for every target.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Files {
-    /// The build script, relative to the package root.
-    pub build_script: Option<String>,
-    pub c_sources: usize,
-    pub cpp_sources: usize,
-    pub asm_sources: usize,
-    /// Prebuilt `.a`/`.lib`/`.o` files (e.g. the Windows import libraries of windows_x86_64_gnu).
-    pub prebuilt_libraries: usize,
-    /// The walk hit its bound: the counts are lower bounds.
-    pub walk_truncated: bool,
-    /// Calls in the build script that compile code (`cc::Build::compile`, `cmake::build`, …).
-    pub compile_calls: Vec<String>,
-    /// Crates the build script calls to find a system library (`pkg_config`, `vcpkg`, …).
-    pub system_probes: Vec<String>,
-    /// How the build script asks rustc about itself (`$RUSTC`, autocfg, rustc_version).
-    pub rustc_probes: Vec<String>,
-    /// Environment variables the build script reads, beyond cargo's own.
-    pub env_vars: Vec<String>,
-    /// Libraries named literally in `cargo:rustc-link-lib=` lines.
-    pub link_libs: Vec<String>,
-    /// Build systems the script runs itself (jemalloc-sys runs `configure` and `make`).
-    pub script_tools: Vec<String>,
-    /// Apple frameworks named in `#[link(name = "…", kind = "framework")]` (read in -sys
-    /// packages only): they exist only in a macOS SDK.
-    pub frameworks: Vec<String>,
+/// What a pure-Rust package's build script does, when it has one: the markdown groups the
+/// tier-1 packages by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PureScript {
+    PrebuiltLibraries,
+    RustcProbes,
+    NoNativeSources,
+    Nothing,
 }
 
-/// Everything the verdict rests on, for one package on one target.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Evidence {
-    #[serde(flatten)]
-    pub files: Files,
-    pub links: Option<String>,
-    /// Build dependencies in the resolved graph (optional ones only when activated).
-    pub build_dependencies: Vec<String>,
-    /// Enabled features whose names switch bundling or system lookup.
-    pub bundling_features: Vec<String>,
-    /// Such features the package has but which are off.
-    pub bundling_features_off: Vec<String>,
+impl PureScript {
+    fn words(self) -> &'static str {
+        match self {
+            PureScript::PrebuiltLibraries => "only points the linker at prebuilt libraries it ships",
+            PureScript::RustcProbes => "only probes rustc",
+            PureScript::NoNativeSources => "ships no native sources for its compile calls",
+            PureScript::Nothing => "compiles nothing and probes no system library",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub tier: Tier,
     pub reason: String,
+    /// Tier 1 with a build script: what the script does (the reason says it, with details).
+    #[serde(skip)]
+    pub pure_script: Option<PureScript>,
     /// Whether the build script is expected to compile native code.
     pub compiles_native: bool,
     /// External tools the build needs beyond a C compiler (cmake, perl, nasm, pkg-config …).
@@ -110,6 +85,8 @@ pub struct Observed {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PackageReport {
+    #[serde(skip)]
+    pub id: PackageId,
     pub name: String,
     pub version: String,
     pub source: String,
@@ -196,12 +173,13 @@ impl Args {
             profile,
             out_dir: None,
         };
-        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), overrides)?;
-        let options = AuditOptions {
-            feature_flags: feature_flags(&self),
-            build: self.build,
-        };
-        let audit = audit(&ctx, &options)?;
+        let ctx = Context::load_with_graphs(
+            global.runner(),
+            global.manifest_path.as_deref(),
+            overrides,
+            &feature_flags(&self),
+        )?;
+        let audit = audit(&ctx, &AuditOptions { build: self.build })?;
         let format = if global.json { AuditFormat::Json } else { self.format };
         print(&audit, format);
         let build_failed: Vec<&str> = audit
@@ -220,47 +198,27 @@ impl Args {
     }
 }
 
-/// What to audit beyond the config: features, and whether to check against a real build.
+/// What to audit beyond what the context says.
 #[derive(Debug, Clone, Default)]
 pub struct AuditOptions {
-    /// Feature flags exactly as cargo takes them (`--features a,b`, `--all-features` …).
-    pub feature_flags: Vec<String>,
     /// Also run the dist build per target and compare the prediction with what the build
     /// scripts really compiled.
     pub build: bool,
 }
 
 /// Sorts every package the shipped binaries need into native-code tiers, per target of
-/// `ctx`'s plan, against the route `cargo xtask dist` would take.
+/// `ctx`'s plan, against the route `cargo xtask dist` would take. `ctx` must come from
+/// [`Context::load_with_graphs`]: the audit reports on the graphs the routes came from.
 pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
     let (runner, config, plan, toolchain, host) = (&ctx.runner, &ctx.config, &ctx.plan, &ctx.toolchain, &ctx.host);
-    let feature_flags = options.feature_flags.clone();
-    let mut files: HashMap<PackageId, Files> = HashMap::new();
+    let feature_flags = ctx.feature_flags.clone();
     let mut targets = Vec::new();
     for job in &plan.jobs {
         let target = &job.target;
-        let meta = target_metadata(
-            runner,
-            ctx.manifest_path.as_deref(),
-            &config.manifest_path,
-            target,
-            &feature_flags,
-        )?;
-        let reach = reachable(&meta, &config.bins)?;
-        for id in reach.keys() {
-            if !files.contains_key(id) {
-                files.insert(
-                    id.clone(),
-                    scan(&meta[id]).with_context(|| format!("auditing {target}"))?,
-                );
-            }
-        }
-        let planned = Planned {
-            route: job.route,
-            reason: job.route_reason.clone(),
-            c_code: config.c_code.clone(),
-        };
-        let mut report = audit_target(&meta, &reach, &files, target, &toolchain.host, &planned);
+        let graph = ctx.graphs.iter().find(|g| &g.target == target).with_context(|| {
+            format!("no dependency graph was resolved for {target}: load the context with Context::load_with_graphs")
+        })?;
+        let mut report = audit_target(graph, &toolchain.host, job);
         if let Some(blocked) = &job.blocked {
             report
                 .notes
@@ -268,7 +226,7 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
         }
         if options.build {
             let observed = build_and_observe(runner, config, toolchain, host, target, &feature_flags)?;
-            check_build(&mut report, &meta, observed);
+            check_build(&mut report, observed);
         }
         targets.push(report);
     }
@@ -280,15 +238,6 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
         targets,
     };
     Ok(audit)
-}
-
-/// The route `cargo xtask dist` plans for a target, and the C code it decided on.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub route: Route,
-    pub reason: String,
-    /// config.rs's list of packages that compile C (from declared build-dependencies).
-    pub c_code: Vec<String>,
 }
 
 /// The feature flags exactly as cargo takes them, for `cargo metadata` and the build alike.
@@ -307,339 +256,6 @@ fn feature_flags(args: &Args) -> Vec<String> {
     flags
 }
 
-/// The resolved graph as the dist build for `target` sees it.
-fn target_metadata(
-    runner: &Runner,
-    given: Option<&Path>,
-    root_manifest: &Path,
-    target: &str,
-    feature_flags: &[String],
-) -> Result<Metadata> {
-    // Features name the package of the manifest the user pointed at, as with cargo itself.
-    let manifest = given.unwrap_or(root_manifest);
-    let cmd = Cmd::new("cargo")
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--filter-platform",
-            target,
-            "--manifest-path",
-        ])
-        .arg(path_arg(manifest)?)
-        .args(feature_flags.iter().cloned());
-    let json = runner.query(&cmd).map_err(|e| {
-        crate::UsageError::new(format!(
-            "cannot resolve the dependency graph of {} for {target}: {e:#}: check the --features flags and that the lock file is current",
-            manifest.display()
-        ))
-    })?;
-    cargo_metadata::MetadataCommand::parse(json)
-        .with_context(|| format!("cargo metadata for {target} printed JSON this tool cannot read"))
-}
-
-fn is_proc_macro(pkg: &Package) -> bool {
-    pkg.targets.iter().any(|t| t.is_kind(TargetKind::ProcMacro))
-}
-
-/// A reached package: whether any path builds it for the target (rather than only for the
-/// host, through build dependencies and proc-macros), and the first path that reached it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reached {
-    pub for_target: bool,
-    pub via: Vec<String>,
-}
-
-/// Every package the shipped binaries' packages need, through normal and build edges;
-/// dev-dependencies are never shipped.
-pub fn reachable(meta: &Metadata, bins: &[Bin]) -> Result<BTreeMap<PackageId, Reached>> {
-    let resolve = meta
-        .resolve
-        .as_ref()
-        .context("cargo metadata returned no resolve graph")?;
-    let nodes: HashMap<&PackageId, &cargo_metadata::Node> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
-    let mut reached: BTreeMap<PackageId, Reached> = BTreeMap::new();
-    let mut queue: VecDeque<(PackageId, bool, Vec<String>)> = VecDeque::new();
-    for pkg in meta.workspace_packages() {
-        if bins.iter().any(|b| b.package == pkg.name.as_str()) {
-            queue.push_back((pkg.id.clone(), false, Vec::new()));
-        }
-    }
-    let mut seen: BTreeSet<(PackageId, bool)> = BTreeSet::new();
-    while let Some((id, host, via)) = queue.pop_front() {
-        if !seen.insert((id.clone(), host)) {
-            continue;
-        }
-        let entry = reached.entry(id.clone()).or_insert_with(|| Reached {
-            for_target: false,
-            via: via.clone(),
-        });
-        entry.for_target |= !host;
-        let node = nodes
-            .get(&id)
-            .with_context(|| format!("{id} is missing from cargo metadata's resolve graph"))?;
-        let mut next_via = via;
-        next_via.push(meta[&id].name.to_string());
-        for dep in &node.deps {
-            let kinds = || dep.dep_kinds.iter().map(|k| k.kind);
-            if kinds().any(|k| k == DependencyKind::Normal) {
-                let dep_host = host || is_proc_macro(&meta[&dep.pkg]);
-                queue.push_back((dep.pkg.clone(), dep_host, next_via.clone()));
-            }
-            if kinds().any(|k| k == DependencyKind::Build) {
-                queue.push_back((dep.pkg.clone(), true, next_via.clone()));
-            }
-        }
-    }
-    Ok(reached)
-}
-
-/// Reads a package's files: counts native sources (bounded walk) and reads its build script.
-pub fn scan(pkg: &Package) -> Result<Files> {
-    let root = pkg
-        .manifest_path
-        .parent()
-        .context("a manifest path without a directory")?
-        .as_std_path();
-    let script = pkg
-        .targets
-        .iter()
-        .find(|t| t.is_kind(TargetKind::CustomBuild))
-        .map(|t| t.src_path.as_std_path());
-    // A build script in its own directory (openssl-sys's build/) may keep C files there that
-    // it only preprocesses to probe headers: those are not bundled sources.
-    let script_dir = script.and_then(Path::parent).filter(|d| *d != root);
-    let mut files = Files::default();
-    // Reading every .rs file is only worth it where links to native code live, by convention.
-    let read_rust = pkg.name.ends_with("-sys");
-    walk(root, script_dir, read_rust, &mut files)
-        .with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
-    if let Some(script) = script {
-        files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
-        let mut text = String::new();
-        let parts = match script_dir {
-            Some(dir) => {
-                let mut rs: Vec<_> = std::fs::read_dir(dir)
-                    .with_context(|| format!("listing the build script directory {} of {}", dir.display(), pkg.name))?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-                    .collect();
-                rs.sort();
-                rs
-            }
-            None => vec![script.to_path_buf()],
-        };
-        for part in parts {
-            let len = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-            if len <= MAX_SCRIPT_BYTES {
-                let bytes = std::fs::read(&part)
-                    .with_context(|| format!("reading the build script {} of {}", part.display(), pkg.name))?;
-                text.push_str(&String::from_utf8_lossy(&bytes));
-                text.push('\n');
-            }
-        }
-        scan_script(&text, &mut files);
-    }
-    Ok(files)
-}
-
-fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) -> Result<()> {
-    let mut stack = vec![(root.to_path_buf(), 0usize)];
-    let mut entries = 0;
-    while let Some((dir, depth)) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-            let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-            entries += 1;
-            if entries > MAX_WALK_ENTRIES {
-                files.walk_truncated = true;
-                return Ok(());
-            }
-            let path = entry.path();
-            // file_type() does not follow symlinks: a link loop cannot trap the walk.
-            let kind = entry
-                .file_type()
-                .with_context(|| format!("reading {}", path.display()))?;
-            if kind.is_dir() {
-                let name = entry.file_name();
-                if name == ".git" || name == "target" || Some(path.as_path()) == skip {
-                    continue;
-                }
-                if depth + 1 < MAX_WALK_DEPTH {
-                    stack.push((path, depth + 1));
-                } else {
-                    files.walk_truncated = true;
-                }
-            } else if kind.is_file() {
-                match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-                    "c" => files.c_sources += 1,
-                    "cc" | "cpp" | "cxx" | "c++" => files.cpp_sources += 1,
-                    "s" | "S" | "asm" => files.asm_sources += 1,
-                    "a" | "lib" | "o" | "obj" => files.prebuilt_libraries += 1,
-                    "rs" if read_rust && entry.metadata().is_ok_and(|m| m.len() <= MAX_SCRIPT_BYTES) => {
-                        let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                        for name in framework_links(&String::from_utf8_lossy(&text)) {
-                            if !files.frameworks.contains(&name) {
-                                files.frameworks.push(name);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The names in `link(name = "X", kind = "framework")` attributes.
-fn framework_links(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    for (i, _) in text.match_indices("kind = \"framework\"") {
-        let before = &text[i.saturating_sub(200)..i];
-        if let Some(start) = before.rfind("name = \"") {
-            let rest = &before[start + "name = \"".len()..];
-            if let Some(end) = rest.find('"') {
-                names.push(rest[..end].to_string());
-            }
-        }
-    }
-    names
-}
-
-/// Variables every build script may read that say nothing about native code.
-const CARGO_VARS: [&str; 10] = [
-    "OUT_DIR",
-    "TARGET",
-    "HOST",
-    "PROFILE",
-    "OPT_LEVEL",
-    "DEBUG",
-    "NUM_JOBS",
-    "RUSTC",
-    "RUSTDOC",
-    "RUSTC_LINKER",
-];
-
-/// Reads the build script's text for the calls and variables that give its purpose away.
-pub fn scan_script(text: &str, files: &mut Files) {
-    let add = |list: &mut Vec<String>, item: &str| {
-        if !list.iter().any(|x| x == item) {
-            list.push(item.to_string());
-        }
-    };
-    for (needle, label) in [
-        (".compile(", "cc::Build::compile"),
-        (".compile_intermediates(", "cc::Build::compile_intermediates"),
-        (".try_compile(", "cc::Build::try_compile"),
-        ("cmake::Config", "cmake::Config"),
-        ("cmake::build", "cmake::build"),
-        ("cxx_build::", "cxx_build"),
-        ("nasm_rs::", "nasm_rs"),
-        ("autotools::", "autotools"),
-    ] {
-        if text.contains(needle) {
-            add(&mut files.compile_calls, label);
-        }
-    }
-    // A script without a compile call may drive a build system by hand. Only then are tool
-    // names taken from the text: ring and zstd-sys name nasm, perl or cmake on paths that a
-    // crates.io package never takes.
-    if files.compile_calls.is_empty() && text.contains("Command::new(") {
-        // gmake is make's name on the BSDs: one tool, not two.
-        for tool in ["make", "ninja", "meson"] {
-            let named = text.contains(&format!("\"{tool}\"")) || (tool == "make" && text.contains("\"gmake\""));
-            if named {
-                add(&mut files.compile_calls, tool);
-                add(&mut files.script_tools, tool);
-            }
-        }
-    }
-    // `openssl_src::Build`, `luajit_src::Build`: a -src crate builds the bundled library.
-    for (i, _) in text.match_indices("_src::Build") {
-        let start = text[..i]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |s| s + 1);
-        add(&mut files.compile_calls, &format!("{}_src::Build", &text[start..i]));
-    }
-    for (needle, label) in [
-        ("pkg_config::", "pkg_config"),
-        ("vcpkg::", "vcpkg"),
-        ("system_deps::", "system_deps"),
-        ("metadeps::", "metadeps"),
-    ] {
-        if text.contains(needle) {
-            add(&mut files.system_probes, label);
-        }
-    }
-    for (needle, label) in [
-        ("autocfg", "autocfg"),
-        ("rustc_version", "rustc_version"),
-        ("version_check", "version_check"),
-        ("\"RUSTC\"", "$RUSTC"),
-    ] {
-        if text.contains(needle) {
-            add(&mut files.rustc_probes, label);
-        }
-    }
-    for (i, _) in text.match_indices("rustc-link-lib=") {
-        let rest = &text[i + "rustc-link-lib=".len()..];
-        let value = &rest[..rest.find(['"', '{', '\n']).unwrap_or(rest.len())];
-        let lib = value.rsplit('=').next().unwrap_or(value);
-        if let Some(framework) = value.strip_prefix("framework=").filter(|f| !f.is_empty()) {
-            add(&mut files.frameworks, framework);
-        } else if !lib.is_empty() {
-            add(&mut files.link_libs, lib);
-        }
-    }
-    // Variables the script asks cargo to watch.
-    for (i, _) in text.match_indices("rerun-if-env-changed=") {
-        let rest = &text[i + "rerun-if-env-changed=".len()..];
-        let var = &rest[..rest.find(['"', '\n']).unwrap_or(rest.len())];
-        if looks_like_var(var) {
-            add(&mut files.env_vars, var);
-        }
-    }
-    // Names read through env::var / env::var_os or a script's own `env("…")` helper.
-    for opener in ["var(\"", "var_os(\"", "env(\""] {
-        for (i, _) in text.match_indices(opener) {
-            let rest = &text[i + opener.len()..];
-            let var = &rest[..rest.find('"').unwrap_or(0)];
-            if looks_like_var(var) {
-                add(&mut files.env_vars, var);
-            }
-        }
-    }
-}
-
-/// A literal environment variable name that is not one of cargo's own (format strings like
-/// `{}_NO_VENDOR` are skipped: their name is not in the text).
-fn looks_like_var(var: &str) -> bool {
-    var.len() >= 3
-        && var.starts_with(|c: char| c.is_ascii_uppercase())
-        && var
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        && !CARGO_VARS.contains(&var)
-        && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p))
-}
-
-/// Feature names that usually switch between a bundled copy and the system's.
-fn is_bundling_feature(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "vendor",
-        "bundle",
-        "static",
-        "system",
-        "pkg-config",
-        "pkg_config",
-        "dynamic",
-        "shared",
-    ]
-    .iter()
-    .any(|w| name.contains(w))
-}
-
 /// Tools an activated build dependency brings in, beyond the C compiler.
 fn tools_of_build_dep(name: &str) -> &'static [&'static str] {
     match name {
@@ -653,48 +269,13 @@ fn tools_of_build_dep(name: &str) -> &'static [&'static str] {
     }
 }
 
-/// The evidence for one package on one target: its files plus what the resolve activated.
-pub fn evidence(meta: &Metadata, id: &PackageId, files: &Files) -> Evidence {
-    let pkg = &meta[id];
-    let node = meta.resolve.as_ref().and_then(|r| r.nodes.iter().find(|n| &n.id == id));
-    let mut build_dependencies: Vec<String> = node
-        .map(|n| {
-            n.deps
-                .iter()
-                .filter(|d| d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Build))
-                .map(|d| meta[&d.pkg].name.to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    build_dependencies.sort();
-    build_dependencies.dedup();
-    let enabled: BTreeSet<String> = node
-        .map(|n| n.features.iter().map(|f| f.to_string()).collect())
-        .unwrap_or_default();
-    let bundling_features = enabled.iter().filter(|f| is_bundling_feature(f)).cloned().collect();
-    let bundling_features_off = pkg
-        .features
-        .keys()
-        .filter(|f| is_bundling_feature(f) && !enabled.contains(*f))
-        .cloned()
-        .collect();
-    Evidence {
-        files: files.clone(),
-        links: pkg.links.clone(),
-        build_dependencies,
-        bundling_features,
-        bundling_features_off,
-    }
-}
-
 /// The tier and its reason, from the evidence alone.
 pub fn classify(name: &str, e: &Evidence) -> Verdict {
     let f = &e.files;
     let has_dep = |n: &str| e.build_dependencies.iter().any(|d| d == n);
-    let native_sources = f.c_sources + f.cpp_sources + f.asm_sources;
-    let src_crate = e.build_dependencies.iter().find(|d| d.ends_with("-src"));
-    let compiles_native =
-        f.build_script.is_some() && !f.compile_calls.is_empty() && (native_sources > 0 || src_crate.is_some());
+    let src_crate = e.src_crate();
+    // The plan's routes rest on the same answer (deps/).
+    let compiles_native = e.compiles_native();
     let mut tools: Vec<String> = e
         .build_dependencies
         .iter()
@@ -755,6 +336,7 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
             return Verdict {
                 tier: Tier::Bundled,
                 reason,
+                pure_script: None,
                 compiles_native,
                 tools,
                 system_libraries: Vec::new(),
@@ -765,6 +347,7 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
         return Verdict {
             tier: Tier::System,
             reason: format!("{reason}; needs {}", tools.join(", ")),
+            pure_script: None,
             compiles_native,
             tools,
             system_libraries: Vec::new(),
@@ -793,6 +376,7 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
         return Verdict {
             tier: Tier::System,
             reason,
+            pure_script: None,
             compiles_native,
             tools,
             system_libraries: vec![library],
@@ -803,30 +387,33 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
         return Verdict {
             tier: Tier::System,
             reason: format!("build script needs {}", tools.join(", ")),
+            pure_script: None,
             compiles_native,
             fix: Some(format!("install {} on the build machine", tools.join(" and "))),
             tools,
             system_libraries: Vec::new(),
         };
     }
-    let reason = match &f.build_script {
-        None => "no build script".to_string(),
-        Some(_) if f.prebuilt_libraries > 0 => format!(
-            "build script only points the linker at prebuilt libraries it ships ({} files)",
-            f.prebuilt_libraries
-        ),
-        Some(_) if !f.rustc_probes.is_empty() => {
-            format!("build script only probes rustc ({})", f.rustc_probes.join(", "))
+    let pure_script = f.build_script.as_ref().map(|_| {
+        if f.prebuilt_libraries > 0 {
+            (PureScript::PrebuiltLibraries, format!("{} files", f.prebuilt_libraries))
+        } else if !f.rustc_probes.is_empty() {
+            (PureScript::RustcProbes, f.rustc_probes.join(", "))
+        } else if !f.compile_calls.is_empty() {
+            (PureScript::NoNativeSources, f.compile_calls.join(", "))
+        } else {
+            (PureScript::Nothing, String::new())
         }
-        Some(_) if !f.compile_calls.is_empty() => format!(
-            "build script ships no native sources for its compile calls ({})",
-            f.compile_calls.join(", ")
-        ),
-        Some(_) => "build script compiles nothing and probes no system library".to_string(),
+    });
+    let reason = match &pure_script {
+        None => "no build script".to_string(),
+        Some((script, details)) if details.is_empty() => format!("build script {}", script.words()),
+        Some((script, details)) => format!("build script {} ({details})", script.words()),
     };
     Verdict {
         tier: Tier::PureRust,
         reason,
+        pure_script: pure_script.map(|(script, _)| script),
         compiles_native,
         tools,
         system_libraries: Vec::new(),
@@ -870,28 +457,24 @@ pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
     }
 }
 
-/// The report for one target: a pure function of the resolved graph and the scanned files.
-pub fn audit_target(
-    meta: &Metadata,
-    reach: &BTreeMap<PackageId, Reached>,
-    files: &HashMap<PackageId, Files>,
-    target: &str,
-    host: &str,
-    planned: &Planned,
-) -> TargetReport {
-    let route = planned.route;
+/// The report for one target: a pure function of its graph and the job the plan made for it.
+pub fn audit_target(graph: &TargetGraph, host: &str, job: &Job) -> TargetReport {
+    let (target, route) = (job.target.as_str(), job.route);
     let mut packages = Vec::new();
-    for (id, reached) in reach {
-        let pkg = &meta[id];
-        let evidence = evidence(meta, id, files.get(id).unwrap_or(&Files::default()));
+    for (id, reached) in &graph.reached {
+        let pkg = &graph.meta[id];
+        let evidence = graph.evidence[id].clone();
         let mut verdict = classify(pkg.name.as_str(), &evidence);
-        if triple::family(target) == Family::AppleDarwin && !evidence.files.frameworks.is_empty() {
+        // As the plan's SDK check: a host-only package is linked into the host's build tools.
+        let apple = triple::family(target) == Family::AppleDarwin;
+        if apple && reached.for_target && !evidence.files.frameworks.is_empty() {
             verdict = Verdict {
                 tier: Tier::System,
                 reason: format!(
                     "links the Apple framework(s) {}, which only a macOS SDK has",
                     evidence.files.frameworks.join(", ")
                 ),
+                pure_script: None,
                 compiles_native: verdict.compiles_native,
                 tools: verdict.tools,
                 system_libraries: vec!["macOS SDK".into()],
@@ -911,6 +494,7 @@ pub fn audit_target(
                 .collect(),
         };
         packages.push(PackageReport {
+            id: id.clone(),
             name: pkg.name.to_string(),
             version: pkg.version.to_string(),
             source: match &pkg.source {
@@ -946,15 +530,11 @@ pub fn audit_target(
         tools.extend(p.verdict.tools.iter().cloned());
         system_libraries.extend(p.verdict.system_libraries.iter().cloned());
     }
-    let cross_c: Vec<&PackageReport> = packages
-        .iter()
-        .filter(|p| p.verdict.compiles_native && !p.host_only && p.verdict.system_libraries.is_empty())
-        .collect();
     if packages.iter().any(|p| p.verdict.compiles_native && p.host_only) {
         tools.insert("gcc (host, for build-time native code)".into());
     }
-    if !cross_c.is_empty() {
-        let names: Vec<&str> = cross_c.iter().map(|p| p.name.as_str()).collect();
+    // The packages the plan chose the route for: the same detector on the same graph.
+    if !job.c_code.is_empty() {
         match c_compiler(route, target, host) {
             Some(cc) => {
                 tools.insert(cc);
@@ -972,7 +552,7 @@ pub fn audit_target(
                 };
                 notes.push(format!(
                     "the planned route `{route}` has no C compiler for {target}, which these packages need: {}; {instead}",
-                    names.join(", ")
+                    job.c_code.join(", ")
                 ));
                 tools.insert(format!("a C compiler for {target}"));
             }
@@ -984,24 +564,10 @@ pub fn audit_target(
             system_libraries.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
-    // The plan picks routes from config.rs's quicker C detection: say where the two differ.
-    let mut found: Vec<&str> = cross_c.iter().map(|p| p.name.as_str()).collect();
-    found.dedup();
-    let missed: Vec<&str> = found
-        .iter()
-        .copied()
-        .filter(|n| !planned.c_code.iter().any(|c| c == n))
-        .collect();
-    if !missed.is_empty() {
-        notes.push(format!(
-            "the plan's C detection (build-dependencies on cc, cmake or autotools) misses {}: its route choice may lack a C compiler",
-            missed.join(", ")
-        ));
-    }
     TargetReport {
         target: target.to_string(),
         route,
-        route_reason: planned.reason.clone(),
+        route_reason: job.route_reason.clone(),
         score,
         tools: tools.into_iter().collect(),
         system_libraries: system_libraries.into_iter().collect(),
@@ -1060,7 +626,7 @@ fn build_and_observe(
         // Lines that are not cargo messages (a build script's stray output) are skipped.
         if let Ok(Message::BuildScriptExecuted(script)) = serde_json::from_str::<Message>(line) {
             let seen = scripts.entry(script.package_id.clone()).or_default();
-            match count_objects(script.out_dir.as_std_path()) {
+            match deps::scan::native_objects(script.out_dir.as_std_path()) {
                 Ok(n) => seen.native_objects += n,
                 Err(e) => walk_error = Some(e),
             }
@@ -1092,26 +658,12 @@ fn build_and_observe(
     })
 }
 
-/// Object files and static archives under a build script's OUT_DIR: what compiling C leaves.
-fn count_objects(out_dir: &Path) -> Result<usize> {
-    if !out_dir.is_dir() {
-        return Ok(0);
-    }
-    let mut files = Files::default();
-    walk(out_dir, None, false, &mut files)?;
-    Ok(files.prebuilt_libraries)
-}
-
 /// Marks what each build script really did and lists where the prediction was wrong.
-pub fn check_build(report: &mut TargetReport, meta: &Metadata, observation: BuildObservation) {
+pub fn check_build(report: &mut TargetReport, observation: BuildObservation) {
     let mut compiled_native = Vec::new();
     let mut disagreements = Vec::new();
     for p in &mut report.packages {
-        let observed = meta
-            .packages
-            .iter()
-            .find(|pkg| pkg.name.as_str() == p.name && pkg.version.to_string() == p.version)
-            .and_then(|pkg| observation.scripts.get(&pkg.id));
+        let observed = observation.scripts.get(&p.id);
         let compiled = observed.is_some_and(|o| o.native_objects > 0);
         if compiled {
             compiled_native.push(p.name.clone());
@@ -1185,9 +737,8 @@ fn evidence_words(p: &PackageReport) -> String {
     if let Some(links) = &e.links {
         words.push(format!("links `{links}`"));
     }
-    let sources = source_summary(&e.files);
-    if !sources.starts_with("no ") {
-        words.push(sources);
+    if e.files.native_sources() > 0 {
+        words.push(source_summary(&e.files));
     }
     if !e.bundling_features.is_empty() {
         words.push(format!("features on: {}", e.bundling_features.join(", ")));
@@ -1299,14 +850,11 @@ fn markdown(audit: &AuditReport) -> String {
         out += &format!("### Tier 1: pure Rust ({})\n\n", pure.len());
         // Grouped by what the build script does, details in the JSON.
         let mut scripted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for p in pure.iter().filter(|p| p.evidence.files.build_script.is_some()) {
-            let what = p
-                .verdict
-                .reason
-                .split(" (")
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("build script ");
+        for p in &pure {
+            let Some(script) = p.verdict.pure_script else {
+                continue;
+            };
+            let what = script.words();
             let names = scripted.entry(what).or_default();
             if names.last() != Some(&p.name.as_str()) {
                 names.push(p.name.as_str());
@@ -1441,42 +989,7 @@ fn table(audit: &AuditReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn files_from(script: &str) -> Files {
-        let mut files = Files {
-            build_script: Some("build.rs".into()),
-            ..Files::default()
-        };
-        scan_script(script, &mut files);
-        files
-    }
-
-    #[test]
-    fn a_cc_build_script_is_read_for_calls_and_variables() {
-        let files = files_from(
-            r#"fn main() {
-                println!("cargo:rerun-if-env-changed=LIBZ_SYS_STATIC");
-                if pkg_config::probe_library("zlib").is_ok() { return; }
-                let dir = env::var("OUT_DIR").unwrap();
-                cc::Build::new().file("src/zlib/adler32.c").compile("z");
-                println!("cargo:rustc-link-lib=static=z");
-            }"#,
-        );
-        assert_eq!(files.compile_calls, ["cc::Build::compile"]);
-        assert_eq!(files.system_probes, ["pkg_config"]);
-        assert_eq!(
-            files.env_vars,
-            ["LIBZ_SYS_STATIC"],
-            "cargo's own OUT_DIR is no evidence"
-        );
-        assert_eq!(files.link_libs, ["z"]);
-        // system-configuration-sys links its framework from the build script.
-        let files = files_from("println!(\"cargo:rustc-link-lib=framework=SystemConfiguration\");");
-        assert_eq!(
-            (files.frameworks, files.link_libs),
-            (vec!["SystemConfiguration".to_string()], vec![])
-        );
-    }
+    use crate::deps::scan::script_files as files_from;
 
     #[test]
     fn a_script_that_runs_make_compiles_and_needs_make() {
@@ -1485,20 +998,6 @@ mod tests {
         let v = classify("jemalloc-sys", &evidence(files, Some("jemalloc"), &["cc"], &[]));
         assert_eq!((v.tier, v.compiles_native), (Tier::System, true));
         assert_eq!(v.tools, ["make"]);
-        // With a cc compile call, tool names in the text are not trusted (ring names nasm).
-        let files = files_from(
-            "const NASM: &str = \"nasm\";\nlet m = \"make\"; Command::new(m);\ncc::Build::new().compile(\"ring\");",
-        );
-        assert!(files.script_tools.is_empty(), "{files:?}");
-    }
-
-    #[test]
-    fn a_src_crate_and_rustc_probes_are_named() {
-        let files = files_from(
-            "let artifacts = openssl_src::Build::new().build();\nlet v = env::var(\"RUSTC\");\nautocfg::new();",
-        );
-        assert_eq!(files.compile_calls, ["openssl_src::Build"]);
-        assert_eq!(files.rustc_probes, ["autocfg", "$RUSTC"]);
     }
 
     fn evidence(files: Files, links: Option<&str>, build_deps: &[&str], off: &[&str]) -> Evidence {
@@ -1509,6 +1008,42 @@ mod tests {
             bundling_features: Vec::new(),
             bundling_features_off: off.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn plan_and_audit_both_see_c_built_by_configure_and_make() {
+        // conf-sys builds its C as tikv-jemalloc-sys does, without cc: the plan must give
+        // the musl target zig (the host's glibc gcc would build it against glibc) and the
+        // audit must call it native code that needs make.
+        let dir = deps::fixture::workspace();
+        let toolchain = deps::fixture::toolchain();
+        let overrides = Overrides {
+            targets: vec!["x86_64-unknown-linux-musl".into()],
+            ..Overrides::default()
+        };
+        let manifest = dir.path().join("Cargo.toml");
+        let (config, graphs) =
+            config::load_with_graphs(&Runner::default(), Some(&manifest), &toolchain, overrides, &[]).unwrap();
+        let plan = plan::plan(&config, &toolchain, &plan::Host::default()).unwrap();
+        let job = &plan.jobs[0];
+        assert_eq!(
+            (job.route, job.c_code.as_slice()),
+            (Route::Zig, &["conf-sys".to_string()][..])
+        );
+        let report = audit_target(&graphs[0], &toolchain.host, job);
+        let conf = report.packages.iter().find(|p| p.name == "conf-sys").unwrap();
+        assert!(conf.verdict.compiles_native, "{:?}", conf.verdict);
+        assert_eq!(
+            (conf.verdict.tier, conf.verdict.tools.as_slice()),
+            (Tier::System, &["make".to_string()][..])
+        );
+        assert!(conf.planned_route_builds);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+        assert!(
+            report.tools.contains(&"zig cc (cargo-zigbuild)".to_string()),
+            "{:?}",
+            report.tools
+        );
     }
 
     #[test]
@@ -1582,12 +1117,6 @@ mod tests {
         assert!(c_compiler(Route::Zig, "aarch64-apple-darwin", host).is_some());
         assert!(c_compiler(Route::Zig, "x86_64-pc-windows-msvc", host).is_none());
         assert!(c_compiler(Route::Msvc, "x86_64-pc-windows-msvc", host).is_some());
-    }
-
-    #[test]
-    fn framework_links_are_named() {
-        let text = "#[cfg_attr(feature = \"link\", link(name = \"CoreFoundation\", kind = \"framework\"))]\n#[link(name = \"c\")]";
-        assert_eq!(framework_links(text), ["CoreFoundation"]);
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub fn checks(ctx: &Context) -> Vec<Check> {
         }
         let needs: Vec<&str> = match job.route {
             Route::Zig => vec!["zig", "cargo-zigbuild"],
-            Route::Msvc if plan.c_code.is_empty() => vec!["msvc-libs"],
+            Route::Msvc if job.c_code.is_empty() => vec!["msvc-libs"],
             Route::Msvc => vec!["msvc-libs", "zig"],
             Route::Native | Route::RustLld => vec![],
         };

@@ -35,9 +35,6 @@ pub fn print_plan(plan: &Plan, json: bool) {
         plan.builds.len(),
         plan.out_dir.display()
     );
-    if !plan.c_code.is_empty() {
-        println!("C code in: {}", plan.c_code.join(", "));
-    }
     for p in &plan.provisions {
         let state = if p.present { "present" } else { "to provision" };
         println!("tool {} {} ({state}): {}", p.tool, p.version, p.dir.display());
@@ -47,6 +44,9 @@ pub fn print_plan(plan: &Plan, json: bool) {
     }
     for job in &plan.jobs {
         println!("\n{}  route {}: {}", job.target, job.route, job.route_reason);
+        if !job.c_code.is_empty() {
+            println!("  C code:  {}", job.c_code.join(", "));
+        }
         for cmd in &job.install {
             println!("  install: {}", cmd.display());
         }

@@ -175,6 +175,11 @@ fn read_zip(reader: impl Read + Seek, visit: &mut dyn FnMut(&str, &[u8])) -> Res
     Ok(())
 }
 
+/// An entry's path must stay inside the archive.
+fn check_entry_path(name: &str) -> Result<()> {
+    names::check_relative_path(name).with_context(|| format!("entry `{name}` would land outside the archive"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,9 +215,4 @@ mod tests {
         assert_eq!(kind(Path::new("a.zip")), Some(Kind::Zip));
         assert_eq!(kind(Path::new("a.exe")), None);
     }
-}
-
-/// An entry's path must stay inside the archive.
-fn check_entry_path(name: &str) -> Result<()> {
-    names::check_relative_path(name).with_context(|| format!("entry `{name}` would land outside the archive"))
 }

@@ -1,0 +1,426 @@
+//! The shipped binaries' dependency graph, per target, and the one native-code detector.
+//!
+//! For each target: `cargo metadata --filter-platform <triple>` (cargo's own answer to which
+//! target-specific dependencies and features apply) → [`reachable`] from the packages that own
+//! the shipped bins → each package's files read once ([`scan`]) → [`Evidence`] →
+//! [`Evidence::compiles_native`]. The plan chooses routes from [`TargetGraph::native_code`]
+//! and the audit sorts the same evidence into tiers, so the two cannot disagree.
+
+pub mod scan;
+
+use crate::config::Bin;
+use crate::runner::{path_arg, Cmd, Runner};
+use anyhow::{Context, Result};
+use cargo_metadata::{DependencyKind, Metadata, Package, PackageId, TargetKind};
+pub use scan::{scan, Files};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::Path;
+
+/// One target's graph: every package the shipped binaries need there, and the evidence on each.
+#[derive(Debug, Clone)]
+pub struct TargetGraph {
+    pub target: String,
+    /// `cargo metadata --filter-platform <target>`, with the feature flags it was resolved with.
+    pub meta: Metadata,
+    pub reached: BTreeMap<PackageId, Reached>,
+    pub evidence: HashMap<PackageId, Evidence>,
+}
+
+/// What a target's graph needs beyond rustc, by package name: the plan's routes rest on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NativeCode {
+    /// Packages built for the target whose build compiles native code: the route must bring a
+    /// C compiler for the target (a musl target must not get the host's glibc gcc).
+    pub compiled: Vec<String>,
+    /// Packages built for the target that link Apple frameworks: on macOS only an SDK has them.
+    pub frameworks: Vec<String>,
+}
+
+impl TargetGraph {
+    pub fn native_code(&self) -> NativeCode {
+        let mut native = NativeCode::default();
+        // Host-only packages (build dependencies, proc-macros) are compiled by the host's compiler.
+        for id in self.reached.iter().filter(|(_, r)| r.for_target).map(|(id, _)| id) {
+            let name = self.meta[id].name.to_string();
+            let evidence = &self.evidence[id];
+            if evidence.compiles_native() {
+                native.compiled.push(name.clone());
+            }
+            if !evidence.files.frameworks.is_empty() {
+                native.frameworks.push(name);
+            }
+        }
+        for names in [&mut native.compiled, &mut native.frameworks] {
+            names.sort();
+            names.dedup();
+        }
+        native
+    }
+}
+
+/// Whether anything the shipped bins may need, on any platform, compiles native code or
+/// links Apple frameworks, read from the whole workspace's metadata (no `--filter-platform`).
+/// Each target's graph is part of that one, with no more features on, so `false` answers for
+/// every target at once.
+pub fn native_anywhere(meta: &Metadata, bins: &[Bin]) -> Result<bool> {
+    for (id, reached) in reachable(meta, bins)? {
+        if !reached.for_target {
+            continue;
+        }
+        let files = scan(&meta[&id]).context("reading the packages the shipped binaries need")?;
+        let evidence = evidence(meta, &id, &files);
+        if evidence.compiles_native() || !evidence.files.frameworks.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Resolves the graph of every target and reads each reached package's files once.
+pub fn load(
+    runner: &Runner,
+    manifest: &Path,
+    targets: &[String],
+    bins: &[Bin],
+    feature_flags: &[String],
+) -> Result<Vec<TargetGraph>> {
+    let mut files: HashMap<PackageId, Files> = HashMap::new();
+    let mut graphs = Vec::new();
+    for target in targets {
+        let meta = resolve(runner, manifest, target, feature_flags)?;
+        let reached = reachable(&meta, bins)?;
+        let mut evidence = HashMap::new();
+        for id in reached.keys() {
+            if !files.contains_key(id) {
+                let read = scan(&meta[id]).with_context(|| format!("reading the packages {target} needs"))?;
+                files.insert(id.clone(), read);
+            }
+            evidence.insert(id.clone(), self::evidence(&meta, id, &files[id]));
+        }
+        graphs.push(TargetGraph {
+            target: target.clone(),
+            meta,
+            reached,
+            evidence,
+        });
+    }
+    Ok(graphs)
+}
+
+/// The resolved graph as the dist build for `target` sees it.
+fn resolve(runner: &Runner, manifest: &Path, target: &str, feature_flags: &[String]) -> Result<Metadata> {
+    let cmd = Cmd::new("cargo")
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            target,
+            "--manifest-path",
+        ])
+        .arg(path_arg(manifest)?)
+        .args(feature_flags.iter().cloned());
+    let check = if feature_flags.is_empty() {
+        ""
+    } else {
+        "the --features flags and "
+    };
+    let json = runner.query(&cmd).map_err(|e| {
+        crate::UsageError::new(format!(
+            "cannot resolve the dependency graph of {} for {target}: {e:#}: check {check}that the lock file is current",
+            manifest.display()
+        ))
+    })?;
+    cargo_metadata::MetadataCommand::parse(json)
+        .with_context(|| format!("cargo metadata for {target} printed JSON this tool cannot read"))
+}
+
+fn is_proc_macro(pkg: &Package) -> bool {
+    pkg.targets.iter().any(|t| t.is_kind(TargetKind::ProcMacro))
+}
+
+/// A reached package: whether any path builds it for the target (rather than only for the
+/// host, through build dependencies and proc-macros), and the first path that reached it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reached {
+    pub for_target: bool,
+    pub via: Vec<String>,
+}
+
+/// Every package the shipped binaries' packages need, through normal and build edges;
+/// dev-dependencies are never shipped.
+pub fn reachable(meta: &Metadata, bins: &[Bin]) -> Result<BTreeMap<PackageId, Reached>> {
+    let resolve = meta
+        .resolve
+        .as_ref()
+        .context("cargo metadata returned no resolve graph")?;
+    let nodes: HashMap<&PackageId, &cargo_metadata::Node> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
+    let mut reached: BTreeMap<PackageId, Reached> = BTreeMap::new();
+    let mut queue: VecDeque<(PackageId, bool, Vec<String>)> = VecDeque::new();
+    for pkg in meta.workspace_packages() {
+        if bins.iter().any(|b| b.package == pkg.name.as_str()) {
+            queue.push_back((pkg.id.clone(), false, Vec::new()));
+        }
+    }
+    let mut seen: BTreeSet<(PackageId, bool)> = BTreeSet::new();
+    while let Some((id, host, via)) = queue.pop_front() {
+        if !seen.insert((id.clone(), host)) {
+            continue;
+        }
+        let entry = reached.entry(id.clone()).or_insert_with(|| Reached {
+            for_target: false,
+            via: via.clone(),
+        });
+        entry.for_target |= !host;
+        let node = nodes
+            .get(&id)
+            .with_context(|| format!("{id} is missing from cargo metadata's resolve graph"))?;
+        let mut next_via = via;
+        next_via.push(meta[&id].name.to_string());
+        for dep in &node.deps {
+            let kinds = || dep.dep_kinds.iter().map(|k| k.kind);
+            if kinds().any(|k| k == DependencyKind::Normal) {
+                let dep_host = host || is_proc_macro(&meta[&dep.pkg]);
+                queue.push_back((dep.pkg.clone(), dep_host, next_via.clone()));
+            }
+            if kinds().any(|k| k == DependencyKind::Build) {
+                queue.push_back((dep.pkg.clone(), true, next_via.clone()));
+            }
+        }
+    }
+    Ok(reached)
+}
+
+/// Everything the verdict rests on, for one package on one target.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    #[serde(flatten)]
+    pub files: Files,
+    pub links: Option<String>,
+    /// Build dependencies in the resolved graph (optional ones only when activated).
+    pub build_dependencies: Vec<String>,
+    /// Enabled features whose names switch bundling or system lookup.
+    pub bundling_features: Vec<String>,
+    /// Such features the package has but which are off.
+    pub bundling_features_off: Vec<String>,
+}
+
+impl Evidence {
+    /// The `-src` crate whose build compiles the bundled library (openssl-src, luajit-src).
+    pub fn src_crate(&self) -> Option<&str> {
+        self.build_dependencies
+            .iter()
+            .find(|d| d.ends_with("-src"))
+            .map(String::as_str)
+    }
+
+    /// The native-code detector: whether building the package compiles C, C++ or assembly —
+    /// a build script with a compile call (cc, cmake, a `-src` crate, or configure and make run
+    /// by hand, as tikv-jemalloc-sys does) and sources for it to compile. A `cc`
+    /// build-dependency is no answer either way: a script that runs make needs none, and
+    /// openssl-sys declares one yet compiles nothing without its `vendored` feature.
+    pub fn compiles_native(&self) -> bool {
+        let f = &self.files;
+        f.build_script.is_some()
+            && !f.compile_calls.is_empty()
+            && (f.native_sources() > 0 || self.src_crate().is_some())
+    }
+}
+
+/// Feature names that usually switch between a bundled copy and the system's.
+fn is_bundling_feature(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "vendor",
+        "bundle",
+        "static",
+        "system",
+        "pkg-config",
+        "pkg_config",
+        "dynamic",
+        "shared",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
+}
+
+/// The evidence for one package on one target: its files plus what the resolve activated.
+pub fn evidence(meta: &Metadata, id: &PackageId, files: &Files) -> Evidence {
+    let pkg = &meta[id];
+    let node = meta.resolve.as_ref().and_then(|r| r.nodes.iter().find(|n| &n.id == id));
+    let mut build_dependencies: Vec<String> = node
+        .map(|n| {
+            n.deps
+                .iter()
+                .filter(|d| d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Build))
+                .map(|d| meta[&d.pkg].name.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    build_dependencies.sort();
+    build_dependencies.dedup();
+    let enabled: BTreeSet<String> = node
+        .map(|n| n.features.iter().map(|f| f.to_string()).collect())
+        .unwrap_or_default();
+    let bundling_features = enabled.iter().filter(|f| is_bundling_feature(f)).cloned().collect();
+    let bundling_features_off = pkg
+        .features
+        .keys()
+        .filter(|f| is_bundling_feature(f) && !enabled.contains(*f))
+        .cloned()
+        .collect();
+    Evidence {
+        files: files.clone(),
+        links: pkg.links.clone(),
+        build_dependencies,
+        bundling_features,
+        bundling_features_off,
+    }
+}
+
+/// A workspace on disk whose native code differs per target, for the tests of every stage
+/// that reads it. Nothing in it is built, so it needs no crates.io packages.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use std::path::Path;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn package(root: &Path, name: &str, extra: &str, build_rs: Option<&str>) {
+        write(
+            root,
+            &format!("{name}/Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}"),
+        );
+        write(root, &format!("{name}/src/lib.rs"), "");
+        if let Some(script) = build_rs {
+            write(root, &format!("{name}/build.rs"), script);
+            write(root, &format!("{name}/csrc/lib.c"), "int f(void) { return 1; }\n");
+        }
+    }
+
+    /// jemalloc's way: `sh configure`, then make; no cc anywhere.
+    const CONFIGURE_AND_MAKE: &str = "use std::process::Command;\nfn main() {\n    \
+        let configure = [\"configure\"];\n    \
+        Command::new(\"sh\").arg(configure[0]).current_dir(\"csrc\").status().unwrap();\n    \
+        Command::new(\"make\").current_dir(\"csrc\").status().unwrap();\n}\n";
+
+    /// `app` ships one bin. conf-sys (configure + make) is linked on x86_64 Linux only,
+    /// winc-sys (cc) on Windows only; hostc-sys compiles C for app's build script, on the host.
+    pub fn workspace() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n\n[profile.dist]\ninherits = \"release\"\n",
+        );
+        write(
+            root,
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [target.'cfg(all(target_os = \"linux\", target_arch = \"x86_64\"))'.dependencies]\n\
+             conf-sys = { path = \"../conf-sys\" }\n\n\
+             [target.'cfg(windows)'.dependencies]\nwinc-sys = { path = \"../winc-sys\" }\n\n\
+             [build-dependencies]\nhostc-sys = { path = \"../hostc-sys\" }\n",
+        );
+        write(root, "app/src/main.rs", "fn main() {}\n");
+        write(root, "app/build.rs", "fn main() {}\n");
+        package(root, "conf-sys", "links = \"conf\"\n", Some(CONFIGURE_AND_MAKE));
+        write(root, "conf-sys/csrc/configure", "#!/bin/sh\n");
+        package(
+            root,
+            "winc-sys",
+            "",
+            Some("fn main() {\n    cc::Build::new().file(\"csrc/lib.c\").compile(\"winc\");\n}\n"),
+        );
+        package(root, "hostc-sys", "", Some(CONFIGURE_AND_MAKE));
+        dir
+    }
+
+    pub fn toolchain() -> crate::config::Toolchain {
+        crate::config::Toolchain {
+            host: "x86_64-unknown-linux-gnu".into(),
+            sysroot: "/nonexistent".into(),
+            known_targets: crate::model::DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_target_has_its_own_native_code() {
+        let dir = fixture::workspace();
+        let targets: Vec<String> = [
+            "x86_64-unknown-linux-musl",
+            "aarch64-unknown-linux-musl",
+            "x86_64-pc-windows-msvc",
+        ]
+        .map(String::from)
+        .to_vec();
+        let bins = [Bin {
+            package: "app".into(),
+            name: "app".into(),
+        }];
+        let graphs = load(&Runner::default(), &dir.path().join("Cargo.toml"), &targets, &bins, &[]).unwrap();
+        let compiled: Vec<Vec<String>> = graphs.iter().map(|g| g.native_code().compiled).collect();
+        assert_eq!(
+            compiled,
+            [vec!["conf-sys".to_string()], vec![], vec!["winc-sys".to_string()]],
+            "target-specific dependencies count only on their targets"
+        );
+        let whole = crate::config::metadata(&Runner::default(), Some(&dir.path().join("Cargo.toml"))).unwrap();
+        assert!(
+            native_anywhere(&whole, &bins).unwrap(),
+            "the whole graph holds every target's"
+        );
+        // hostc-sys compiles C, but for the host: no target's route needs a C compiler for it.
+        let host_c = graphs[1]
+            .reached
+            .iter()
+            .find(|(id, _)| graphs[1].meta[*id].name.as_str() == "hostc-sys")
+            .unwrap();
+        assert!(!host_c.1.for_target);
+        assert!(graphs[1].evidence[host_c.0].compiles_native());
+    }
+
+    #[test]
+    fn the_detector_needs_a_compile_call_and_something_to_compile() {
+        let make = Evidence {
+            files: Files {
+                c_sources: 1,
+                ..scan::script_files("Command::new(\"make\").status();")
+            },
+            ..Evidence::default()
+        };
+        assert!(make.compiles_native(), "make without cc: {make:?}");
+        let no_sources = Evidence {
+            files: Files {
+                c_sources: 0,
+                ..make.files.clone()
+            },
+            ..Evidence::default()
+        };
+        assert!(!no_sources.compiles_native());
+        let src_crate = Evidence {
+            build_dependencies: vec!["cc".into(), "openssl-src".into()],
+            ..no_sources.clone()
+        };
+        assert!(src_crate.compiles_native(), "openssl-src brings the sources");
+        // A cc build-dependency with nothing compiled: openssl-sys without `vendored`.
+        let probe_only = Evidence {
+            files: scan::script_files("pkg_config::Config::new().probe(\"openssl\");"),
+            build_dependencies: vec!["cc".into(), "pkg-config".into()],
+            ..Evidence::default()
+        };
+        assert!(!probe_only.compiles_native());
+    }
+}

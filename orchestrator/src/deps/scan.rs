@@ -1,0 +1,388 @@
+//! Reading a package's own files: its native sources (a bounded walk), its build script's
+//! text and, in `-sys` packages, its framework links. The only file reading of the
+//! dependency graph; what it finds is the same for every target.
+
+use anyhow::{Context, Result};
+use cargo_metadata::{Package, TargetKind};
+use serde::Serialize;
+use std::path::Path;
+
+/// Bounds on reading a package: the biggest vendored trees (libgit2, aws-lc) hold a few
+/// thousand files; these stop a pathological package from stalling the plan or the audit.
+const MAX_WALK_ENTRIES: usize = 50_000;
+const MAX_WALK_DEPTH: usize = 16;
+const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+/// What a package's own files say; the same for every target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Files {
+    /// The build script, relative to the package root.
+    pub build_script: Option<String>,
+    pub c_sources: usize,
+    pub cpp_sources: usize,
+    pub asm_sources: usize,
+    /// Prebuilt `.a`/`.lib`/`.o` files (e.g. the Windows import libraries of windows_x86_64_gnu).
+    pub prebuilt_libraries: usize,
+    /// The walk hit its bound: the counts are lower bounds.
+    pub walk_truncated: bool,
+    /// Calls in the build script that compile code (`cc::Build::compile`, `cmake::build`, …).
+    pub compile_calls: Vec<String>,
+    /// Crates the build script calls to find a system library (`pkg_config`, `vcpkg`, …).
+    pub system_probes: Vec<String>,
+    /// How the build script asks rustc about itself (`$RUSTC`, autocfg, rustc_version).
+    pub rustc_probes: Vec<String>,
+    /// Environment variables the build script reads, beyond cargo's own.
+    pub env_vars: Vec<String>,
+    /// Libraries named literally in `cargo:rustc-link-lib=` lines.
+    pub link_libs: Vec<String>,
+    /// Build systems the script runs itself (jemalloc-sys runs `configure` and `make`).
+    pub script_tools: Vec<String>,
+    /// Apple frameworks named in `#[link(name = "…", kind = "framework")]` (read in -sys
+    /// packages only): they exist only in a macOS SDK.
+    pub frameworks: Vec<String>,
+}
+
+impl Files {
+    /// C, C++ and assembly files shipped in the package.
+    pub fn native_sources(&self) -> usize {
+        self.c_sources + self.cpp_sources + self.asm_sources
+    }
+}
+
+/// Reads a package's files: counts native sources (bounded walk) and reads its build script.
+pub fn scan(pkg: &Package) -> Result<Files> {
+    let root = pkg
+        .manifest_path
+        .parent()
+        .context("a manifest path without a directory")?
+        .as_std_path();
+    let script = pkg
+        .targets
+        .iter()
+        .find(|t| t.is_kind(TargetKind::CustomBuild))
+        .map(|t| t.src_path.as_std_path());
+    // A build script in its own directory (openssl-sys's build/) may keep C files there that
+    // it only preprocesses to probe headers: those are not bundled sources.
+    let script_dir = script.and_then(Path::parent).filter(|d| *d != root);
+    let mut files = Files::default();
+    // Reading every .rs file is only worth it where links to native code live, by convention.
+    let read_rust = pkg.name.ends_with("-sys");
+    walk(root, script_dir, read_rust, &mut files)
+        .with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
+    if let Some(script) = script {
+        files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
+        let mut text = String::new();
+        let parts = match script_dir {
+            Some(dir) => {
+                let mut rs: Vec<_> = std::fs::read_dir(dir)
+                    .with_context(|| format!("listing the build script directory {} of {}", dir.display(), pkg.name))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+                    .collect();
+                rs.sort();
+                rs
+            }
+            None => vec![script.to_path_buf()],
+        };
+        for part in parts {
+            let len = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+            if len <= MAX_SCRIPT_BYTES {
+                let bytes = std::fs::read(&part)
+                    .with_context(|| format!("reading the build script {} of {}", part.display(), pkg.name))?;
+                text.push_str(&String::from_utf8_lossy(&bytes));
+                text.push('\n');
+            }
+        }
+        scan_script(&text, &mut files);
+    }
+    Ok(files)
+}
+
+fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) -> Result<()> {
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    let mut entries = 0;
+    while let Some((dir, depth)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+            entries += 1;
+            if entries > MAX_WALK_ENTRIES {
+                files.walk_truncated = true;
+                return Ok(());
+            }
+            let path = entry.path();
+            // file_type() does not follow symlinks: a link loop cannot trap the walk.
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("reading {}", path.display()))?;
+            if kind.is_dir() {
+                let name = entry.file_name();
+                if name == ".git" || name == "target" || Some(path.as_path()) == skip {
+                    continue;
+                }
+                if depth + 1 < MAX_WALK_DEPTH {
+                    stack.push((path, depth + 1));
+                } else {
+                    files.walk_truncated = true;
+                }
+            } else if kind.is_file() {
+                match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+                    "c" => files.c_sources += 1,
+                    "cc" | "cpp" | "cxx" | "c++" => files.cpp_sources += 1,
+                    "s" | "S" | "asm" => files.asm_sources += 1,
+                    "a" | "lib" | "o" | "obj" => files.prebuilt_libraries += 1,
+                    "rs" if read_rust && entry.metadata().is_ok_and(|m| m.len() <= MAX_SCRIPT_BYTES) => {
+                        let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                        for name in framework_links(&String::from_utf8_lossy(&text)) {
+                            if !files.frameworks.contains(&name) {
+                                files.frameworks.push(name);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names in `link(name = "X", kind = "framework")` attributes.
+fn framework_links(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (i, _) in text.match_indices("kind = \"framework\"") {
+        let before = &text[i.saturating_sub(200)..i];
+        if let Some(start) = before.rfind("name = \"") {
+            let rest = &before[start + "name = \"".len()..];
+            if let Some(end) = rest.find('"') {
+                names.push(rest[..end].to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Variables every build script may read that say nothing about native code.
+const CARGO_VARS: [&str; 10] = [
+    "OUT_DIR",
+    "TARGET",
+    "HOST",
+    "PROFILE",
+    "OPT_LEVEL",
+    "DEBUG",
+    "NUM_JOBS",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTC_LINKER",
+];
+
+/// Reads the build script's text for the calls and variables that give its purpose away.
+pub fn scan_script(text: &str, files: &mut Files) {
+    let add = |list: &mut Vec<String>, item: &str| {
+        if !list.iter().any(|x| x == item) {
+            list.push(item.to_string());
+        }
+    };
+    for (needle, label) in [
+        (".compile(", "cc::Build::compile"),
+        (".compile_intermediates(", "cc::Build::compile_intermediates"),
+        (".try_compile(", "cc::Build::try_compile"),
+        ("cmake::Config", "cmake::Config"),
+        ("cmake::build", "cmake::build"),
+        ("cxx_build::", "cxx_build"),
+        ("nasm_rs::", "nasm_rs"),
+        ("autotools::", "autotools"),
+    ] {
+        if text.contains(needle) {
+            add(&mut files.compile_calls, label);
+        }
+    }
+    // A configure script is run only to build: tikv-jemalloc-sys runs jemalloc's `configure`
+    // and make on every target and calls cc's compile on Android only, so a script that runs
+    // one drives its build system by hand even beside a compile call.
+    let runs_configure = text.contains("Command::new(") && text.contains("\"configure\"");
+    if runs_configure {
+        add(&mut files.compile_calls, "configure");
+    }
+    // Otherwise a script without a compile call may drive a build system by hand. Only then
+    // are tool names taken from the text: ring and zstd-sys name nasm, perl or cmake on paths
+    // that a crates.io package never takes.
+    if (files.compile_calls.is_empty() || runs_configure) && text.contains("Command::new(") {
+        // gmake is make's name on the BSDs: one tool, not two.
+        for tool in ["make", "ninja", "meson"] {
+            let named = text.contains(&format!("\"{tool}\"")) || (tool == "make" && text.contains("\"gmake\""));
+            if named {
+                add(&mut files.compile_calls, tool);
+                add(&mut files.script_tools, tool);
+            }
+        }
+    }
+    // `openssl_src::Build`, `luajit_src::Build`: a -src crate builds the bundled library.
+    for (i, _) in text.match_indices("_src::Build") {
+        let start = text[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |s| s + 1);
+        add(&mut files.compile_calls, &format!("{}_src::Build", &text[start..i]));
+    }
+    for (needle, label) in [
+        ("pkg_config::", "pkg_config"),
+        ("vcpkg::", "vcpkg"),
+        ("system_deps::", "system_deps"),
+        ("metadeps::", "metadeps"),
+    ] {
+        if text.contains(needle) {
+            add(&mut files.system_probes, label);
+        }
+    }
+    for (needle, label) in [
+        ("autocfg", "autocfg"),
+        ("rustc_version", "rustc_version"),
+        ("version_check", "version_check"),
+        ("\"RUSTC\"", "$RUSTC"),
+    ] {
+        if text.contains(needle) {
+            add(&mut files.rustc_probes, label);
+        }
+    }
+    for (i, _) in text.match_indices("rustc-link-lib=") {
+        let rest = &text[i + "rustc-link-lib=".len()..];
+        let value = &rest[..rest.find(['"', '{', '\n']).unwrap_or(rest.len())];
+        let lib = value.rsplit('=').next().unwrap_or(value);
+        if let Some(framework) = value.strip_prefix("framework=").filter(|f| !f.is_empty()) {
+            add(&mut files.frameworks, framework);
+        } else if !lib.is_empty() {
+            add(&mut files.link_libs, lib);
+        }
+    }
+    // Variables the script asks cargo to watch.
+    for (i, _) in text.match_indices("rerun-if-env-changed=") {
+        let rest = &text[i + "rerun-if-env-changed=".len()..];
+        let var = &rest[..rest.find(['"', '\n']).unwrap_or(rest.len())];
+        if looks_like_var(var) {
+            add(&mut files.env_vars, var);
+        }
+    }
+    // Names read through env::var / env::var_os or a script's own `env("…")` helper.
+    for opener in ["var(\"", "var_os(\"", "env(\""] {
+        for (i, _) in text.match_indices(opener) {
+            let rest = &text[i + opener.len()..];
+            let var = &rest[..rest.find('"').unwrap_or(0)];
+            if looks_like_var(var) {
+                add(&mut files.env_vars, var);
+            }
+        }
+    }
+}
+
+/// A literal environment variable name that is not one of cargo's own (format strings like
+/// `{}_NO_VENDOR` are skipped: their name is not in the text).
+fn looks_like_var(var: &str) -> bool {
+    var.len() >= 3
+        && var.starts_with(|c: char| c.is_ascii_uppercase())
+        && var
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !CARGO_VARS.contains(&var)
+        && !["CARGO_", "DEP_", "RUST"].iter().any(|p| var.starts_with(p))
+}
+
+/// Object files and static archives under a build script's OUT_DIR: what compiling C leaves.
+pub fn native_objects(out_dir: &Path) -> Result<usize> {
+    if !out_dir.is_dir() {
+        return Ok(0);
+    }
+    let mut files = Files::default();
+    walk(out_dir, None, false, &mut files)?;
+    Ok(files.prebuilt_libraries)
+}
+
+/// The files of a package whose build script is `text` and that ships nothing else.
+#[cfg(test)]
+pub(crate) fn script_files(text: &str) -> Files {
+    let mut files = Files {
+        build_script: Some("build.rs".into()),
+        ..Files::default()
+    };
+    scan_script(text, &mut files);
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cc_build_script_is_read_for_calls_and_variables() {
+        let files = script_files(
+            r#"fn main() {
+                println!("cargo:rerun-if-env-changed=LIBZ_SYS_STATIC");
+                if pkg_config::probe_library("zlib").is_ok() { return; }
+                let dir = env::var("OUT_DIR").unwrap();
+                cc::Build::new().file("src/zlib/adler32.c").compile("z");
+                println!("cargo:rustc-link-lib=static=z");
+            }"#,
+        );
+        assert_eq!(files.compile_calls, ["cc::Build::compile"]);
+        assert_eq!(files.system_probes, ["pkg_config"]);
+        assert_eq!(
+            files.env_vars,
+            ["LIBZ_SYS_STATIC"],
+            "cargo's own OUT_DIR is no evidence"
+        );
+        assert_eq!(files.link_libs, ["z"]);
+        // system-configuration-sys links its framework from the build script.
+        let files = script_files("println!(\"cargo:rustc-link-lib=framework=SystemConfiguration\");");
+        assert_eq!(
+            (files.frameworks, files.link_libs),
+            (vec!["SystemConfiguration".to_string()], vec![])
+        );
+    }
+
+    #[test]
+    fn a_src_crate_and_rustc_probes_are_named() {
+        let files = script_files(
+            "let artifacts = openssl_src::Build::new().build();\nlet v = env::var(\"RUSTC\");\nautocfg::new();",
+        );
+        assert_eq!(files.compile_calls, ["openssl_src::Build"]);
+        assert_eq!(files.rustc_probes, ["autocfg", "$RUSTC"]);
+    }
+
+    #[test]
+    fn a_script_that_runs_configure_drives_make_beside_a_compile_call() {
+        // tikv-jemalloc-sys 0.6, in short: configure and make always, cc on Android only.
+        let files = script_files(
+            "let compiler = cc::Build::new().get_compiler();\nlet config_files = [\"configure\"];\n\
+             let mut cmd = Command::new(\"sh\");\nlet make = \"make\";\nrun(Command::new(make).arg(\"install_lib_static\"));\n\
+             if target.contains(\"android\") { cc::Build::new().file(\"src/pthread_atfork.c\").compile(\"pthread_atfork\"); }",
+        );
+        assert_eq!(files.compile_calls, ["cc::Build::compile", "configure", "make"]);
+        assert_eq!(files.script_tools, ["make"]);
+        // Without a configure script, a compile call keeps tool names in the text untrusted:
+        // ring names nasm and make on paths a crates.io package never takes.
+        let files = script_files(
+            "const NASM: &str = \"nasm\";\nlet m = \"make\"; Command::new(m);\ncc::Build::new().compile(\"ring\");",
+        );
+        assert!(files.script_tools.is_empty(), "{files:?}");
+    }
+
+    #[test]
+    fn framework_links_are_named() {
+        let text = "#[cfg_attr(feature = \"link\", link(name = \"CoreFoundation\", kind = \"framework\"))]\n#[link(name = \"c\")]";
+        assert_eq!(framework_links(text), ["CoreFoundation"]);
+    }
+
+    #[test]
+    fn native_objects_count_what_compiling_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(native_objects(&dir.path().join("missing")).unwrap(), 0);
+        std::fs::create_dir_all(dir.path().join("build/lib")).unwrap();
+        for file in [
+            "build/m_add.o",
+            "build/lib/libm_add.a",
+            "build/config.log",
+            "build/m_add.c",
+        ] {
+            std::fs::write(dir.path().join(file), "").unwrap();
+        }
+        assert_eq!(native_objects(dir.path()).unwrap(), 2);
+    }
+}
