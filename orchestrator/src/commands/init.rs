@@ -753,8 +753,14 @@ fn append_tables(doc: &mut DocumentMut, text: &str) -> Result<()> {
     tables.sort_by_key(|(_, t)| t.position());
     if let Some((_, first)) = tables.first_mut() {
         let before = doc.trailing().as_str().unwrap_or("");
+        // A last comment without its line end gets one, so the new table keeps its blank line.
+        let end = if before.is_empty() || before.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
         let prefix = first.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
-        let prefix = format!("{before}{prefix}");
+        let prefix = format!("{before}{end}{prefix}");
         first.decor_mut().set_prefix(prefix);
     }
     let first_free = max_position(doc.as_table()) + 1;
@@ -1309,6 +1315,14 @@ debug = true
             assert!(format!("{err:#}").contains(expected), "{text}: {err:#}");
             assert_eq!(format!("{err:#}").lines().count(), 1, "{err:#}");
         }
+    }
+
+    #[test]
+    fn a_last_line_without_its_line_end_keeps_the_new_tables_apart() {
+        let old = "[package]\nname = \"tool\"\nversion = \"0.1.0\"\n\n[workspace]\n# the end, no newline";
+        let (new, _) = edit_manifest(old, &plan(true)).unwrap();
+        let expected = "[package]\nname = \"tool\"\nversion = \"0.1.0\"\n\n[workspace]\nmembers = [\".\", \"xtask\"]\n# the end, no newline\n\n# What `cargo xtask dist`";
+        assert!(new.starts_with(expected), "{new}");
     }
 
     #[test]
