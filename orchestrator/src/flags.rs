@@ -36,6 +36,28 @@ pub enum Command {
     Merge(Merge),
     /// Which crates take the space in each ELF target's binary (built once without stripping).
     Size(Size),
+    /// Give an existing Cargo project this tool: an xtask/ package, the `cargo xtask` alias, [profile.dist], [workspace.metadata.dist].
+    Init(Init),
+}
+
+#[derive(Debug, Args)]
+pub struct Init {
+    /// The project: its directory or its root Cargo.toml (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub project: Option<PathBuf>,
+    /// Print the diff of every file it would create or change, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The xtask depends on the release-orchestrator library at this directory (default: the
+    /// checkout this xtask was built from), written relative to the project where possible.
+    #[arg(long, value_name = "DIR", conflicts_with = "git")]
+    pub path: Option<PathBuf>,
+    /// The xtask depends on the release-orchestrator library from this git repository.
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// The commit, tag or branch of --git to use (default: the repository's default branch).
+    #[arg(long, value_name = "REV", requires = "git")]
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +211,7 @@ impl Command {
             Command::Ci(args) => args.run(global),
             Command::Merge(args) => args.run(global),
             Command::Size(args) => args.run(global),
+            Command::Init(args) => args.run(global),
         }
     }
 }

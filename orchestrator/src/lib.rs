@@ -4,6 +4,7 @@
 //! A project uses it from its own `xtask` (`cargo xtask init` writes one). The data flows one
 //! way, one module per stage: [`config`] → [`plan`] → [`build`] → [`inspect`] → [`package`] →
 //! [`report`]; each command in [`commands`] runs the stages it needs over one [`Context`].
+//! docs/ARCHITECTURE.md has the picture and the folder map.
 //!
 //! The typed entry points, each taking data and returning data (nothing is printed):
 //!
@@ -17,6 +18,55 @@
 //!
 //! [`flags::Command`] is the same commands as clap subcommands, for an xtask that offers
 //! them on its command line; [`cli`] gives it this tool's exit codes and one-line errors.
+//!
+//! # A project's own `cargo xtask`
+//!
+//! The commands of [`flags::Command`] flattened beside the project's own; here `release`
+//! runs `dist` through the typed entry point, then a step of the project's own: it prints
+//! the checksum lines to paste into the release notes.
+//!
+//! ```no_run
+//! use clap::{Parser, Subcommand};
+//! use release_orchestrator::{cli, dist, flags, Context, DistOptions, Overrides};
+//! use std::process::ExitCode;
+//!
+//! #[derive(Parser)]
+//! #[command(name = "cargo xtask", bin_name = "cargo xtask")]
+//! struct Cli {
+//!     #[command(flatten)]
+//!     global: flags::Global,
+//!     #[command(subcommand)]
+//!     command: Command,
+//! }
+//!
+//! #[derive(Subcommand)]
+//! enum Command {
+//!     #[command(flatten)]
+//!     Orchestrator(flags::Command),
+//!     /// Build, verify and pack every target, then print the checksums for the release notes.
+//!     Release,
+//! }
+//!
+//! fn release(global: &flags::Global) -> anyhow::Result<()> {
+//!     let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), Overrides::default())?;
+//!     let manifest = dist(&ctx, &DistOptions::default())?.into_result()?;
+//!     for artifact in &manifest.artifacts {
+//!         println!("{}  {}", artifact.sha256().unwrap_or_default(), artifact.name);
+//!     }
+//!     Ok(())
+//! }
+//!
+//! fn main() -> ExitCode {
+//!     let cli: Cli = match cli::parse() {
+//!         Ok(cli) => cli,
+//!         Err(code) => return code,
+//!     };
+//!     cli::main(|| match cli.command {
+//!         Command::Orchestrator(command) => command.run(&cli.global),
+//!         Command::Release => release(&cli.global),
+//!     })
+//! }
+//! ```
 
 pub mod build;
 pub mod cli;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod ci;
 pub mod dist;
 pub mod doctor;
+pub mod init;
 pub mod merge;
 pub mod plan;
 pub mod size;
