@@ -2,62 +2,47 @@
 //! for `--build`, built by the real cargo. The fixture's crates each stand for one kind of
 //! dependency in the seed's audit; `cc` and `pkg-config` come from crates.io.
 
+use crate::harness::{expect_exit, expect_ok, Run, Workspace};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
 
-fn write(root: &Path, path: &str, text: &str) {
-    let path = root.join(path);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn package(root: &Path, name: &str, extra: &str) {
-    write(
-        root,
+fn package(ws: &Workspace, name: &str, extra: &str) {
+    ws.write(
         &format!("{name}/Cargo.toml"),
         &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}"),
     );
 }
 
 /// A C library built from bundled sources by `cc`, as a `-sys` crate does it.
-fn bundled_c(root: &Path, name: &str, function: &str) {
+fn bundled_c(ws: &Workspace, name: &str, function: &str) {
     package(
-        root,
+        ws,
         name,
         &format!("links = \"{function}\"\n\n[build-dependencies]\ncc = \"1\"\n"),
     );
-    write(
-        root,
+    ws.write(
         &format!("{name}/csrc/{function}.c"),
         &format!("int {function}(int a, int b) {{ return a + b; }}\n"),
     );
-    write(
-        root,
+    ws.write(
         &format!("{name}/build.rs"),
         &format!("fn main() {{\n    cc::Build::new().file(\"csrc/{function}.c\").compile(\"{function}\");\n}}\n"),
     );
-    write(
-        root,
-        &format!("{name}/src/lib.rs"),
+    ws.write(&format!("{name}/src/lib.rs"),
         &format!("extern \"C\" {{\n    fn {function}(a: i32, b: i32) -> i32;\n}}\n\npub fn call(a: i32, b: i32) -> i32 {{\n    unsafe {{ {function}(a, b) }}\n}}\n"),
     );
 }
 
-fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    write(
-        root,
+fn fixture() -> Workspace {
+    let owned = Workspace::empty();
+    let ws = &owned;
+    ws.write(
         "Cargo.toml",
         "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n\
          targets = [\"x86_64-unknown-linux-musl\", \"aarch64-unknown-linux-musl\", \"x86_64-pc-windows-msvc\"]\n\n\
          [workspace.metadata.dist.target.aarch64-unknown-linux-musl]\nroute = \"rust-lld\"\n\n\
          [profile.dist]\ninherits = \"release\"\n",
     );
-    package(
-        root,
-        "app",
+    package(ws, "app",
         "\n[features]\ndefault = [\"system\"]\nsystem = [\"dep:system-sys\"]\n\n[dependencies]\n\
          pure = { path = \"../pure\" }\nprobe = { path = \"../probe\" }\nbundled-sys = { path = \"../bundled-sys\" }\n\
          system-sys = { path = \"../system-sys\", optional = true }\n\n\
@@ -65,80 +50,60 @@ fn fixture() -> tempfile::TempDir {
          [target.'cfg(target_os = \"macos\")'.dependencies]\nmac-sys = { path = \"../mac-sys\" }\n\n\
          [dev-dependencies]\ndevonly-sys = { path = \"../devonly-sys\" }\n",
     );
-    write(
-        root,
+    ws.write(
         "app/src/main.rs",
         "fn main() {\n    println!(\"{} {}\", pure::ANSWER, bundled_sys::call(2, 3));\n}\n",
     );
-    package(root, "pure", "");
-    write(root, "pure/src/lib.rs", "pub const ANSWER: u32 = 42;\n");
+    package(ws, "pure", "");
+    ws.write("pure/src/lib.rs", "pub const ANSWER: u32 = 42;\n");
     // A build script that only asks rustc its version, as autocfg and proc-macro2 do.
-    package(root, "probe", "");
-    write(
-        root,
+    package(ws, "probe", "");
+    ws.write(
         "probe/build.rs",
         "fn main() {\n    let rustc = std::env::var(\"RUSTC\").unwrap();\n    \
          let out = std::process::Command::new(rustc).arg(\"--version\").output().unwrap();\n    \
          if out.status.success() {\n        println!(\"cargo:rustc-cfg=probed\");\n    }\n}\n",
     );
-    write(root, "probe/src/lib.rs", "");
-    bundled_c(root, "bundled-sys", "bundled_add");
-    bundled_c(root, "winonly-sys", "winonly_add");
-    bundled_c(root, "devonly-sys", "devonly_add");
+    ws.write("probe/src/lib.rs", "");
+    bundled_c(ws, "bundled-sys", "bundled_add");
+    bundled_c(ws, "winonly-sys", "winonly_add");
+    bundled_c(ws, "devonly-sys", "devonly_add");
     // Drives its own build system, as jemalloc-sys does; Windows-only so no test builds it.
-    package(root, "make-sys", "links = \"m_add\"\n");
-    write(
-        root,
-        "make-sys/csrc/m_add.c",
-        "int m_add(int a, int b) { return a + b; }\n",
-    );
-    write(
-        root,
+    package(ws, "make-sys", "links = \"m_add\"\n");
+    ws.write("make-sys/csrc/m_add.c", "int m_add(int a, int b) { return a + b; }\n");
+    ws.write(
         "make-sys/csrc/Makefile",
         "libm_add.a: m_add.o\n\tar rcs $(OUT)/$@ $(OUT)/m_add.o\n",
     );
-    write(
-        root,
-        "make-sys/build.rs",
+    ws.write("make-sys/build.rs",
         "fn main() {\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    \
          let ok = std::process::Command::new(\"make\").args([\"-C\", \"csrc\"]).arg(format!(\"OUT={out}\")).status().unwrap();\n    \
          assert!(ok.success());\n}\n",
     );
-    write(root, "make-sys/src/lib.rs", "");
+    ws.write("make-sys/src/lib.rs", "");
     // Links an Apple framework, as core-foundation-sys does: only a macOS SDK has it.
-    package(root, "mac-sys", "");
-    write(
-        root,
+    package(ws, "mac-sys", "");
+    ws.write(
         "mac-sys/src/lib.rs",
         "#[link(name = \"CoreFoundation\", kind = \"framework\")]\nextern \"C\" {}\n",
     );
     // Finds a system library through pkg-config and ships nothing to build it from.
     package(
-        root,
+        ws,
         "system-sys",
         "links = \"zzsys\"\n\n[features]\nvendored = []\n\n[build-dependencies]\npkg-config = \"0.3\"\n",
     );
-    write(
-        root,
+    ws.write(
         "system-sys/build.rs",
         "fn main() {\n    pkg_config::probe_library(\"zzsys\").unwrap();\n}\n",
     );
-    write(root, "system-sys/src/lib.rs", "");
-    dir
+    ws.write("system-sys/src/lib.rs", "");
+    owned
 }
 
-fn xtask(root: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--manifest-path")
-        .arg(root.join("Cargo.toml"))
-        .args(["audit", "--json"])
-        .args(args)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code(), json, stderr)
+/// `audit --json` on the fixture (RUSTFLAGS unset: the build must not see the caller's).
+fn audit(ws: &Workspace, args: &[&str]) -> Run {
+    ws.xtask(["audit", "--json"]).args(args).env_remove("RUSTFLAGS").run()
 }
 
 fn target<'a>(report: &'a Value, triple: &str) -> &'a Value {
@@ -166,9 +131,10 @@ fn tier(target: &Value, name: &str) -> u64 {
 
 #[test]
 fn fixture_packages_land_in_their_tiers_per_target() {
-    let dir = fixture();
-    let (code, report, stderr) = xtask(dir.path(), &[]);
-    assert_eq!(code, Some(0), "{stderr}");
+    let ws = fixture();
+    let out = audit(&ws, &[]);
+    expect_ok(&out);
+    let report = out.json();
 
     let musl = target(&report, "x86_64-unknown-linux-musl");
     assert_eq!(tier(musl, "pure"), 1);
@@ -248,9 +214,9 @@ fn fixture_packages_land_in_their_tiers_per_target() {
 
 #[test]
 fn an_apple_framework_needs_the_macos_sdk() {
-    let dir = fixture();
-    let (code, report, stderr) = xtask(
-        dir.path(),
+    let ws = fixture();
+    let out = audit(
+        &ws,
         &[
             "--target",
             "aarch64-apple-darwin",
@@ -258,7 +224,8 @@ fn an_apple_framework_needs_the_macos_sdk() {
             "x86_64-unknown-linux-musl",
         ],
     );
-    assert_eq!(code, Some(0), "{stderr}");
+    expect_ok(&out);
+    let report = out.json();
     let apple = target(&report, "aarch64-apple-darwin");
     let mac = package_in(apple, "mac-sys").unwrap();
     assert_eq!(mac["tier"], 3);
@@ -273,12 +240,10 @@ fn an_apple_framework_needs_the_macos_sdk() {
 
 #[test]
 fn feature_flags_change_the_graph() {
-    let dir = fixture();
-    let (code, report, stderr) = xtask(
-        dir.path(),
-        &["--target", "x86_64-unknown-linux-musl", "--no-default-features"],
-    );
-    assert_eq!(code, Some(0), "{stderr}");
+    let ws = fixture();
+    let out = audit(&ws, &["--target", "x86_64-unknown-linux-musl", "--no-default-features"]);
+    expect_ok(&out);
+    let report = out.json();
     let musl = target(&report, "x86_64-unknown-linux-musl");
     assert!(
         package_in(musl, "system-sys").is_none(),
@@ -289,21 +254,17 @@ fn feature_flags_change_the_graph() {
 
 #[test]
 fn markdown_reads_like_the_seed_document() {
-    let dir = fixture();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("--manifest-path")
-        .arg(dir.path().join("Cargo.toml"))
-        .args([
+    let ws = fixture();
+    let out = ws
+        .xtask([
             "audit",
             "--format",
             "markdown",
             "--target",
             "aarch64-unknown-linux-musl",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
+        .run();
+    let text = expect_ok(&out);
     for expected in [
         "# Native-code audit: app 0.1.0",
         "| aarch64-unknown-linux-musl | rust-lld | 9 |",
@@ -319,33 +280,29 @@ fn markdown_reads_like_the_seed_document() {
 
 #[test]
 fn an_unknown_feature_is_a_usage_error() {
-    let dir = fixture();
-    let (code, _, stderr) = xtask(
-        dir.path(),
+    let ws = fixture();
+    let out = audit(
+        &ws,
         &["--target", "x86_64-unknown-linux-musl", "--features", "no-such-feature"],
     );
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("no-such-feature") && stderr.contains("check the --features flags"),
-        "{stderr}"
-    );
+    expect_exit(&out, 2, "check the --features flags");
+    assert!(out.stderr.contains("no-such-feature"), "{out}");
 }
 
 #[test]
 fn an_unknown_target_is_a_usage_error() {
-    let dir = fixture();
-    let (code, _, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-mussl"]);
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("did you mean `x86_64-unknown-linux-musl`?"), "{stderr}");
+    let ws = fixture();
+    let out = audit(&ws, &["--target", "x86_64-unknown-linux-mussl"]);
+    expect_exit(&out, 2, "did you mean `x86_64-unknown-linux-musl`?");
 }
 
 #[test]
 fn build_confirms_which_scripts_compiled_c() {
-    let dir = fixture();
+    let ws = fixture();
     // The system library does not exist: leave it out, as a user would with the feature.
     // The C code sends musl to the zig route, which provisions zig itself.
-    let (code, report, stderr) = xtask(
-        dir.path(),
+    let out = audit(
+        &ws,
         &[
             "--target",
             "x86_64-unknown-linux-musl",
@@ -353,7 +310,8 @@ fn build_confirms_which_scripts_compiled_c() {
             "--build",
         ],
     );
-    assert_eq!(code, Some(0), "{stderr}\n{report:#}");
+    expect_ok(&out);
+    let report = out.json();
     let musl = target(&report, "x86_64-unknown-linux-musl");
     let build = &musl["build"];
     assert_eq!(build["success"], true, "{build}");
@@ -366,14 +324,11 @@ fn build_confirms_which_scripts_compiled_c() {
 
 #[test]
 fn build_reports_a_failing_build_and_exits_1() {
-    let dir = fixture();
+    let ws = fixture();
     // pkg-config finds no `zzsys`: the prediction (tier 3) comes true as a failed build.
-    let (code, report, stderr) = xtask(dir.path(), &["--target", "x86_64-unknown-linux-musl", "--build"]);
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(
-        stderr.contains("the dist build failed for x86_64-unknown-linux-musl"),
-        "{stderr}"
-    );
+    let out = audit(&ws, &["--target", "x86_64-unknown-linux-musl", "--build"]);
+    expect_exit(&out, 1, "the dist build failed for x86_64-unknown-linux-musl");
+    let report = out.json();
     let build = &target(&report, "x86_64-unknown-linux-musl")["build"];
     assert_eq!(build["success"], false);
     assert!(

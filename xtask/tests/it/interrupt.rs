@@ -1,25 +1,24 @@
 //! SIGINT during a build: the cargo child and everything under it end too, no orphan is
 //! left writing into the target directory, and the tool exits 130.
 
-mod common;
-
-use std::path::Path;
+use crate::harness::{Workspace, MUSL_RELEASE};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A workspace whose build script records its pid and then sleeps: a build that lasts.
-fn slow_workspace(root: &Path) {
-    common::workspace(root, common::MUSL_RELEASE, common::HELLO);
-    std::fs::write(
-        root.join("tool/build.rs"),
+/// A workspace whose build script records its pid and then sleeps: a build that lasts. It
+/// builds in its own target directory: the sleeping build holds that directory's lock.
+fn slow_workspace() -> Workspace {
+    let ws = Workspace::tool("0.1.0", MUSL_RELEASE);
+    ws.write(
+        "tool/build.rs",
         r#"fn main() {
     let file = std::env::var("SLEEPER_PID_FILE").unwrap();
     std::fs::write(file, std::process::id().to_string()).unwrap();
     std::thread::sleep(std::time::Duration::from_secs(120));
 }
 "#,
-    )
-    .unwrap();
+    );
+    ws
 }
 
 /// Alive and not a zombie.
@@ -32,17 +31,12 @@ fn running(pid: &str) -> bool {
 
 #[test]
 fn sigint_stops_the_build_and_its_children_and_exits_130() {
-    let dir = tempfile::tempdir().unwrap();
-    slow_workspace(dir.path());
-    let pid_file = dir.path().join("sleeper.pid");
-    let mut xtask = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["dist", "--manifest-path"])
-        .arg(dir.path().join("Cargo.toml"))
+    let ws = slow_workspace();
+    let pid_file = ws.path("sleeper.pid");
+    let mut xtask = ws
+        .xtask(["dist"])
         .env("SLEEPER_PID_FILE", &pid_file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn(Stdio::null(), Stdio::piped());
 
     let started = Instant::now();
     while !pid_file.exists() {

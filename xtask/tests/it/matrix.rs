@@ -2,8 +2,7 @@
 //! provisioned from scratch (zig, cargo-zigbuild, the MSVC libraries), every target is
 //! built with the app's C code, verified and packed, and the Linux binaries run.
 
-use std::path::Path;
-use std::process::Command;
+use crate::harness::{expect_ok, read_manifest, repo_root, xtask};
 
 const MATRIX: [(&str, &str, &str); 5] = [
     ("x86_64-unknown-linux-musl", "elf", "x86_64"),
@@ -15,32 +14,28 @@ const MATRIX: [(&str, &str, &str); 5] = [
 
 #[test]
 fn the_five_target_matrix_builds_verifies_and_runs_from_a_fresh_cache() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    let result = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["dist", "--accept-msvc-license", "--manifest-path"])
-        .arg(root.join("Cargo.toml"))
-        .arg("--out")
+    // The cache is what is fresh, not the build: the target directory lives on between
+    // runs. It is not the dist tests' one, which may build at the same time: the xtask keeps
+    // its build logs there (dist-logs/<route>.log), and two runs would write the same log.
+    let result = xtask(["dist", "--accept-msvc-license", "--out"])
         .arg(out.path())
+        .manifest(repo_root())
         .env("DIST_TOOLS_DIR", cache.path())
-        .env("CARGO_TARGET_DIR", root.join("target/xtask-tests"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "the matrix failed:\n{stderr}\n{stdout}");
+        .target_dir(&repo_root().join("target/xtask-tests-matrix"))
+        .run();
+    expect_ok(&result);
     eprintln!("cold-cache matrix took {:.0}s", started.elapsed().as_secs_f64());
     for tool in ["zig 0.13.0", "cargo-zigbuild 0.24.1", "msvc-libs 0.3.0"] {
         assert!(
-            stderr.contains(&format!("provisioning {tool}")),
-            "{tool} was not provisioned out loud:\n{stderr}"
+            result.stderr.contains(&format!("provisioning {tool}")),
+            "{tool} was not provisioned out loud:\n{result}"
         );
     }
 
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
+    let manifest = read_manifest(out.path());
     let artifacts = manifest["artifacts"].as_array().unwrap();
     assert_eq!(artifacts.len(), 5);
     let sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).unwrap();

@@ -2,24 +2,19 @@
 //! tool directory without its completion marker, a truncated download — is detected by
 //! doctor and redone by `doctor --fix`.
 
+use crate::harness::{expect_exit, expect_ok, expect_report, repo_root, repo_target_dir, xtask, Run};
 use std::path::Path;
 use std::process::Command;
 
-fn doctor(cache: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["doctor", "--target", "aarch64-apple-darwin", "--manifest-path"])
-        .arg(root.join("Cargo.toml"))
+/// `doctor` for the macOS target (zig and cargo-zigbuild) on this repository, with `cache`
+/// as the tool cache.
+fn doctor(cache: &Path, extra: &[&str]) -> Run {
+    xtask(["doctor", "--target", "aarch64-apple-darwin"])
+        .manifest(repo_root())
         .args(extra)
         .env("DIST_TOOLS_DIR", cache)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), text)
+        .target_dir(&repo_target_dir())
+        .run()
 }
 
 #[test]
@@ -41,20 +36,15 @@ fn a_half_written_tool_cache_is_detected_and_redone() {
     )
     .unwrap();
 
-    let (code, text) = doctor(c, &[]);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(
-        text.contains("cargo-zigbuild 0.24.1 not in"),
-        "a directory without its marker is not present:\n{text}"
-    );
-    assert!(text.contains("zig 0.13.0 not in"), "{text}");
+    let out = doctor(c, &[]);
+    // A directory without its marker is not present.
+    expect_report(&out, 1, "cargo-zigbuild 0.24.1 not in");
+    expect_report(&out, 1, "zig 0.13.0 not in");
+    expect_exit(&out, 1, "`cargo xtask doctor --fix` provisions them");
 
-    let (code, text) = doctor(c, &["--fix"]);
-    assert_eq!(code, Some(0), "{text}");
-    assert!(
-        text.contains("provisioning cargo-zigbuild 0.24.1") && text.contains("provisioning zig 0.13.0"),
-        "{text}"
-    );
+    let out = doctor(c, &["--fix"]);
+    expect_exit(&out, 0, "provisioning cargo-zigbuild 0.24.1");
+    expect_exit(&out, 0, "provisioning zig 0.13.0");
     assert!(
         !c.join(".ziglang-0.13.0.partial").exists(),
         "the half-unpacked directory was not cleared"
@@ -66,6 +56,5 @@ fn a_half_written_tool_cache_is_detected_and_redone() {
     );
     let version = Command::new(&zigbuild).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).contains("0.24.1"));
-    let (code, text) = doctor(c, &[]);
-    assert_eq!(code, Some(0), "{text}");
+    expect_ok(&doctor(c, &[]));
 }

@@ -3,24 +3,17 @@
 //! to end on a real crates.io CLI: init, then that project's own `cargo xtask dist`,
 //! `verify`, `plan` and `doctor`.
 
+use crate::harness::{self, repo_root, Run};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// This repository's root: `--path` for the xtask that init writes.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+fn xtask(args: &[&str]) -> Run {
+    harness::xtask(args).run()
 }
 
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .expect("the xtask binary runs")
-}
-
-fn text(output: &[u8]) -> String {
-    String::from_utf8_lossy(output).into_owned()
+fn text(output: impl AsRef<[u8]>) -> String {
+    String::from_utf8_lossy(output.as_ref()).into_owned()
 }
 
 fn write(root: &Path, files: &[(&str, &str)]) {
@@ -110,7 +103,7 @@ fn metadata(root: &Path) -> serde_json::Value {
 
 #[test]
 fn init_gives_each_project_shape_an_xtask_and_a_second_run_changes_nothing() {
-    let repo = repo_root();
+    let repo = repo_root().to_path_buf();
     for (shape, files) in shapes() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -224,7 +217,7 @@ fn init_gives_each_project_shape_an_xtask_and_a_second_run_changes_nothing() {
         );
         assert_eq!(snapshot(root), after, "{shape}: the second run changed files");
         let json = xtask(&["init", root_arg, "--json", "--dry-run"]);
-        let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let json = json.json();
         assert_eq!(json["changes"], serde_json::json!([]), "{shape}");
     }
 }
@@ -245,7 +238,7 @@ fn json_dry_run_lists_each_change_with_its_diff_and_git_source() {
         "v0.1.0",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = out.json();
     assert_eq!(report["shape"], "single-package");
     assert_eq!(report["dry_run"], true);
     let changes = report["changes"].as_array().unwrap();
