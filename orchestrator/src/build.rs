@@ -2,6 +2,7 @@
 //! paths come from cargo's JSON artifact messages, never from guessing
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 
+use crate::model::Route;
 use crate::plan::{Build, Job, Plan};
 use crate::runner::log_tail;
 use crate::runner::Runner;
@@ -56,7 +57,7 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
             let targets: Vec<&str> = plan
                 .jobs
                 .iter()
-                .filter(|j| j.route == crate::plan::Route::Msvc)
+                .filter(|j| j.route == Route::Msvc)
                 .map(|j| j.target.as_str())
                 .collect();
             return Err(UsageError::new(format!(

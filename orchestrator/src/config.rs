@@ -1,9 +1,7 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
-use crate::model as triple;
-use crate::package::ArchiveFormat;
-use crate::plan::Route;
+use crate::model::{self as triple, ArchiveFormat, Route};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};

@@ -2,6 +2,7 @@
 //! the binary format and the CPU architecture the binary must carry.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// The seed's release matrix: the default when the config names no targets.
 pub const DEFAULT_TARGETS: [&str; 5] = [
@@ -85,6 +86,92 @@ pub fn closest<'a>(wrong: &str, known: &'a [String]) -> Option<&'a str> {
         .map(|(_, k)| k)
 }
 
+/// How a target is linked on this (x86_64 Linux) host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    /// The host's `cc`, with Rust's self-contained CRT objects for musl.
+    Native,
+    /// The `rust-lld` that ships with rustc; enough for pure-Rust static musl binaries.
+    RustLld,
+    /// zig as the C compiler and linker, through cargo-zigbuild.
+    Zig,
+    /// rust-lld in lld-link mode with the MSVC CRT and Windows SDK import libraries.
+    Msvc,
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Route::Native => "native",
+            Route::RustLld => "rust-lld",
+            Route::Zig => "zig",
+            Route::Msvc => "msvc",
+        })
+    }
+}
+
+/// The container and compression of a release archive, for writing and reading alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ArchiveFormat {
+    #[serde(rename = "tar.gz")]
+    TarGz,
+    #[serde(rename = "tar.xz")]
+    TarXz,
+    #[serde(rename = "tar.zst")]
+    TarZst,
+    #[serde(rename = "zip")]
+    Zip,
+}
+
+impl ArchiveFormat {
+    pub const ALL: [ArchiveFormat; 4] = [
+        ArchiveFormat::TarGz,
+        ArchiveFormat::TarXz,
+        ArchiveFormat::TarZst,
+        ArchiveFormat::Zip,
+    ];
+
+    /// What the users of `triple` unpack without extra tools: zip on Windows, tar.gz elsewhere.
+    pub fn default_for(triple: &str) -> ArchiveFormat {
+        match family(triple) {
+            Family::WindowsMsvc | Family::WindowsGnu => ArchiveFormat::Zip,
+            _ => ArchiveFormat::TarGz,
+        }
+    }
+
+    /// The extension this tool writes, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ArchiveFormat::TarGz => "tar.gz",
+            ArchiveFormat::TarXz => "tar.xz",
+            ArchiveFormat::TarZst => "tar.zst",
+            ArchiveFormat::Zip => "zip",
+        }
+    }
+
+    /// The format a file name says, in any case, short forms (`.tgz`, `.txz`, `.tzst`)
+    /// included; None for anything else.
+    pub fn from_name(file_name: &str) -> Option<ArchiveFormat> {
+        let name = file_name.to_ascii_lowercase();
+        let short = |format: ArchiveFormat| match format {
+            ArchiveFormat::TarGz => ".tgz",
+            ArchiveFormat::TarXz => ".txz",
+            ArchiveFormat::TarZst => ".tzst",
+            ArchiveFormat::Zip => ".zip",
+        };
+        ArchiveFormat::ALL
+            .into_iter()
+            .find(|&f| name.ends_with(&format!(".{}", f.extension())) || name.ends_with(short(f)))
+    }
+}
+
+impl fmt::Display for ArchiveFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +203,22 @@ mod tests {
         );
         assert_eq!(closest("aarch64-apple-drawin", &known), Some("aarch64-apple-darwin"));
         assert_eq!(closest("sparc", &known), None);
+    }
+
+    #[test]
+    fn archive_formats_round_trip_through_names_and_json() {
+        for format in ArchiveFormat::ALL {
+            let name = format!("app-1.0-x86_64-unknown-linux-musl.{format}");
+            assert_eq!(ArchiveFormat::from_name(&name), Some(format), "{name}");
+            let json = serde_json::to_string(&format).unwrap();
+            assert_eq!(json, format!("\"{}\"", format.extension()));
+            assert_eq!(serde_json::from_str::<ArchiveFormat>(&json).unwrap(), format);
+        }
+        assert_eq!(ArchiveFormat::from_name("a.TAR.XZ"), Some(ArchiveFormat::TarXz));
+        assert_eq!(ArchiveFormat::from_name("a.tgz"), Some(ArchiveFormat::TarGz));
+        assert_eq!(ArchiveFormat::from_name("a.tzst"), Some(ArchiveFormat::TarZst));
+        assert_eq!(ArchiveFormat::from_name("a.exe"), None);
+        assert_eq!(ArchiveFormat::from_name("a.gz"), None);
+        assert!(serde_json::from_str::<ArchiveFormat>("\"rar\"").is_err());
     }
 }

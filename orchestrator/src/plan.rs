@@ -3,38 +3,12 @@
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
 use crate::config::{Bin, Config, Generated, Toolchain};
-use crate::model::{self as triple, Family};
-use crate::package::ArchiveFormat;
+use crate::model::{self as triple, ArchiveFormat, Family, Route};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::PathBuf;
-
-/// How a target is linked on this (x86_64 Linux) host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Route {
-    /// The host's `cc`, with Rust's self-contained CRT objects for musl.
-    Native,
-    /// The `rust-lld` that ships with rustc; enough for pure-Rust static musl binaries.
-    RustLld,
-    /// zig as the C compiler and linker, through cargo-zigbuild.
-    Zig,
-    /// rust-lld in lld-link mode with the MSVC CRT and Windows SDK import libraries.
-    Msvc,
-}
-
-impl std::fmt::Display for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Route::Native => "native",
-            Route::RustLld => "rust-lld",
-            Route::Zig => "zig",
-            Route::Msvc => "msvc",
-        })
-    }
-}
 
 /// One cargo invocation. Targets of the same route share one, so build scripts and
 /// proc-macros compile once for all of them.

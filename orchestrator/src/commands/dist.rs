@@ -4,7 +4,7 @@ use crate::build::{self, Outcome};
 use crate::commands::verify;
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::model as triple;
+use crate::model::{self as triple, ArchiveFormat};
 use crate::package::manifest::{self, Artifact, Asset, FileCheck, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan};
@@ -270,9 +270,9 @@ fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Ma
         let archive = name.strip_suffix(".sha256").unwrap_or(&name);
         let ours = listed.contains(&archive)
             || (archive.starts_with(&format!("{app}-"))
-                && ["tar.gz", "tar.xz", "tar.zst", "zip"]
+                && ArchiveFormat::ALL
                     .iter()
-                    .any(|ext| archive.ends_with(&format!(".{ext}"))));
+                    .any(|f| archive.ends_with(&format!(".{}", f.extension()))));
         if ours && !current.contains(&archive) && path.is_file() {
             std::fs::remove_file(&path).with_context(|| format!("removing the stale {}", path.display()))?;
             removed.push(path);

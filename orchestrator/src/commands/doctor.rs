@@ -5,7 +5,7 @@ use crate::build;
 use crate::config::Overrides;
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::plan::Route;
+use crate::model::Route;
 use crate::runner::{Cmd, Runner};
 use crate::ui::table;
 use anyhow::{bail, Result};

@@ -292,8 +292,7 @@ fn copy_verified(from: &Path, out: &Path, artifact: &Artifact) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::ArchiveFormat;
-    use crate::plan::Route;
+    use crate::model::{ArchiveFormat, Route};
 
     const TARGETS: [&str; 3] = [
         "x86_64-unknown-linux-musl",

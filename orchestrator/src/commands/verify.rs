@@ -5,7 +5,7 @@
 use crate::config::{self, TargetConfig, VerifySettings};
 use crate::flags::{self, Global};
 use crate::inspect::{self, Inspection};
-use crate::model::{self as triple, Family, Format};
+use crate::model::{self as triple, ArchiveFormat, Family, Format};
 use crate::package;
 use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
@@ -380,14 +380,14 @@ fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, row
             "{shown} is a directory: name the binaries or archives inside it"
         )));
     }
-    if let Some(kind) = read::kind(path) {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(format) = ArchiveFormat::from_name(&name) {
         let target = target.map(str::to_string).or_else(|| target_in_name(&name));
         let start = rows.len();
-        let result = read::read(path, kind, |entry, bytes| {
+        let result = read::read(path, format, |entry, bytes| {
             if looks_like_binary(bytes) {
                 rows.push(verify_bytes(
                     format!("{shown}!{entry}"),
@@ -428,9 +428,9 @@ fn verify_path(path: &Path, target: Option<&str>, settings: &VerifySettings, row
 /// How an archive's files differ from the assets its manifest entry lists (path under the
 /// top directory and SHA-256 of each), or None when they match.
 fn contents_differ(file: &Path, artifact: &crate::package::manifest::Artifact) -> Option<String> {
-    let kind = crate::package::read::kind(file)?;
+    let format = ArchiveFormat::from_name(&file.file_name()?.to_string_lossy())?;
     let mut found: Vec<(String, String)> = Vec::new();
-    if let Err(e) = crate::package::read::read(file, kind, |name, bytes| {
+    if let Err(e) = read::read(file, format, |name, bytes| {
         let inside = name.split_once('/').map_or(name, |(_, rest)| rest).to_string();
         let sha: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
         found.push((inside, sha));

@@ -4,8 +4,7 @@
 //! `assets`, `checksums`); docs/MANIFEST.md documents every field.
 
 use crate::inspect::Inspection;
-use crate::package::ArchiveFormat;
-use crate::plan::Route;
+use crate::model::{ArchiveFormat, Route};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
