@@ -1,7 +1,7 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
-use crate::model::{self as triple, ArchiveFormat, Route};
+use crate::model::{self as triple, ArchiveFormat, GlibcVersion, Route};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -51,7 +51,8 @@ pub struct TargetConfig {
     /// The archive format: "tar.gz", "tar.xz", "tar.zst" or "zip".
     pub format: Option<ArchiveFormat>,
     /// Highest GLIBC_x.y a -gnu binary may require (default 2.17, as manylinux2014).
-    pub glibc_max: Option<String>,
+    #[serde(default, deserialize_with = "glibc_max")]
+    pub glibc_max: Option<GlibcVersion>,
     /// Largest binary size in bytes.
     pub max_size: Option<u64>,
     /// Shared libraries a linux binary may need beyond glibc's own (`*` ends a prefix).
@@ -60,6 +61,14 @@ pub struct TargetConfig {
     pub allow_dlls: Option<Vec<String>>,
     /// Dylib paths a macOS binary may load beyond /usr/lib and /System (`*` ends a prefix).
     pub allow_dylibs: Option<Vec<String>>,
+}
+
+/// `glibc-max`, refused with the key's name when it is not a version.
+fn glibc_max<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<GlibcVersion>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("glibc-max is `{text}`: write a glibc version such as \"2.17\"")))
 }
 
 /// The shells `completion-shells` may name, and the file each script is installed as
@@ -98,31 +107,28 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
         meta.workspace_root.join("Cargo.toml")
     );
     let raw = raw_dist(meta, &where_)?;
-    check_target_values(&raw.target, &where_)?;
     Ok(VerifySettings {
         profile: raw.profile.unwrap_or_else(|| "dist".into()),
         per_target: raw.target,
     })
 }
 
-/// The per-target values serde cannot check by type.
-fn check_target_values(tables: &BTreeMap<String, TargetConfig>, where_: &str) -> Result<()> {
-    for (triple, target) in tables {
-        if let Some(max) = &target.glibc_max {
-            if crate::inspect::version(max).is_none() {
-                return Err(UsageError::new(format!(
-                    "{where_}: target.{triple}.glibc-max is `{max}`: write a glibc version such as \"2.17\""
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 fn raw_dist(meta: &Metadata, where_: &str) -> Result<RawDist> {
     match meta.workspace_metadata.get("dist") {
         None | Some(serde_json::Value::Null) => Ok(RawDist::default()),
-        Some(value) => serde_json::from_value(value.clone()).map_err(|e| UsageError::new(format!("{where_}: {e}"))),
+        Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
+            // serde names no path: find the target table the mistake is in, if it is in one.
+            let table = value["target"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .find_map(|(triple, table)| {
+                    TargetConfig::deserialize(table)
+                        .err()
+                        .map(|e| format!("[target.{triple}] {e}"))
+                });
+            UsageError::new(format!("{where_}: {}", table.unwrap_or_else(|| e.to_string())))
+        }),
     }
 }
 
@@ -280,8 +286,6 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     let manifest_path = workspace_root.join("Cargo.toml");
     let where_ = format!("[workspace.metadata.dist] in {}", manifest_path.display());
     let raw = raw_dist(meta, &where_)?;
-    // The verifier's per-target values are checked here too, before anything runs.
-    check_target_values(&raw.target, &where_)?;
 
     let targets = resolve_targets(&raw, &overrides, toolchain, &where_)?;
     let profile = overrides
@@ -916,6 +920,27 @@ mod tests {
         assert!(
             message.contains("unknown variant `rar`") && message.contains("tar.zst"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn a_bad_glibc_max_names_its_target_table() {
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"2.x\"",
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("[target.x86_64-unknown-linux-gnu] glibc-max is `2.x`: write a glibc version"),
+            "{message}"
+        );
+        let config = load_from(
+            "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"2.28\"",
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            config.target_config["x86_64-unknown-linux-gnu"].glibc_max,
+            Some("2.28".parse().unwrap())
         );
     }
 

@@ -1,8 +1,9 @@
 //! What a target triple tells us: the OS family (which decides route and linkage policy),
 //! the binary format and the CPU architecture the binary must carry.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::str::FromStr;
 
 /// The seed's release matrix: the default when the config names no targets.
 pub const DEFAULT_TARGETS: [&str; 5] = [
@@ -12,6 +13,46 @@ pub const DEFAULT_TARGETS: [&str; 5] = [
     "x86_64-apple-darwin",
     "aarch64-apple-darwin",
 ];
+
+/// Text that is not what it was meant to be: says what it is and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    text: String,
+    expected: &'static str,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not {}", self.text, self.expected)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn parse_error(text: &str, expected: &'static str) -> ParseError {
+    ParseError {
+        text: text.to_string(),
+        expected,
+    }
+}
+
+/// Serialises a value as its Display text.
+macro_rules! serde_as_text {
+    ($type:ty) => {
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -172,6 +213,33 @@ impl fmt::Display for ArchiveFormat {
     }
 }
 
+/// A version of glibc-style symbol versioning, as in `GLIBC_2.17` or `GLIBCXX_3.4.29`:
+/// numbers separated by dots, ordered numerically part by part (2.2.5 < 2.17 < 2.17.1).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GlibcVersion(Vec<u32>);
+
+impl FromStr for GlibcVersion {
+    type Err = ParseError;
+
+    /// "2.17" → 2.17; an error for GLIBC_PRIVATE's "PRIVATE" and anything else not a version.
+    fn from_str(text: &str) -> Result<GlibcVersion, ParseError> {
+        text.split('.')
+            .map(|part| part.parse().ok())
+            .collect::<Option<Vec<u32>>>()
+            .map(GlibcVersion)
+            .ok_or_else(|| parse_error(text, "a glibc version such as 2.17"))
+    }
+}
+
+impl fmt::Display for GlibcVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(u32::to_string).collect();
+        f.write_str(&parts.join("."))
+    }
+}
+
+serde_as_text!(GlibcVersion);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +288,21 @@ mod tests {
         assert_eq!(ArchiveFormat::from_name("a.exe"), None);
         assert_eq!(ArchiveFormat::from_name("a.gz"), None);
         assert!(serde_json::from_str::<ArchiveFormat>("\"rar\"").is_err());
+    }
+
+    #[test]
+    fn glibc_versions_order_numerically() {
+        let v = |s: &str| s.parse::<GlibcVersion>().unwrap();
+        assert!(v("2.2.5") < v("2.17"));
+        assert!(v("2.17") < v("2.17.1"));
+        assert!(v("2.9") < v("2.10"));
+        assert!(v("2.34") > v("2.17"));
+        assert_eq!(v("2.17"), v("2.17"));
+        assert_eq!(v("2.2.5").to_string(), "2.2.5");
+        assert_eq!(serde_json::to_string(&v("2.17")).unwrap(), "\"2.17\"");
+        for bad in ["PRIVATE", "", "2.", "new", "2.x"] {
+            let err = bad.parse::<GlibcVersion>().unwrap_err();
+            assert!(err.to_string().contains("glibc version"), "{bad}: {err}");
+        }
     }
 }

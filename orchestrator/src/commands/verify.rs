@@ -5,7 +5,7 @@
 use crate::config::{self, TargetConfig, VerifySettings};
 use crate::flags::{self, Global};
 use crate::inspect::{self, Inspection};
-use crate::model::{self as triple, ArchiveFormat, Family, Format};
+use crate::model::{self as triple, ArchiveFormat, Family, Format, GlibcVersion};
 use crate::package;
 use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
@@ -74,7 +74,7 @@ const SYSTEM_DLLS: [&str; 30] = [
 /// The rules for one target, from its `[workspace.metadata.dist.target.<triple>]` table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
-    pub glibc_max: Vec<u32>,
+    pub glibc_max: GlibcVersion,
     pub max_size: Option<u64>,
     /// Libraries, DLLs or dylib paths allowed beyond the platform's own (`*` ends a prefix).
     pub allow: Vec<String>,
@@ -84,14 +84,15 @@ pub struct Policy {
 impl Policy {
     pub fn new(target: &str, settings: Option<&TargetConfig>, expect_stripped: bool) -> Policy {
         let settings = settings.cloned().unwrap_or_default();
-        let glibc_max = settings.glibc_max.as_deref().and_then(inspect::version);
         let allow = match triple::family(target) {
             Family::WindowsMsvc | Family::WindowsGnu => settings.allow_dlls,
             Family::AppleDarwin => settings.allow_dylibs,
             _ => settings.allow_libs,
         };
         Policy {
-            glibc_max: glibc_max.unwrap_or_else(|| inspect::version(DEFAULT_GLIBC_MAX).unwrap_or_default()),
+            glibc_max: settings
+                .glibc_max
+                .unwrap_or_else(|| DEFAULT_GLIBC_MAX.parse().expect("the default is a version")),
             max_size: settings.max_size,
             allow: allow.unwrap_or_default(),
             expect_stripped,
@@ -156,10 +157,10 @@ pub fn check(found: &Inspection, target: &str, policy: &Policy) -> Vec<Failure> 
             if !foreign.is_empty() {
                 fail("glibc-only", format!("needs libraries that are not glibc's ({}): they may be missing on the user's system; link them statically, or list them in allow-libs (libgcc_s.so.1 comes from Rust's unwinder and is on every glibc system)", foreign.join(", ")));
             }
-            let needed = found.elf.as_ref().and_then(|e| e.glibc.as_deref());
-            if let Some(needed) = needed.filter(|v| inspect::version(v).is_some_and(|v| v > policy.glibc_max)) {
-                let max: Vec<String> = policy.glibc_max.iter().map(u32::to_string).collect();
-                fail("glibc-max", format!("requires GLIBC_{needed}, above the ceiling {}: it was linked against a newer glibc than its users have; build with zig (cargo zigbuild --target {target}.{}) or raise glibc-max", max.join("."), max.join(".")));
+            let needed = found.elf.as_ref().and_then(|e| e.glibc.as_ref());
+            if let Some(needed) = needed.filter(|v| **v > policy.glibc_max) {
+                let max = &policy.glibc_max;
+                fail("glibc-max", format!("requires GLIBC_{needed}, above the ceiling {max}: it was linked against a newer glibc than its users have; build with zig (cargo zigbuild --target {target}.{max}) or raise glibc-max"));
             }
         }
         Family::WindowsMsvc => {
@@ -771,18 +772,18 @@ mod tests {
     fn gnu_fails_above_the_glibc_ceiling_and_on_foreign_libraries() {
         let mut found = fixture("hello-x86_64-linux-gnu-2.17");
         let strict = TargetConfig {
-            glibc_max: Some("2.2".into()),
+            glibc_max: Some("2.2".parse().unwrap()),
             ..TargetConfig::default()
         };
         assert_eq!(rules(&found, GNU, &policy(GNU, strict)), ["glibc-max"]);
-        found.elf.as_mut().unwrap().glibc = Some("2.34".into());
+        found.elf.as_mut().unwrap().glibc = Some("2.34".parse().unwrap());
         assert_eq!(
             rules(&found, GNU, &policy(GNU, TargetConfig::default())),
             ["glibc-max"],
             "default ceiling is 2.17"
         );
         let raised = TargetConfig {
-            glibc_max: Some("2.39".into()),
+            glibc_max: Some("2.39".parse().unwrap()),
             ..TargetConfig::default()
         };
         assert!(rules(&found, GNU, &policy(GNU, raised)).is_empty());
@@ -795,7 +796,7 @@ mod tests {
             &policy(
                 GNU,
                 TargetConfig {
-                    glibc_max: Some("2.39".into()),
+                    glibc_max: Some("2.39".parse().unwrap()),
                     ..TargetConfig::default()
                 },
             ),
@@ -807,7 +808,7 @@ mod tests {
             failures[0]
         );
         let allowed = TargetConfig {
-            glibc_max: Some("2.39".into()),
+            glibc_max: Some("2.39".parse().unwrap()),
             allow_libs: Some(vec!["libgcc_s.so.1".into(), "libssl*".into()]),
             ..TargetConfig::default()
         };
