@@ -1,7 +1,7 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
-use crate::model::{self as triple, ArchiveFormat, GlibcVersion, Route};
+use crate::model::{self as triple, ArchiveFormat, AssetKind, GlibcVersion, Route};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -87,6 +87,8 @@ const SHELLS: [(&str, &str); 5] = [
 pub struct Generated {
     /// Path inside the archive's top directory, e.g. `complete/app.bash` or `doc/app.1`.
     pub path: String,
+    /// Shell completions or a man page.
+    pub kind: AssetKind,
     /// The bin target whose build `{bin}` stands for.
     pub bin: String,
     /// Program and arguments; `{bin}` is still to be replaced by the built binary's path.
@@ -473,6 +475,7 @@ fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Ge
             for bin in bins {
                 generated.push(Generated {
                     path: format!("complete/{}", file.replace("{bin}", &bin.name)),
+                    kind: AssetKind::ShellCompletions,
                     bin: bin.name.clone(),
                     command: command.iter().map(|a| a.replace("{shell}", &shell)).collect(),
                 });
@@ -488,6 +491,7 @@ fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Ge
         for bin in bins {
             generated.push(Generated {
                 path: format!("doc/{}.1", bin.name),
+                kind: AssetKind::ManPage,
                 bin: bin.name.clone(),
                 command: command.clone(),
             });
@@ -959,6 +963,15 @@ mod tests {
                 ("complete/_tool", "{bin} --completions zsh".to_string()),
                 ("complete/tool.bash", "{bin} --completions bash".to_string()),
                 ("doc/tool.1", "{bin} --man".to_string()),
+            ]
+        );
+        let kinds: Vec<AssetKind> = config.generated.iter().map(|g| g.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AssetKind::ShellCompletions,
+                AssetKind::ShellCompletions,
+                AssetKind::ManPage
             ]
         );
         assert!(load_from("", Overrides::default()).unwrap().generated.is_empty());

@@ -213,6 +213,103 @@ impl fmt::Display for ArchiveFormat {
     }
 }
 
+/// The smoke run of a target's binaries, as the manifest records it. A failing run fails
+/// the target instead, so no artifact records one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmokeStatus {
+    /// Ran natively (no emulator) or under the named emulator, and passed.
+    Passed { emulator: Option<String> },
+    /// Not run: a Linux binary for another CPU whose emulator is not on PATH.
+    EmulatorMissing(String),
+    /// Not run: nothing on this host executes it (Windows and macOS binaries).
+    NoRunner,
+}
+
+const NO_RUNNER: &str = "not run (no runner): this host cannot execute it";
+const EMULATOR_HINT: &str = " is missing (Debian: apt-get install qemu-user)";
+
+impl SmokeStatus {
+    /// How the run goes, or why there is none, without the verdict: what the plan shows.
+    pub fn note(&self) -> String {
+        match self {
+            SmokeStatus::Passed { emulator: None } => "runs natively".into(),
+            SmokeStatus::Passed {
+                emulator: Some(emulator),
+            } => format!("runs under {emulator}"),
+            SmokeStatus::EmulatorMissing(emulator) => format!("not run: {emulator}{EMULATOR_HINT}"),
+            SmokeStatus::NoRunner => NO_RUNNER.into(),
+        }
+    }
+}
+
+impl fmt::Display for SmokeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SmokeStatus::Passed { .. } => write!(f, "passed ({})", self.note()),
+            _ => f.write_str(&self.note()),
+        }
+    }
+}
+
+impl FromStr for SmokeStatus {
+    type Err = ParseError;
+
+    fn from_str(text: &str) -> Result<SmokeStatus, ParseError> {
+        let passed = text.strip_prefix("passed (").and_then(|t| t.strip_suffix(')'));
+        let status = match passed {
+            Some("runs natively") => Some(SmokeStatus::Passed { emulator: None }),
+            Some(how) => how.strip_prefix("runs under ").map(|e| SmokeStatus::Passed {
+                emulator: Some(e.to_string()),
+            }),
+            None if text == NO_RUNNER => Some(SmokeStatus::NoRunner),
+            None => text
+                .strip_prefix("not run: ")
+                .and_then(|t| t.strip_suffix(EMULATOR_HINT))
+                .map(|e| SmokeStatus::EmulatorMissing(e.to_string())),
+        };
+        status.ok_or_else(|| parse_error(text, "a smoke status this tool writes"))
+    }
+}
+
+serde_as_text!(SmokeStatus);
+
+/// What an archive holds, in cargo-dist's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArtifactKind {
+    /// cargo-dist's kind for an archive of binaries, whatever its format.
+    #[serde(rename = "executable-zip")]
+    ExecutableZip,
+}
+
+/// What a file inside an archive is, in cargo-dist's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssetKind {
+    Executable,
+    Readme,
+    License,
+    Changelog,
+    ShellCompletions,
+    ManPage,
+    Misc,
+}
+
+impl AssetKind {
+    /// The kind of an include file, from its name, as cargo-dist names them.
+    pub fn of_include(file_name: &str) -> AssetKind {
+        let upper = file_name.to_uppercase();
+        if upper.starts_with("README") {
+            AssetKind::Readme
+        } else if upper.starts_with("LICEN") || upper.starts_with("COPYING") {
+            AssetKind::License
+        } else if upper.starts_with("CHANGELOG") {
+            AssetKind::Changelog
+        } else {
+            AssetKind::Misc
+        }
+    }
+}
+
 /// A version of glibc-style symbol versioning, as in `GLIBC_2.17` or `GLIBCXX_3.4.29`:
 /// numbers separated by dots, ordered numerically part by part (2.2.5 < 2.17 < 2.17.1).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -304,5 +401,73 @@ mod tests {
             let err = bad.parse::<GlibcVersion>().unwrap_err();
             assert!(err.to_string().contains("glibc version"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn smoke_statuses_keep_the_manifest_text() {
+        let cases = [
+            (SmokeStatus::Passed { emulator: None }, "passed (runs natively)"),
+            (
+                SmokeStatus::Passed {
+                    emulator: Some("qemu-aarch64".into()),
+                },
+                "passed (runs under qemu-aarch64)",
+            ),
+            (
+                SmokeStatus::EmulatorMissing("qemu-riscv64".into()),
+                "not run: qemu-riscv64 is missing (Debian: apt-get install qemu-user)",
+            ),
+            (
+                SmokeStatus::NoRunner,
+                "not run (no runner): this host cannot execute it",
+            ),
+        ];
+        for (status, text) in cases {
+            assert_eq!(status.to_string(), text);
+            assert_eq!(text.parse::<SmokeStatus>().unwrap(), status);
+            assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{text}\""));
+        }
+        assert_eq!(
+            SmokeStatus::Passed {
+                emulator: Some("qemu-aarch64".into())
+            }
+            .note(),
+            "runs under qemu-aarch64"
+        );
+        assert!("passed".parse::<SmokeStatus>().is_err());
+        assert!("failed (runs natively)".parse::<SmokeStatus>().is_err());
+    }
+
+    #[test]
+    fn asset_kinds_keep_cargo_dist_names() {
+        let kinds: Vec<AssetKind> = [
+            "README.md",
+            "LICENSE-MIT",
+            "licence.txt",
+            "COPYING",
+            "CHANGELOG.md",
+            "notes.txt",
+        ]
+        .iter()
+        .map(|n| AssetKind::of_include(n))
+        .collect();
+        assert_eq!(
+            kinds,
+            [
+                AssetKind::Readme,
+                AssetKind::License,
+                AssetKind::License,
+                AssetKind::License,
+                AssetKind::Changelog,
+                AssetKind::Misc
+            ]
+        );
+        let json =
+            serde_json::to_string(&[AssetKind::Executable, AssetKind::ShellCompletions, AssetKind::ManPage]).unwrap();
+        assert_eq!(json, r#"["executable","shell-completions","man-page"]"#);
+        assert_eq!(
+            serde_json::to_string(&ArtifactKind::ExecutableZip).unwrap(),
+            "\"executable-zip\""
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
 use crate::config::{Bin, Config, Generated, Toolchain};
-use crate::model::{self as triple, ArchiveFormat, Family, Route};
+use crate::model::{self as triple, ArchiveFormat, Family, Route, SmokeStatus};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};
 use anyhow::Result;
@@ -28,6 +28,33 @@ pub struct Smoke {
     pub runner: Option<String>,
     pub runnable: bool,
     pub note: String,
+}
+
+impl Smoke {
+    /// The plan's view of `status`: what the manifest records once the run has passed.
+    fn new(status: SmokeStatus) -> Smoke {
+        let runner = match &status {
+            SmokeStatus::Passed { emulator } => emulator.clone(),
+            SmokeStatus::EmulatorMissing(emulator) => Some(emulator.clone()),
+            SmokeStatus::NoRunner => None,
+        };
+        Smoke {
+            runner,
+            runnable: matches!(status, SmokeStatus::Passed { .. }),
+            note: status.note(),
+        }
+    }
+
+    /// What the manifest records for a job that finished: a failing smoke run fails the job.
+    pub fn status(&self) -> SmokeStatus {
+        match (self.runnable, &self.runner) {
+            (true, emulator) => SmokeStatus::Passed {
+                emulator: emulator.clone(),
+            },
+            (false, Some(emulator)) => SmokeStatus::EmulatorMissing(emulator.clone()),
+            (false, None) => SmokeStatus::NoRunner,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -279,31 +306,15 @@ fn smoke(target: &str, host: &str, on_path: &[String]) -> Smoke {
     let arch = triple::arch(target);
     let linux = matches!(triple::family(target), Family::LinuxMusl | Family::LinuxGnu);
     let qemu = format!("qemu-{arch}");
-    if linux && arch == triple::arch(host) {
-        Smoke {
-            runner: None,
-            runnable: true,
-            note: "runs natively".into(),
-        }
-    } else if linux && on_path.contains(&qemu) {
-        Smoke {
-            runner: Some(qemu.clone()),
-            runnable: true,
-            note: format!("runs under {qemu}"),
-        }
-    } else if linux {
-        Smoke {
-            runner: Some(qemu.clone()),
-            runnable: false,
-            note: format!("not run: {qemu} is missing (Debian: apt-get install qemu-user)"),
-        }
+    Smoke::new(if !linux {
+        SmokeStatus::NoRunner
+    } else if arch == triple::arch(host) {
+        SmokeStatus::Passed { emulator: None }
+    } else if on_path.contains(&qemu) {
+        SmokeStatus::Passed { emulator: Some(qemu) }
     } else {
-        Smoke {
-            runner: None,
-            runnable: false,
-            note: "not run (no runner): this host cannot execute it".into(),
-        }
-    }
+        SmokeStatus::EmulatorMissing(qemu)
+    })
 }
 
 pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan> {
@@ -464,6 +475,30 @@ mod tests {
         assert!(route("x86_64-unknown-linux-musl", host, &c).1.contains("C code (ring)"));
         assert_eq!(route("x86_64-unknown-linux-gnu", host, &[]).0, Route::Native);
         assert_eq!(route("aarch64-unknown-linux-gnu", host, &[]).0, Route::Zig);
+    }
+
+    #[test]
+    fn a_finished_job_records_the_smoke_status_it_was_planned_with() {
+        for status in [
+            SmokeStatus::Passed { emulator: None },
+            SmokeStatus::Passed {
+                emulator: Some("qemu-aarch64".into()),
+            },
+            SmokeStatus::EmulatorMissing("qemu-riscv64".into()),
+            SmokeStatus::NoRunner,
+        ] {
+            let smoke = Smoke::new(status.clone());
+            assert_eq!(smoke.runnable, matches!(status, SmokeStatus::Passed { .. }));
+            assert_eq!(smoke.status(), status);
+        }
+        let missing = smoke("aarch64-unknown-linux-musl", "x86_64-unknown-linux-gnu", &[]);
+        assert_eq!(
+            (missing.runner.as_deref(), missing.note.as_str()),
+            (
+                Some("qemu-aarch64"),
+                "not run: qemu-aarch64 is missing (Debian: apt-get install qemu-user)"
+            )
+        );
     }
 
     #[test]

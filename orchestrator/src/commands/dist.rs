@@ -4,7 +4,7 @@ use crate::build::{self, Outcome};
 use crate::commands::verify;
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::model::{self as triple, ArchiveFormat};
+use crate::model::{self as triple, ArchiveFormat, ArtifactKind, AssetKind};
 use crate::package::manifest::{self, Artifact, Asset, FileCheck, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan};
@@ -497,7 +497,7 @@ fn finish_job(
         assets.push(Asset {
             name: name.clone(),
             path: name.clone(),
-            kind: "executable".into(),
+            kind: AssetKind::Executable,
             size: inspection.size,
             sha256: sha256.clone(),
             inspection: Some(inspection),
@@ -509,15 +509,13 @@ fn finish_job(
             sha256,
         });
     }
-    let smoke = if job.smoke.runnable {
+    if job.smoke.runnable {
         line.stage(&format!("smoke run ({})", job.smoke.note));
         for path in binaries {
             smoke_run(runner, plan, job, path)?;
         }
-        format!("passed ({})", job.smoke.note)
-    } else {
-        job.smoke.note.clone()
-    };
+    }
+    let smoke = job.smoke.status();
     for include in &plan.include {
         let name = include
             .file_name()
@@ -545,14 +543,14 @@ fn finish_job(
         let size = std::fs::metadata(&entry.source)
             .with_context(|| format!("reading {}", entry.source.display()))?
             .len();
-        let kind = match plan.generated.iter().any(|g| g.path == entry.name) {
-            true => manifest::generated_kind(&entry.name),
-            false => manifest::include_kind(&entry.name),
+        let kind = match plan.generated.iter().find(|g| g.path == entry.name) {
+            Some(generated) => generated.kind,
+            None => AssetKind::of_include(&entry.name),
         };
         assets.push(Asset {
             name: entry.name.rsplit('/').next().unwrap_or(&entry.name).to_string(),
             path: entry.name.clone(),
-            kind: kind.into(),
+            kind,
             size,
             sha256: entry.sha256.clone(),
             inspection: None,
@@ -586,7 +584,7 @@ fn finish_job(
     assets.sort_by(|a, b| a.path.cmp(&b.path));
     let artifact = Artifact {
         name: job.archive.clone(),
-        kind: "executable-zip".into(),
+        kind: ArtifactKind::ExecutableZip,
         target_triples: vec![job.target.clone()],
         format: job.format,
         route: job.route,

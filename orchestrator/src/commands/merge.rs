@@ -292,7 +292,7 @@ fn copy_verified(from: &Path, out: &Path, artifact: &Artifact) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ArchiveFormat, Route};
+    use crate::model::{ArchiveFormat, ArtifactKind, Route, SmokeStatus};
 
     const TARGETS: [&str; 3] = [
         "x86_64-unknown-linux-musl",
@@ -322,13 +322,13 @@ mod tests {
                 std::fs::write(dir.join(&name), &bytes).unwrap();
                 Artifact {
                     name: name.clone(),
-                    kind: "executable-zip".into(),
+                    kind: ArtifactKind::ExecutableZip,
                     target_triples: vec![t.to_string()],
                     format: ArchiveFormat::TarGz,
                     route: Route::Zig,
                     size: bytes.len() as u64,
                     checksums: BTreeMap::from([("sha256".into(), package::sha256_file(&dir.join(&name)).unwrap())]),
-                    smoke: "not run (no runner): this host cannot execute it".into(),
+                    smoke: SmokeStatus::NoRunner,
                     input_sha256: "0".repeat(64),
                     assets: Vec::new(),
                 }
