@@ -1,7 +1,7 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
-use crate::model::{self as triple, ArchiveFormat, AssetKind, GlibcVersion, Route};
+use crate::model::{self, ArchiveFormat, AssetKind, GlibcVersion, Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -37,7 +37,7 @@ struct RawDist {
     /// A command that prints the man page (roff); `{bin}` is the built binary.
     man: Option<Vec<String>>,
     #[serde(default)]
-    target: BTreeMap<String, TargetConfig>,
+    target: BTreeMap<Target, TargetConfig>,
 }
 
 /// `[workspace.metadata.dist.target.<triple>]`: settings for one target.
@@ -99,7 +99,7 @@ pub struct Generated {
 #[derive(Debug, Default, Clone)]
 pub struct VerifySettings {
     pub profile: String,
-    pub per_target: BTreeMap<String, TargetConfig>,
+    pub per_target: BTreeMap<Target, TargetConfig>,
 }
 
 /// Reads the profile and the per-target settings, checking every value a user can get wrong.
@@ -162,7 +162,7 @@ pub struct Bin {
 /// The facts about the installed Rust toolchain that planning depends on.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
-    pub host: String,
+    pub host: Target,
     pub sysroot: PathBuf,
     /// Every triple this rustc can build for (`rustc --print target-list`).
     pub known_targets: Vec<String>,
@@ -175,7 +175,8 @@ impl Toolchain {
             .lines()
             .find_map(|l| l.strip_prefix("host: "))
             .context("`rustc -vV` printed no host line")?
-            .to_string();
+            .parse()
+            .context("`rustc -vV` printed a host that is not a target triple")?;
         let sysroot = runner.query(&Cmd::new("rustc").args(["--print", "sysroot"]))?;
         let list = runner.query(&Cmd::new("rustc").args(["--print", "target-list"]))?;
         Ok(Toolchain {
@@ -185,9 +186,13 @@ impl Toolchain {
         })
     }
 
-    /// Whether the standard library for `triple` is installed (what `rustup target add` adds).
-    pub fn has_target(&self, triple: &str) -> bool {
-        self.sysroot.join("lib/rustlib").join(triple).join("lib").is_dir()
+    /// Whether the standard library for `target` is installed (what `rustup target add` adds).
+    pub fn has_target(&self, target: &Target) -> bool {
+        self.sysroot
+            .join("lib/rustlib")
+            .join(target.triple())
+            .join("lib")
+            .is_dir()
     }
 }
 
@@ -201,7 +206,7 @@ pub struct Config {
     pub name: String,
     pub version: String,
     pub profile: String,
-    pub targets: Vec<String>,
+    pub targets: Vec<Target>,
     /// Absolute paths of the extra files packed beside the binaries.
     pub include: Vec<PathBuf>,
     pub bins: Vec<Bin>,
@@ -219,7 +224,7 @@ pub struct Config {
     /// (`{target}` stands for the triple); no expectation means exit status 0 is enough.
     pub smoke_args: Vec<String>,
     pub smoke_expect: Option<String>,
-    pub target_config: BTreeMap<String, TargetConfig>,
+    pub target_config: BTreeMap<Target, TargetConfig>,
     /// Whether the generated CI workflow caches compilation with sccache.
     pub sccache: bool,
     /// `accept-msvc-license = true` in the config.
@@ -308,10 +313,10 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         .context("the package of the first binary vanished from cargo metadata")?;
     let include = resolve_include(&workspace_root, raw.include.clone(), &where_)?;
     for triple in raw.target.keys() {
-        if !targets.contains(triple) && !toolchain.known_targets.contains(triple) {
+        if !targets.contains(triple) && !toolchain.known_targets.iter().any(|k| triple == k.as_str()) {
             return Err(UsageError::new(format!(
                 "{where_}: [target.{triple}] names an unknown target triple{}",
-                triple::closest(triple, &toolchain.known_targets)
+                model::closest(triple.triple(), &toolchain.known_targets)
                     .map(|c| format!(": did you mean `{c}`?"))
                     .unwrap_or_default()
             )));
@@ -432,13 +437,13 @@ fn check_profile(root: &Path, profile: &str) -> Result<()> {
 impl Config {
     /// The archive format of `target`: its own `format`, else `unix-format` /
     /// `windows-format`, else the platform's usual one.
-    pub fn format_for(&self, target: &str) -> ArchiveFormat {
-        let windows = target.contains("-windows");
+    pub fn format_for(&self, target: &Target) -> ArchiveFormat {
+        let windows = target.family().is_windows();
         self.target_config
             .get(target)
             .and_then(|t| t.format)
             .or(if windows { self.windows_format } else { self.unix_format })
-            .unwrap_or_else(|| ArchiveFormat::default_for(target))
+            .unwrap_or_else(|| target.archive_format())
     }
 }
 
@@ -500,14 +505,14 @@ fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Ge
     Ok(generated)
 }
 
-fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, where_: &str) -> Result<Vec<String>> {
+fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, where_: &str) -> Result<Vec<Target>> {
     let (targets, source) = if !overrides.targets.is_empty() {
         (overrides.targets.clone(), "--target")
     } else if let Some(targets) = &raw.targets {
         (targets.clone(), "`targets` in [workspace.metadata.dist]")
     } else {
         (
-            triple::DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(),
+            model::DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(),
             "the default matrix",
         )
     };
@@ -516,10 +521,10 @@ fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, 
             "{where_}: `targets` is empty: list at least one target triple, or remove the key for the default matrix"
         )));
     }
-    let mut unique: Vec<String> = Vec::new();
+    let mut unique: Vec<Target> = Vec::new();
     for target in targets {
         if !toolchain.known_targets.contains(&target) {
-            let hint = match triple::closest(&target, &toolchain.known_targets) {
+            let hint = match model::closest(&target, &toolchain.known_targets) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => "`rustc --print target-list` lists the known ones".into(),
             };
@@ -527,6 +532,7 @@ fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, 
                 "unknown target triple `{target}` (from {source}): {hint}"
             )));
         }
+        let target = Target::parse(&target).map_err(|e| UsageError::new(format!("{e} (from {source})")))?;
         if !unique.contains(&target) {
             unique.push(target);
         }
@@ -682,7 +688,7 @@ mod tests {
 
     fn toolchain() -> Toolchain {
         Toolchain {
-            host: "x86_64-unknown-linux-gnu".into(),
+            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
             sysroot: PathBuf::from("/nonexistent"),
             known_targets: [
                 "x86_64-unknown-linux-musl",
@@ -690,7 +696,7 @@ mod tests {
                 "aarch64-unknown-linux-musl",
             ]
             .iter()
-            .chain(triple::DEFAULT_TARGETS.iter())
+            .chain(model::DEFAULT_TARGETS.iter())
             .map(|s| s.to_string())
             .collect(),
         }
@@ -737,7 +743,7 @@ mod tests {
     fn defaults_ship_every_bin_but_xtask_for_the_seed_matrix() {
         let (dir, meta) = workspace("");
         let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
-        assert_eq!(config.targets, triple::DEFAULT_TARGETS);
+        assert_eq!(config.targets, model::DEFAULT_TARGETS);
         assert_eq!(config.profile, "dist");
         assert_eq!(
             config.bins,
@@ -892,14 +898,15 @@ mod tests {
 
     #[test]
     fn formats_come_from_the_target_table_then_the_platform_default() {
+        let format_for = |config: &Config, target: &str| config.format_for(&target.parse().unwrap());
         let dist = "unix-format = \"tar.xz\"\n[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformat = \"tar.zst\"";
         let config = load_from(dist, Overrides::default()).unwrap();
-        assert_eq!(config.format_for("x86_64-unknown-linux-musl"), ArchiveFormat::TarZst);
-        assert_eq!(config.format_for("aarch64-unknown-linux-musl"), ArchiveFormat::TarXz);
-        assert_eq!(config.format_for("x86_64-pc-windows-msvc"), ArchiveFormat::Zip);
+        assert_eq!(format_for(&config, "x86_64-unknown-linux-musl"), ArchiveFormat::TarZst);
+        assert_eq!(format_for(&config, "aarch64-unknown-linux-musl"), ArchiveFormat::TarXz);
+        assert_eq!(format_for(&config, "x86_64-pc-windows-msvc"), ArchiveFormat::Zip);
         let config = load_from("windows-format = \"tar.gz\"", Overrides::default()).unwrap();
-        assert_eq!(config.format_for("x86_64-pc-windows-msvc"), ArchiveFormat::TarGz);
-        assert_eq!(config.format_for("aarch64-apple-darwin"), ArchiveFormat::TarGz);
+        assert_eq!(format_for(&config, "x86_64-pc-windows-msvc"), ArchiveFormat::TarGz);
+        assert_eq!(format_for(&config, "aarch64-apple-darwin"), ArchiveFormat::TarGz);
     }
 
     #[test]
@@ -946,6 +953,11 @@ mod tests {
             config.target_config["x86_64-unknown-linux-gnu"].glibc_max,
             Some("2.28".parse().unwrap())
         );
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.\"x86_64 linux\"]\nformat = \"zip\"",
+            Overrides::default(),
+        ));
+        assert!(message.contains("`x86_64 linux` is not a target triple"), "{message}");
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! What a target triple tells us: the OS family (which decides route and linkage policy),
-//! the binary format and the CPU architecture the binary must carry.
+//! The leaf of the crate: what a target triple means — OS family (which decides route and
+//! linkage policy), binary format, CPU architecture, executable suffix, archive format — and
+//! the small closed vocabularies the stages share: linker route, archive format, smoke
+//! status, asset kind, glibc version. It imports nothing from the crate. Code elsewhere asks
+//! a [`Target`] instead of looking inside the triple string.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 /// The seed's release matrix: the default when the config names no targets.
@@ -65,6 +71,17 @@ pub enum Family {
     Other,
 }
 
+impl Family {
+    pub fn is_linux(self) -> bool {
+        matches!(self, Family::LinuxMusl | Family::LinuxGnu)
+    }
+
+    pub fn is_windows(self) -> bool {
+        matches!(self, Family::WindowsMsvc | Family::WindowsGnu)
+    }
+}
+
+/// A binary's container format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
@@ -74,46 +91,163 @@ pub enum Format {
     Unknown,
 }
 
-pub fn family(triple: &str) -> Family {
-    if triple.contains("-linux-musl") {
-        Family::LinuxMusl
-    } else if triple.contains("-linux-gnu") {
-        Family::LinuxGnu
-    } else if triple.ends_with("-windows-msvc") {
-        Family::WindowsMsvc
-    } else if triple.contains("-windows-gnu") {
-        Family::WindowsGnu
-    } else if triple.ends_with("-apple-darwin") {
-        Family::AppleDarwin
-    } else {
-        Family::Other
+/// A target triple, parsed once: `<arch>-<vendor>-<os>[-<env>]`, or rustc's two-part
+/// `<arch>-<os>` (`avr-none`, `wasm32-wasip1`). It compares, orders, hashes and serialises
+/// as the triple string, so it keys maps exactly as the string did.
+#[derive(Clone, Debug)]
+pub struct Target {
+    triple: String,
+    family: Family,
+}
+
+impl Target {
+    pub fn parse(triple: &str) -> Result<Target, ParseError> {
+        let parts: Vec<&str> = triple.split('-').collect();
+        let well_formed = (2..=4).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+        if !well_formed {
+            return Err(parse_error(triple, "a target triple such as x86_64-unknown-linux-musl"));
+        }
+        // The same families as the substring tests this replaced ("-linux-musl", …), for
+        // every triple of `rustc --print target-list` (1.95: 320 triples).
+        let family = match parts.as_slice() {
+            [_, _, "linux", env] if env.starts_with("musl") => Family::LinuxMusl,
+            [_, _, "linux", env] if env.starts_with("gnu") => Family::LinuxGnu,
+            [_, _, "windows", "msvc"] => Family::WindowsMsvc,
+            [_, _, "windows", env] if env.starts_with("gnu") => Family::WindowsGnu,
+            [_, "apple", "darwin"] => Family::AppleDarwin,
+            _ => Family::Other,
+        };
+        Ok(Target {
+            triple: triple.to_string(),
+            family,
+        })
+    }
+
+    /// The first triple of a known family in a file name
+    /// (`app-1.0-x86_64-unknown-linux-musl.tar.gz`), whatever the name around it.
+    pub fn find_in(file_name: &str) -> Option<Target> {
+        let mut parts: Vec<&str> = file_name.split('-').collect();
+        // The last part carries the extension: `musl.tar.gz`.
+        if let Some(last) = parts.last_mut() {
+            *last = last.split('.').next().unwrap_or_default();
+        }
+        (0..parts.len()).find_map(|start| {
+            [4, 3]
+                .iter()
+                .filter_map(|&len| parts.get(start..start + len))
+                .filter_map(|window| Target::parse(&window.join("-")).ok())
+                .find(|t| t.family != Family::Other)
+        })
+    }
+
+    pub fn triple(&self) -> &str {
+        &self.triple
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The format its binaries come in.
+    pub fn format(&self) -> Format {
+        match self.family {
+            Family::LinuxMusl | Family::LinuxGnu => Format::Elf,
+            Family::WindowsMsvc | Family::WindowsGnu => Format::Pe,
+            Family::AppleDarwin => Format::MachO,
+            Family::Other => Format::Unknown,
+        }
+    }
+
+    /// The CPU architecture component, normalised to the names inspection reports.
+    pub fn arch(&self) -> &str {
+        match self.triple.split('-').next().unwrap_or_default() {
+            "i586" | "i686" => "x86",
+            "armv7" | "arm" | "armv5te" | "armv7a" | "thumbv7neon" => "arm",
+            other => other,
+        }
+    }
+
+    /// The suffix of its executables' file names.
+    pub fn exe_suffix(&self) -> &'static str {
+        if self.family.is_windows() {
+            ".exe"
+        } else {
+            ""
+        }
+    }
+
+    /// What its users unpack without extra tools: zip on Windows, tar.gz elsewhere.
+    pub fn archive_format(&self) -> ArchiveFormat {
+        if self.family.is_windows() {
+            ArchiveFormat::Zip
+        } else {
+            ArchiveFormat::TarGz
+        }
     }
 }
 
-pub fn format(triple: &str) -> Format {
-    match family(triple) {
-        Family::LinuxMusl | Family::LinuxGnu => Format::Elf,
-        Family::WindowsMsvc | Family::WindowsGnu => Format::Pe,
-        Family::AppleDarwin => Format::MachO,
-        Family::Other => Format::Unknown,
+impl FromStr for Target {
+    type Err = ParseError;
+
+    fn from_str(triple: &str) -> Result<Target, ParseError> {
+        Target::parse(triple)
     }
 }
 
-/// The CPU architecture component, normalised to the names inspection reports.
-pub fn arch(triple: &str) -> &str {
-    match triple.split('-').next().unwrap_or("") {
-        "i586" | "i686" => "x86",
-        "armv7" | "arm" | "armv5te" | "armv7a" | "thumbv7neon" => "arm",
-        other => other,
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.triple)
     }
 }
 
-/// The executable suffix for binaries of this target.
-pub fn exe_suffix(triple: &str) -> &'static str {
-    if triple.contains("-windows") {
-        ".exe"
-    } else {
-        ""
+serde_as_text!(Target);
+
+// Equality, order and hash are the triple's (the family follows from it), which is what
+// lets a `BTreeMap<Target, _>` be looked up with a `&str` through `Borrow<str>`.
+impl PartialEq for Target {
+    fn eq(&self, other: &Target) -> bool {
+        self.triple == other.triple
+    }
+}
+
+impl Eq for Target {}
+
+impl PartialEq<str> for Target {
+    fn eq(&self, other: &str) -> bool {
+        self.triple == other
+    }
+}
+
+impl PartialEq<&str> for Target {
+    fn eq(&self, other: &&str) -> bool {
+        self.triple == *other
+    }
+}
+
+impl PartialOrd for Target {
+    fn partial_cmp(&self, other: &Target) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Target {
+    fn cmp(&self, other: &Target) -> Ordering {
+        self.triple.cmp(&other.triple)
+    }
+}
+
+impl Hash for Target {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.triple.hash(state)
+    }
+}
+
+impl Borrow<str> for Target {
+    fn borrow(&self) -> &str {
+        &self.triple
     }
 }
 
@@ -172,14 +306,6 @@ impl ArchiveFormat {
         ArchiveFormat::TarZst,
         ArchiveFormat::Zip,
     ];
-
-    /// What the users of `triple` unpack without extra tools: zip on Windows, tar.gz elsewhere.
-    pub fn default_for(triple: &str) -> ArchiveFormat {
-        match family(triple) {
-            Family::WindowsMsvc | Family::WindowsGnu => ArchiveFormat::Zip,
-            _ => ArchiveFormat::TarGz,
-        }
-    }
 
     /// The extension this tool writes, without the dot.
     pub fn extension(self) -> &'static str {
@@ -341,9 +467,13 @@ serde_as_text!(GlibcVersion);
 mod tests {
     use super::*;
 
+    fn target(triple: &str) -> Target {
+        Target::parse(triple).unwrap()
+    }
+
     #[test]
     fn families_of_the_default_matrix() {
-        let families: Vec<Family> = DEFAULT_TARGETS.iter().map(|t| family(t)).collect();
+        let families: Vec<Family> = DEFAULT_TARGETS.iter().map(|t| target(t).family()).collect();
         assert_eq!(
             families,
             [
@@ -354,9 +484,101 @@ mod tests {
                 Family::AppleDarwin
             ]
         );
-        assert_eq!(family("armv7-unknown-linux-musleabihf"), Family::LinuxMusl);
-        assert_eq!(family("x86_64-pc-windows-gnullvm"), Family::WindowsGnu);
-        assert_eq!(format("wasm32-unknown-unknown"), Format::Unknown);
+        assert_eq!(target("armv7-unknown-linux-musleabihf").family(), Family::LinuxMusl);
+        assert_eq!(target("x86_64-unknown-linux-gnux32").family(), Family::LinuxGnu);
+        assert_eq!(target("x86_64-pc-windows-gnullvm").family(), Family::WindowsGnu);
+        assert_eq!(target("aarch64-uwp-windows-msvc").family(), Family::WindowsMsvc);
+        assert_eq!(target("x86_64-linux-android").family(), Family::Other);
+        assert_eq!(target("avr-none").family(), Family::Other);
+    }
+
+    #[test]
+    fn formats_suffixes_and_archives_follow_the_family() {
+        let facts = |t: &str| {
+            let t = target(t);
+            (t.format(), t.exe_suffix(), t.archive_format())
+        };
+        assert_eq!(
+            facts("x86_64-unknown-linux-musl"),
+            (Format::Elf, "", ArchiveFormat::TarGz)
+        );
+        assert_eq!(facts("i686-pc-windows-gnu"), (Format::Pe, ".exe", ArchiveFormat::Zip));
+        assert_eq!(
+            facts("x86_64-pc-windows-msvc"),
+            (Format::Pe, ".exe", ArchiveFormat::Zip)
+        );
+        assert_eq!(facts("aarch64-apple-darwin"), (Format::MachO, "", ArchiveFormat::TarGz));
+        assert_eq!(
+            facts("wasm32-unknown-unknown"),
+            (Format::Unknown, "", ArchiveFormat::TarGz)
+        );
+    }
+
+    #[test]
+    fn architectures_are_normalised_as_inspection_names_them() {
+        assert_eq!(target("i686-pc-windows-msvc").arch(), "x86");
+        assert_eq!(target("i586-unknown-linux-musl").arch(), "x86");
+        assert_eq!(target("armv7-unknown-linux-musleabihf").arch(), "arm");
+        assert_eq!(target("thumbv7neon-unknown-linux-gnueabihf").arch(), "arm");
+        assert_eq!(target("aarch64-apple-darwin").arch(), "aarch64");
+        assert_eq!(target("x86_64-unknown-linux-musl").arch(), "x86_64");
+    }
+
+    #[test]
+    fn malformed_triples_are_refused() {
+        for bad in [
+            "",
+            "x86_64",
+            "x86_64--linux-musl",
+            "a-b-c-d-e",
+            "x86_64 unknown-linux",
+            "../x-y",
+        ] {
+            let err = Target::parse(bad).unwrap_err();
+            assert!(err.to_string().contains("is not a target triple"), "{bad}: {err}");
+        }
+        let err = serde_json::from_str::<Target>("\"x86_64\"").unwrap_err();
+        assert!(err.to_string().contains("`x86_64` is not a target triple"), "{err}");
+    }
+
+    #[test]
+    fn a_target_is_its_triple_in_json_maps_and_order() {
+        let t = target("x86_64-pc-windows-msvc");
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"x86_64-pc-windows-msvc\"");
+        assert_eq!(serde_json::from_str::<Target>("\"x86_64-pc-windows-msvc\"").unwrap(), t);
+        assert_eq!(t.to_string(), "x86_64-pc-windows-msvc");
+        let mut map = std::collections::BTreeMap::new();
+        for triple in DEFAULT_TARGETS {
+            map.insert(target(triple), triple.len());
+        }
+        assert_eq!(map.get("x86_64-pc-windows-msvc"), Some(&22));
+        let order: Vec<&str> = map.keys().map(Target::triple).collect();
+        let mut sorted = DEFAULT_TARGETS.to_vec();
+        sorted.sort();
+        assert_eq!(order, sorted, "ordered as the strings are");
+    }
+
+    #[test]
+    fn targets_are_found_in_archive_names() {
+        let found = |name: &str| Target::find_in(name).map(|t| t.to_string());
+        assert_eq!(
+            found("app-1.0.0-aarch64-unknown-linux-musl.tar.gz").as_deref(),
+            Some("aarch64-unknown-linux-musl")
+        );
+        assert_eq!(
+            found("my-tool-2.1-x86_64-pc-windows-msvc.zip").as_deref(),
+            Some("x86_64-pc-windows-msvc")
+        );
+        assert_eq!(
+            found("my-tool-2.1-aarch64-apple-darwin.TAR.XZ").as_deref(),
+            Some("aarch64-apple-darwin")
+        );
+        assert_eq!(
+            found("app-1.0-armv7-unknown-linux-musleabihf.tar.gz").as_deref(),
+            Some("armv7-unknown-linux-musleabihf")
+        );
+        assert_eq!(found("app-1.0-wasm32-unknown-unknown.tar.gz"), None);
+        assert_eq!(found("app.zip"), None);
     }
 
     #[test]

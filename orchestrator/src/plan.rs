@@ -3,7 +3,7 @@
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
 use crate::config::{Bin, Config, Generated, Toolchain};
-use crate::model::{self as triple, ArchiveFormat, Family, Route, SmokeStatus};
+use crate::model::{ArchiveFormat, Family, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};
 use anyhow::Result;
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Serialize)]
 pub struct Build {
     pub route: Route,
-    pub targets: Vec<String>,
+    pub targets: Vec<Target>,
     pub cmd: Cmd,
     /// Where cargo's diagnostics go; the tail is shown when the build fails.
     pub log: PathBuf,
@@ -59,7 +59,7 @@ impl Smoke {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
-    pub target: String,
+    pub target: Target,
     pub route: Route,
     /// Why this route was chosen, in words for the plan's reader.
     pub route_reason: String,
@@ -116,8 +116,8 @@ pub struct Host {
 }
 
 /// A build that is bound to fail here, said before it starts.
-fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
-    let apple = triple::family(target) == Family::AppleDarwin;
+fn blocked(config: &Config, target: &Target, host: &Host) -> Option<String> {
+    let apple = target.family() == Family::AppleDarwin;
     (apple && !config.frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
         format!(
             "{} link(s) Apple frameworks, which only a macOS SDK provides: set SDKROOT to a MacOSX.sdk directory, or drop {target} from the matrix",
@@ -128,15 +128,15 @@ fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
 
 /// Chooses the linker route for `target` built on `host`, with the reason. `c_code` names
 /// the packages that compile C: then the route must bring a C compiler for the target.
-pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
-    let same_arch = triple::arch(host) == triple::arch(target);
+pub fn route(target: &Target, host: &Target, c_code: &[String]) -> (Route, String) {
+    let same_arch = host.arch() == target.arch();
     let with_c = || {
         format!(
             "C code ({}) needs a C cross compiler and libc headers for the target",
             c_code.join(", ")
         )
     };
-    match triple::family(target) {
+    match target.family() {
         Family::LinuxMusl if !c_code.is_empty() => (Route::Zig, format!("{}: zig cc provides both", with_c())),
         Family::LinuxMusl if same_arch => (
             Route::Native,
@@ -174,9 +174,9 @@ pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
 const MACOS_MIN: &str = "11.0";
 
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
-fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec<String>> {
+fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<Vec<String>> {
     let mut flags = Vec::new();
-    if matches!(triple::family(target), Family::LinuxMusl | Family::WindowsMsvc) {
+    if matches!(target.family(), Family::LinuxMusl | Family::WindowsMsvc) {
         // Static C runtime: the default for musl, opt-in for MSVC; explicit for both.
         flags.extend(["-C".to_string(), "target-feature=+crt-static".to_string()]);
     }
@@ -191,7 +191,7 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
         "--remap-path-prefix={}=/rustc-sysroot",
         path_arg(&toolchain.sysroot)?
     ));
-    if triple::family(target) == Family::WindowsMsvc {
+    if target.family() == Family::WindowsMsvc {
         // The linker writes the PDB's full build path into the PE's debug directory;
         // %_PDB% keeps just its file name.
         flags.extend(["-C".to_string(), "link-arg=/PDBALTPATH:%_PDB%".to_string()]);
@@ -203,7 +203,7 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
             flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
         }
     }
-    if triple::family(target) == Family::AppleDarwin && config.profile == "dist" {
+    if target.family() == Family::AppleDarwin && config.profile == "dist" {
         flags.extend(["-C".to_string(), "link-arg=-s".to_string()]);
     }
     Ok(flags)
@@ -231,7 +231,7 @@ fn build_command(
     config: &Config,
     toolchain: &Toolchain,
     route: Route,
-    targets: &[String],
+    targets: &[Target],
     tools: &ToolPaths,
 ) -> Result<Cmd> {
     let mut cmd = match route {
@@ -245,7 +245,7 @@ fn build_command(
         // With several targets in one run, a failing one must not stop the others.
         .arg("--keep-going");
     for target in targets {
-        cmd = cmd.args(["--target", target]);
+        cmd = cmd.args(["--target", target.triple()]);
     }
     cmd = cmd.arg("--message-format=json-render-diagnostics");
     for Bin { package, name } in &config.bins {
@@ -269,7 +269,7 @@ fn build_command(
             // Without it zig links for the newest macOS it knows (15.0 with zig 0.13), and
             // the binaries refuse to start on older Macs. 11.0 is the first macOS on Apple
             // silicon, and rustc's own minimum for aarch64; a user's own setting wins.
-            let apple = targets.iter().any(|t| triple::family(t) == Family::AppleDarwin);
+            let apple = targets.iter().any(|t| t.family() == Family::AppleDarwin);
             if apple && std::env::var_os("MACOSX_DEPLOYMENT_TARGET").is_none() {
                 cmd = cmd.env("MACOSX_DEPLOYMENT_TARGET", MACOS_MIN);
             }
@@ -281,8 +281,8 @@ fn build_command(
             if !config.c_code.is_empty() {
                 let zig = path_arg(&tools.zig)?;
                 for target in targets {
-                    let key = target.replace('-', "_");
-                    let zig_target = format!("{}-windows-msvc", triple::arch(target));
+                    let key = target.triple().replace('-', "_");
+                    let zig_target = format!("{}-windows-msvc", target.arch());
                     cmd = cmd
                         .env(format!("CC_{key}"), format!("{zig} cc -target {zig_target}"))
                         .env(format!("AR_{key}"), format!("{zig} lib"));
@@ -302,13 +302,11 @@ fn build_command(
 }
 
 /// Whether and how this host can run a binary of `target` once, as a smoke test.
-fn smoke(target: &str, host: &str, on_path: &[String]) -> Smoke {
-    let arch = triple::arch(target);
-    let linux = matches!(triple::family(target), Family::LinuxMusl | Family::LinuxGnu);
-    let qemu = format!("qemu-{arch}");
-    Smoke::new(if !linux {
+fn smoke(target: &Target, host: &Target, on_path: &[String]) -> Smoke {
+    let qemu = format!("qemu-{}", target.arch());
+    Smoke::new(if !target.family().is_linux() {
         SmokeStatus::NoRunner
-    } else if arch == triple::arch(host) {
+    } else if target.arch() == host.arch() {
         SmokeStatus::Passed { emulator: None }
     } else if on_path.contains(&qemu) {
         SmokeStatus::Passed { emulator: Some(qemu) }
@@ -357,7 +355,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         let install = if toolchain.has_target(target) {
             Vec::new()
         } else {
-            vec![Cmd::new("rustup").args(["target", "add", target])]
+            vec![Cmd::new("rustup").args(["target", "add", target.triple()])]
         };
         let format = config.format_for(target);
         jobs.push(Job {
@@ -369,7 +367,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             binaries: config
                 .bins
                 .iter()
-                .map(|b| format!("{}{}", b.name, triple::exe_suffix(target)))
+                .map(|b| format!("{}{}", b.name, target.exe_suffix()))
                 .collect(),
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
@@ -413,6 +411,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::DEFAULT_TARGETS;
 
     fn config(targets: &[&str], c_code: &[&str]) -> Config {
         Config {
@@ -423,7 +422,7 @@ mod tests {
             name: "app".into(),
             version: "1.0.0".into(),
             profile: "dist".into(),
-            targets: targets.iter().map(|s| s.to_string()).collect(),
+            targets: targets.iter().map(|s| s.parse().unwrap()).collect(),
             include: vec!["/ws/README.md".into()],
             bins: vec![Bin {
                 package: "app".into(),
@@ -446,9 +445,9 @@ mod tests {
 
     fn toolchain(installed_sysroot: &std::path::Path) -> Toolchain {
         Toolchain {
-            host: "x86_64-unknown-linux-gnu".into(),
+            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
             sysroot: installed_sysroot.into(),
-            known_targets: triple::DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
+            known_targets: DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -463,18 +462,19 @@ mod tests {
 
     #[test]
     fn routes_follow_the_evidence_of_c_code() {
-        let host = "x86_64-unknown-linux-gnu";
-        let pure: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &[]).0).collect();
+        let host: Target = "x86_64-unknown-linux-gnu".parse().unwrap();
+        let route = |target: &str, c_code: &[String]| route(&target.parse().unwrap(), &host, c_code);
+        let pure: Vec<Route> = DEFAULT_TARGETS.iter().map(|t| route(t, &[]).0).collect();
         assert_eq!(
             pure,
             [Route::Native, Route::RustLld, Route::Msvc, Route::Zig, Route::Zig]
         );
         let c = ["ring".to_string()];
-        let with_c: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &c).0).collect();
+        let with_c: Vec<Route> = DEFAULT_TARGETS.iter().map(|t| route(t, &c).0).collect();
         assert_eq!(with_c, [Route::Zig, Route::Zig, Route::Msvc, Route::Zig, Route::Zig]);
-        assert!(route("x86_64-unknown-linux-musl", host, &c).1.contains("C code (ring)"));
-        assert_eq!(route("x86_64-unknown-linux-gnu", host, &[]).0, Route::Native);
-        assert_eq!(route("aarch64-unknown-linux-gnu", host, &[]).0, Route::Zig);
+        assert!(route("x86_64-unknown-linux-musl", &c).1.contains("C code (ring)"));
+        assert_eq!(route("x86_64-unknown-linux-gnu", &[]).0, Route::Native);
+        assert_eq!(route("aarch64-unknown-linux-gnu", &[]).0, Route::Zig);
     }
 
     #[test]
@@ -491,7 +491,12 @@ mod tests {
             assert_eq!(smoke.runnable, matches!(status, SmokeStatus::Passed { .. }));
             assert_eq!(smoke.status(), status);
         }
-        let missing = smoke("aarch64-unknown-linux-musl", "x86_64-unknown-linux-gnu", &[]);
+        let target = |triple: &str| triple.parse::<Target>().unwrap();
+        let missing = smoke(
+            &target("aarch64-unknown-linux-musl"),
+            &target("x86_64-unknown-linux-gnu"),
+            &[],
+        );
         assert_eq!(
             (missing.runner.as_deref(), missing.note.as_str()),
             (
@@ -562,12 +567,7 @@ mod tests {
     #[test]
     fn the_seed_matrix_with_c_needs_two_cargo_runs_and_three_tools() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(
-            &config(&triple::DEFAULT_TARGETS, &["app"]),
-            &toolchain(sysroot.path()),
-            &host(),
-        )
-        .unwrap();
+        let plan = plan(&config(&DEFAULT_TARGETS, &["app"]), &toolchain(sysroot.path()), &host()).unwrap();
         let groups: Vec<(Route, usize)> = plan.builds.iter().map(|b| (b.route, b.targets.len())).collect();
         assert_eq!(groups, [(Route::Zig, 4), (Route::Msvc, 1)]);
         let tools: Vec<&str> = plan.provisions.iter().map(|p| p.tool.as_str()).collect();
@@ -628,7 +628,7 @@ mod tests {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["aarch64-unknown-linux-musl"], &[]);
         config.target_config.insert(
-            "aarch64-unknown-linux-musl".into(),
+            "aarch64-unknown-linux-musl".parse().unwrap(),
             crate::config::TargetConfig {
                 route: Some(Route::Zig),
                 ..Default::default()
@@ -669,7 +669,7 @@ mod tests {
         let mut config = config(&["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"], &[]);
         config.unix_format = Some(ArchiveFormat::TarXz);
         config.target_config.insert(
-            "aarch64-unknown-linux-musl".into(),
+            "aarch64-unknown-linux-musl".parse().unwrap(),
             crate::config::TargetConfig {
                 format: Some(ArchiveFormat::TarZst),
                 ..Default::default()

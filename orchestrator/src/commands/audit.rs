@@ -11,7 +11,7 @@ use crate::build;
 use crate::config::{self, Bin, Overrides, Toolchain};
 use crate::context::Context;
 use crate::flags::{Audit as Args, AuditFormat, Global};
-use crate::model::{self as triple, Family, Route};
+use crate::model::{Family, Route, Target};
 use crate::plan;
 use crate::runner::{log_tail, path_arg, Cmd, Runner};
 use anyhow::{Context as _, Result};
@@ -243,7 +243,7 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
             runner,
             ctx.manifest_path.as_deref(),
             &config.manifest_path,
-            target,
+            target.triple(),
             &feature_flags,
         )?;
         let reach = reachable(&meta, &config.bins)?;
@@ -848,16 +848,16 @@ fn source_summary(f: &Files) -> String {
 }
 
 /// The C compiler a route gives a target on this host, if any.
-pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
-    let family = triple::family(target);
-    let linux = matches!(family, Family::LinuxMusl | Family::LinuxGnu);
+pub fn c_compiler(route: Route, target: &Target, host: &Target) -> Option<String> {
+    let family = target.family();
+    let linux = family.is_linux();
     match route {
         // cc-rs looks for `x86_64-linux-musl-gcc` for a musl target and does not fall back
         // to the host gcc, which compiles self-contained C for its own CPU well enough:
         // name the variable that points cc-rs at it (found by building the test fixture).
-        Route::Native if family == Family::LinuxMusl && triple::arch(target) == triple::arch(host) => Some(format!(
+        Route::Native if family == Family::LinuxMusl && target.arch() == host.arch() => Some(format!(
             "gcc (set CC_{}=gcc) or musl-gcc (Debian musl-tools)",
-            target.replace('-', "_")
+            target.triple().replace('-', "_")
         )),
         Route::Native if linux && target == host => Some("gcc".into()),
         Route::Native | Route::RustLld => None,
@@ -875,8 +875,8 @@ pub fn audit_target(
     meta: &Metadata,
     reach: &BTreeMap<PackageId, Reached>,
     files: &HashMap<PackageId, Files>,
-    target: &str,
-    host: &str,
+    target: &Target,
+    host: &Target,
     planned: &Planned,
 ) -> TargetReport {
     let route = planned.route;
@@ -885,7 +885,7 @@ pub fn audit_target(
         let pkg = &meta[id];
         let evidence = evidence(meta, id, files.get(id).unwrap_or(&Files::default()));
         let mut verdict = classify(pkg.name.as_str(), &evidence);
-        if triple::family(target) == Family::AppleDarwin && !evidence.files.frameworks.is_empty() {
+        if target.family() == Family::AppleDarwin && !evidence.files.frameworks.is_empty() {
             verdict = Verdict {
                 tier: Tier::System,
                 reason: format!(
@@ -1026,11 +1026,11 @@ fn build_and_observe(
     config: &config::Config,
     toolchain: &Toolchain,
     host: &plan::Host,
-    target: &str,
+    target: &Target,
     feature_flags: &[String],
 ) -> Result<BuildObservation> {
     let one = config::Config {
-        targets: vec![target.to_string()],
+        targets: vec![target.clone()],
         ..config.clone()
     };
     let plan = plan::plan(&one, toolchain, host)?;
@@ -1573,15 +1573,16 @@ mod tests {
 
     #[test]
     fn routes_give_c_compilers_where_the_matrix_says() {
-        let host = "x86_64-unknown-linux-gnu";
-        let musl_cc = c_compiler(Route::Native, "x86_64-unknown-linux-musl", host).unwrap();
+        let host: Target = "x86_64-unknown-linux-gnu".parse().unwrap();
+        let c_compiler = |route, target: &str| c_compiler(route, &target.parse().unwrap(), &host);
+        let musl_cc = c_compiler(Route::Native, "x86_64-unknown-linux-musl").unwrap();
         assert!(musl_cc.contains("CC_x86_64_unknown_linux_musl=gcc"), "{musl_cc}");
-        assert_eq!(c_compiler(Route::Native, host, host).as_deref(), Some("gcc"));
-        assert_eq!(c_compiler(Route::Native, "aarch64-unknown-linux-musl", host), None);
-        assert_eq!(c_compiler(Route::RustLld, "aarch64-unknown-linux-musl", host), None);
-        assert!(c_compiler(Route::Zig, "aarch64-apple-darwin", host).is_some());
-        assert!(c_compiler(Route::Zig, "x86_64-pc-windows-msvc", host).is_none());
-        assert!(c_compiler(Route::Msvc, "x86_64-pc-windows-msvc", host).is_some());
+        assert_eq!(c_compiler(Route::Native, host.triple()).as_deref(), Some("gcc"));
+        assert_eq!(c_compiler(Route::Native, "aarch64-unknown-linux-musl"), None);
+        assert_eq!(c_compiler(Route::RustLld, "aarch64-unknown-linux-musl"), None);
+        assert!(c_compiler(Route::Zig, "aarch64-apple-darwin").is_some());
+        assert!(c_compiler(Route::Zig, "x86_64-pc-windows-msvc").is_none());
+        assert!(c_compiler(Route::Msvc, "x86_64-pc-windows-msvc").is_some());
     }
 
     #[test]

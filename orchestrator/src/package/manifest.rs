@@ -4,7 +4,7 @@
 //! `assets`, `checksums`); docs/MANIFEST.md documents every field.
 
 use crate::inspect::Inspection;
-use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Route, SmokeStatus};
+use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Route, SmokeStatus, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -31,7 +31,7 @@ pub struct Artifact {
     pub name: String,
     /// Always "executable-zip", cargo-dist's kind for an archive of binaries (of any format).
     pub kind: ArtifactKind,
-    pub target_triples: Vec<String>,
+    pub target_triples: Vec<Target>,
     pub format: ArchiveFormat,
     pub route: Route,
     pub size: u64,
