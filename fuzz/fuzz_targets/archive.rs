@@ -2,17 +2,18 @@
 //! first byte chooses), and every regular file it yields to the inspector, as `verify` does.
 #![no_main]
 
+use release_orchestrator::model::ArchiveFormat;
 use release_orchestrator::{inspect, package::read as archive};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&choice, bytes)) = data.split_first() else { return };
-    let kind = match choice % 4 {
-        0 => archive::Kind::TarGz,
-        1 => archive::Kind::TarXz,
-        2 => archive::Kind::Zip,
-        _ => archive::Kind::TarZst,
+    let format = match choice % 4 {
+        0 => ArchiveFormat::TarGz,
+        1 => ArchiveFormat::TarXz,
+        2 => ArchiveFormat::Zip,
+        _ => ArchiveFormat::TarZst,
     };
-    let _ = archive::read_from(std::io::Cursor::new(bytes), kind, |_, member| {
+    let _ = archive::read_from(std::io::Cursor::new(bytes), format, |_, member| {
         let _ = inspect::inspect(member);
     });
 });

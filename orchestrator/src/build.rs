@@ -2,6 +2,7 @@
 //! paths come from cargo's JSON artifact messages, never from guessing
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 
+use crate::model::{Route, Target};
 use crate::plan::{Build, Job, Plan};
 use crate::runner::log_tail;
 use crate::runner::Runner;
@@ -56,8 +57,8 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
             let targets: Vec<&str> = plan
                 .jobs
                 .iter()
-                .filter(|j| j.route == crate::plan::Route::Msvc)
-                .map(|j| j.target.as_str())
+                .filter(|j| j.route == Route::Msvc)
+                .map(|j| j.target.triple())
                 .collect();
             return Err(UsageError::new(format!(
                 "{} need(s) the MSVC CRT and Windows SDK libraries, which come under Microsoft's licence: accept it with --accept-msvc-license (or DIST_ACCEPT_MSVC_LICENSE=1, or accept-msvc-license = true in [workspace.metadata.dist]), or point DIST_MSVC_DIR at your own `xwin splat` directory",
@@ -87,14 +88,14 @@ pub fn build(
     build: &Build,
     jobs: &[&Job],
     mut on_artifact: impl FnMut(usize),
-) -> Result<BTreeMap<String, Outcome>> {
+) -> Result<BTreeMap<Target, Outcome>> {
     if let Some(dir) = build.log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("creating the log directory {}: {e}", dir.display()))?;
     }
     let mut compiled = 0;
     let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> = jobs
         .iter()
-        .map(|j| (j.target.as_str(), vec![None; j.binaries.len()]))
+        .map(|j| (j.target.triple(), vec![None; j.binaries.len()]))
         .collect();
     let finished = runner.stream(&build.cmd, &build.log, |line| {
         // Lines that are not cargo messages (a build script's stray output) are skipped.
@@ -108,10 +109,10 @@ pub fn build(
         };
         // Cargo puts each target's outputs under <target-dir>/<triple>/<profile>/.
         for job in jobs {
-            if exe.components().any(|c| c.as_str() == job.target) {
+            if exe.components().any(|c| c.as_str() == job.target.triple()) {
                 let file = exe.file_name().unwrap_or_default();
                 if let Some(i) = job.binaries.iter().position(|b| b == file) {
-                    found.get_mut(job.target.as_str()).expect("every job has an entry")[i] =
+                    found.get_mut(job.target.triple()).expect("every job has an entry")[i] =
                         Some(exe.clone().into_std_path_buf());
                 }
             }
@@ -119,7 +120,7 @@ pub fn build(
     })?;
     let mut outcomes = BTreeMap::new();
     for job in jobs {
-        let paths = &found[job.target.as_str()];
+        let paths = &found[job.target.triple()];
         let outcome = if finished.success || paths.iter().all(Option::is_some) {
             paths
                 .iter()

@@ -2,9 +2,7 @@
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
 use crate::deps::{self, NativeCode, TargetGraph};
-use crate::model as triple;
-use crate::package::ArchiveFormat;
-use crate::plan::Route;
+use crate::model::{self, ArchiveFormat, AssetKind, GlibcVersion, Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -40,7 +38,7 @@ struct RawDist {
     /// A command that prints the man page (roff); `{bin}` is the built binary.
     man: Option<Vec<String>>,
     #[serde(default)]
-    target: BTreeMap<String, TargetConfig>,
+    target: BTreeMap<Target, TargetConfig>,
 }
 
 /// `[workspace.metadata.dist.target.<triple>]`: settings for one target.
@@ -54,7 +52,8 @@ pub struct TargetConfig {
     /// The archive format: "tar.gz", "tar.xz", "tar.zst" or "zip".
     pub format: Option<ArchiveFormat>,
     /// Highest GLIBC_x.y a -gnu binary may require (default 2.17, as manylinux2014).
-    pub glibc_max: Option<String>,
+    #[serde(default, deserialize_with = "glibc_max")]
+    pub glibc_max: Option<GlibcVersion>,
     /// Largest binary size in bytes.
     pub max_size: Option<u64>,
     /// Shared libraries a linux binary may need beyond glibc's own (`*` ends a prefix).
@@ -63,6 +62,14 @@ pub struct TargetConfig {
     pub allow_dlls: Option<Vec<String>>,
     /// Dylib paths a macOS binary may load beyond /usr/lib and /System (`*` ends a prefix).
     pub allow_dylibs: Option<Vec<String>>,
+}
+
+/// `glibc-max`, refused with the key's name when it is not a version.
+fn glibc_max<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<GlibcVersion>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("glibc-max is `{text}`: write a glibc version such as \"2.17\"")))
 }
 
 /// The shells `completion-shells` may name, and the file each script is installed as
@@ -81,6 +88,8 @@ const SHELLS: [(&str, &str); 5] = [
 pub struct Generated {
     /// Path inside the archive's top directory, e.g. `complete/app.bash` or `doc/app.1`.
     pub path: String,
+    /// Shell completions or a man page.
+    pub kind: AssetKind,
     /// The bin target whose build `{bin}` stands for.
     pub bin: String,
     /// Program and arguments; `{bin}` is still to be replaced by the built binary's path.
@@ -91,7 +100,7 @@ pub struct Generated {
 #[derive(Debug, Default, Clone)]
 pub struct VerifySettings {
     pub profile: String,
-    pub per_target: BTreeMap<String, TargetConfig>,
+    pub per_target: BTreeMap<Target, TargetConfig>,
 }
 
 /// Reads the profile and the per-target settings, checking every value a user can get wrong.
@@ -101,31 +110,28 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
         meta.workspace_root.join("Cargo.toml")
     );
     let raw = raw_dist(meta, &where_)?;
-    check_target_values(&raw.target, &where_)?;
     Ok(VerifySettings {
         profile: raw.profile.unwrap_or_else(|| "dist".into()),
         per_target: raw.target,
     })
 }
 
-/// The per-target values serde cannot check by type.
-fn check_target_values(tables: &BTreeMap<String, TargetConfig>, where_: &str) -> Result<()> {
-    for (triple, target) in tables {
-        if let Some(max) = &target.glibc_max {
-            if crate::inspect::version(max).is_none() {
-                return Err(UsageError::new(format!(
-                    "{where_}: target.{triple}.glibc-max is `{max}`: write a glibc version such as \"2.17\""
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 fn raw_dist(meta: &Metadata, where_: &str) -> Result<RawDist> {
     match meta.workspace_metadata.get("dist") {
         None | Some(serde_json::Value::Null) => Ok(RawDist::default()),
-        Some(value) => serde_json::from_value(value.clone()).map_err(|e| UsageError::new(format!("{where_}: {e}"))),
+        Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
+            // serde names no path: find the target table the mistake is in, if it is in one.
+            let table = value["target"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .find_map(|(triple, table)| {
+                    TargetConfig::deserialize(table)
+                        .err()
+                        .map(|e| format!("[target.{triple}] {e}"))
+                });
+            UsageError::new(format!("{where_}: {}", table.unwrap_or_else(|| e.to_string())))
+        }),
     }
 }
 
@@ -157,7 +163,7 @@ pub struct Bin {
 /// The facts about the installed Rust toolchain that planning depends on.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
-    pub host: String,
+    pub host: Target,
     pub sysroot: PathBuf,
     /// Every triple this rustc can build for (`rustc --print target-list`).
     pub known_targets: Vec<String>,
@@ -170,7 +176,8 @@ impl Toolchain {
             .lines()
             .find_map(|l| l.strip_prefix("host: "))
             .context("`rustc -vV` printed no host line")?
-            .to_string();
+            .parse()
+            .context("`rustc -vV` printed a host that is not a target triple")?;
         let sysroot = runner.query(&Cmd::new("rustc").args(["--print", "sysroot"]))?;
         let list = runner.query(&Cmd::new("rustc").args(["--print", "target-list"]))?;
         Ok(Toolchain {
@@ -180,9 +187,13 @@ impl Toolchain {
         })
     }
 
-    /// Whether the standard library for `triple` is installed (what `rustup target add` adds).
-    pub fn has_target(&self, triple: &str) -> bool {
-        self.sysroot.join("lib/rustlib").join(triple).join("lib").is_dir()
+    /// Whether the standard library for `target` is installed (what `rustup target add` adds).
+    pub fn has_target(&self, target: &Target) -> bool {
+        self.sysroot
+            .join("lib/rustlib")
+            .join(target.triple())
+            .join("lib")
+            .is_dir()
     }
 }
 
@@ -196,7 +207,7 @@ pub struct Config {
     pub name: String,
     pub version: String,
     pub profile: String,
-    pub targets: Vec<String>,
+    pub targets: Vec<Target>,
     /// Absolute paths of the extra files packed beside the binaries.
     pub include: Vec<PathBuf>,
     pub bins: Vec<Bin>,
@@ -212,7 +223,7 @@ pub struct Config {
     /// (`{target}` stands for the triple); no expectation means exit status 0 is enough.
     pub smoke_args: Vec<String>,
     pub smoke_expect: Option<String>,
-    pub target_config: BTreeMap<String, TargetConfig>,
+    pub target_config: BTreeMap<Target, TargetConfig>,
     /// Whether the generated CI workflow caches compilation with sccache.
     pub sccache: bool,
     /// `accept-msvc-license = true` in the config.
@@ -315,7 +326,8 @@ fn resolve_graphs(
 ) -> Result<Vec<TargetGraph>> {
     // Features name the package of the manifest the user pointed at, as with cargo itself.
     let manifest = manifest_path.unwrap_or(&config.manifest_path);
-    let graphs = deps::load(runner, manifest, &config.targets, &config.bins, feature_flags)?;
+    let triples: Vec<String> = config.targets.iter().map(|t| t.triple().to_string()).collect();
+    let graphs = deps::load(runner, manifest, &triples, &config.bins, feature_flags)?;
     config.native = graphs.iter().map(|g| (g.target.clone(), g.native_code())).collect();
     Ok(graphs)
 }
@@ -327,8 +339,6 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     let manifest_path = workspace_root.join("Cargo.toml");
     let where_ = format!("[workspace.metadata.dist] in {}", manifest_path.display());
     let raw = raw_dist(meta, &where_)?;
-    // The verifier's per-target values are checked here too, before anything runs.
-    check_target_values(&raw.target, &where_)?;
 
     let targets = resolve_targets(&raw, &overrides, toolchain, &where_)?;
     let profile = overrides
@@ -349,10 +359,10 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         .context("the package of the first binary vanished from cargo metadata")?;
     let include = resolve_include(&workspace_root, raw.include.clone(), &where_)?;
     for triple in raw.target.keys() {
-        if !targets.contains(triple) && !toolchain.known_targets.contains(triple) {
+        if !targets.contains(triple) && !toolchain.known_targets.iter().any(|k| triple == k.as_str()) {
             return Err(UsageError::new(format!(
                 "{where_}: [target.{triple}] names an unknown target triple{}",
-                triple::closest(triple, &toolchain.known_targets)
+                model::closest(triple.triple(), &toolchain.known_targets)
                     .map(|c| format!(": did you mean `{c}`?"))
                     .unwrap_or_default()
             )));
@@ -465,23 +475,23 @@ impl Config {
     /// What `target`'s graph compiles natively. Nothing when no graph was resolved for it:
     /// [`load`] resolves none when the whole workspace holds no native code, and a config from
     /// [`from_metadata`] alone has none.
-    pub fn native_code(&self, target: &str) -> &NativeCode {
+    pub fn native_code(&self, target: &Target) -> &NativeCode {
         static NONE: NativeCode = NativeCode {
             compiled: Vec::new(),
             frameworks: Vec::new(),
         };
-        self.native.get(target).unwrap_or(&NONE)
+        self.native.get(target.triple()).unwrap_or(&NONE)
     }
 
     /// The archive format of `target`: its own `format`, else `unix-format` /
     /// `windows-format`, else the platform's usual one.
-    pub fn format_for(&self, target: &str) -> ArchiveFormat {
-        let windows = target.contains("-windows");
+    pub fn format_for(&self, target: &Target) -> ArchiveFormat {
+        let windows = target.family().is_windows();
         self.target_config
             .get(target)
             .and_then(|t| t.format)
             .or(if windows { self.windows_format } else { self.unix_format })
-            .unwrap_or_else(|| ArchiveFormat::default_for(target))
+            .unwrap_or_else(|| target.archive_format())
     }
 }
 
@@ -518,6 +528,7 @@ fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Ge
             for bin in bins {
                 generated.push(Generated {
                     path: format!("complete/{}", file.replace("{bin}", &bin.name)),
+                    kind: AssetKind::ShellCompletions,
                     bin: bin.name.clone(),
                     command: command.iter().map(|a| a.replace("{shell}", &shell)).collect(),
                 });
@@ -533,6 +544,7 @@ fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Ge
         for bin in bins {
             generated.push(Generated {
                 path: format!("doc/{}.1", bin.name),
+                kind: AssetKind::ManPage,
                 bin: bin.name.clone(),
                 command: command.clone(),
             });
@@ -541,14 +553,14 @@ fn resolve_generated(raw: &RawDist, bins: &[Bin], where_: &str) -> Result<Vec<Ge
     Ok(generated)
 }
 
-fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, where_: &str) -> Result<Vec<String>> {
+fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, where_: &str) -> Result<Vec<Target>> {
     let (targets, source) = if !overrides.targets.is_empty() {
         (overrides.targets.clone(), "--target")
     } else if let Some(targets) = &raw.targets {
         (targets.clone(), "`targets` in [workspace.metadata.dist]")
     } else {
         (
-            triple::DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(),
+            model::DEFAULT_TARGETS.iter().map(|t| t.to_string()).collect(),
             "the default matrix",
         )
     };
@@ -557,10 +569,10 @@ fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, 
             "{where_}: `targets` is empty: list at least one target triple, or remove the key for the default matrix"
         )));
     }
-    let mut unique: Vec<String> = Vec::new();
+    let mut unique: Vec<Target> = Vec::new();
     for target in targets {
         if !toolchain.known_targets.contains(&target) {
-            let hint = match triple::closest(&target, &toolchain.known_targets) {
+            let hint = match model::closest(&target, &toolchain.known_targets) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => "`rustc --print target-list` lists the known ones".into(),
             };
@@ -568,6 +580,7 @@ fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, 
                 "unknown target triple `{target}` (from {source}): {hint}"
             )));
         }
+        let target = Target::parse(&target).map_err(|e| UsageError::new(format!("{e} (from {source})")))?;
         if !unique.contains(&target) {
             unique.push(target);
         }
@@ -662,7 +675,7 @@ mod tests {
 
     fn toolchain() -> Toolchain {
         Toolchain {
-            host: "x86_64-unknown-linux-gnu".into(),
+            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
             sysroot: PathBuf::from("/nonexistent"),
             known_targets: [
                 "x86_64-unknown-linux-musl",
@@ -670,7 +683,7 @@ mod tests {
                 "aarch64-unknown-linux-musl",
             ]
             .iter()
-            .chain(triple::DEFAULT_TARGETS.iter())
+            .chain(model::DEFAULT_TARGETS.iter())
             .map(|s| s.to_string())
             .collect(),
         }
@@ -717,7 +730,7 @@ mod tests {
     fn defaults_ship_every_bin_but_xtask_for_the_seed_matrix() {
         let (dir, meta) = workspace("");
         let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
-        assert_eq!(config.targets, triple::DEFAULT_TARGETS);
+        assert_eq!(config.targets, model::DEFAULT_TARGETS);
         assert_eq!(config.profile, "dist");
         assert_eq!(
             config.bins,
@@ -821,9 +834,9 @@ mod tests {
 
     #[test]
     fn native_code_is_found_in_each_targets_graph() {
-        let musl = "x86_64-unknown-linux-musl";
+        let musl = &"x86_64-unknown-linux-musl".parse::<Target>().unwrap();
         let one_target = || Overrides {
-            targets: vec![musl.into()],
+            targets: vec![musl.to_string()],
             ..Overrides::default()
         };
         let (dir, meta) = workspace("");
@@ -885,14 +898,15 @@ mod tests {
 
     #[test]
     fn formats_come_from_the_target_table_then_the_platform_default() {
+        let format_for = |config: &Config, target: &str| config.format_for(&target.parse().unwrap());
         let dist = "unix-format = \"tar.xz\"\n[workspace.metadata.dist.target.x86_64-unknown-linux-musl]\nformat = \"tar.zst\"";
         let config = load_from(dist, Overrides::default()).unwrap();
-        assert_eq!(config.format_for("x86_64-unknown-linux-musl"), ArchiveFormat::TarZst);
-        assert_eq!(config.format_for("aarch64-unknown-linux-musl"), ArchiveFormat::TarXz);
-        assert_eq!(config.format_for("x86_64-pc-windows-msvc"), ArchiveFormat::Zip);
+        assert_eq!(format_for(&config, "x86_64-unknown-linux-musl"), ArchiveFormat::TarZst);
+        assert_eq!(format_for(&config, "aarch64-unknown-linux-musl"), ArchiveFormat::TarXz);
+        assert_eq!(format_for(&config, "x86_64-pc-windows-msvc"), ArchiveFormat::Zip);
         let config = load_from("windows-format = \"tar.gz\"", Overrides::default()).unwrap();
-        assert_eq!(config.format_for("x86_64-pc-windows-msvc"), ArchiveFormat::TarGz);
-        assert_eq!(config.format_for("aarch64-apple-darwin"), ArchiveFormat::TarGz);
+        assert_eq!(format_for(&config, "x86_64-pc-windows-msvc"), ArchiveFormat::TarGz);
+        assert_eq!(format_for(&config, "aarch64-apple-darwin"), ArchiveFormat::TarGz);
     }
 
     #[test]
@@ -921,6 +935,32 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_glibc_max_names_its_target_table() {
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"2.x\"",
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("[target.x86_64-unknown-linux-gnu] glibc-max is `2.x`: write a glibc version"),
+            "{message}"
+        );
+        let config = load_from(
+            "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"2.28\"",
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            config.target_config["x86_64-unknown-linux-gnu"].glibc_max,
+            Some("2.28".parse().unwrap())
+        );
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.\"x86_64 linux\"]\nformat = \"zip\"",
+            Overrides::default(),
+        ));
+        assert!(message.contains("`x86_64 linux` is not a target triple"), "{message}");
+    }
+
+    #[test]
     fn completions_and_man_expand_per_shell_and_bin() {
         let dist = "completions = [\"{bin}\", \"--completions\", \"{shell}\"]\ncompletion-shells = [\"zsh\", \"bash\"]\nman = [\"{bin}\", \"--man\"]";
         let config = load_from(dist, Overrides::default()).unwrap();
@@ -935,6 +975,15 @@ mod tests {
                 ("complete/_tool", "{bin} --completions zsh".to_string()),
                 ("complete/tool.bash", "{bin} --completions bash".to_string()),
                 ("doc/tool.1", "{bin} --man".to_string()),
+            ]
+        );
+        let kinds: Vec<AssetKind> = config.generated.iter().map(|g| g.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AssetKind::ShellCompletions,
+                AssetKind::ShellCompletions,
+                AssetKind::ManPage
             ]
         );
         assert!(load_from("", Overrides::default()).unwrap().generated.is_empty());

@@ -3,7 +3,7 @@
 
 use crate::config::{self, Config, Overrides, Toolchain};
 use crate::deps::TargetGraph;
-use crate::model as triple;
+use crate::model::Target;
 use crate::plan::{self, Host, Plan};
 use crate::runner::Runner;
 use crate::tools;
@@ -91,8 +91,8 @@ impl Context {
 
 /// What this machine offers the plan: the tool cache, a user's MSVC directory and Apple
 /// SDK, and which emulators are on PATH for smoke runs.
-pub fn detect_host(targets: &[String]) -> Result<Host> {
-    let mut emulators: Vec<String> = targets.iter().map(|t| format!("qemu-{}", triple::arch(t))).collect();
+pub fn detect_host(targets: &[Target]) -> Result<Host> {
+    let mut emulators: Vec<String> = targets.iter().map(|t| format!("qemu-{}", t.arch())).collect();
     emulators.sort();
     emulators.dedup();
     Ok(Host {

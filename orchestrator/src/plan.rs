@@ -3,45 +3,19 @@
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
 use crate::config::{Bin, Config, Generated, Toolchain};
-use crate::model::{self as triple, Family};
-use crate::package::ArchiveFormat;
+use crate::model::{ArchiveFormat, Family, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::PathBuf;
-
-/// How a target is linked on this (x86_64 Linux) host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Route {
-    /// The host's `cc`, with Rust's self-contained CRT objects for musl.
-    Native,
-    /// The `rust-lld` that ships with rustc; enough for pure-Rust static musl binaries.
-    RustLld,
-    /// zig as the C compiler and linker, through cargo-zigbuild.
-    Zig,
-    /// rust-lld in lld-link mode with the MSVC CRT and Windows SDK import libraries.
-    Msvc,
-}
-
-impl std::fmt::Display for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Route::Native => "native",
-            Route::RustLld => "rust-lld",
-            Route::Zig => "zig",
-            Route::Msvc => "msvc",
-        })
-    }
-}
 
 /// One cargo invocation. Targets of the same route share one, so build scripts and
 /// proc-macros compile once for all of them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Build {
     pub route: Route,
-    pub targets: Vec<String>,
+    pub targets: Vec<Target>,
     pub cmd: Cmd,
     /// Where cargo's diagnostics go; the tail is shown when the build fails.
     pub log: PathBuf,
@@ -56,9 +30,36 @@ pub struct Smoke {
     pub note: String,
 }
 
+impl Smoke {
+    /// The plan's view of `status`: what the manifest records once the run has passed.
+    fn new(status: SmokeStatus) -> Smoke {
+        let runner = match &status {
+            SmokeStatus::Passed { emulator } => emulator.clone(),
+            SmokeStatus::EmulatorMissing(emulator) => Some(emulator.clone()),
+            SmokeStatus::NoRunner => None,
+        };
+        Smoke {
+            runner,
+            runnable: matches!(status, SmokeStatus::Passed { .. }),
+            note: status.note(),
+        }
+    }
+
+    /// What the manifest records for a job that finished: a failing smoke run fails the job.
+    pub fn status(&self) -> SmokeStatus {
+        match (self.runnable, &self.runner) {
+            (true, emulator) => SmokeStatus::Passed {
+                emulator: emulator.clone(),
+            },
+            (false, Some(emulator)) => SmokeStatus::EmulatorMissing(emulator.clone()),
+            (false, None) => SmokeStatus::NoRunner,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
-    pub target: String,
+    pub target: Target,
     pub route: Route,
     /// Why this route was chosen, in words for the plan's reader.
     pub route_reason: String,
@@ -116,8 +117,8 @@ pub struct Host {
 }
 
 /// A build that is bound to fail here, said before it starts.
-fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
-    let apple = triple::family(target) == Family::AppleDarwin;
+fn blocked(config: &Config, target: &Target, host: &Host) -> Option<String> {
+    let apple = target.family() == Family::AppleDarwin;
     let frameworks = &config.native_code(target).frameworks;
     (apple && !frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
         format!(
@@ -131,15 +132,15 @@ fn blocked(config: &Config, target: &str, host: &Host) -> Option<String> {
 /// the packages of this target's own graph that compile C: then the route must bring a C
 /// compiler for the target. Per target, because the graphs differ: a crate that is native
 /// only on Windows must not send the Linux targets to zig.
-pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
-    let same_arch = triple::arch(host) == triple::arch(target);
+pub fn route(target: &Target, host: &Target, c_code: &[String]) -> (Route, String) {
+    let same_arch = host.arch() == target.arch();
     let with_c = || {
         format!(
             "C code ({}) needs a C cross compiler and libc headers for the target",
             c_code.join(", ")
         )
     };
-    match triple::family(target) {
+    match target.family() {
         Family::LinuxMusl if !c_code.is_empty() => (Route::Zig, format!("{}: zig cc provides both", with_c())),
         Family::LinuxMusl if same_arch => (
             Route::Native,
@@ -177,9 +178,9 @@ pub fn route(target: &str, host: &str, c_code: &[String]) -> (Route, String) {
 const MACOS_MIN: &str = "11.0";
 
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
-fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec<String>> {
+fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<Vec<String>> {
     let mut flags = Vec::new();
-    if matches!(triple::family(target), Family::LinuxMusl | Family::WindowsMsvc) {
+    if matches!(target.family(), Family::LinuxMusl | Family::WindowsMsvc) {
         // Static C runtime: the default for musl, opt-in for MSVC; explicit for both.
         flags.extend(["-C".to_string(), "target-feature=+crt-static".to_string()]);
     }
@@ -194,7 +195,7 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
         "--remap-path-prefix={}=/rustc-sysroot",
         path_arg(&toolchain.sysroot)?
     ));
-    if triple::family(target) == Family::WindowsMsvc {
+    if target.family() == Family::WindowsMsvc {
         // The linker writes the PDB's full build path into the PE's debug directory;
         // %_PDB% keeps just its file name.
         flags.extend(["-C".to_string(), "link-arg=/PDBALTPATH:%_PDB%".to_string()]);
@@ -206,7 +207,7 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &str) -> Result<Vec
             flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
         }
     }
-    if triple::family(target) == Family::AppleDarwin && config.profile == "dist" {
+    if target.family() == Family::AppleDarwin && config.profile == "dist" {
         flags.extend(["-C".to_string(), "link-arg=-s".to_string()]);
     }
     Ok(flags)
@@ -234,7 +235,7 @@ fn build_command(
     config: &Config,
     toolchain: &Toolchain,
     route: Route,
-    targets: &[String],
+    targets: &[Target],
     tools: &ToolPaths,
 ) -> Result<Cmd> {
     let mut cmd = match route {
@@ -248,7 +249,7 @@ fn build_command(
         // With several targets in one run, a failing one must not stop the others.
         .arg("--keep-going");
     for target in targets {
-        cmd = cmd.args(["--target", target]);
+        cmd = cmd.args(["--target", target.triple()]);
     }
     cmd = cmd.arg("--message-format=json-render-diagnostics");
     for Bin { package, name } in &config.bins {
@@ -272,7 +273,7 @@ fn build_command(
             // Without it zig links for the newest macOS it knows (15.0 with zig 0.13), and
             // the binaries refuse to start on older Macs. 11.0 is the first macOS on Apple
             // silicon, and rustc's own minimum for aarch64; a user's own setting wins.
-            let apple = targets.iter().any(|t| triple::family(t) == Family::AppleDarwin);
+            let apple = targets.iter().any(|t| t.family() == Family::AppleDarwin);
             if apple && std::env::var_os("MACOSX_DEPLOYMENT_TARGET").is_none() {
                 cmd = cmd.env("MACOSX_DEPLOYMENT_TARGET", MACOS_MIN);
             }
@@ -284,8 +285,8 @@ fn build_command(
             if targets.iter().any(|t| !config.native_code(t).compiled.is_empty()) {
                 let zig = path_arg(&tools.zig)?;
                 for target in targets {
-                    let key = target.replace('-', "_");
-                    let zig_target = format!("{}-windows-msvc", triple::arch(target));
+                    let key = target.triple().replace('-', "_");
+                    let zig_target = format!("{}-windows-msvc", target.arch());
                     cmd = cmd
                         .env(format!("CC_{key}"), format!("{zig} cc -target {zig_target}"))
                         .env(format!("AR_{key}"), format!("{zig} lib"));
@@ -305,35 +306,17 @@ fn build_command(
 }
 
 /// Whether and how this host can run a binary of `target` once, as a smoke test.
-fn smoke(target: &str, host: &str, on_path: &[String]) -> Smoke {
-    let arch = triple::arch(target);
-    let linux = matches!(triple::family(target), Family::LinuxMusl | Family::LinuxGnu);
-    let qemu = format!("qemu-{arch}");
-    if linux && arch == triple::arch(host) {
-        Smoke {
-            runner: None,
-            runnable: true,
-            note: "runs natively".into(),
-        }
-    } else if linux && on_path.contains(&qemu) {
-        Smoke {
-            runner: Some(qemu.clone()),
-            runnable: true,
-            note: format!("runs under {qemu}"),
-        }
-    } else if linux {
-        Smoke {
-            runner: Some(qemu.clone()),
-            runnable: false,
-            note: format!("not run: {qemu} is missing (Debian: apt-get install qemu-user)"),
-        }
+fn smoke(target: &Target, host: &Target, on_path: &[String]) -> Smoke {
+    let qemu = format!("qemu-{}", target.arch());
+    Smoke::new(if !target.family().is_linux() {
+        SmokeStatus::NoRunner
+    } else if target.arch() == host.arch() {
+        SmokeStatus::Passed { emulator: None }
+    } else if on_path.contains(&qemu) {
+        SmokeStatus::Passed { emulator: Some(qemu) }
     } else {
-        Smoke {
-            runner: None,
-            runnable: false,
-            note: "not run (no runner): this host cannot execute it".into(),
-        }
-    }
+        SmokeStatus::EmulatorMissing(qemu)
+    })
 }
 
 pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan> {
@@ -377,7 +360,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         let install = if toolchain.has_target(target) {
             Vec::new()
         } else {
-            vec![Cmd::new("rustup").args(["target", "add", target])]
+            vec![Cmd::new("rustup").args(["target", "add", target.triple()])]
         };
         let format = config.format_for(target);
         jobs.push(Job {
@@ -390,7 +373,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             binaries: config
                 .bins
                 .iter()
-                .map(|b| format!("{}{}", b.name, triple::exe_suffix(target)))
+                .map(|b| format!("{}{}", b.name, target.exe_suffix()))
                 .collect(),
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
@@ -437,6 +420,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
 mod tests {
     use super::*;
     use crate::deps::NativeCode;
+    use crate::model::DEFAULT_TARGETS;
 
     fn config(targets: &[&str], c_code: &[&str]) -> Config {
         Config {
@@ -447,7 +431,7 @@ mod tests {
             name: "app".into(),
             version: "1.0.0".into(),
             profile: "dist".into(),
-            targets: targets.iter().map(|s| s.to_string()).collect(),
+            targets: targets.iter().map(|s| s.parse().unwrap()).collect(),
             include: vec!["/ws/README.md".into()],
             bins: vec![Bin {
                 package: "app".into(),
@@ -478,9 +462,9 @@ mod tests {
 
     fn toolchain(installed_sysroot: &std::path::Path) -> Toolchain {
         Toolchain {
-            host: "x86_64-unknown-linux-gnu".into(),
+            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
             sysroot: installed_sysroot.into(),
-            known_targets: triple::DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
+            known_targets: DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -495,18 +479,48 @@ mod tests {
 
     #[test]
     fn routes_follow_the_evidence_of_c_code() {
-        let host = "x86_64-unknown-linux-gnu";
-        let pure: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &[]).0).collect();
+        let host: Target = "x86_64-unknown-linux-gnu".parse().unwrap();
+        let route = |target: &str, c_code: &[String]| route(&target.parse().unwrap(), &host, c_code);
+        let pure: Vec<Route> = DEFAULT_TARGETS.iter().map(|t| route(t, &[]).0).collect();
         assert_eq!(
             pure,
             [Route::Native, Route::RustLld, Route::Msvc, Route::Zig, Route::Zig]
         );
         let c = ["ring".to_string()];
-        let with_c: Vec<Route> = triple::DEFAULT_TARGETS.iter().map(|t| route(t, host, &c).0).collect();
+        let with_c: Vec<Route> = DEFAULT_TARGETS.iter().map(|t| route(t, &c).0).collect();
         assert_eq!(with_c, [Route::Zig, Route::Zig, Route::Msvc, Route::Zig, Route::Zig]);
-        assert!(route("x86_64-unknown-linux-musl", host, &c).1.contains("C code (ring)"));
-        assert_eq!(route("x86_64-unknown-linux-gnu", host, &[]).0, Route::Native);
-        assert_eq!(route("aarch64-unknown-linux-gnu", host, &[]).0, Route::Zig);
+        assert!(route("x86_64-unknown-linux-musl", &c).1.contains("C code (ring)"));
+        assert_eq!(route("x86_64-unknown-linux-gnu", &[]).0, Route::Native);
+        assert_eq!(route("aarch64-unknown-linux-gnu", &[]).0, Route::Zig);
+    }
+
+    #[test]
+    fn a_finished_job_records_the_smoke_status_it_was_planned_with() {
+        for status in [
+            SmokeStatus::Passed { emulator: None },
+            SmokeStatus::Passed {
+                emulator: Some("qemu-aarch64".into()),
+            },
+            SmokeStatus::EmulatorMissing("qemu-riscv64".into()),
+            SmokeStatus::NoRunner,
+        ] {
+            let smoke = Smoke::new(status.clone());
+            assert_eq!(smoke.runnable, matches!(status, SmokeStatus::Passed { .. }));
+            assert_eq!(smoke.status(), status);
+        }
+        let target = |triple: &str| triple.parse::<Target>().unwrap();
+        let missing = smoke(
+            &target("aarch64-unknown-linux-musl"),
+            &target("x86_64-unknown-linux-gnu"),
+            &[],
+        );
+        assert_eq!(
+            (missing.runner.as_deref(), missing.note.as_str()),
+            (
+                Some("qemu-aarch64"),
+                "not run: qemu-aarch64 is missing (Debian: apt-get install qemu-user)"
+            )
+        );
     }
 
     #[test]
@@ -602,12 +616,7 @@ mod tests {
     #[test]
     fn the_seed_matrix_with_c_needs_two_cargo_runs_and_three_tools() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(
-            &config(&triple::DEFAULT_TARGETS, &["app"]),
-            &toolchain(sysroot.path()),
-            &host(),
-        )
-        .unwrap();
+        let plan = plan(&config(&DEFAULT_TARGETS, &["app"]), &toolchain(sysroot.path()), &host()).unwrap();
         let groups: Vec<(Route, usize)> = plan.builds.iter().map(|b| (b.route, b.targets.len())).collect();
         assert_eq!(groups, [(Route::Zig, 4), (Route::Msvc, 1)]);
         let tools: Vec<&str> = plan.provisions.iter().map(|p| p.tool.as_str()).collect();
@@ -670,7 +679,7 @@ mod tests {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["aarch64-unknown-linux-musl"], &[]);
         config.target_config.insert(
-            "aarch64-unknown-linux-musl".into(),
+            "aarch64-unknown-linux-musl".parse().unwrap(),
             crate::config::TargetConfig {
                 route: Some(Route::Zig),
                 ..Default::default()
@@ -711,7 +720,7 @@ mod tests {
         let mut config = config(&["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"], &[]);
         config.unix_format = Some(ArchiveFormat::TarXz);
         config.target_config.insert(
-            "aarch64-unknown-linux-musl".into(),
+            "aarch64-unknown-linux-musl".parse().unwrap(),
             crate::config::TargetConfig {
                 format: Some(ArchiveFormat::TarZst),
                 ..Default::default()

@@ -2,6 +2,7 @@
 //! and as dist/REPORT.md for release notes. Each other command renders its own results
 //! beside its data (commands/*); the shared pieces are in ui.
 
+use crate::model::AssetKind;
 use crate::package::manifest::Manifest;
 use crate::ui::{human_size, short, table};
 
@@ -16,7 +17,7 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
     }
     let mut rows = Vec::new();
     for artifact in &manifest.artifacts {
-        for asset in artifact.assets.iter().filter(|a| a.kind == "executable") {
+        for asset in artifact.assets.iter().filter(|a| a.kind == AssetKind::Executable) {
             let (linkage, arch) = match &asset.inspection {
                 Some(i) => (i.linkage.to_string(), i.arch.clone()),
                 None => ("-".into(), "-".into()),
@@ -30,7 +31,7 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
                 artifact.name.clone(),
                 human_size(artifact.size),
                 short(&artifact.checksums["sha256"]).to_string(),
-                artifact.smoke.clone(),
+                artifact.smoke.to_string(),
             ]);
         }
     }
@@ -96,7 +97,7 @@ mod tests {
             "commit":"0123456789abcdef","source_date_epoch":1,"profile":"dist","artifacts":[{
             "name":"app-1.0.0-x86_64-pc-windows-msvc.zip","kind":"executable-zip",
             "target_triples":["x86_64-pc-windows-msvc"],"format":"zip","route":"msvc","size":204800,
-            "checksums":{"sha256":"a4c7692e32462345db198e904e45a4e4"},"input_sha256":"x","smoke":"not run","assets":[
+            "checksums":{"sha256":"a4c7692e32462345db198e904e45a4e4"},"input_sha256":"x","smoke":"not run (no runner): this host cannot execute it","assets":[
             {"name":"app.exe","path":"app.exe","kind":"executable","size":1,"sha256":"y","inspection":{
             "format":"pe","arch":"x86_64","linkage":"dynamic","interpreter":null,
             "needed":["KERNEL32.dll","ntdll.dll"],"stripped":true,"size":1}}]}]}"#;

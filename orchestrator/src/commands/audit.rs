@@ -12,8 +12,8 @@ use crate::config::{self, Bin, Overrides, Toolchain};
 use crate::context::Context;
 use crate::deps::{self, Evidence, Files, TargetGraph};
 use crate::flags::{Audit as Args, AuditFormat, Global};
-use crate::model::{self as triple, Family};
-use crate::plan::{self, Job, Route};
+use crate::model::{Family, Route, Target};
+use crate::plan::{self, Job};
 use crate::runner::{log_tail, Runner};
 use anyhow::{Context as _, Result};
 use cargo_metadata::{Message, PackageId};
@@ -215,9 +215,15 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
     let mut targets = Vec::new();
     for job in &plan.jobs {
         let target = &job.target;
-        let graph = ctx.graphs.iter().find(|g| &g.target == target).with_context(|| {
-            format!("no dependency graph was resolved for {target}: load the context with Context::load_with_graphs")
-        })?;
+        let graph = ctx
+            .graphs
+            .iter()
+            .find(|g| g.target == target.triple())
+            .with_context(|| {
+                format!(
+                    "no dependency graph was resolved for {target}: load the context with Context::load_with_graphs"
+                )
+            })?;
         let mut report = audit_target(graph, &toolchain.host, job);
         if let Some(blocked) = &job.blocked {
             report
@@ -435,16 +441,16 @@ fn source_summary(f: &Files) -> String {
 }
 
 /// The C compiler a route gives a target on this host, if any.
-pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
-    let family = triple::family(target);
-    let linux = matches!(family, Family::LinuxMusl | Family::LinuxGnu);
+pub fn c_compiler(route: Route, target: &Target, host: &Target) -> Option<String> {
+    let family = target.family();
+    let linux = family.is_linux();
     match route {
         // cc-rs looks for `x86_64-linux-musl-gcc` for a musl target and does not fall back
         // to the host gcc, which compiles self-contained C for its own CPU well enough:
         // name the variable that points cc-rs at it (found by building the test fixture).
-        Route::Native if family == Family::LinuxMusl && triple::arch(target) == triple::arch(host) => Some(format!(
+        Route::Native if family == Family::LinuxMusl && target.arch() == host.arch() => Some(format!(
             "gcc (set CC_{}=gcc) or musl-gcc (Debian musl-tools)",
-            target.replace('-', "_")
+            target.triple().replace('-', "_")
         )),
         Route::Native if linux && target == host => Some("gcc".into()),
         Route::Native | Route::RustLld => None,
@@ -458,15 +464,15 @@ pub fn c_compiler(route: Route, target: &str, host: &str) -> Option<String> {
 }
 
 /// The report for one target: a pure function of its graph and the job the plan made for it.
-pub fn audit_target(graph: &TargetGraph, host: &str, job: &Job) -> TargetReport {
-    let (target, route) = (job.target.as_str(), job.route);
+pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job) -> TargetReport {
+    let (target, route) = (&job.target, job.route);
     let mut packages = Vec::new();
     for (id, reached) in &graph.reached {
         let pkg = &graph.meta[id];
         let evidence = graph.evidence[id].clone();
         let mut verdict = classify(pkg.name.as_str(), &evidence);
         // As the plan's SDK check: a host-only package is linked into the host's build tools.
-        let apple = triple::family(target) == Family::AppleDarwin;
+        let apple = target.family() == Family::AppleDarwin;
         if apple && reached.for_target && !evidence.files.frameworks.is_empty() {
             verdict = Verdict {
                 tier: Tier::System,
@@ -592,11 +598,11 @@ fn build_and_observe(
     config: &config::Config,
     toolchain: &Toolchain,
     host: &plan::Host,
-    target: &str,
+    target: &Target,
     feature_flags: &[String],
 ) -> Result<BuildObservation> {
     let one = config::Config {
-        targets: vec![target.to_string()],
+        targets: vec![target.clone()],
         ..config.clone()
     };
     let plan = plan::plan(&one, toolchain, host)?;
@@ -1108,15 +1114,16 @@ mod tests {
 
     #[test]
     fn routes_give_c_compilers_where_the_matrix_says() {
-        let host = "x86_64-unknown-linux-gnu";
-        let musl_cc = c_compiler(Route::Native, "x86_64-unknown-linux-musl", host).unwrap();
+        let host: Target = "x86_64-unknown-linux-gnu".parse().unwrap();
+        let c_compiler = |route, target: &str| c_compiler(route, &target.parse().unwrap(), &host);
+        let musl_cc = c_compiler(Route::Native, "x86_64-unknown-linux-musl").unwrap();
         assert!(musl_cc.contains("CC_x86_64_unknown_linux_musl=gcc"), "{musl_cc}");
-        assert_eq!(c_compiler(Route::Native, host, host).as_deref(), Some("gcc"));
-        assert_eq!(c_compiler(Route::Native, "aarch64-unknown-linux-musl", host), None);
-        assert_eq!(c_compiler(Route::RustLld, "aarch64-unknown-linux-musl", host), None);
-        assert!(c_compiler(Route::Zig, "aarch64-apple-darwin", host).is_some());
-        assert!(c_compiler(Route::Zig, "x86_64-pc-windows-msvc", host).is_none());
-        assert!(c_compiler(Route::Msvc, "x86_64-pc-windows-msvc", host).is_some());
+        assert_eq!(c_compiler(Route::Native, host.triple()).as_deref(), Some("gcc"));
+        assert_eq!(c_compiler(Route::Native, "aarch64-unknown-linux-musl"), None);
+        assert_eq!(c_compiler(Route::RustLld, "aarch64-unknown-linux-musl"), None);
+        assert!(c_compiler(Route::Zig, "aarch64-apple-darwin").is_some());
+        assert!(c_compiler(Route::Zig, "x86_64-pc-windows-msvc").is_none());
+        assert!(c_compiler(Route::Msvc, "x86_64-pc-windows-msvc").is_some());
     }
 
     #[test]

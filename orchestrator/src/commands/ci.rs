@@ -8,7 +8,7 @@
 use crate::config::{self, Config, Overrides};
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::model::{self as triple, Family};
+use crate::model::{Family, Target};
 use crate::{package, tools};
 use anyhow::{Context as _, Result};
 use serde::Serialize;
@@ -63,7 +63,7 @@ pub struct Matrix {
 
 #[derive(Debug, Serialize, PartialEq)]
 pub struct MatrixEntry {
-    pub target: String,
+    pub target: Target,
     pub runner: String,
 }
 
@@ -77,7 +77,7 @@ pub fn matrix(ctx: &Context) -> Matrix {
         .iter()
         .map(|j| MatrixEntry {
             target: j.target.clone(),
-            runner: config::runner_for(&ctx.config, &j.target).to_string(),
+            runner: config::runner_for(&ctx.config, j.target.triple()).to_string(),
         })
         .collect();
     Matrix { include }
@@ -262,13 +262,11 @@ impl Yaml {
 
 /// The release workflow for this config. The same config always gives the same text.
 pub fn workflow(config: &Config) -> String {
-    let families: Vec<Family> = config.targets.iter().map(|t| triple::family(t)).collect();
+    let families: Vec<Family> = config.targets.iter().map(Target::family).collect();
     let shape = Shape {
         sccache: config.sccache,
         msvc: families.contains(&Family::WindowsMsvc),
-        linux: families
-            .iter()
-            .any(|f| matches!(f, Family::LinuxMusl | Family::LinuxGnu)),
+        linux: families.iter().any(|f| f.is_linux()),
     };
     render(&shape)
 }

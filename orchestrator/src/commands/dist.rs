@@ -4,7 +4,7 @@ use crate::build::{self, Outcome};
 use crate::commands::verify;
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::model as triple;
+use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Format, Target};
 use crate::package::manifest::{self, Artifact, Asset, FileCheck, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan};
@@ -36,7 +36,7 @@ pub struct DistOptions {
 #[derive(Debug)]
 pub struct DistRun {
     pub manifest: Manifest,
-    pub failures: Vec<(String, anyhow::Error)>,
+    pub failures: Vec<(Target, anyhow::Error)>,
     /// Targets planned but not built, because an earlier one failed without `keep_going`.
     pub not_started: usize,
 }
@@ -57,7 +57,7 @@ impl DistRun {
                     0 => String::new(),
                     k => format!(", {k} not started (--keep-going builds them anyway)"),
                 };
-                let names: Vec<&str> = self.failures.iter().map(|(t, _)| t.as_str()).collect();
+                let names: Vec<&str> = self.failures.iter().map(|(t, _)| t.triple()).collect();
                 bail!("{n} of {jobs} target(s) failed: {}{skipped}", names.join(", "))
             }
         }
@@ -109,7 +109,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     let previous = previous_manifest(&plan.out_dir);
     build::provision_all(runner, plan, &|m| progress.say(m))?;
 
-    let lines: Vec<Line> = plan.jobs.iter().map(|j| progress.line(&j.target)).collect();
+    let lines: Vec<Line> = plan.jobs.iter().map(|j| progress.line(j.target.triple())).collect();
     // With completions or man pages to generate, builds whose binaries run here go first:
     // they make the files that the other targets' archives reuse. Otherwise the plan's order.
     let mut order: Vec<usize> = (0..plan.builds.len()).collect();
@@ -117,7 +117,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         order.sort_by_key(|&b| !plan.jobs.iter().any(|j| j.build == b && runs_here(j)));
     }
     let mut generated = GeneratedFiles::default();
-    let mut results: BTreeMap<String, Result<Artifact>> = BTreeMap::new();
+    let mut results: BTreeMap<Target, Result<Artifact>> = BTreeMap::new();
     for index in order {
         let group = &plan.builds[index];
         let mut jobs: Vec<(usize, &Job)> = plan.jobs.iter().enumerate().filter(|(_, j)| j.build == index).collect();
@@ -270,9 +270,9 @@ fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Ma
         let archive = name.strip_suffix(".sha256").unwrap_or(&name);
         let ours = listed.contains(&archive)
             || (archive.starts_with(&format!("{app}-"))
-                && ["tar.gz", "tar.xz", "tar.zst", "zip"]
+                && ArchiveFormat::ALL
                     .iter()
-                    .any(|ext| archive.ends_with(&format!(".{ext}"))));
+                    .any(|f| archive.ends_with(&format!(".{}", f.extension()))));
         if ours && !current.contains(&archive) && path.is_file() {
             std::fs::remove_file(&path).with_context(|| format!("removing the stale {}", path.display()))?;
             removed.push(path);
@@ -292,7 +292,7 @@ fn runs_here(job: &Job) -> bool {
 #[derive(Default)]
 struct GeneratedFiles {
     made: BTreeMap<String, PathBuf>,
-    missing: BTreeMap<String, Vec<String>>,
+    missing: BTreeMap<String, Vec<Target>>,
 }
 
 /// Runs each generating command with this job's binary, or reuses what an earlier job made.
@@ -309,7 +309,7 @@ fn generate(
             let i = job
                 .binaries
                 .iter()
-                .position(|b| b.strip_suffix(triple::exe_suffix(&job.target)) == Some(&file.bin));
+                .position(|b| b.strip_suffix(job.target.exe_suffix()) == Some(&file.bin));
             let bin = path_arg(&binaries[i.context("a generated file names a bin this job did not build")?])?;
             let mut args = file.command.iter().map(|a| a.replace("{bin}", &bin));
             let cmd = Cmd::new(args.next().context("an empty generating command")?).args(args);
@@ -319,7 +319,7 @@ fn generate(
                     file.path, job.target
                 )
             })?;
-            let dest = plan.generated_dir.join(&job.target).join(&file.path);
+            let dest = plan.generated_dir.join(job.target.triple()).join(&file.path);
             std::fs::create_dir_all(dest.parent().context("a generated path has no parent")?)
                 .with_context(|| format!("creating the directory of {}", dest.display()))?;
             package::write_if_changed(&dest, text.as_bytes())?;
@@ -362,11 +362,11 @@ impl std::error::Error for OutputFailed {}
 
 /// A binary over its `max-size` budget fails together with the crates that take the space
 /// (from an unstripped build of the same target; ELF targets, whose symbols size.rs reads).
-fn with_size_breakdown(ctx: &Context, target: &str, err: anyhow::Error) -> anyhow::Error {
+fn with_size_breakdown(ctx: &Context, target: &Target, err: anyhow::Error) -> anyhow::Error {
     let over_budget = err
         .downcast_ref::<VerifyFailed>()
         .is_some_and(|v| v.failures.iter().any(|f| f.rule == "max-size"));
-    if !over_budget || triple::format(target) != triple::Format::Elf {
+    if !over_budget || target.format() != Format::Elf {
         return err;
     }
     match crate::commands::size::measure(ctx, vec![target.to_string()]) {
@@ -386,7 +386,7 @@ fn with_size_breakdown(ctx: &Context, target: &str, err: anyhow::Error) -> anyho
 }
 
 /// The error that stopped a whole group before cargo reported per target.
-fn outcomes_error(outcomes: &BTreeMap<String, Outcome>) -> String {
+fn outcomes_error(outcomes: &BTreeMap<Target, Outcome>) -> String {
     outcomes
         .values()
         .find_map(|o| o.as_ref().err().map(|e| format!("{e:#}")))
@@ -399,7 +399,7 @@ fn build_group(
     group: &plan::Build,
     jobs: &[(usize, &Job)],
     lines: &[Line],
-) -> BTreeMap<String, Outcome> {
+) -> BTreeMap<Target, Outcome> {
     let mut outcomes = BTreeMap::new();
     for &(_, job) in jobs {
         if let Some(reason) = &job.blocked {
@@ -497,7 +497,7 @@ fn finish_job(
         assets.push(Asset {
             name: name.clone(),
             path: name.clone(),
-            kind: "executable".into(),
+            kind: AssetKind::Executable,
             size: inspection.size,
             sha256: sha256.clone(),
             inspection: Some(inspection),
@@ -509,15 +509,13 @@ fn finish_job(
             sha256,
         });
     }
-    let smoke = if job.smoke.runnable {
+    if job.smoke.runnable {
         line.stage(&format!("smoke run ({})", job.smoke.note));
         for path in binaries {
             smoke_run(runner, plan, job, path)?;
         }
-        format!("passed ({})", job.smoke.note)
-    } else {
-        job.smoke.note.clone()
-    };
+    }
+    let smoke = job.smoke.status();
     for include in &plan.include {
         let name = include
             .file_name()
@@ -545,14 +543,14 @@ fn finish_job(
         let size = std::fs::metadata(&entry.source)
             .with_context(|| format!("reading {}", entry.source.display()))?
             .len();
-        let kind = match plan.generated.iter().any(|g| g.path == entry.name) {
-            true => manifest::generated_kind(&entry.name),
-            false => manifest::include_kind(&entry.name),
+        let kind = match plan.generated.iter().find(|g| g.path == entry.name) {
+            Some(generated) => generated.kind,
+            None => AssetKind::of_include(&entry.name),
         };
         assets.push(Asset {
             name: entry.name.rsplit('/').next().unwrap_or(&entry.name).to_string(),
             path: entry.name.clone(),
-            kind: kind.into(),
+            kind,
             size,
             sha256: entry.sha256.clone(),
             inspection: None,
@@ -586,7 +584,7 @@ fn finish_job(
     assets.sort_by(|a, b| a.path.cmp(&b.path));
     let artifact = Artifact {
         name: job.archive.clone(),
-        kind: "executable-zip".into(),
+        kind: ArtifactKind::ExecutableZip,
         target_triples: vec![job.target.clone()],
         format: job.format,
         route: job.route,
@@ -615,7 +613,7 @@ fn smoke_run(runner: &Runner, plan: &Plan, job: &Job, binary: &Path) -> Result<(
         )
     })?;
     if let Some(expect) = &plan.smoke_expect {
-        let expect = expect.replace("{target}", &job.target);
+        let expect = expect.replace("{target}", job.target.triple());
         if !output.contains(&expect) {
             bail!(
                 "the smoke run `{}` of {} printed `{}`, which lacks `{expect}`: was it built for another target?",
@@ -635,7 +633,7 @@ fn strips(profile: &str) -> bool {
     profile == "dist"
 }
 
-fn verify_binary(path: &Path, target: &str, policy: &verify::Policy) -> Result<inspect::Inspection> {
+fn verify_binary(path: &Path, target: &Target, policy: &verify::Policy) -> Result<inspect::Inspection> {
     let inspection = inspect::inspect_file(path)?;
     let failures = verify::check(&inspection, target, policy);
     if !failures.is_empty() {

@@ -5,7 +5,7 @@ use crate::build;
 use crate::config::Overrides;
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::plan::Route;
+use crate::model::{Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::ui::table;
 use anyhow::{bail, Result};
@@ -13,7 +13,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
-    pub target: String,
+    pub target: Target,
     pub route: Route,
     pub requirement: String,
     pub found: bool,
@@ -74,7 +74,7 @@ pub fn checks(ctx: &Context) -> Vec<Check> {
                 let lld = toolchain
                     .sysroot
                     .join("lib/rustlib")
-                    .join(&toolchain.host)
+                    .join(toolchain.host.triple())
                     .join("bin/rust-lld");
                 add(
                     "rust-lld",
@@ -181,7 +181,7 @@ pub fn print_doctor(checks: &[Check], json: bool) {
         .iter()
         .map(|c| {
             vec![
-                c.target.clone(),
+                c.target.to_string(),
                 c.route.to_string(),
                 c.requirement.clone(),
                 if c.found { "found".into() } else { "MISSING".into() },

@@ -10,6 +10,7 @@ use crate::commands::dist;
 use crate::config::Overrides;
 use crate::context::Context;
 use crate::flags::{self, Global};
+use crate::model::Target;
 use crate::package::manifest::{self, Artifact, FileCheck, Manifest};
 use crate::{package, report, UsageError};
 use anyhow::{bail, Context as _, Result};
@@ -23,7 +24,7 @@ pub struct Expected {
     pub commit: String,
     pub profile: String,
     /// In the config's order, which is the order of the merged manifest's artifacts.
-    pub targets: Vec<String>,
+    pub targets: Vec<Target>,
 }
 
 /// One part directory and the manifest it holds.
@@ -158,7 +159,7 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
         }
     }
 
-    let mut by_target: BTreeMap<&str, (&Part, &Artifact)> = BTreeMap::new();
+    let mut by_target: BTreeMap<&Target, (&Part, &Artifact)> = BTreeMap::new();
     let mut names: BTreeMap<&str, &Path> = BTreeMap::new();
     for part in parts {
         if part.manifest.artifacts.is_empty() {
@@ -206,8 +207,8 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
     let missing: Vec<&str> = expected
         .targets
         .iter()
-        .map(String::as_str)
         .filter(|t| !by_target.contains_key(t))
+        .map(Target::triple)
         .collect();
     if !missing.is_empty() {
         bail!(
@@ -216,11 +217,7 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
         );
     }
     Ok(Manifest {
-        artifacts: expected
-            .targets
-            .iter()
-            .map(|t| by_target[t.as_str()].1.clone())
-            .collect(),
+        artifacts: expected.targets.iter().map(|t| by_target[t].1.clone()).collect(),
         ..first.manifest.clone()
     })
 }
@@ -232,7 +229,7 @@ fn check_file_name(dir: &Path, name: &str) -> Result<()> {
 }
 
 /// The archive's size and SHA-256 must be the ones its part's manifest records.
-fn verify(path: &Path, artifact: &Artifact, target: &str) -> Result<()> {
+fn verify(path: &Path, artifact: &Artifact, target: &Target) -> Result<()> {
     match artifact.check_file(path) {
         FileCheck::Matches => {}
         FileCheck::Unrecorded => bail!(
@@ -292,8 +289,7 @@ fn copy_verified(from: &Path, out: &Path, artifact: &Artifact) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::ArchiveFormat;
-    use crate::plan::Route;
+    use crate::model::{ArchiveFormat, ArtifactKind, Route, SmokeStatus};
 
     const TARGETS: [&str; 3] = [
         "x86_64-unknown-linux-musl",
@@ -307,7 +303,7 @@ mod tests {
             version: "1.2.3".into(),
             commit: "abc".into(),
             profile: "dist".into(),
-            targets: TARGETS.iter().map(|t| t.to_string()).collect(),
+            targets: TARGETS.iter().map(|t| t.parse().unwrap()).collect(),
         }
     }
 
@@ -323,13 +319,13 @@ mod tests {
                 std::fs::write(dir.join(&name), &bytes).unwrap();
                 Artifact {
                     name: name.clone(),
-                    kind: "executable-zip".into(),
-                    target_triples: vec![t.to_string()],
+                    kind: ArtifactKind::ExecutableZip,
+                    target_triples: vec![t.parse().unwrap()],
                     format: ArchiveFormat::TarGz,
                     route: Route::Zig,
                     size: bytes.len() as u64,
                     checksums: BTreeMap::from([("sha256".into(), package::sha256_file(&dir.join(&name)).unwrap())]),
-                    smoke: "not run (no runner): this host cannot execute it".into(),
+                    smoke: SmokeStatus::NoRunner,
                     input_sha256: "0".repeat(64),
                     assets: Vec::new(),
                 }
@@ -361,7 +357,7 @@ mod tests {
             part(root.path(), "ab", &[TARGETS[1], TARGETS[0]]),
         ];
         let merged = combine(&parts, &expected()).unwrap();
-        let order: Vec<&str> = merged.artifacts.iter().map(|a| a.target_triples[0].as_str()).collect();
+        let order: Vec<&str> = merged.artifacts.iter().map(|a| a.target_triples[0].triple()).collect();
         assert_eq!(order, TARGETS);
         assert_eq!(merged.commit, "abc");
     }

@@ -7,7 +7,7 @@ use crate::build;
 use crate::config::Overrides;
 use crate::context::Context;
 use crate::flags::{self, Global};
-use crate::model::{self as triple, Format};
+use crate::model::{Format, Target};
 use crate::plan::{self, Plan};
 use crate::runner::Runner;
 use crate::ui::{cell, human_size, table};
@@ -99,7 +99,7 @@ pub fn build_plan(
     plan: &Plan,
     extra: &[String],
     target_dir: Option<&std::path::Path>,
-) -> Result<BTreeMap<String, PathBuf>> {
+) -> Result<BTreeMap<Target, PathBuf>> {
     let mut binaries = BTreeMap::new();
     for (index, group) in plan.builds.iter().enumerate() {
         let jobs: Vec<&plan::Job> = plan.jobs.iter().filter(|j| j.build == index).collect();
@@ -133,8 +133,8 @@ pub fn measure(ctx: &Context, targets: Vec<String>) -> Result<Vec<(String, Break
     let elf: Vec<String> = config
         .targets
         .iter()
-        .filter(|t| triple::format(t) == Format::Elf)
-        .cloned()
+        .filter(|t| t.format() == Format::Elf)
+        .map(Target::to_string)
         .collect();
     if elf.is_empty() {
         return Err(UsageError::new(format!(
@@ -160,7 +160,7 @@ pub fn measure(ctx: &Context, targets: Vec<String>) -> Result<Vec<(String, Break
         .map(|(target, path)| {
             let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let found = breakdown(&bytes).map_err(|e| anyhow!("{} ({target}): {e}", path.display()))?;
-            Ok((target, found))
+            Ok((target.to_string(), found))
         })
         .collect()
 }

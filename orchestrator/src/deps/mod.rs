@@ -345,7 +345,7 @@ pub(crate) mod fixture {
 
     pub fn toolchain() -> crate::config::Toolchain {
         crate::config::Toolchain {
-            host: "x86_64-unknown-linux-gnu".into(),
+            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
             sysroot: "/nonexistent".into(),
             known_targets: crate::model::DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
         }

@@ -12,7 +12,7 @@ mod file;
 
 pub use file::{inspect_file, map, Mapped};
 
-use crate::model::Format;
+use crate::model::{Format, GlibcVersion};
 use goblin::elf::{dynamic, header, program_header, section_header, Elf};
 use goblin::mach::{cputype, load_command::CommandVariant, Mach, MachO, SingleArch};
 use goblin::pe::PE;
@@ -85,9 +85,9 @@ pub struct ElfDetails {
     /// kernel then decides, executable on older x86).
     pub executable_stack: Option<bool>,
     /// Highest GLIBC_x.y the binary requires (.gnu.version_r), e.g. "2.17".
-    pub glibc: Option<String>,
+    pub glibc: Option<GlibcVersion>,
     /// Highest GLIBCXX_x.y.z the binary requires.
-    pub glibcxx: Option<String>,
+    pub glibcxx: Option<GlibcVersion>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,8 +198,8 @@ fn parse_elf(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     let mut needed = Vec::new();
     let (mut rpath, mut runpath) = (Vec::new(), Vec::new());
     let mut pie = false;
-    let mut glibc: Option<Vec<u32>> = None;
-    let mut glibcxx: Option<Vec<u32>> = None;
+    let mut glibc: Option<GlibcVersion> = None;
+    let mut glibcxx: Option<GlibcVersion> = None;
     if let Some(dynamic) = &elf.dynamic {
         let info = &dynamic.info;
         pie = info.flags_1 & dynamic::DF_1_PIE != 0;
@@ -218,9 +218,11 @@ fn parse_elf(bytes: &[u8]) -> goblin::error::Result<Inspection> {
             for need in verneed.iter() {
                 for aux in need.iter() {
                     let name = strings.get_at(aux.vna_name).unwrap_or("");
-                    if let Some(v) = name.strip_prefix("GLIBC_").and_then(version) {
+                    // GLIBC_PRIVATE and other names that are no version do not count.
+                    let version = |prefix: &str| -> Option<GlibcVersion> { name.strip_prefix(prefix)?.parse().ok() };
+                    if let Some(v) = version("GLIBC_") {
                         glibc = glibc.max(Some(v));
-                    } else if let Some(v) = name.strip_prefix("GLIBCXX_").and_then(version) {
+                    } else if let Some(v) = version("GLIBCXX_") {
                         glibcxx = glibcxx.max(Some(v));
                     }
                 }
@@ -255,7 +257,6 @@ fn parse_elf(bytes: &[u8]) -> goblin::error::Result<Inspection> {
         header::ET_DYN => "dyn".to_string(),
         other => other.to_string(),
     };
-    let show = |v: Option<Vec<u32>>| v.map(|v| v.iter().map(u32::to_string).collect::<Vec<_>>().join("."));
     Ok(Inspection {
         format: Format::Elf,
         arch: elf_arch(head.e_machine),
@@ -274,17 +275,12 @@ fn parse_elf(bytes: &[u8]) -> goblin::error::Result<Inspection> {
             symtab,
             debug_sections,
             executable_stack,
-            glibc: show(glibc),
-            glibcxx: show(glibcxx),
+            glibc,
+            glibcxx,
         }),
         pe: None,
         macho: None,
     })
-}
-
-/// "2.17" → [2, 17]; None for GLIBC_PRIVATE and anything else that is not a version.
-pub fn version(text: &str) -> Option<Vec<u32>> {
-    text.split('.').map(|part| part.parse().ok()).collect()
 }
 
 /// DLLs that carry the Microsoft C runtime: importing any means the CRT is not static.
@@ -669,7 +665,7 @@ pub mod tests {
         assert!(elf.pie && elf.symtab && !found.stripped);
         assert_eq!(elf.executable_stack, Some(false));
         assert!(found.needed.iter().any(|l| l == "libc.so.6"), "{:?}", found.needed);
-        assert!(version(elf.glibc.as_deref().unwrap()).unwrap() >= vec![2, 2]);
+        assert!(elf.glibc.unwrap() >= "2.2".parse().unwrap());
     }
 
     /// Real binaries from the host's C compiler with the flags that set each ELF detail.
@@ -722,7 +718,7 @@ pub mod tests {
         assert_eq!(found.interpreter.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
         assert_eq!(found.needed, ["libc.so.6"]);
         assert!(
-            version(elf.glibc.as_deref().unwrap()).unwrap() <= vec![2, 17],
+            *elf.glibc.as_ref().unwrap() <= "2.17".parse().unwrap(),
             "{:?}",
             elf.glibc
         );

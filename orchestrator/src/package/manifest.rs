@@ -4,8 +4,7 @@
 //! `assets`, `checksums`); docs/MANIFEST.md documents every field.
 
 use crate::inspect::Inspection;
-use crate::package::ArchiveFormat;
-use crate::plan::Route;
+use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Route, SmokeStatus, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -31,8 +30,8 @@ pub struct Artifact {
     /// The archive's file name in the output directory.
     pub name: String,
     /// Always "executable-zip", cargo-dist's kind for an archive of binaries (of any format).
-    pub kind: String,
-    pub target_triples: Vec<String>,
+    pub kind: ArtifactKind,
+    pub target_triples: Vec<Target>,
     pub format: ArchiveFormat,
     pub route: Route,
     pub size: u64,
@@ -40,7 +39,7 @@ pub struct Artifact {
     pub checksums: BTreeMap<String, String>,
     /// The smoke run: "passed (runs natively)", "passed (runs under qemu-aarch64)", or
     /// "not run (...)" with the reason — never "passed" for a binary nothing ran.
-    pub smoke: String,
+    pub smoke: SmokeStatus,
     /// SHA-256 over the packing scheme, format, top directory, mtime and every entry's
     /// name, mode and content hash: a later run with the same value reuses the archive.
     pub input_sha256: String,
@@ -53,7 +52,7 @@ pub struct Asset {
     /// Path inside the archive.
     pub path: String,
     /// "executable", "readme", "license", "changelog", "shell-completions", "man-page" or "misc".
-    pub kind: String,
+    pub kind: AssetKind,
     pub size: u64,
     pub sha256: String,
     /// The verifier's findings, for executables.
@@ -94,28 +93,5 @@ impl Artifact {
                 recorded: recorded.to_string(),
             },
         }
-    }
-}
-
-/// The asset kind of a generated file, from its directory in the archive.
-pub fn generated_kind(path: &str) -> &'static str {
-    if path.starts_with("complete/") {
-        "shell-completions"
-    } else {
-        "man-page"
-    }
-}
-
-/// The asset kind of an include file, from its name, as cargo-dist names them.
-pub fn include_kind(file_name: &str) -> &'static str {
-    let upper = file_name.to_uppercase();
-    if upper.starts_with("README") {
-        "readme"
-    } else if upper.starts_with("LICEN") || upper.starts_with("COPYING") {
-        "license"
-    } else if upper.starts_with("CHANGELOG") {
-        "changelog"
-    } else {
-        "misc"
     }
 }

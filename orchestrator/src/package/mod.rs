@@ -13,56 +13,18 @@ pub mod manifest;
 pub mod names;
 pub mod read;
 
+use crate::model::ArchiveFormat;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ArchiveFormat {
-    #[serde(rename = "tar.gz")]
-    TarGz,
-    #[serde(rename = "tar.xz")]
-    TarXz,
-    #[serde(rename = "tar.zst")]
-    TarZst,
-    #[serde(rename = "zip")]
-    Zip,
-}
-
 /// Bump when the bytes any format produces change for the same input (a level, the entry
 /// layout, a compression crate's major version): archives packed earlier are then repacked
 /// instead of reused.
 const PACK_SCHEME: &str = "2 gz9 xz6 zst19 zip-deflate9";
-
-impl ArchiveFormat {
-    /// What each platform's users unpack without extra tools: zip on Windows, tar.gz elsewhere.
-    pub fn default_for(target: &str) -> ArchiveFormat {
-        if target.contains("-windows") {
-            ArchiveFormat::Zip
-        } else {
-            ArchiveFormat::TarGz
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            ArchiveFormat::TarGz => "tar.gz",
-            ArchiveFormat::TarXz => "tar.xz",
-            ArchiveFormat::TarZst => "tar.zst",
-            ArchiveFormat::Zip => "zip",
-        }
-    }
-}
-
-impl std::fmt::Display for ArchiveFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.extension())
-    }
-}
 
 /// One file to pack: its path under the archive's top directory (`/`-separated, may hold
 /// a sub-directory such as `complete/`), where it is now, and its content hash.
@@ -341,13 +303,6 @@ pub fn write_checksums(out_dir: &Path, sums: &[(String, String)]) -> Result<()> 
 mod tests {
     use super::*;
 
-    const ALL: [ArchiveFormat; 4] = [
-        ArchiveFormat::TarGz,
-        ArchiveFormat::TarXz,
-        ArchiveFormat::TarZst,
-        ArchiveFormat::Zip,
-    ];
-
     fn entry(dir: &Path, name: &str, contents: &[u8], executable: bool) -> Entry {
         let source = dir.join(name.replace('/', "_"));
         std::fs::write(&source, contents).unwrap();
@@ -435,7 +390,7 @@ mod tests {
         let files = entries(dir.path());
         let mut reversed = files.clone();
         reversed.reverse();
-        for format in ALL {
+        for format in ArchiveFormat::ALL {
             let (a, b) = (
                 dir.path().join(format!("a.{format}")),
                 dir.path().join(format!("b.{format}")),
@@ -581,7 +536,7 @@ mod tests {
             ("zstd", &["-19", "-q", "-c"]),
             ("gzip", &["-6", "-n", "-c"]),
         ];
-        for (format, (tool, args)) in ALL.into_iter().zip(system) {
+        for (format, (tool, args)) in ArchiveFormat::ALL.into_iter().zip(system) {
             let path = dir.path().join(format!("a.{format}"));
             let start = std::time::Instant::now();
             write_archive(&path, format, "t", &files, 0).unwrap();

@@ -7,6 +7,7 @@
 //! lzma-rs reads .tar.xz: pure Rust, so no C liblzma to compile on a fresh clone.
 
 use crate::inspect::MAX_INPUT;
+use crate::model::ArchiveFormat;
 use crate::package::names;
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader, Read, Seek, Write};
@@ -15,49 +16,29 @@ use std::path::{Component, Path};
 /// All entries together may not decompress to more than this.
 const MAX_TOTAL: u64 = 2 << 30;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    TarGz,
-    TarXz,
-    TarZst,
-    Zip,
-}
-
-/// The archive kind from the file name, or None for anything else.
-pub fn kind(path: &Path) -> Option<Kind> {
-    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-        Some(Kind::TarGz)
-    } else if name.ends_with(".tar.xz") || name.ends_with(".txz") {
-        Some(Kind::TarXz)
-    } else if name.ends_with(".tar.zst") || name.ends_with(".tzst") {
-        Some(Kind::TarZst)
-    } else if name.ends_with(".zip") {
-        Some(Kind::Zip)
-    } else {
-        None
-    }
-}
-
 /// Calls `visit` with the path and bytes of every regular file in the archive, in archive
 /// order, after checking every entry's path and link target.
-pub fn read(path: &Path, kind: Kind, visit: impl FnMut(&str, &[u8])) -> Result<()> {
+pub fn read(path: &Path, format: ArchiveFormat, visit: impl FnMut(&str, &[u8])) -> Result<()> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    read_from(BufReader::new(file), kind, visit).with_context(|| format!("reading the archive {}", path.display()))
+    read_from(BufReader::new(file), format, visit).with_context(|| format!("reading the archive {}", path.display()))
 }
 
 /// `read` over any seekable reader (the fuzz target passes bytes).
-pub fn read_from<R: BufRead + Seek>(mut reader: R, kind: Kind, mut visit: impl FnMut(&str, &[u8])) -> Result<()> {
-    match kind {
-        Kind::TarGz => read_tar(flate2::bufread::GzDecoder::new(reader), &mut visit),
-        Kind::TarXz => {
+pub fn read_from<R: BufRead + Seek>(
+    mut reader: R,
+    format: ArchiveFormat,
+    mut visit: impl FnMut(&str, &[u8]),
+) -> Result<()> {
+    match format {
+        ArchiveFormat::TarGz => read_tar(flate2::bufread::GzDecoder::new(reader), &mut visit),
+        ArchiveFormat::TarXz => {
             let mut out = Bounded(Vec::new());
             lzma_rs::xz_decompress(&mut reader, &mut out)
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("the xz stream is corrupt, or decompresses to more than the limit")?;
             read_tar(&out.0[..], &mut visit)
         }
-        Kind::TarZst => {
+        ArchiveFormat::TarZst => {
             // Decoded whole within the same bound as xz: the tar reader walks a slice.
             let mut decoder = zstd::Decoder::with_buffer(reader).context("the zstd stream is corrupt")?;
             let mut out = Bounded(Vec::new());
@@ -65,7 +46,7 @@ pub fn read_from<R: BufRead + Seek>(mut reader: R, kind: Kind, mut visit: impl F
                 .context("the zstd stream is corrupt, or decompresses to more than the limit")?;
             read_tar(&out.0[..], &mut visit)
         }
-        Kind::Zip => read_zip(reader, &mut visit),
+        ArchiveFormat::Zip => read_zip(reader, &mut visit),
     }
 }
 
@@ -191,8 +172,13 @@ mod tests {
             let Some((&choice, bytes)) = data.split_first() else {
                 return;
             };
-            let kind = [Kind::TarGz, Kind::TarXz, Kind::Zip, Kind::TarZst][usize::from(choice % 4)];
-            let _ = read_from(std::io::Cursor::new(bytes), kind, |_, member| {
+            let format = [
+                ArchiveFormat::TarGz,
+                ArchiveFormat::TarXz,
+                ArchiveFormat::Zip,
+                ArchiveFormat::TarZst,
+            ][usize::from(choice % 4)];
+            let _ = read_from(std::io::Cursor::new(bytes), format, |_, member| {
                 let _ = crate::inspect::inspect(member);
             });
         });
@@ -205,14 +191,5 @@ mod tests {
         assert!(check_link("top/sub/bin", "../../../x").is_err());
         check_link("top/bin", "app").unwrap();
         check_link("top/sub/bin", "../app").unwrap();
-    }
-
-    #[test]
-    fn kinds_by_name() {
-        assert_eq!(kind(Path::new("a-1.0-x.tar.gz")), Some(Kind::TarGz));
-        assert_eq!(kind(Path::new("a.TAR.XZ")), Some(Kind::TarXz));
-        assert_eq!(kind(Path::new("a.tar.zst")), Some(Kind::TarZst));
-        assert_eq!(kind(Path::new("a.zip")), Some(Kind::Zip));
-        assert_eq!(kind(Path::new("a.exe")), None);
     }
 }

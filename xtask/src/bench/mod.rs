@@ -14,7 +14,8 @@ use release_orchestrator::commands::size::{self, Breakdown};
 use release_orchestrator::config::Overrides;
 use release_orchestrator::context::Context;
 use release_orchestrator::flags::Global;
-use release_orchestrator::package::{self, ArchiveFormat, Entry};
+use release_orchestrator::model::ArchiveFormat;
+use release_orchestrator::package::{self, Entry};
 use release_orchestrator::plan::Plan;
 use release_orchestrator::runner::{path_arg, Cmd, Runner};
 use release_orchestrator::{inspect, UsageError};
@@ -435,7 +436,7 @@ impl Harness<'_> {
             .iter()
             .map(|j| {
                 self.ctx
-                    .replan(Overrides::for_targets(vec![j.target.clone()]))
+                    .replan(Overrides::for_targets(vec![j.target.to_string()]))
                     .map(|c| c.plan)
             })
             .collect::<Result<_>>()?;
@@ -444,7 +445,7 @@ impl Harness<'_> {
         let separate = |run: usize| -> Result<f64> {
             let mut total = 0.0;
             for single in &singles {
-                total += self.cargo(single, Some(&single_dir(run, &single.jobs[0].target)), "matrix")?;
+                total += self.cargo(single, Some(&single_dir(run, single.jobs[0].target.triple())), "matrix")?;
             }
             Ok(total)
         };
@@ -849,7 +850,7 @@ impl Harness<'_> {
             fig.row(format!("{target}: release"), Unit::Bytes, &[r]);
             fig.row(format!("{target}: dist ÷ release"), Unit::Ratio, &[d / r]);
             if d / r > worst {
-                (worst, worst_target) = (d / r, target.clone());
+                (worst, worst_target) = (d / r, target.to_string());
             }
         }
         fig.judge("largest dist ÷ release", Unit::Ratio, &[worst], |r| r <= 0.65, |r| {
@@ -1004,7 +1005,7 @@ pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
         .map(|j| j.target.clone());
     let small = match (needs_dist_binary, &host_target) {
         (true, Some(target)) => {
-            let host = ctx.replan(Overrides::for_targets(vec![target.clone()]))?;
+            let host = ctx.replan(Overrides::for_targets(vec![target.to_string()]))?;
             eprintln!("bench: building {target} (no-op when built)");
             size::build_plan(runner, &host.plan, &[], None)?.remove(target)
         }
