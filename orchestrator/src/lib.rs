@@ -79,6 +79,7 @@ pub mod inspect;
 pub mod model;
 pub mod package;
 pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod runner;
 pub mod tools;

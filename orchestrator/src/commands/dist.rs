@@ -1,13 +1,13 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
 use crate::build::{self, Outcome};
-use crate::commands::verify;
 use crate::context::Context;
 use crate::flags::{self, Global};
 use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Format, Target};
 use crate::package::manifest::{self, Artifact, Asset, FileCheck, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan};
+use crate::policy;
 use crate::report;
 use crate::runner::{path_arg, Cmd, Runner};
 use crate::ui::{Line, Progress};
@@ -129,7 +129,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
                 .and_then(|binaries| {
-                    let policy = verify::Policy::new(
+                    let policy = policy::Policy::new(
                         &job.target,
                         config.target_config.get(&job.target),
                         strips(&plan.profile),
@@ -482,7 +482,7 @@ fn finish_job(
     runner: &Runner,
     plan: &Plan,
     job: &Job,
-    policy: &verify::Policy,
+    policy: &policy::Policy,
     binaries: &[PathBuf],
     line: &Line,
     generated: &mut GeneratedFiles,
@@ -633,9 +633,9 @@ fn strips(profile: &str) -> bool {
     profile == "dist"
 }
 
-fn verify_binary(path: &Path, target: &Target, policy: &verify::Policy) -> Result<inspect::Inspection> {
+fn verify_binary(path: &Path, target: &Target, policy: &policy::Policy) -> Result<inspect::Inspection> {
     let inspection = inspect::inspect_file(path)?;
-    let failures = verify::check(&inspection, target, policy);
+    let failures = policy::check(&inspection, target, policy);
     if !failures.is_empty() {
         return Err(anyhow::Error::new(VerifyFailed {
             path: path.to_path_buf(),
@@ -651,7 +651,7 @@ fn verify_binary(path: &Path, target: &Target, policy: &verify::Policy) -> Resul
 struct VerifyFailed {
     path: PathBuf,
     target: String,
-    failures: Vec<verify::Failure>,
+    failures: Vec<policy::Failure>,
 }
 
 impl std::fmt::Display for VerifyFailed {

@@ -1,0 +1,505 @@
+//! The verification rules: what an inspected binary must be for its target, per target
+//! family (docs: DESIGN's "what verified means"). Each rule has a name, shown in `FAIL
+//! [name]` rows and in dist's refusal, and a message that says what usually causes it. A
+//! pure function of an `Inspection`, the `Target` and the `Policy` the config sets.
+
+use crate::config::TargetConfig;
+use crate::inspect::{self, Inspection};
+use crate::model::{Family, Format, GlibcVersion, Target};
+use serde::Serialize;
+
+/// manylinux2014's floor: every glibc distribution still supported has at least this.
+pub const DEFAULT_GLIBC_MAX: &str = "2.17";
+
+/// glibc's own libraries: what every glibc system has, in the version the binary asks for.
+const GLIBC_LIBS: [&str; 12] = [
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libresolv.so.2",
+    "libnsl.so.1",
+    "libanl.so.1",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+    "ld-linux.so.2",
+];
+
+/// DLLs that ship with every supported Windows (lower case; api-ms-win-core-* are the
+/// system's own API sets). Anything else must come with the binary, so it fails unless allowed.
+const SYSTEM_DLLS: [&str; 30] = [
+    "kernel32.dll",
+    "ntdll.dll",
+    "advapi32.dll",
+    "user32.dll",
+    "gdi32.dll",
+    "shell32.dll",
+    "ole32.dll",
+    "oleaut32.dll",
+    "ws2_32.dll",
+    "bcrypt.dll",
+    "bcryptprimitives.dll",
+    "userenv.dll",
+    "crypt32.dll",
+    "secur32.dll",
+    "ncrypt.dll",
+    "iphlpapi.dll",
+    "dbghelp.dll",
+    "psapi.dll",
+    "version.dll",
+    "winmm.dll",
+    "comctl32.dll",
+    "comdlg32.dll",
+    "shlwapi.dll",
+    "setupapi.dll",
+    "rpcrt4.dll",
+    "netapi32.dll",
+    "powrprof.dll",
+    "synchronization.dll",
+    "dwmapi.dll",
+    "uxtheme.dll",
+];
+
+/// The rules for one target, from its `[workspace.metadata.dist.target.<triple>]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    pub glibc_max: GlibcVersion,
+    pub max_size: Option<u64>,
+    /// Libraries, DLLs or dylib paths allowed beyond the platform's own (`*` ends a prefix).
+    pub allow: Vec<String>,
+    pub expect_stripped: bool,
+}
+
+impl Policy {
+    pub fn new(target: &Target, settings: Option<&TargetConfig>, expect_stripped: bool) -> Policy {
+        let settings = settings.cloned().unwrap_or_default();
+        let allow = match target.family() {
+            Family::WindowsMsvc | Family::WindowsGnu => settings.allow_dlls,
+            Family::AppleDarwin => settings.allow_dylibs,
+            _ => settings.allow_libs,
+        };
+        Policy {
+            glibc_max: settings
+                .glibc_max
+                .unwrap_or_else(|| DEFAULT_GLIBC_MAX.parse().expect("the default is a version")),
+            max_size: settings.max_size,
+            allow: allow.unwrap_or_default(),
+            expect_stripped,
+        }
+    }
+
+    fn allows(&self, name: &str) -> bool {
+        self.allow.iter().any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+            None => name.eq_ignore_ascii_case(pattern),
+        })
+    }
+}
+
+/// A broken rule: its name and what happened, with the usual cause.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.rule, self.message)
+    }
+}
+
+/// Checks an inspection against what `target` must be. Empty means the binary passes.
+pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let mut fail = |rule, message: String| failures.push(Failure { rule, message });
+    let format = target.format();
+    if format != Format::Unknown && found.format != format {
+        fail(
+            "format",
+            format!(
+                "the file is {:?}, {target} needs {format:?}: a binary of another target was packed",
+                found.format
+            ),
+        );
+    }
+    let arch = target.arch();
+    if !found.archs().contains(&arch) {
+        fail("arch", format!("architecture is {}, {target} needs {arch}: the binary was built for another target (was --target passed to cargo?)", found.arch));
+    }
+    match target.family() {
+        Family::LinuxMusl => {
+            if let Some(interp) = &found.interpreter {
+                fail("musl-static", format!("has a dynamic loader ({interp}): musl binaries must be static; was it linked by the host's glibc toolchain?"));
+            }
+            if !found.needed.is_empty() {
+                fail("musl-static", format!("needs shared libraries ({}): musl binaries must be static; a -sys crate probably linked a system library dynamically", found.needed.join(", ")));
+            }
+        }
+        Family::LinuxGnu => {
+            let foreign: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|l| !GLIBC_LIBS.contains(l) && !policy.allows(l))
+                .collect();
+            if !foreign.is_empty() {
+                fail("glibc-only", format!("needs libraries that are not glibc's ({}): they may be missing on the user's system; link them statically, or list them in allow-libs (libgcc_s.so.1 comes from Rust's unwinder and is on every glibc system)", foreign.join(", ")));
+            }
+            let needed = found.elf.as_ref().and_then(|e| e.glibc.as_ref());
+            if let Some(needed) = needed.filter(|v| **v > policy.glibc_max) {
+                let max = &policy.glibc_max;
+                fail("glibc-max", format!("requires GLIBC_{needed}, above the ceiling {max}: it was linked against a newer glibc than its users have; build with zig (cargo zigbuild --target {target}.{max}) or raise glibc-max"));
+            }
+        }
+        Family::WindowsMsvc => {
+            let crt: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|d| inspect::is_crt_dll(d) && !policy.allows(d))
+                .collect();
+            if !crt.is_empty() {
+                fail("static-crt", format!("imports the C runtime ({}): users without the VC++ redistributable cannot start it; build with -C target-feature=+crt-static", crt.join(", ")));
+            }
+            let other: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|d| !inspect::is_crt_dll(d) && !is_system_dll(d) && !policy.allows(d))
+                .collect();
+            if !other.is_empty() {
+                fail("system-dlls", format!("imports DLLs that are not part of Windows ({}): ship them or link statically, or list them in allow-dlls", other.join(", ")));
+            }
+        }
+        Family::WindowsGnu => {
+            let runtime: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|d| {
+                    let d = d.to_ascii_lowercase();
+                    ["libgcc_s", "libwinpthread", "libstdc++"]
+                        .iter()
+                        .any(|p| d.starts_with(p))
+                })
+                .filter(|d| !policy.allows(d))
+                .collect();
+            if !runtime.is_empty() {
+                fail("gnu-runtime-dlls", format!("imports MinGW runtime DLLs ({}): users do not have them; link with -static (zig does), or ship them", runtime.join(", ")));
+            }
+        }
+        Family::AppleDarwin => {
+            let foreign: Vec<&str> = found
+                .needed
+                .iter()
+                .map(String::as_str)
+                .filter(|p| !is_system_dylib(p) && !policy.allows(p))
+                .collect();
+            if !foreign.is_empty() {
+                fail("system-dylibs", format!("loads dylibs from outside the system ({}): Homebrew or @rpath libraries are missing on users' Macs; link them statically, or list them in allow-dylibs", foreign.join(", ")));
+            }
+            for slice in found.macho.iter().flat_map(|m| &m.slices) {
+                let bad: Vec<&str> = slice
+                    .rpaths
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| p.starts_with("/usr/local") || p.starts_with("/opt/homebrew"))
+                    .collect();
+                if !bad.is_empty() {
+                    fail("system-dylibs", format!("the {} slice has an LC_RPATH into {}: a build machine's library directory leaked into the binary", slice.arch, bad.join(", ")));
+                }
+                if slice.arch == "aarch64" && !slice.code_signature {
+                    fail("code-signature", "the aarch64 slice has no code signature: macOS kills unsigned arm64 binaries at launch; sign it ad hoc (`codesign -s -`, or `rcodesign sign`)".into());
+                }
+            }
+        }
+        Family::Other => {}
+    }
+    if policy.expect_stripped && !found.stripped {
+        fail("stripped", "has a symbol table or debug info although the profile strips: set strip = true (and debug = false) in the profile".into());
+    }
+    if let Some(max) = policy.max_size.filter(|&max| found.size > max) {
+        fail(
+            "max-size",
+            format!(
+                "is {} bytes, over max-size {max}: check for debug info, lto = false or a new heavy dependency",
+                found.size
+            ),
+        );
+    }
+    failures
+}
+
+fn is_system_dll(dll: &str) -> bool {
+    let dll = dll.to_ascii_lowercase();
+    SYSTEM_DLLS.contains(&dll.as_str()) || dll.starts_with("api-ms-win-core-") || dll.starts_with("ext-ms-win-")
+}
+
+/// /usr/lib and the system frameworks ship with macOS; /usr/local/lib is Homebrew's on Intel.
+fn is_system_dylib(path: &str) -> bool {
+    (path.starts_with("/usr/lib/") || path.starts_with("/System/Library/Frameworks/")) && !path.contains("/../")
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn fixture(name: &str) -> Inspection {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn target(triple: &str) -> Target {
+        triple.parse().unwrap()
+    }
+
+    fn rules(found: &Inspection, triple: &str, policy: &Policy) -> Vec<&'static str> {
+        check(found, &target(triple), policy)
+            .into_iter()
+            .map(|f| f.rule)
+            .collect()
+    }
+
+    fn policy(triple: &str, toml: TargetConfig) -> Policy {
+        Policy::new(&target(triple), Some(&toml), false)
+    }
+
+    const MUSL: &str = "x86_64-unknown-linux-musl";
+    const GNU: &str = "x86_64-unknown-linux-gnu";
+    const MSVC: &str = "x86_64-pc-windows-msvc";
+    const MINGW: &str = "x86_64-pc-windows-gnu";
+    const MAC_ARM: &str = "aarch64-apple-darwin";
+
+    #[test]
+    fn real_fixtures_pass_their_own_target() {
+        let none = TargetConfig::default();
+        assert!(rules(&fixture("hello-x86_64-linux-musl"), MUSL, &policy(MUSL, none.clone())).is_empty());
+        assert!(rules(
+            &fixture("hello-aarch64-linux-musl"),
+            "aarch64-unknown-linux-musl",
+            &policy(MUSL, none.clone())
+        )
+        .is_empty());
+        assert!(rules(&fixture("hello-x86_64-linux-gnu-2.17"), GNU, &policy(GNU, none.clone())).is_empty());
+        assert!(rules(
+            &fixture("hello-x86_64-windows-gnu.exe"),
+            MINGW,
+            &policy(MINGW, none.clone())
+        )
+        .is_empty());
+        assert!(rules(&fixture("hello-aarch64-macos"), MAC_ARM, &policy(MAC_ARM, none)).is_empty());
+    }
+
+    #[test]
+    fn format_and_arch_must_match_the_triple() {
+        let musl = fixture("hello-x86_64-linux-musl");
+        assert_eq!(
+            rules(
+                &musl,
+                "aarch64-unknown-linux-musl",
+                &policy(MUSL, TargetConfig::default())
+            ),
+            ["arch"]
+        );
+        assert_eq!(
+            rules(&musl, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())),
+            ["format", "arch"]
+        );
+    }
+
+    #[test]
+    fn musl_fails_with_a_loader_or_a_library() {
+        let gnu = fixture("hello-x86_64-linux-gnu-2.17");
+        let failures = check(&gnu, &target(MUSL), &policy(MUSL, TargetConfig::default()));
+        assert_eq!(
+            failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            ["musl-static", "musl-static"]
+        );
+        assert!(
+            failures[0].message.contains("/lib64/ld-linux-x86-64.so.2"),
+            "{}",
+            failures[0]
+        );
+    }
+
+    #[test]
+    fn gnu_fails_above_the_glibc_ceiling_and_on_foreign_libraries() {
+        let mut found = fixture("hello-x86_64-linux-gnu-2.17");
+        let strict = TargetConfig {
+            glibc_max: Some("2.2".parse().unwrap()),
+            ..TargetConfig::default()
+        };
+        assert_eq!(rules(&found, GNU, &policy(GNU, strict)), ["glibc-max"]);
+        found.elf.as_mut().unwrap().glibc = Some("2.34".parse().unwrap());
+        assert_eq!(
+            rules(&found, GNU, &policy(GNU, TargetConfig::default())),
+            ["glibc-max"],
+            "default ceiling is 2.17"
+        );
+        let raised = TargetConfig {
+            glibc_max: Some("2.39".parse().unwrap()),
+            ..TargetConfig::default()
+        };
+        assert!(rules(&found, GNU, &policy(GNU, raised)).is_empty());
+
+        found.needed.push("libgcc_s.so.1".into());
+        found.needed.push("libssl.so.3".into());
+        let failures = check(
+            &found,
+            &target(GNU),
+            &policy(
+                GNU,
+                TargetConfig {
+                    glibc_max: Some("2.39".parse().unwrap()),
+                    ..TargetConfig::default()
+                },
+            ),
+        );
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].rule == "glibc-only" && failures[0].message.contains("libgcc_s.so.1, libssl.so.3"),
+            "{}",
+            failures[0]
+        );
+        let allowed = TargetConfig {
+            glibc_max: Some("2.39".parse().unwrap()),
+            allow_libs: Some(vec!["libgcc_s.so.1".into(), "libssl*".into()]),
+            ..TargetConfig::default()
+        };
+        assert!(rules(&found, GNU, &policy(GNU, allowed)).is_empty());
+    }
+
+    #[test]
+    fn msvc_fails_on_a_dynamic_crt_and_on_foreign_dlls() {
+        // zig's mingw output imports the UCRT: exactly what a missing +crt-static looks like.
+        let mut found = fixture("hello-x86_64-windows-gnu.exe");
+        let failures = check(&found, &target(MSVC), &policy(MSVC, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt"]);
+        assert!(
+            failures[0].message.contains("api-ms-win-crt-heap-l1-1-0.dll")
+                && failures[0].message.contains("+crt-static")
+        );
+
+        found.needed = vec![
+            "KERNEL32.dll".into(),
+            "VCRUNTIME140.dll".into(),
+            "ucrtbase.dll".into(),
+            "msvcp140.dll".into(),
+            "libssl-3-x64.dll".into(),
+        ];
+        let failures = check(&found, &target(MSVC), &policy(MSVC, TargetConfig::default()));
+        assert_eq!(
+            failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            ["static-crt", "system-dlls"]
+        );
+        assert!(
+            failures[0]
+                .message
+                .contains("VCRUNTIME140.dll, ucrtbase.dll, msvcp140.dll"),
+            "{}",
+            failures[0]
+        );
+        assert!(failures[1].message.contains("libssl-3-x64.dll"));
+        found.needed = vec![
+            "kernel32.dll".into(),
+            "api-ms-win-core-synch-l1-2-0.dll".into(),
+            "libssl-3-x64.dll".into(),
+        ];
+        let allowed = TargetConfig {
+            allow_dlls: Some(vec!["LIBSSL-3-X64.DLL".into()]),
+            ..TargetConfig::default()
+        };
+        assert!(rules(&found, MSVC, &policy(MSVC, allowed)).is_empty());
+    }
+
+    #[test]
+    fn mingw_fails_on_its_runtime_dlls() {
+        let mut found = fixture("hello-x86_64-windows-gnu.exe");
+        found.needed.extend([
+            "libgcc_s_seh-1.dll".into(),
+            "libwinpthread-1.dll".into(),
+            "libstdc++-6.dll".into(),
+        ]);
+        let failures = check(&found, &target(MINGW), &policy(MINGW, TargetConfig::default()));
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].rule, "gnu-runtime-dlls");
+        assert!(failures[0]
+            .message
+            .contains("libgcc_s_seh-1.dll, libwinpthread-1.dll, libstdc++-6.dll"));
+    }
+
+    #[test]
+    fn darwin_fails_on_foreign_dylibs_rpaths_and_a_missing_signature() {
+        let mut found = fixture("hello-aarch64-macos");
+        found.needed.push("/opt/homebrew/lib/libssl.3.dylib".into());
+        found.needed.push("@rpath/libfoo.dylib".into());
+        found.needed.push("/usr/lib/../local/lib/libz.dylib".into());
+        let slice = &mut found.macho.as_mut().unwrap().slices[0];
+        slice.rpaths.push("/usr/local/lib".into());
+        slice.code_signature = false;
+        let failures = check(&found, &target(MAC_ARM), &policy(MAC_ARM, TargetConfig::default()));
+        assert_eq!(
+            failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            ["system-dylibs", "system-dylibs", "code-signature"]
+        );
+        assert!(
+            failures[0]
+                .message
+                .contains("/opt/homebrew/lib/libssl.3.dylib, @rpath/libfoo.dylib, /usr/lib/../local/lib/libz.dylib"),
+            "{}",
+            failures[0]
+        );
+        // An unsigned x86_64 binary is fine: only arm64 macOS refuses to start one.
+        let mut x86 = fixture("hello-x86_64-macos");
+        x86.macho.as_mut().unwrap().slices[0].code_signature = false;
+        assert!(rules(&x86, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())).is_empty());
+    }
+
+    #[test]
+    fn a_universal_binary_serves_both_apple_targets_and_each_slice_is_checked() {
+        let read = |name: &str| {
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+        };
+        let (x86, arm) = (read("hello-x86_64-macos"), read("hello-aarch64-macos"));
+        let mut found = inspect::inspect(&inspect::tests::fat(&[&x86, &arm])).unwrap();
+        for target in ["x86_64-apple-darwin", MAC_ARM] {
+            assert!(
+                rules(&found, target, &policy(target, TargetConfig::default())).is_empty(),
+                "{target}"
+            );
+        }
+        assert_eq!(
+            rules(
+                &found,
+                "x86_64-unknown-linux-musl",
+                &policy(MUSL, TargetConfig::default())
+            ),
+            ["format", "musl-static"]
+        );
+        found.macho.as_mut().unwrap().slices[1].code_signature = false;
+        assert_eq!(
+            rules(&found, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())),
+            ["code-signature"]
+        );
+        let thin_x86 = inspect::inspect(&inspect::tests::fat(&[&x86])).unwrap();
+        assert_eq!(
+            rules(&thin_x86, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())),
+            ["arch"]
+        );
+    }
+
+    #[test]
+    fn stripped_and_max_size_apply_to_every_target() {
+        let found = fixture("hello-x86_64-macos");
+        let mut policy = Policy::new(&target("x86_64-apple-darwin"), None, true);
+        assert_eq!(rules(&found, "x86_64-apple-darwin", &policy), ["stripped"]);
+        policy.expect_stripped = false;
+        policy.max_size = Some(1000);
+        let failures = check(&found, &target("x86_64-apple-darwin"), &policy);
+        assert_eq!(failures[0].rule, "max-size");
+        assert!(failures[0].message.contains("16685 bytes, over max-size 1000"));
+    }
+}
