@@ -1,0 +1,195 @@
+//! Mach-O (macOS), thin or fat: per slice the architecture, the dylibs it loads, the minimum
+//! OS version, rpaths and whether it carries a code signature. A pre-check bounds what
+//! goblin is handed (it has overflowed and looped on crafted load commands).
+
+use super::{Inspection, Linkage, MachODetails, MachOSlice};
+use crate::model::Format;
+use goblin::mach::{cputype, load_command::CommandVariant, Mach, MachO, SingleArch};
+
+fn mach_arch(cputype: u32) -> String {
+    match cputype {
+        cputype::CPU_TYPE_X86_64 => "x86_64".into(),
+        cputype::CPU_TYPE_ARM64 => "aarch64".into(),
+        cputype::CPU_TYPE_X86 => "x86".into(),
+        cputype::CPU_TYPE_ARM => "arm".into(),
+        other => format!("unknown({other:#x})"),
+    }
+}
+
+/// Mach-O packs X.Y.Z as xxxx.yy.zz nibbles; ".0" patch levels are dropped.
+fn mach_version(packed: u32) -> String {
+    let (major, minor, patch) = (packed >> 16, (packed >> 8) & 0xff, packed & 0xff);
+    if patch == 0 {
+        format!("{major}.{minor}")
+    } else {
+        format!("{major}.{minor}.{patch}")
+    }
+}
+
+fn mach_slice(macho: &MachO) -> MachOSlice {
+    let mut min_os = None;
+    let mut code_signature = false;
+    let mut local_symbols = None;
+    for lc in &macho.load_commands {
+        match &lc.command {
+            CommandVariant::Dysymtab(d) => local_symbols = Some(d.nlocalsym),
+            CommandVariant::CodeSignature(_) => code_signature = true,
+            CommandVariant::BuildVersion(b) => min_os = Some(mach_version(b.minos)),
+            CommandVariant::VersionMinMacosx(v) if min_os.is_none() => min_os = Some(mach_version(v.version)),
+            _ => {}
+        }
+    }
+    // `strip` leaves only external and undefined symbols. LC_DYSYMTAB counts the local ones
+    // directly; without it the symbols are scanned, stopping at the first unreadable entry
+    // (a huge symbol count over garbage once made this loop run for minutes: the fuzzer's
+    // timeout-cb679fba fixture).
+    let stripped = match local_symbols {
+        Some(n) => n == 0,
+        None => macho.symbols.as_ref().is_none_or(|s| {
+            for sym in s.iter() {
+                match sym {
+                    Ok((_, nlist)) if !nlist.is_undefined() && nlist.n_type & goblin::mach::symbols::N_EXT == 0 => {
+                        return false
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            true
+        }),
+    };
+    MachOSlice {
+        arch: mach_arch(macho.header.cputype()),
+        cputype: macho.header.cputype(),
+        // goblin lists "self" first among the libraries; keep only real dylibs.
+        dylibs: macho
+            .libs
+            .iter()
+            .filter(|l| **l != "self")
+            .map(|s| s.to_string())
+            .collect(),
+        rpaths: macho.rpaths.iter().map(|s| s.to_string()).collect(),
+        min_os,
+        code_signature,
+        stripped,
+    }
+}
+
+/// goblin 0.10 computes LC_MAIN's address as `__TEXT.vmaddr - __TEXT.fileoff + entryoff`
+/// unchecked: a file with fileoff > vmaddr panics with overflow checks on (the fuzzer's
+/// crash-835edbd5 fixture) and wraps silently without. Such a file is malformed; say so
+/// before goblin sees it. `bytes` starts at the thin Mach-O header.
+fn mach_precheck(bytes: &[u8]) -> goblin::error::Result<()> {
+    let malformed = |what: &str| Err(goblin::error::Error::Malformed(format!("Mach-O {what}")));
+    let Some(magic) = bytes.get(..4) else {
+        return malformed("header is truncated");
+    };
+    let (big, is_64) = match magic {
+        [0xfe, 0xed, 0xfa, 0xce] => (true, false),
+        [0xfe, 0xed, 0xfa, 0xcf] => (true, true),
+        [0xce, 0xfa, 0xed, 0xfe] => (false, false),
+        [0xcf, 0xfa, 0xed, 0xfe] => (false, true),
+        _ => return malformed("slice has no Mach-O magic"),
+    };
+    let u32_at = |at: usize| {
+        let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let u64_at = |at: usize| {
+        let b: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
+        Some(if big {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        })
+    };
+    let ncmds = u32_at(16).unwrap_or(0);
+    let mut at = if is_64 { 32 } else { 28 };
+    let (mut text_base, mut entry) = (None, None);
+    for _ in 0..ncmds {
+        let (Some(cmd), Some(size)) = (u32_at(at), u32_at(at + 4)) else {
+            break;
+        };
+        let segment = match cmd {
+            0x19 => Some((u64_at(at + 24), u64_at(at + 40))),
+            0x1 => Some((u32_at(at + 24).map(u64::from), u32_at(at + 32).map(u64::from))),
+            _ => None,
+        };
+        if let Some((Some(vmaddr), Some(fileoff))) = segment {
+            if text_base.is_none() && bytes.get(at + 8..at + 15) == Some(b"__TEXT\0") {
+                text_base = Some(vmaddr.checked_sub(fileoff));
+            }
+        }
+        if cmd == 0x8000_0028 {
+            entry = u64_at(at + 8);
+        }
+        if size < 8 {
+            break;
+        }
+        at += size as usize;
+    }
+    match (text_base, entry) {
+        (Some(None), Some(_)) => malformed("__TEXT segment starts in memory before its file offset"),
+        (Some(Some(base)), Some(offset)) if base.checked_add(offset).is_none() => malformed("entry point overflows"),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
+    let is_fat = matches!(
+        bytes.get(..4),
+        Some([0xca, 0xfe, 0xba, 0xbe] | [0xbe, 0xba, 0xfe, 0xca])
+    );
+    if !is_fat {
+        mach_precheck(bytes)?;
+    }
+    let (fat, slices) = match Mach::parse(bytes)? {
+        Mach::Binary(macho) => (false, vec![mach_slice(&macho)]),
+        Mach::Fat(multi) => {
+            let mut slices = Vec::new();
+            for (index, arch) in multi.arches()?.iter().enumerate() {
+                mach_precheck(bytes.get(arch.offset as usize..).unwrap_or_default())?;
+                match multi.get(index)? {
+                    SingleArch::MachO(macho) => slices.push(mach_slice(&macho)),
+                    SingleArch::Archive(_) => {
+                        return Err(goblin::error::Error::Malformed(
+                            "a universal slice is a static library".into(),
+                        ))
+                    }
+                }
+            }
+            if slices.is_empty() {
+                return Err(goblin::error::Error::Malformed(
+                    "a universal binary without slices".into(),
+                ));
+            }
+            (true, slices)
+        }
+    };
+    let mut needed: Vec<String> = Vec::new();
+    for dylib in slices.iter().flat_map(|s| &s.dylibs) {
+        if !needed.contains(dylib) {
+            needed.push(dylib.clone());
+        }
+    }
+    Ok(Inspection {
+        format: Format::MachO,
+        arch: slices.iter().map(|s| s.arch.as_str()).collect::<Vec<_>>().join("+"),
+        linkage: if needed.is_empty() {
+            Linkage::Static
+        } else {
+            Linkage::Dynamic
+        },
+        interpreter: None,
+        needed,
+        stripped: slices.iter().all(|s| s.stripped),
+        size: bytes.len() as u64,
+        elf: None,
+        pe: None,
+        macho: Some(MachODetails { fat, slices }),
+    })
+}
