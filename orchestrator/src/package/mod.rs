@@ -9,16 +9,19 @@
 //! libraries (the pure-Rust ports are either far slower unoptimised — the xtask builds in
 //! the dev profile — or have no level above zstd's 1); sha2 hashes.
 
+mod compress;
 pub mod manifest;
 pub mod names;
 pub mod read;
+mod tar;
+mod zip;
 
 use crate::model::ArchiveFormat;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Bump when the bytes any format produces change for the same input (a level, the entry
@@ -112,54 +115,20 @@ pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[E
     }
     // Release archives are small: a tar is built in memory, then compressed.
     write_atomic(path, |out| match format {
-        ArchiveFormat::TarGz => gzip(out, &tar_bytes(top, &entries, mtime)?),
-        ArchiveFormat::TarXz => xz(out, &tar_bytes(top, &entries, mtime)?),
-        ArchiveFormat::TarZst => zstd(out, &tar_bytes(top, &entries, mtime)?),
-        ArchiveFormat::Zip => write_zip(out, top, &entries, mtime),
+        ArchiveFormat::TarGz => compress::gzip(out, &tar::bytes(top, &entries, mtime)?),
+        ArchiveFormat::TarXz => compress::xz(out, &tar::bytes(top, &entries, mtime)?),
+        ArchiveFormat::TarZst => compress::zstd(out, &tar::bytes(top, &entries, mtime)?),
+        ArchiveFormat::Zip => zip::write(out, top, &entries, mtime),
     })
     .with_context(|| format!("packing {}", path.display()))
 }
 
-// Levels are chosen for release archives, which are compressed once and downloaded many times.
-
-/// gzip 9: zlib-rs at 6 came out 1-3% larger than GNU gzip -6 on the same tar
-/// (BENCHMARKS.md); at 9 it is no larger, and with the compressor optimised it is still
-/// faster than `tar | gzip -6`. Archives are compressed once and downloaded many times.
-fn gzip(out: &mut impl Write, tar: &[u8]) -> Result<()> {
-    let mut gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(out, flate2::Compression::new(9));
-    gz.write_all(tar)?;
-    gz.finish()?;
-    Ok(())
-}
-
-/// xz preset 6, xz's default: its 8 MiB dictionary already spans a whole release binary, so
-/// 9 only raises the memory needed to unpack (from 9 to 65 MiB). With the CRC64 check this is
-/// byte for byte what `xz -6` writes.
-fn xz(out: &mut impl Write, tar: &[u8]) -> Result<()> {
-    let mut xz = liblzma::write::XzEncoder::new(out, 6);
-    xz.write_all(tar)?;
-    xz.finish()?;
-    Ok(())
-}
-
-/// zstd 19, the highest level without --ultra: unpacking stays as fast and needs an 8 MiB
-/// window; the levels above need more memory on every user's machine. The content size and
-/// a checksum are recorded, as the `zstd` tool does.
-fn zstd(out: &mut impl Write, tar: &[u8]) -> Result<()> {
-    let mut zst = zstd::Encoder::new(out, 19)?;
-    zst.include_checksum(true)?;
-    zst.set_pledged_src_size(Some(tar.len() as u64))?;
-    zst.write_all(tar)?;
-    zst.finish()?;
-    Ok(())
-}
-
+/// An entry's bytes, read from its source file.
 fn read_entry(entry: &Entry) -> Result<Vec<u8>> {
     std::fs::read(&entry.source).with_context(|| format!("reading {}", entry.source.display()))
 }
 
+/// The Unix mode an entry is packed with.
 fn mode(entry: &Entry) -> u32 {
     if entry.executable {
         0o755
@@ -180,87 +149,6 @@ fn directories(top: &str, entries: &[Entry]) -> BTreeSet<String> {
         }
     }
     dirs
-}
-
-/// A ustar/GNU tar with only what unpacking needs: no user or group names, uid/gid 0.
-fn tar_bytes(top: &str, entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let header = |kind: tar::EntryType, size: u64, mode: u32| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_size(size);
-        h.set_mode(mode);
-        h.set_mtime(mtime);
-        h.set_uid(0);
-        h.set_gid(0);
-        h
-    };
-    // Directories and files in one sorted order, so each directory precedes its contents.
-    let mut items: Vec<(String, Option<&Entry>)> = directories(top, entries).into_iter().map(|d| (d, None)).collect();
-    items.extend(entries.iter().map(|e| (format!("{top}/{}", e.name), Some(e))));
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    for (path, entry) in items {
-        match entry {
-            None => tar.append_data(&mut header(tar::EntryType::Directory, 0, 0o755), path, io::empty())?,
-            Some(entry) => {
-                let data = read_entry(entry)?;
-                let mut h = header(tar::EntryType::Regular, data.len() as u64, mode(entry));
-                tar.append_data(&mut h, path, &data[..])?;
-            }
-        }
-    }
-    Ok(tar.into_inner()?)
-}
-
-fn write_zip<W: Write>(out: &mut W, top: &str, entries: &[Entry], mtime: u64) -> Result<()> {
-    // zip needs Seek, so the archive is built in memory; release archives are small.
-    let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
-    // A fixed DOS time and no extended-timestamp extra field (that one would carry local
-    // times); `system` is fixed so the bytes do not depend on the packing machine's OS.
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(9))
-        .system(zip::System::Unix)
-        .last_modified_time(dos_time(mtime));
-    let mut items: Vec<(String, Option<&Entry>)> = directories(top, entries).into_iter().map(|d| (d, None)).collect();
-    items.extend(entries.iter().map(|e| (format!("{top}/{}", e.name), Some(e))));
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    for (path, entry) in items {
-        match entry {
-            None => zip.add_directory(path, options.unix_permissions(0o755))?,
-            Some(entry) => {
-                zip.start_file(path, options.unix_permissions(mode(entry)))?;
-                zip.write_all(&read_entry(entry)?)?;
-            }
-        }
-    }
-    out.write_all(&zip.finish()?.into_inner())?;
-    Ok(())
-}
-
-/// A zip (MS-DOS) timestamp for a Unix time, in UTC; DOS time starts in 1980.
-fn dos_time(unix: u64) -> zip::DateTime {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Howard Hinnant's days-to-civil conversion.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)).clamp(1980, 2107) as u16;
-    zip::DateTime::from_date_and_time(
-        year,
-        month,
-        day,
-        (secs / 3600) as u8,
-        (secs / 60 % 60) as u8,
-        (secs % 60) as u8,
-    )
-    .unwrap_or_default()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -333,7 +221,7 @@ mod tests {
             ArchiveFormat::TarXz => Box::new(liblzma::read::XzDecoder::new(file)),
             ArchiveFormat::TarZst => Box::new(zstd::Decoder::new(file).unwrap()),
             ArchiveFormat::Zip => {
-                let mut zip = zip::ZipArchive::new(file).unwrap();
+                let mut zip = ::zip::ZipArchive::new(file).unwrap();
                 return (0..zip.len())
                     .map(|i| {
                         let mut f = zip.by_index(i).unwrap();
@@ -357,7 +245,7 @@ mod tests {
                     .collect();
             }
         };
-        let mut archive = tar::Archive::new(reader);
+        let mut archive = ::tar::Archive::new(reader);
         archive
             .entries()
             .unwrap()
@@ -452,7 +340,7 @@ mod tests {
         let files = entries(dir.path());
         let ours = dir.path().join("a.tar.xz");
         write_archive(&ours, ArchiveFormat::TarXz, "t", &files, 1_700_000_000).unwrap();
-        let tar = tar_bytes("t", &files, 1_700_000_000).unwrap();
+        let tar = tar::bytes("t", &files, 1_700_000_000).unwrap();
         let mut xz = std::process::Command::new("xz")
             .args(["-6", "-T1", "-c"])
             .stdin(std::process::Stdio::piped())
@@ -523,7 +411,7 @@ mod tests {
             source: input.clone(),
             executable: true,
         }];
-        let tar = tar_bytes("t", &files, 0).unwrap();
+        let tar = tar::bytes("t", &files, 0).unwrap();
         let mb = tar.len() as f64 / 1e6;
         println!("input: {} ({:.1} MB as tar)", input.display(), mb);
         println!(
