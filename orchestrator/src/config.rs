@@ -2,7 +2,7 @@
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
 use crate::deps::{self, NativeCode, TargetGraph};
-use crate::model::{self, ArchiveFormat, AssetKind, GlibcVersion, Route, Target};
+use crate::model::{self, ArchiveFormat, AssetKind, Bin, GlibcVersion, Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -151,13 +151,6 @@ impl Overrides {
             ..Overrides::default()
         }
     }
-}
-
-/// A binary to ship: the bin target and the package that owns it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Bin {
-    pub package: String,
-    pub name: String,
 }
 
 /// The facts about the installed Rust toolchain that planning depends on.

@@ -463,6 +463,13 @@ impl fmt::Display for GlibcVersion {
 
 serde_as_text!(GlibcVersion);
 
+/// A binary to ship: the bin target and the package that owns it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Bin {
+    pub package: String,
+    pub name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

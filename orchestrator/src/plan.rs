@@ -2,7 +2,8 @@
 //! the reason for that route, and the exact commands — before anything runs. The plan is
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
-use crate::config::{Bin, Config, Generated, Toolchain};
+use crate::config::{Config, Generated, Toolchain};
+use crate::model::Bin;
 use crate::model::{ArchiveFormat, Family, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};

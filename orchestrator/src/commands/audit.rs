@@ -8,10 +8,11 @@
 //! the bottom; table layout from report.rs).
 
 use crate::build;
-use crate::config::{self, Bin, Overrides, Toolchain};
+use crate::config::{self, Overrides, Toolchain};
 use crate::context::Context;
 use crate::deps::{self, Evidence, Files, TargetGraph};
 use crate::flags::{Audit as Args, AuditFormat, Global};
+use crate::model::Bin;
 use crate::model::{Family, Route, Target};
 use crate::plan::{self, Job};
 use crate::runner::{log_tail, Runner};

@@ -8,7 +8,7 @@
 
 pub mod scan;
 
-use crate::config::Bin;
+use crate::model::Bin;
 use crate::runner::{path_arg, Cmd, Runner};
 use anyhow::{Context, Result};
 use cargo_metadata::{DependencyKind, Metadata, Package, PackageId, TargetKind};
