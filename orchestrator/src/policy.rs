@@ -247,10 +247,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn fixture(name: &str) -> Inspection {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
-        inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
-    }
+    use crate::inspect::tests::inspected as fixture;
 
     fn target(triple: &str) -> Target {
         triple.parse().unwrap()

@@ -326,12 +326,7 @@ fn generate(
             generated.made.insert(file.path.clone(), dest);
         }
         match generated.made.get(&file.path) {
-            Some(source) => entries.push(Entry {
-                name: file.path.clone(),
-                sha256: package::sha256_file(source)?,
-                source: source.clone(),
-                executable: false,
-            }),
+            Some(source) => entries.push(Entry::new(file.path.clone(), source, false)?),
             None => generated
                 .missing
                 .entry(file.path.clone())
@@ -493,21 +488,16 @@ fn finish_job(
     let mut entries = Vec::new();
     for (path, name) in binaries.iter().zip(&job.binaries) {
         let inspection = verify_binary(path, &job.target, policy)?;
-        let sha256 = package::sha256_file(path)?;
+        let entry = Entry::new(name.clone(), path, true)?;
         assets.push(Asset {
             name: name.clone(),
             path: name.clone(),
             kind: AssetKind::Executable,
             size: inspection.size,
-            sha256: sha256.clone(),
+            sha256: entry.sha256.clone(),
             inspection: Some(inspection),
         });
-        entries.push(Entry {
-            name: name.clone(),
-            source: path.clone(),
-            executable: true,
-            sha256,
-        });
+        entries.push(entry);
     }
     if job.smoke.runnable {
         line.stage(&format!("smoke run ({})", job.smoke.note));
@@ -517,23 +507,14 @@ fn finish_job(
     }
     let smoke = job.smoke.status();
     for include in &plan.include {
-        let name = include
-            .file_name()
-            .context("an include path has no file name")?
-            .to_string_lossy()
-            .to_string();
-        if entries.iter().any(|e| e.name == name) {
+        let entry = Entry::include(include)?;
+        if entries.iter().any(|e| e.name == entry.name) {
             return Err(UsageError::new(format!(
                 "the include file {} has the same name as a binary: rename or drop it",
                 include.display()
             )));
         }
-        entries.push(Entry {
-            sha256: package::sha256_file(include)?,
-            name,
-            source: include.clone(),
-            executable: false,
-        });
+        entries.push(entry);
     }
     if !plan.generated.is_empty() {
         line.stage("generating completions and man pages");

@@ -454,10 +454,7 @@ fn notes(found: &crate::inspect::Inspection) -> String {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Inspection {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
-        inspect::inspect(&std::fs::read(path).unwrap()).unwrap()
-    }
+    use crate::inspect::tests::inspected as fixture;
 
     fn target(triple: &str) -> Target {
         triple.parse().unwrap()

@@ -217,6 +217,11 @@ pub mod tests {
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
+    /// A committed fixture binary, inspected.
+    pub fn inspected(name: &str) -> Inspection {
+        inspect(&fixture(name)).unwrap()
+    }
+
     /// A universal binary from thin slices, laid out as lipo does (big-endian fat header,
     /// slices aligned to 2^14).
     pub fn fat(slices: &[&[u8]]) -> Vec<u8> {

@@ -39,6 +39,28 @@ pub struct Entry {
     pub sha256: String,
 }
 
+impl Entry {
+    /// The file at `source`, packed as `name`, hashed now.
+    pub fn new(name: impl Into<String>, source: &Path, executable: bool) -> Result<Entry> {
+        Ok(Entry {
+            name: name.into(),
+            source: source.to_path_buf(),
+            executable,
+            sha256: sha256_file(source)?,
+        })
+    }
+
+    /// An include file (README, licence …): packed under its own file name.
+    pub fn include(source: &Path) -> Result<Entry> {
+        let name = source
+            .file_name()
+            .with_context(|| format!("the include path {} has no file name", source.display()))?
+            .to_string_lossy()
+            .into_owned();
+        Entry::new(name, source, false)
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 /// The temporary name, `.<name>.partial-<pid>`, is what [`remove_partials`] cleans up after
 /// a run that was killed.

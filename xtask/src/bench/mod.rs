@@ -1023,37 +1023,13 @@ pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
             "pack" => {
                 let mut inputs = Vec::new();
                 if let Some(path) = &small {
-                    let mut entries = vec![Entry {
-                        name: "app".into(),
-                        source: path.clone(),
-                        executable: true,
-                        sha256: package::sha256_file(path)?,
-                    }];
+                    let mut entries = vec![Entry::new("app", path, true)?];
                     for include in &plan.include {
-                        let name = include
-                            .file_name()
-                            .context("an include path has no file name")?
-                            .to_string_lossy()
-                            .to_string();
-                        entries.push(Entry {
-                            name,
-                            source: include.clone(),
-                            executable: false,
-                            sha256: package::sha256_file(include)?,
-                        });
+                        entries.push(Entry::include(include)?);
                     }
                     inputs.push(("release".to_string(), entries));
                 }
-                let sha256 = package::sha256_file(&large)?;
-                inputs.push((
-                    "large".to_string(),
-                    vec![Entry {
-                        name: "xtask".into(),
-                        source: large.clone(),
-                        executable: true,
-                        sha256,
-                    }],
-                ));
+                inputs.push(("large".to_string(), vec![Entry::new("xtask", &large, true)?]));
                 bench.pack(&inputs)?
             }
             "optdeps" => {
