@@ -2,7 +2,7 @@
 //!
 //! For each target: `cargo metadata --filter-platform <triple>` (cargo's own answer to which
 //! target-specific dependencies and features apply) → [`reachable`] from the packages that own
-//! the shipped bins → each package's files read once ([`scan`]) → [`Evidence`] →
+//! the shipped bins → each package's files read once ([`scan()`]) → [`Evidence`] →
 //! [`Evidence::compiles_native`]. The plan chooses routes from [`TargetGraph::native_code`]
 //! and the audit sorts the same evidence into tiers, so the two cannot disagree.
 

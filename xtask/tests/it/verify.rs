@@ -318,7 +318,11 @@ fn dist_verifies_before_packing_and_verify_rechecks_the_manifest() {
     let mut manifest = read_manifest(&ws.path("dist"));
     manifest["artifacts"][0]["name"] = "../Cargo.toml".into();
     std::fs::write(&path, manifest.to_string()).unwrap();
-    expect_rule(&verify(root, &[]), "manifest", "is not a plain file name: the manifest was edited");
+    expect_rule(
+        &verify(root, &[]),
+        "manifest",
+        "is not a plain file name: the manifest was edited",
+    );
     // An unreadable manifest is a usage error.
     std::fs::write(&path, "{\"format_version\": 1}").unwrap();
     expect_exit(&verify(root, &[]), 2, "is not a manifest this version reads");
