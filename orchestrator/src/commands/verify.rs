@@ -96,7 +96,7 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
             }
         },
     };
-    let policy = Policy::new(&target, settings.per_target.get(&target), settings.profile == "dist");
+    let policy = Policy::new(&target, settings.per_target.get(&target), settings.strip);
     let failures = check(&found, &target, &policy);
     Row {
         file,
@@ -249,10 +249,7 @@ fn verify_manifest(
             path.display()
         ))
     })?;
-    let settings = VerifySettings {
-        profile: manifest.profile.clone(),
-        ..settings.clone()
-    };
+    let settings = settings.for_profile(&manifest.profile)?;
     for artifact in &manifest.artifacts {
         let file = out_dir.join(&artifact.name);
         let triple = target.cloned().or_else(|| artifact.target_triples.first().cloned());
@@ -346,8 +343,11 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     };
     let settings = match &meta {
         Some(meta) => config::verify_settings(meta)?,
+        // Outside a workspace there is no profile to read: hold the files to the profile
+        // `init` writes (`dist`, strip = true).
         None => VerifySettings {
             profile: "dist".into(),
+            strip: config::Strip::Symbols,
             ..VerifySettings::default()
         },
     };

@@ -96,6 +96,9 @@ pub struct PeDetails {
     pub pdb_path: Option<String>,
     /// No vcruntime*, msvcp*, api-ms-win-crt-* or ucrtbase import: the C runtime is inside.
     pub static_crt: bool,
+    /// Names of the .debug_* sections (DWARF that MinGW linkers leave in the image).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub debug_sections: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,13 @@ pub struct MachOSlice {
     pub min_os: Option<String>,
     pub code_signature: bool,
     pub stripped: bool,
+    /// Debug info is left: debugging (N_STAB) symbols, or a __DWARF segment.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub debug_info: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 impl Inspection {
@@ -125,6 +135,24 @@ impl Inspection {
             Some(m) => m.slices.iter().map(|s| s.arch.as_str()).collect(),
             None => vec![self.arch.as_str()],
         }
+    }
+
+    /// Where debug info is left in the file (debug sections, or Mach-O stabs per slice);
+    /// empty when there is none.
+    pub fn debug_info(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if let Some(elf) = &self.elf {
+            found.extend(elf.debug_sections.iter().cloned());
+        }
+        if let Some(pe) = &self.pe {
+            found.extend(pe.debug_sections.iter().cloned());
+        }
+        for slice in self.macho.iter().flat_map(|m| &m.slices) {
+            if slice.debug_info {
+                found.push(format!("the {} slice's debug symbols", slice.arch));
+            }
+        }
+        found
     }
 }
 
