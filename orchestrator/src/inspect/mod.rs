@@ -283,17 +283,38 @@ pub mod tests {
         }
     }
 
+    /// Every real fixture cut short at many lengths: the parser itself (`parse`, without
+    /// inspect's catch_unwind net) must return, and every cut that loses the headers the
+    /// answer rests on must be an error, never a half-read inspection.
     #[test]
     fn truncated_real_binaries_never_panic() {
         for name in [
+            "hello-x86_64-linux-musl",
+            "hello-aarch64-linux-musl",
             "hello-x86_64-linux-gnu-2.17",
             "hello-x86_64-windows-gnu.exe",
+            "hello-pdb.exe",
+            "hello-x86_64-macos",
             "hello-aarch64-macos",
         ] {
             let bytes = fixture(name);
-            for len in (0..bytes.len()).step_by(97) {
-                let _ = inspect(&bytes[..len]);
+            assert!(parse(&bytes).is_ok(), "{name} whole");
+            let mut errors = 0;
+            let lengths: Vec<usize> = (0..bytes.len()).step_by(97).chain([bytes.len() - 1]).collect();
+            for &len in &lengths {
+                if parse(&bytes[..len]).is_err() {
+                    errors += 1;
+                }
             }
+            // The first 64 bytes hold no complete header of any format.
+            for len in 0..64 {
+                assert!(parse(&bytes[..len]).is_err(), "{name} cut to {len} bytes parsed");
+            }
+            assert!(
+                errors > lengths.len() / 2,
+                "{name}: only {errors} of {} cuts were errors",
+                lengths.len()
+            );
         }
     }
 
