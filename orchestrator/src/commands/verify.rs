@@ -480,6 +480,48 @@ mod tests {
         assert_eq!(row.failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["arch"]);
     }
 
+    /// RELIABILITY.md: a goblin panic becomes a FAIL row ([readable]), not a crash. The
+    /// panic is goblin's own (the pre-check that prevents it is off on this thread).
+    #[test]
+    fn a_goblin_panic_becomes_a_readable_fail_row() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(inspect::tests::GOBLIN_PANIC);
+        let bytes = std::fs::read(path).unwrap();
+        let row = inspect::tests::without_precheck(|| {
+            verify_bytes(
+                "crash".into(),
+                &bytes,
+                Some(&target(MAC_ARM)),
+                &VerifySettings::default(),
+            )
+        });
+        assert!(!row.passed());
+        assert_eq!(
+            row.failures,
+            [Failure {
+                rule: "readable",
+                message: "malformed binary: the parser gave up on its headers".into()
+            }]
+        );
+    }
+
+    /// A file over the inspector's bound is a FAIL row, read no further.
+    #[test]
+    fn a_file_over_one_gib_is_a_readable_fail_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(inspect::MAX_INPUT + 1)
+            .unwrap();
+        let mut rows = Vec::new();
+        verify_path(&path, Some(&target(MUSL)), &VerifySettings::default(), &mut rows).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].failures[0].rule, "readable");
+        assert!(rows[0].failures[0].message.contains("larger than any release binary"));
+    }
+
     #[test]
     fn targets_are_guessed_from_the_headers() {
         let guess = |name: &str| guess_target(&fixture(name)).map(|t| t.to_string());

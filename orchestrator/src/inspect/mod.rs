@@ -318,6 +318,61 @@ pub mod tests {
         }
     }
 
+    /// Runs `f` with the Mach-O pre-check off on this thread, so that goblin itself meets
+    /// the input the pre-check refuses.
+    pub fn without_precheck<T>(f: impl FnOnce() -> T) -> T {
+        macho::SKIP_PRECHECK.with(|s| s.set(true));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        macho::SKIP_PRECHECK.with(|s| s.set(false));
+        result.unwrap_or_else(|p| std::panic::resume_unwind(p))
+    }
+
+    pub const GOBLIN_PANIC: &str = "fuzz/crash-835edbd5f6c922803a6da2b63feef7a741c81ec4";
+
+    /// The safety net under the pre-checks: a real goblin panic (the fuzzer's LC_MAIN
+    /// overflow, with the pre-check that prevents it turned off) is an error, not a crash.
+    #[test]
+    fn a_goblin_panic_is_an_error_not_a_crash() {
+        let bytes = fixture(GOBLIN_PANIC);
+        without_precheck(|| {
+            assert!(
+                std::panic::catch_unwind(|| parse(&bytes)).is_err(),
+                "goblin no longer panics on {GOBLIN_PANIC}: find another input for this test"
+            );
+            assert_eq!(
+                inspect(&bytes),
+                Err("malformed binary: the parser gave up on its headers".to_string())
+            );
+        });
+        // With the pre-check, goblin never sees it.
+        assert!(parse(&bytes).unwrap_err().contains("__TEXT segment starts in memory"));
+    }
+
+    /// Inputs over MAX_INPUT are refused before anything is read: a sparse file one byte
+    /// over the bound takes no disk space and is never mapped.
+    #[test]
+    fn inputs_over_one_gib_are_refused_unread() {
+        assert_eq!(MAX_INPUT, 1 << 30);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_INPUT + 1).unwrap();
+        let err = format!("{:#}", map(&path).err().unwrap());
+        assert!(
+            err.contains("is 1073741825 bytes, larger than any release binary"),
+            "{err}"
+        );
+        let err = format!("{:#}", inspect_file(&path).unwrap_err());
+        assert!(err.contains("larger than any release binary"), "{err}");
+        // At the bound it is mapped (and, all zeros, is no executable).
+        file.set_len(MAX_INPUT).unwrap();
+        assert_eq!(map(&path).unwrap().bytes().len() as u64, MAX_INPUT);
+        assert!(inspect_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not an executable"));
+    }
+
     #[test]
     fn fuzzer_findings_stay_fixed() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
