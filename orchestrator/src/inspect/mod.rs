@@ -373,6 +373,130 @@ pub mod tests {
             .contains("not an executable"));
     }
 
+    /// xorshift64*: deterministic, so a failing case names its seed and replays.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// One seeded mutation of a real binary: bit flips, a header field overwritten with a
+    /// boundary value, a truncation, or a run of bytes zeroed or filled. Headers sit at the
+    /// start and (ELF section headers, Mach-O link-edit) the end, so three in four offsets
+    /// land in the first 4 KiB or the last 4 KiB.
+    fn mutate(original: &[u8], rng: &mut Rng) -> Vec<u8> {
+        let mut bytes = original.to_vec();
+        for _ in 0..1 + rng.below(4) {
+            let len = bytes.len();
+            let offset = |rng: &mut Rng| match rng.below(4) {
+                0 => rng.below(len),
+                1 => len.saturating_sub(1 + rng.below(4096.min(len))),
+                _ => rng.below(4096.min(len)),
+            };
+            match rng.below(5) {
+                0 => {
+                    let at = offset(rng);
+                    bytes[at] ^= 1 << rng.below(8);
+                }
+                1 => {
+                    let values: [u64; 8] = [0, 1, 0x7f, 0xff, 0x7fff_ffff, 0xffff_ffff, u64::MAX, len as u64];
+                    let value = values[rng.below(values.len())].to_le_bytes();
+                    let width = [2, 4, 8][rng.below(3)];
+                    let at = offset(rng).min(len.saturating_sub(width));
+                    bytes[at..at + width.min(len)].copy_from_slice(&value[..width.min(len)]);
+                }
+                2 => bytes.truncate(rng.below(len)),
+                3 => {
+                    let at = offset(rng);
+                    let end = (at + 1 + rng.below(64)).min(bytes.len());
+                    let fill = [0, 0xff][rng.below(2)];
+                    bytes[at.min(end)..end].fill(fill);
+                }
+                _ => {
+                    let at = offset(rng);
+                    let value = rng.next() as u8;
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = value;
+                    }
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        bytes
+    }
+
+    /// Mutation fuzzing inside `cargo test`, for a bounded number of deterministic cases:
+    /// real binaries of all three formats (the zig-built fixtures, and the Rust toolchain's
+    /// own release `cargo` and `rustc` ELF binaries from the sysroot), each mutated and fed to
+    /// `parse` without inspect's catch_unwind net, then serialised as dist does. A panic
+    /// fails the test, naming the file and the seed.
+    #[test]
+    fn mutated_real_binaries_never_panic() {
+        let mut inputs: Vec<(String, Vec<u8>, u64)> = [
+            "hello-x86_64-linux-musl",
+            "hello-aarch64-linux-musl",
+            "hello-x86_64-linux-gnu-2.17",
+            "hello-x86_64-windows-gnu.exe",
+            "hello-pdb.exe",
+            "pdb-absolute.exe",
+            "hello-x86_64-macos",
+            "hello-aarch64-macos",
+            "hello-x86_64-macos-debug",
+        ]
+        .iter()
+        .map(|name| (name.to_string(), fixture(name), 600))
+        .collect();
+        let arm = fixture("hello-aarch64-macos");
+        let x86 = fixture("hello-x86_64-macos");
+        inputs.push(("universal".into(), fat(&[&x86, &arm]), 600));
+        // Large real release binaries: fewer cases, each a copy of the whole file.
+        let sysroot = std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .args(["--print", "sysroot"])
+            .output()
+            .expect("rustc runs");
+        let sysroot = std::path::PathBuf::from(String::from_utf8(sysroot.stdout).unwrap().trim());
+        for tool in ["bin/cargo", "bin/rustc"] {
+            let path = sysroot.join(tool);
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(parse(&bytes).is_ok(), "{} does not parse", path.display());
+            inputs.push((path.display().to_string(), bytes, 60));
+        }
+        let mut cases = 0;
+        for (name, original, count) in &inputs {
+            assert!(parse(original).is_ok(), "{name} does not parse unmutated");
+            for case in 0..*count {
+                let seed = 0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0x1000_0001);
+                let bytes = mutate(original, &mut Rng(seed));
+                let started = std::time::Instant::now();
+                let result = std::panic::catch_unwind(|| {
+                    if let Ok(found) = parse(&bytes) {
+                        serde_json::to_string(&found).unwrap();
+                        found.debug_info();
+                    }
+                });
+                assert!(result.is_ok(), "{name} mutated with seed {seed:#x} panics");
+                assert!(
+                    started.elapsed().as_secs() < 2,
+                    "{name} mutated with seed {seed:#x} takes {:?}",
+                    started.elapsed()
+                );
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 10 * 600 + 2 * 60);
+    }
+
     #[test]
     fn fuzzer_findings_stay_fixed() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
