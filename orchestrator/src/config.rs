@@ -62,6 +62,11 @@ pub struct TargetConfig {
     pub allow_dlls: Option<Vec<String>>,
     /// Dylib paths a macOS binary may load beyond /usr/lib and /System (`*` ends a prefix).
     pub allow_dylibs: Option<Vec<String>>,
+    /// A linux binary may ask for an executable stack (PT_GNU_STACK with PF_X); default false.
+    pub allow_exec_stack: Option<bool>,
+    /// RPATH/RUNPATH entries a linux binary may carry beyond those under `$ORIGIN` (`*` ends
+    /// a prefix).
+    pub allow_rpath: Option<Vec<String>>,
 }
 
 /// `glibc-max`, refused with the key's name when it is not a version.
@@ -100,7 +105,26 @@ pub struct Generated {
 #[derive(Debug, Default, Clone)]
 pub struct VerifySettings {
     pub profile: String,
+    /// What the profile's `strip` setting promises (see [`profile_strip`]).
+    pub strip: Strip,
     pub per_target: BTreeMap<Target, TargetConfig>,
+    /// The workspace the settings come from; none for loose files outside any workspace.
+    pub workspace_root: Option<PathBuf>,
+}
+
+impl VerifySettings {
+    /// The same settings for binaries built with another profile (a manifest's).
+    pub fn for_profile(&self, profile: &str) -> Result<VerifySettings> {
+        let strip = match &self.workspace_root {
+            Some(root) => profile_strip(root, profile)?,
+            None => self.strip,
+        };
+        Ok(VerifySettings {
+            profile: profile.to_string(),
+            strip,
+            ..self.clone()
+        })
+    }
 }
 
 /// Reads the profile and the per-target settings, checking every value a user can get wrong.
@@ -110,10 +134,129 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
         meta.workspace_root.join("Cargo.toml")
     );
     let raw = raw_dist(meta, &where_)?;
+    let root = meta.workspace_root.clone().into_std_path_buf();
+    let profile = raw.profile.unwrap_or_else(|| "dist".into());
     Ok(VerifySettings {
-        profile: raw.profile.unwrap_or_else(|| "dist".into()),
+        strip: profile_strip(&root, &profile)?,
+        profile,
         per_target: raw.target,
+        workspace_root: Some(root),
     })
+}
+
+/// A cargo profile's `strip` setting: what the built binary must have lost.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Strip {
+    /// `strip = false` / "none", or not set: nothing is promised. (Cargo 1.77+ strips the
+    /// debug info by default where the profile has none of its own; the rule holds a binary
+    /// only to what the profile says.)
+    #[default]
+    None,
+    /// `strip = "debuginfo"`: no debug sections (a symbol table may stay).
+    DebugInfo,
+    /// `strip = true` / "symbols": no symbol table and no debug sections.
+    Symbols,
+}
+
+/// The `strip` setting of `profile` as cargo resolves it: the profile's own key, else the
+/// one it `inherits` from (the built-in `bench` inherits `release`, `test` inherits `dev`),
+/// down to a built-in profile, which strips nothing unless configured. Each profile is read
+/// from `CARGO_PROFILE_<NAME>_*` variables, then the `.cargo/config.toml` files from
+/// `root` upwards and in CARGO_HOME, then the workspace's Cargo.toml, the order in which
+/// cargo lets one override the other. An undefined profile strips nothing (config.rs
+/// refuses it before a build; `verify` may meet one in an old manifest).
+pub fn profile_strip(root: &Path, profile: &str) -> Result<Strip> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in root.ancestors() {
+        files.push(dir.join(".cargo/config.toml"));
+        files.push(dir.join(".cargo/config"));
+    }
+    if let Some(home) = cargo_home_dir() {
+        files.push(home.join("config.toml"));
+    }
+    files.push(root.join("Cargo.toml"));
+    let mut layers: Vec<(PathBuf, toml_edit::DocumentMut)> = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let doc = text
+            .parse::<toml_edit::DocumentMut>()
+            .map_err(|e| UsageError::new(format!("{} is not valid TOML: {e}", file.display())))?;
+        layers.push((file, doc));
+    }
+    // (where it was set, the value as text or as a TOML item)
+    let lookup = |name: &str, key: &str| -> Option<(String, StripValue)> {
+        let var = format!(
+            "CARGO_PROFILE_{}_{}",
+            name.to_uppercase().replace('-', "_"),
+            key.to_uppercase()
+        );
+        if let Ok(value) = std::env::var(&var) {
+            return Some((var, StripValue::Text(value)));
+        }
+        layers.iter().find_map(|(file, doc)| {
+            let item = doc.get("profile")?.get(name)?.get(key)?;
+            let value = match (item.as_bool(), item.as_str()) {
+                (Some(b), _) => StripValue::Bool(b),
+                (_, Some(s)) => StripValue::Text(s.to_string()),
+                _ => StripValue::Other(item.to_string().trim().to_string()),
+            };
+            Some((format!("[profile.{name}] in {}", file.display()), value))
+        })
+    };
+    let mut name = profile.to_string();
+    let mut seen = Vec::new();
+    loop {
+        if let Some((where_, value)) = lookup(&name, "strip") {
+            return match value {
+                StripValue::Bool(true) => Ok(Strip::Symbols),
+                StripValue::Bool(false) => Ok(Strip::None),
+                StripValue::Text(t) => match t.as_str() {
+                    "true" | "symbols" => Ok(Strip::Symbols),
+                    "false" | "none" => Ok(Strip::None),
+                    "debuginfo" => Ok(Strip::DebugInfo),
+                    _ => Err(UsageError::new(format!(
+                        "{where_}: strip = \"{t}\" is not a setting cargo knows: write true, false, \"symbols\", \"debuginfo\" or \"none\""
+                    ))),
+                },
+                StripValue::Other(t) => Err(UsageError::new(format!(
+                    "{where_}: strip = {t} is not a setting cargo knows: write true, false, \"symbols\", \"debuginfo\" or \"none\""
+                ))),
+            };
+        }
+        seen.push(name.clone());
+        let parent = match lookup(&name, "inherits") {
+            Some((_, StripValue::Text(parent))) => parent,
+            Some((where_, _)) => {
+                return Err(UsageError::new(format!("{where_}: `inherits` must name a profile")));
+            }
+            None => match name.as_str() {
+                "bench" => "release".to_string(),
+                "test" => "dev".to_string(),
+                _ => return Ok(Strip::None),
+            },
+        };
+        if seen.contains(&parent) {
+            return Err(UsageError::new(format!(
+                "the profiles {} inherit from each other in a cycle",
+                seen.join(" -> ")
+            )));
+        }
+        name = parent;
+    }
+}
+
+enum StripValue {
+    Bool(bool),
+    Text(String),
+    Other(String),
+}
+
+fn cargo_home_dir() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
 fn raw_dist(meta: &Metadata, where_: &str) -> Result<RawDist> {
@@ -1003,5 +1146,80 @@ mod tests {
     fn a_manifest_path_that_is_not_a_file_is_a_usage_error() {
         let err = metadata(&Runner::default(), Some(Path::new("/nonexistent/Cargo.toml"))).unwrap_err();
         assert!(err.is::<UsageError>());
+    }
+
+    /// A workspace whose Cargo.toml holds `profiles`, and optionally a .cargo/config.toml.
+    fn strip_of(profiles: &str, cargo_config: Option<&str>, profile: &str) -> Result<Strip> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), format!("[workspace]\n\n{profiles}")).unwrap();
+        if let Some(config) = cargo_config {
+            std::fs::create_dir(dir.path().join(".cargo")).unwrap();
+            std::fs::write(dir.path().join(".cargo/config.toml"), config).unwrap();
+        }
+        profile_strip(dir.path(), profile)
+    }
+
+    #[test]
+    fn the_strip_setting_is_read_whatever_the_profile_is_named() {
+        use Strip::*;
+        for (profiles, profile, expect) in [
+            // cargo's defaults: no built-in profile strips.
+            ("", "release", None),
+            ("", "dev", None),
+            ("[profile.release]\nstrip = true\n", "release", Symbols),
+            ("[profile.release]\nstrip = true\n", "bench", Symbols),
+            ("[profile.release]\nstrip = \"symbols\"\n", "release", Symbols),
+            ("[profile.release]\nstrip = \"debuginfo\"\n", "release", DebugInfo),
+            ("[profile.release]\nstrip = \"none\"\n", "release", None),
+            // A custom profile's own key wins over what it inherits, and inheriting follows
+            // the chain down to the built-in profile.
+            ("[profile.dist]\ninherits = \"release\"\nstrip = true\n", "dist", Symbols),
+            ("[profile.dist]\ninherits = \"release\"\nstrip = false\n", "dist", None),
+            ("[profile.dist]\ninherits = \"release\"\n", "dist", None),
+            (
+                "[profile.release]\nstrip = \"debuginfo\"\n[profile.dist]\ninherits = \"release\"\n",
+                "dist",
+                DebugInfo,
+            ),
+            (
+                "[profile.release]\nstrip = true\n[profile.small]\ninherits = \"release\"\n[profile.ship]\ninherits = \"small\"\n",
+                "ship",
+                Symbols,
+            ),
+            ("[profile.dist]\ninherits = \"release\"\nstrip = true\n", "shipping", None),
+        ] {
+            assert_eq!(strip_of(profiles, Option::None, profile).unwrap(), expect, "{profile} in {profiles}");
+        }
+    }
+
+    #[test]
+    fn the_cargo_config_overrides_the_manifest_profile() {
+        let profiles = "[profile.dist]\ninherits = \"release\"\nstrip = false\n";
+        let config = "[profile.dist]\nstrip = \"symbols\"\n";
+        assert_eq!(strip_of(profiles, Some(config), "dist").unwrap(), Strip::Symbols);
+        let only_in_config = "[profile.dist]\ninherits = \"release\"\nstrip = \"debuginfo\"\n";
+        assert_eq!(strip_of("", Some(only_in_config), "dist").unwrap(), Strip::DebugInfo);
+    }
+
+    #[test]
+    fn a_strip_value_cargo_does_not_know_and_an_inherits_cycle_are_usage_errors() {
+        for (profiles, expect) in [
+            (
+                "[profile.dist]\ninherits = \"release\"\nstrip = \"all\"\n",
+                "strip = \"all\" is not a setting",
+            ),
+            (
+                "[profile.dist]\ninherits = \"release\"\nstrip = 1\n",
+                "strip = 1 is not a setting",
+            ),
+            (
+                "[profile.dist]\ninherits = \"ship\"\n[profile.ship]\ninherits = \"dist\"\n",
+                "dist -> ship",
+            ),
+        ] {
+            let err = strip_of(profiles, Option::None, "dist").unwrap_err();
+            assert!(err.is::<UsageError>(), "{err:#}");
+            assert!(err.to_string().contains(expect), "{err:#}");
+        }
     }
 }

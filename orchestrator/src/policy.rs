@@ -3,7 +3,7 @@
 //! [name]` rows and in dist's refusal, and a message that says what usually causes it. A
 //! pure function of an `Inspection`, the `Target` and the `Policy` the config sets.
 
-use crate::config::TargetConfig;
+use crate::config::{Strip, TargetConfig};
 use crate::inspect::{self, Inspection};
 use crate::model::{Family, Format, GlibcVersion, Target};
 use serde::Serialize;
@@ -69,11 +69,16 @@ pub struct Policy {
     pub max_size: Option<u64>,
     /// Libraries, DLLs or dylib paths allowed beyond the platform's own (`*` ends a prefix).
     pub allow: Vec<String>,
-    pub expect_stripped: bool,
+    /// What the build profile's `strip` setting promises (config::profile_strip).
+    pub strip: Strip,
+    /// Linux: an executable stack is allowed (`allow-exec-stack`).
+    pub allow_exec_stack: bool,
+    /// Linux: RPATH/RUNPATH entries allowed beyond `$ORIGIN` (`allow-rpath`, `*` ends a prefix).
+    pub allow_rpath: Vec<String>,
 }
 
 impl Policy {
-    pub fn new(target: &Target, settings: Option<&TargetConfig>, expect_stripped: bool) -> Policy {
+    pub fn new(target: &Target, settings: Option<&TargetConfig>, strip: Strip) -> Policy {
         let settings = settings.cloned().unwrap_or_default();
         let allow = match target.family() {
             Family::WindowsMsvc | Family::WindowsGnu => settings.allow_dlls,
@@ -86,16 +91,43 @@ impl Policy {
                 .unwrap_or_else(|| DEFAULT_GLIBC_MAX.parse().expect("the default is a version")),
             max_size: settings.max_size,
             allow: allow.unwrap_or_default(),
-            expect_stripped,
+            strip,
+            allow_exec_stack: settings.allow_exec_stack.unwrap_or(false),
+            allow_rpath: settings.allow_rpath.unwrap_or_default(),
         }
     }
 
     fn allows(&self, name: &str) -> bool {
-        self.allow.iter().any(|pattern| match pattern.strip_suffix('*') {
-            Some(prefix) => name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
-            None => name.eq_ignore_ascii_case(pattern),
-        })
+        matches_any(&self.allow, name)
     }
+}
+
+/// `name` equals a pattern (ignoring ASCII case) or starts with one that ends in `*`.
+fn matches_any(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => name.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+        None => name.eq_ignore_ascii_case(pattern),
+    })
+}
+
+/// An RPATH/RUNPATH entry the dynamic loader resolves next to the binary, wherever it is
+/// installed: `$ORIGIN` or `${ORIGIN}`, alone or followed by a path. Anything else (an
+/// absolute build-machine directory, a relative path, which is taken from the current
+/// directory, or an empty entry, which means the current directory) points outside.
+fn is_origin_relative(entry: &str) -> bool {
+    ["$ORIGIN", "${ORIGIN}"].iter().any(|o| {
+        entry
+            .strip_prefix(o)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// A CodeView PDB path that names a directory: the build machine's layout leaked into the
+/// binary. The linker writes the PDB's full path unless told otherwise; this repository's
+/// msvc builds pass /PDBALTPATH:%_PDB% (just the file name) and the stripped release links
+/// with /DEBUG:NONE (no PDB path at all).
+fn pdb_leaks_a_directory(path: &str) -> bool {
+    path.contains(['/', '\\']) || path.as_bytes().get(1) == Some(&b':')
 }
 
 /// A broken rule: its name and what happened, with the usual cause.
@@ -128,6 +160,29 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
     let arch = target.arch();
     if !found.archs().contains(&arch) {
         fail("arch", format!("architecture is {}, {target} needs {arch}: the binary was built for another target (was --target passed to cargo?)", found.arch));
+    }
+    if matches!(target.family(), Family::LinuxMusl | Family::LinuxGnu) {
+        if let Some(elf) = &found.elf {
+            if elf.executable_stack == Some(true) && !policy.allow_exec_stack {
+                fail("exec-stack", "asks for an executable stack (PT_GNU_STACK has PF_X): an object without a .note.GNU-stack section, usually hand-written assembly in a -sys crate, was linked in; mark it (-Wa,--noexecstack), or set allow-exec-stack = true".into());
+            }
+            let outside: Vec<&str> = elf
+                .rpath
+                .iter()
+                .chain(&elf.runpath)
+                .flat_map(|list| list.split(':'))
+                .filter(|entry| !is_origin_relative(entry) && !matches_any(&policy.allow_rpath, entry))
+                .collect();
+            if !outside.is_empty() {
+                let shown: Vec<String> = outside.iter().map(|e| format!("`{e}`")).collect();
+                fail("rpath", format!("has RPATH/RUNPATH entries outside $ORIGIN ({}): the loader searches those directories on the user's machine, which may not exist or may hold other libraries; drop the -rpath link argument (a build script's cargo:rustc-link-arg), or list them in allow-rpath", shown.join(", ")));
+            }
+        }
+    }
+    if let Some(pdb) = found.pe.as_ref().and_then(|pe| pe.pdb_path.as_deref()) {
+        if pdb_leaks_a_directory(pdb) {
+            fail("pdb-path", format!("names its PDB by a build-machine path ({pdb}): link with /PDBALTPATH:%_PDB% (only the file name) or /DEBUG:NONE (no PDB)"));
+        }
     }
     match target.family() {
         Family::LinuxMusl => {
@@ -218,8 +273,20 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
         }
         Family::Other => {}
     }
-    if policy.expect_stripped && !found.stripped {
-        fail("stripped", "has a symbol table or debug info although the profile strips: set strip = true (and debug = false) in the profile".into());
+    match policy.strip {
+        Strip::Symbols if !found.stripped => {
+            let debug = found.debug_info();
+            let what = if debug.is_empty() {
+                "a symbol table".to_string()
+            } else {
+                format!("a symbol table or debug info ({})", debug.join(", "))
+            };
+            fail("stripped", format!("has {what} although the profile sets strip = true: the strip step did not run for this target (rustc needs a strip tool for some targets; link with -s), or the binary comes from another profile"));
+        }
+        Strip::DebugInfo if !found.debug_info().is_empty() => {
+            fail("stripped", format!("has debug info ({}) although the profile sets strip = \"debuginfo\": the strip step did not run for this target, or the binary comes from another profile", found.debug_info().join(", ")));
+        }
+        _ => {}
     }
     if let Some(max) = policy.max_size.filter(|&max| found.size > max) {
         fail(
@@ -261,7 +328,7 @@ mod tests {
     }
 
     fn policy(triple: &str, toml: TargetConfig) -> Policy {
-        Policy::new(&target(triple), Some(&toml), false)
+        Policy::new(&target(triple), Some(&toml), Strip::None)
     }
 
     const MUSL: &str = "x86_64-unknown-linux-musl";
@@ -491,12 +558,195 @@ mod tests {
     #[test]
     fn stripped_and_max_size_apply_to_every_target() {
         let found = fixture("hello-x86_64-macos");
-        let mut policy = Policy::new(&target("x86_64-apple-darwin"), None, true);
+        let mut policy = Policy::new(&target("x86_64-apple-darwin"), None, Strip::Symbols);
         assert_eq!(rules(&found, "x86_64-apple-darwin", &policy), ["stripped"]);
-        policy.expect_stripped = false;
+        policy.strip = Strip::None;
         policy.max_size = Some(1000);
         let failures = check(&found, &target("x86_64-apple-darwin"), &policy);
         assert_eq!(failures[0].rule, "max-size");
         assert!(failures[0].message.contains("16685 bytes, over max-size 1000"));
+    }
+
+    /// A real binary from the host's C compiler (glibc, so held to the -gnu rules with a
+    /// ceiling the host's glibc is under).
+    fn cc(flags: &[&str]) -> Inspection {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello.c");
+        let out = dir.path().join("hello");
+        let status = std::process::Command::new("cc")
+            .args(flags)
+            .arg(&source)
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .expect("cc runs");
+        assert!(status.success(), "cc {flags:?}");
+        inspect::inspect(&std::fs::read(out).unwrap()).unwrap()
+    }
+
+    fn host_gnu(extra: TargetConfig) -> Policy {
+        policy(
+            GNU,
+            TargetConfig {
+                glibc_max: Some("2.99".parse().unwrap()),
+                ..extra
+            },
+        )
+    }
+
+    #[test]
+    fn an_executable_stack_fails_on_linux_unless_allowed() {
+        let plain = cc(&["-s"]);
+        assert!(rules(&plain, GNU, &host_gnu(TargetConfig::default())).is_empty());
+        let exec = cc(&["-s", "-z", "execstack"]);
+        let failures = check(&exec, &target(GNU), &host_gnu(TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["exec-stack"]);
+        assert!(failures[0].message.contains("PT_GNU_STACK"), "{}", failures[0]);
+        // The same binary held to musl: the rule is the family's, not glibc's.
+        assert!(rules(&exec, MUSL, &policy(MUSL, TargetConfig::default())).contains(&"exec-stack"));
+        let allowed = TargetConfig {
+            allow_exec_stack: Some(true),
+            ..TargetConfig::default()
+        };
+        assert!(rules(&exec, GNU, &host_gnu(allowed)).is_empty());
+        // Only Linux runs the ELF rules: a flag set on a PE-target policy changes nothing.
+        assert!(rules(&exec, MINGW, &policy(MINGW, TargetConfig::default())).contains(&"format"));
+    }
+
+    #[test]
+    fn rpath_and_runpath_outside_origin_fail_on_linux_unless_allowed() {
+        for (flags, outside) in [
+            (
+                &["-s", "-Wl,-rpath,/home/ci/build/lib"][..],
+                vec!["`/home/ci/build/lib`"],
+            ),
+            (
+                &["-s", "-Wl,--disable-new-dtags,-rpath,/opt/x:$ORIGIN/../lib"][..],
+                vec!["`/opt/x`"],
+            ),
+            (&["-s", "-Wl,-rpath,lib"][..], vec!["`lib`"]),
+            (&["-s", "-Wl,-rpath,$ORIGINAL/lib"][..], vec!["`$ORIGINAL/lib`"]),
+        ] {
+            let found = cc(flags);
+            let failures = check(&found, &target(GNU), &host_gnu(TargetConfig::default()));
+            assert_eq!(
+                failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
+                ["rpath"],
+                "{flags:?}"
+            );
+            for entry in outside {
+                assert!(failures[0].message.contains(entry), "{flags:?}: {}", failures[0]);
+            }
+            assert!(!failures[0].message.contains("$ORIGIN/"), "{}", failures[0]);
+        }
+        for origin in ["$ORIGIN", "$ORIGIN/../lib", "${ORIGIN}/lib"] {
+            let found = cc(&["-s", &format!("-Wl,-rpath,{origin}")]);
+            let elf = found.elf.as_ref().unwrap();
+            assert_eq!(elf.runpath, [origin], "cc wrote the entry");
+            assert!(
+                rules(&found, GNU, &host_gnu(TargetConfig::default())).is_empty(),
+                "{origin}"
+            );
+        }
+        let found = cc(&["-s", "-Wl,-rpath,/opt/vendor/lib:/opt/other"]);
+        let allowed = TargetConfig {
+            allow_rpath: Some(vec!["/opt/vendor/*".into(), "/OPT/OTHER".into()]),
+            ..TargetConfig::default()
+        };
+        assert!(rules(&found, GNU, &host_gnu(allowed)).is_empty());
+        let partly = TargetConfig {
+            allow_rpath: Some(vec!["/opt/vendor/*".into()]),
+            ..TargetConfig::default()
+        };
+        assert_eq!(rules(&found, GNU, &host_gnu(partly)), ["rpath"]);
+    }
+
+    #[test]
+    fn a_pdb_path_that_names_a_build_directory_fails() {
+        // Built from hello-nostd.rs with rust-lld (fixtures/README.md): the file name only
+        // (rustc's default /PDBALTPATH:%_PDB%, and this repository's msvc release builds), no
+        // PDB at all (/DEBUG:NONE, its dist builds), and a full build path.
+        for name in ["pdb-name-only.exe", "pdb-none.exe", "hello-pdb.exe"] {
+            let triple = if name == "hello-pdb.exe" { MINGW } else { MSVC };
+            let found = fixture(name);
+            assert!(
+                rules(&found, triple, &Policy::new(&target(triple), None, Strip::None)).is_empty(),
+                "{name}: {:?}",
+                found.pe
+            );
+        }
+        assert_eq!(fixture("pdb-none.exe").pe.unwrap().pdb_path, None);
+        assert_eq!(
+            fixture("pdb-name-only.exe").pe.unwrap().pdb_path.as_deref(),
+            Some("pdb-name-only.pdb")
+        );
+        let leaked = fixture("pdb-absolute.exe");
+        let failures = check(
+            &leaked,
+            &target(MSVC),
+            &Policy::new(&target(MSVC), None, Strip::Symbols),
+        );
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["pdb-path"]);
+        assert!(
+            failures[0]
+                .message
+                .contains("/home/ci/work/app/target/release/deps/app.pdb")
+                && failures[0].message.contains("/PDBALTPATH:%_PDB%"),
+            "{}",
+            failures[0]
+        );
+        for path in [
+            r"C:\build\app.pdb",
+            r"\\server\share\app.pdb",
+            "target/app.pdb",
+            "c:app.pdb",
+        ] {
+            assert!(pdb_leaks_a_directory(path), "{path}");
+        }
+        assert!(!pdb_leaks_a_directory("app.pdb"));
+    }
+
+    #[test]
+    fn the_strip_rule_holds_a_binary_to_what_the_profile_says() {
+        // Unstripped and with debug info, stripped of debug info only, fully stripped.
+        let debug = cc(&["-g"]);
+        let symbols_only = cc(&["-g", "-Wl,--strip-debug"]);
+        let stripped = cc(&["-g", "-s"]);
+        assert!(symbols_only.debug_info().is_empty() && symbols_only.elf.as_ref().unwrap().symtab);
+        let with = |strip| {
+            let mut policy = host_gnu(TargetConfig::default());
+            policy.strip = strip;
+            policy
+        };
+        for (found, strip, expect) in [
+            (&debug, Strip::None, &[][..]),
+            (&debug, Strip::DebugInfo, &["stripped"][..]),
+            (&debug, Strip::Symbols, &["stripped"][..]),
+            (&symbols_only, Strip::None, &[][..]),
+            (&symbols_only, Strip::DebugInfo, &[][..]),
+            (&symbols_only, Strip::Symbols, &["stripped"][..]),
+            (&stripped, Strip::DebugInfo, &[][..]),
+            (&stripped, Strip::Symbols, &[][..]),
+        ] {
+            assert_eq!(rules(found, GNU, &with(strip)), expect, "{strip:?}");
+        }
+        // Mach-O keeps its debug info as stabs in the symbol table: zig's -g output has them,
+        // the -s one only local symbols.
+        let mac = "x86_64-apple-darwin";
+        let mac_policy = |strip| Policy::new(&target(mac), None, strip);
+        let mac_debug = fixture("hello-x86_64-macos-debug");
+        assert_eq!(rules(&mac_debug, mac, &mac_policy(Strip::DebugInfo)), ["stripped"]);
+        assert_eq!(mac_debug.debug_info(), ["the x86_64 slice's debug symbols"]);
+        assert!(rules(&fixture("hello-x86_64-macos"), mac, &mac_policy(Strip::DebugInfo)).is_empty());
+        assert_eq!(
+            rules(&fixture("hello-x86_64-macos"), mac, &mac_policy(Strip::Symbols)),
+            ["stripped"]
+        );
+
+        let failure = &check(&debug, &target(GNU), &with(Strip::DebugInfo))[0];
+        assert!(
+            failure.message.contains(".debug_info") && failure.message.contains("strip = \"debuginfo\""),
+            "{failure}"
+        );
     }
 }

@@ -99,6 +99,9 @@ impl flags::Dist {
 pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     let (runner, config, plan) = (&ctx.runner, &ctx.config, &ctx.plan);
     build::check_provisions(plan, options.accept_msvc_license, options.no_provision)?;
+    // What the profile's `strip` promises, whatever the profile is called: read before
+    // anything is built, so a strip value cargo would refuse stops the run here.
+    let strip = crate::config::profile_strip(&config.workspace_root, &plan.profile)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
     // Held until this process ends; the OS releases it even after kill -9.
@@ -129,11 +132,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
                 .and_then(|binaries| {
-                    let policy = policy::Policy::new(
-                        &job.target,
-                        config.target_config.get(&job.target),
-                        strips(&plan.profile),
-                    );
+                    let policy = policy::Policy::new(&job.target, config.target_config.get(&job.target), strip);
                     finish_job(
                         runner,
                         plan,
@@ -609,11 +608,6 @@ fn smoke_run(runner: &Runner, plan: &Plan, job: &Job, binary: &Path) -> Result<(
 
 /// Reads a built binary and applies the target's rules; a failure names each broken rule
 /// and its usual cause, and nothing is packed.
-/// The dist profile strips; other profiles are the user's choice.
-fn strips(profile: &str) -> bool {
-    profile == "dist"
-}
-
 fn verify_binary(path: &Path, target: &Target, policy: &policy::Policy) -> Result<inspect::Inspection> {
     let inspection = inspect::inspect_file(path)?;
     let failures = policy::check(&inspection, target, policy);

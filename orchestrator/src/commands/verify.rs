@@ -96,7 +96,7 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
             }
         },
     };
-    let policy = Policy::new(&target, settings.per_target.get(&target), settings.profile == "dist");
+    let policy = Policy::new(&target, settings.per_target.get(&target), settings.strip);
     let failures = check(&found, &target, &policy);
     Row {
         file,
@@ -249,10 +249,7 @@ fn verify_manifest(
             path.display()
         ))
     })?;
-    let settings = VerifySettings {
-        profile: manifest.profile.clone(),
-        ..settings.clone()
-    };
+    let settings = settings.for_profile(&manifest.profile)?;
     for artifact in &manifest.artifacts {
         let file = out_dir.join(&artifact.name);
         let triple = target.cloned().or_else(|| artifact.target_triples.first().cloned());
@@ -346,8 +343,11 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     };
     let settings = match &meta {
         Some(meta) => config::verify_settings(meta)?,
+        // Outside a workspace there is no profile to read: hold the files to the profile
+        // `init` writes (`dist`, strip = true).
         None => VerifySettings {
             profile: "dist".into(),
+            strip: config::Strip::Symbols,
             ..VerifySettings::default()
         },
     };
@@ -475,6 +475,48 @@ mod tests {
         assert_eq!(row.inspection.unwrap().arch, "unknown(0x2b)");
         let row = verify_bytes("sparc".into(), &bytes, Some(&target(MUSL)), &VerifySettings::default());
         assert_eq!(row.failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["arch"]);
+    }
+
+    /// RELIABILITY.md: a goblin panic becomes a FAIL row ([readable]), not a crash. The
+    /// panic is goblin's own (the pre-check that prevents it is off on this thread).
+    #[test]
+    fn a_goblin_panic_becomes_a_readable_fail_row() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(inspect::tests::GOBLIN_PANIC);
+        let bytes = std::fs::read(path).unwrap();
+        let row = inspect::tests::without_precheck(|| {
+            verify_bytes(
+                "crash".into(),
+                &bytes,
+                Some(&target(MAC_ARM)),
+                &VerifySettings::default(),
+            )
+        });
+        assert!(!row.passed());
+        assert_eq!(
+            row.failures,
+            [Failure {
+                rule: "readable",
+                message: "malformed binary: the parser gave up on its headers".into()
+            }]
+        );
+    }
+
+    /// A file over the inspector's bound is a FAIL row, read no further.
+    #[test]
+    fn a_file_over_one_gib_is_a_readable_fail_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(inspect::MAX_INPUT + 1)
+            .unwrap();
+        let mut rows = Vec::new();
+        verify_path(&path, Some(&target(MUSL)), &VerifySettings::default(), &mut rows).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].failures[0].rule, "readable");
+        assert!(rows[0].failures[0].message.contains("larger than any release binary"));
     }
 
     #[test]

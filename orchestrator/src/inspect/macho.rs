@@ -30,8 +30,11 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
     let mut min_os = None;
     let mut code_signature = false;
     let mut local_symbols = None;
+    let mut dwarf = false;
     for lc in &macho.load_commands {
         match &lc.command {
+            CommandVariant::Segment64(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
+            CommandVariant::Segment32(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
             CommandVariant::Dysymtab(d) => local_symbols = Some(d.nlocalsym),
             CommandVariant::CodeSignature(_) => code_signature = true,
             CommandVariant::BuildVersion(b) => min_os = Some(mach_version(b.minos)),
@@ -58,6 +61,21 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
             true
         }),
     };
+    // Debugging symbols (stabs: N_SO, N_OSO, N_FUN …) are what `strip -S` removes; the scan
+    // stops at the first unreadable entry, as above.
+    let stabs = || {
+        macho.symbols.as_ref().is_some_and(|s| {
+            for sym in s.iter() {
+                match sym {
+                    Ok((_, nlist)) if nlist.is_stab() => return true,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            false
+        })
+    };
+    let debug_info = dwarf || stabs();
     MachOSlice {
         arch: mach_arch(macho.header.cputype()),
         cputype: macho.header.cputype(),
@@ -72,6 +90,7 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
         min_os,
         code_signature,
         stripped,
+        debug_info,
     }
 }
 
@@ -139,20 +158,35 @@ fn mach_precheck(bytes: &[u8]) -> goblin::error::Result<()> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests turn the pre-check off on their thread to reach goblin's own panic: the
+    /// catch_unwind net's test (`inspect::tests::without_precheck`).
+    pub(super) static SKIP_PRECHECK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn precheck(bytes: &[u8]) -> goblin::error::Result<()> {
+    #[cfg(test)]
+    if SKIP_PRECHECK.with(|s| s.get()) {
+        return Ok(());
+    }
+    mach_precheck(bytes)
+}
+
 pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     let is_fat = matches!(
         bytes.get(..4),
         Some([0xca, 0xfe, 0xba, 0xbe] | [0xbe, 0xba, 0xfe, 0xca])
     );
     if !is_fat {
-        mach_precheck(bytes)?;
+        precheck(bytes)?;
     }
     let (fat, slices) = match Mach::parse(bytes)? {
         Mach::Binary(macho) => (false, vec![mach_slice(&macho)]),
         Mach::Fat(multi) => {
             let mut slices = Vec::new();
             for (index, arch) in multi.arches()?.iter().enumerate() {
-                mach_precheck(bytes.get(arch.offset as usize..).unwrap_or_default())?;
+                precheck(bytes.get(arch.offset as usize..).unwrap_or_default())?;
                 match multi.get(index)? {
                     SingleArch::MachO(macho) => slices.push(mach_slice(&macho)),
                     SingleArch::Archive(_) => {

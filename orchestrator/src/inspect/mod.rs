@@ -96,6 +96,9 @@ pub struct PeDetails {
     pub pdb_path: Option<String>,
     /// No vcruntime*, msvcp*, api-ms-win-crt-* or ucrtbase import: the C runtime is inside.
     pub static_crt: bool,
+    /// Names of the .debug_* sections (DWARF that MinGW linkers leave in the image).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub debug_sections: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,13 @@ pub struct MachOSlice {
     pub min_os: Option<String>,
     pub code_signature: bool,
     pub stripped: bool,
+    /// Debug info is left: debugging (N_STAB) symbols, or a __DWARF segment.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub debug_info: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 impl Inspection {
@@ -125,6 +135,24 @@ impl Inspection {
             Some(m) => m.slices.iter().map(|s| s.arch.as_str()).collect(),
             None => vec![self.arch.as_str()],
         }
+    }
+
+    /// Where debug info is left in the file (debug sections, or Mach-O stabs per slice);
+    /// empty when there is none.
+    pub fn debug_info(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if let Some(elf) = &self.elf {
+            found.extend(elf.debug_sections.iter().cloned());
+        }
+        if let Some(pe) = &self.pe {
+            found.extend(pe.debug_sections.iter().cloned());
+        }
+        for slice in self.macho.iter().flat_map(|m| &m.slices) {
+            if slice.debug_info {
+                found.push(format!("the {} slice's debug symbols", slice.arch));
+            }
+        }
+        found
     }
 }
 
@@ -260,18 +288,218 @@ pub mod tests {
         }
     }
 
+    /// Every real fixture cut short at many lengths: the parser itself (`parse`, without
+    /// inspect's catch_unwind net) must return, and every cut that loses the headers the
+    /// answer rests on must be an error, never a half-read inspection.
     #[test]
     fn truncated_real_binaries_never_panic() {
         for name in [
+            "hello-x86_64-linux-musl",
+            "hello-aarch64-linux-musl",
             "hello-x86_64-linux-gnu-2.17",
             "hello-x86_64-windows-gnu.exe",
+            "hello-pdb.exe",
+            "hello-x86_64-macos",
             "hello-aarch64-macos",
         ] {
             let bytes = fixture(name);
-            for len in (0..bytes.len()).step_by(97) {
-                let _ = inspect(&bytes[..len]);
+            assert!(parse(&bytes).is_ok(), "{name} whole");
+            let mut errors = 0;
+            let lengths: Vec<usize> = (0..bytes.len()).step_by(97).chain([bytes.len() - 1]).collect();
+            for &len in &lengths {
+                if parse(&bytes[..len]).is_err() {
+                    errors += 1;
+                }
+            }
+            // The first 64 bytes hold no complete header of any format.
+            for len in 0..64 {
+                assert!(parse(&bytes[..len]).is_err(), "{name} cut to {len} bytes parsed");
+            }
+            assert!(
+                errors > lengths.len() / 2,
+                "{name}: only {errors} of {} cuts were errors",
+                lengths.len()
+            );
+        }
+    }
+
+    /// Runs `f` with the Mach-O pre-check off on this thread, so that goblin itself meets
+    /// the input the pre-check refuses.
+    pub fn without_precheck<T>(f: impl FnOnce() -> T) -> T {
+        macho::SKIP_PRECHECK.with(|s| s.set(true));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        macho::SKIP_PRECHECK.with(|s| s.set(false));
+        result.unwrap_or_else(|p| std::panic::resume_unwind(p))
+    }
+
+    pub const GOBLIN_PANIC: &str = "fuzz/crash-835edbd5f6c922803a6da2b63feef7a741c81ec4";
+
+    /// The safety net under the pre-checks: a real goblin panic (the fuzzer's LC_MAIN
+    /// overflow, with the pre-check that prevents it turned off) is an error, not a crash.
+    #[test]
+    fn a_goblin_panic_is_an_error_not_a_crash() {
+        let bytes = fixture(GOBLIN_PANIC);
+        without_precheck(|| {
+            assert!(
+                std::panic::catch_unwind(|| parse(&bytes)).is_err(),
+                "goblin no longer panics on {GOBLIN_PANIC}: find another input for this test"
+            );
+            assert_eq!(
+                inspect(&bytes),
+                Err("malformed binary: the parser gave up on its headers".to_string())
+            );
+        });
+        // With the pre-check, goblin never sees it.
+        assert!(parse(&bytes).unwrap_err().contains("__TEXT segment starts in memory"));
+    }
+
+    /// Inputs over MAX_INPUT are refused before anything is read: a sparse file one byte
+    /// over the bound takes no disk space and is never mapped.
+    #[test]
+    fn inputs_over_one_gib_are_refused_unread() {
+        assert_eq!(MAX_INPUT, 1 << 30);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_INPUT + 1).unwrap();
+        let err = format!("{:#}", map(&path).err().unwrap());
+        assert!(
+            err.contains("is 1073741825 bytes, larger than any release binary"),
+            "{err}"
+        );
+        let err = format!("{:#}", inspect_file(&path).unwrap_err());
+        assert!(err.contains("larger than any release binary"), "{err}");
+        // At the bound it is mapped (and, all zeros, is no executable).
+        file.set_len(MAX_INPUT).unwrap();
+        assert_eq!(map(&path).unwrap().bytes().len() as u64, MAX_INPUT);
+        assert!(inspect_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not an executable"));
+    }
+
+    /// xorshift64*: deterministic, so a failing case names its seed and replays.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// One seeded mutation of a real binary: bit flips, a header field overwritten with a
+    /// boundary value, a truncation, or a run of bytes zeroed or filled. Headers sit at the
+    /// start and (ELF section headers, Mach-O link-edit) the end, so three in four offsets
+    /// land in the first 4 KiB or the last 4 KiB.
+    fn mutate(original: &[u8], rng: &mut Rng) -> Vec<u8> {
+        let mut bytes = original.to_vec();
+        for _ in 0..1 + rng.below(4) {
+            let len = bytes.len();
+            let offset = |rng: &mut Rng| match rng.below(4) {
+                0 => rng.below(len),
+                1 => len.saturating_sub(1 + rng.below(4096.min(len))),
+                _ => rng.below(4096.min(len)),
+            };
+            match rng.below(5) {
+                0 => {
+                    let at = offset(rng);
+                    bytes[at] ^= 1 << rng.below(8);
+                }
+                1 => {
+                    let values: [u64; 8] = [0, 1, 0x7f, 0xff, 0x7fff_ffff, 0xffff_ffff, u64::MAX, len as u64];
+                    let value = values[rng.below(values.len())].to_le_bytes();
+                    let width = [2, 4, 8][rng.below(3)];
+                    let at = offset(rng).min(len.saturating_sub(width));
+                    bytes[at..at + width.min(len)].copy_from_slice(&value[..width.min(len)]);
+                }
+                2 => bytes.truncate(rng.below(len)),
+                3 => {
+                    let at = offset(rng);
+                    let end = (at + 1 + rng.below(64)).min(bytes.len());
+                    let fill = [0, 0xff][rng.below(2)];
+                    bytes[at.min(end)..end].fill(fill);
+                }
+                _ => {
+                    let at = offset(rng);
+                    let value = rng.next() as u8;
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = value;
+                    }
+                }
+            }
+            if bytes.is_empty() {
+                break;
             }
         }
+        bytes
+    }
+
+    /// Mutation fuzzing inside `cargo test`, for a bounded number of deterministic cases:
+    /// real binaries of all three formats (the zig-built fixtures, and the Rust toolchain's
+    /// own release `cargo` and `rustc` ELF binaries from the sysroot), each mutated and fed to
+    /// `parse` without inspect's catch_unwind net, then serialised as dist does. A panic
+    /// fails the test, naming the file and the seed.
+    #[test]
+    fn mutated_real_binaries_never_panic() {
+        let mut inputs: Vec<(String, Vec<u8>, u64)> = [
+            "hello-x86_64-linux-musl",
+            "hello-aarch64-linux-musl",
+            "hello-x86_64-linux-gnu-2.17",
+            "hello-x86_64-windows-gnu.exe",
+            "hello-pdb.exe",
+            "pdb-absolute.exe",
+            "hello-x86_64-macos",
+            "hello-aarch64-macos",
+            "hello-x86_64-macos-debug",
+        ]
+        .iter()
+        .map(|name| (name.to_string(), fixture(name), 600))
+        .collect();
+        let arm = fixture("hello-aarch64-macos");
+        let x86 = fixture("hello-x86_64-macos");
+        inputs.push(("universal".into(), fat(&[&x86, &arm]), 600));
+        // Large real release binaries: fewer cases, each a copy of the whole file.
+        let sysroot = std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .args(["--print", "sysroot"])
+            .output()
+            .expect("rustc runs");
+        let sysroot = std::path::PathBuf::from(String::from_utf8(sysroot.stdout).unwrap().trim());
+        for tool in ["bin/cargo", "bin/rustc"] {
+            let path = sysroot.join(tool);
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(parse(&bytes).is_ok(), "{} does not parse", path.display());
+            inputs.push((path.display().to_string(), bytes, 60));
+        }
+        let mut cases = 0;
+        for (name, original, count) in &inputs {
+            assert!(parse(original).is_ok(), "{name} does not parse unmutated");
+            for case in 0..*count {
+                let seed = 0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0x1000_0001);
+                let bytes = mutate(original, &mut Rng(seed));
+                let started = std::time::Instant::now();
+                let result = std::panic::catch_unwind(|| {
+                    if let Ok(found) = parse(&bytes) {
+                        serde_json::to_string(&found).unwrap();
+                        found.debug_info();
+                    }
+                });
+                assert!(result.is_ok(), "{name} mutated with seed {seed:#x} panics");
+                assert!(
+                    started.elapsed().as_secs() < 2,
+                    "{name} mutated with seed {seed:#x} takes {:?}",
+                    started.elapsed()
+                );
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 10 * 600 + 2 * 60);
     }
 
     #[test]

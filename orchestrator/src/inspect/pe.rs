@@ -38,6 +38,13 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
         .and_then(|d| d.codeview_pdb70_debug_info.as_ref())
         .map(|cv| String::from_utf8_lossy(cv.filename.split(|&b| b == 0).next().unwrap_or_default()).into_owned());
     let static_crt = !needed.iter().any(|d| is_crt_dll(d));
+    let debug_sections = pe
+        .sections
+        .iter()
+        .filter_map(|s| s.name().ok())
+        .filter(|n| n.starts_with(".debug_") || n.starts_with(".zdebug_"))
+        .map(str::to_string)
+        .collect();
     Ok(Inspection {
         format: Format::Pe,
         arch,
@@ -57,6 +64,7 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
             subsystem,
             pdb_path,
             static_crt,
+            debug_sections,
         }),
         macho: None,
     })

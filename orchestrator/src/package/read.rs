@@ -16,6 +16,20 @@ use std::path::{Component, Path};
 /// All entries together may not decompress to more than this.
 const MAX_TOTAL: u64 = 2 << 30;
 
+/// The bounds an archive is read within: one entry, and all entries (or the whole
+/// decompressed .tar.xz / .tar.zst stream) together.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    entry: u64,
+    total: u64,
+}
+
+/// A release binary is at most what the inspector reads (1 GiB); the archive at most 2 GiB.
+const LIMITS: Limits = Limits {
+    entry: MAX_INPUT,
+    total: MAX_TOTAL,
+};
+
 /// Calls `visit` with the path and bytes of every regular file in the archive, in archive
 /// order, after checking every entry's path and link target.
 pub fn read(path: &Path, format: ArchiveFormat, visit: impl FnMut(&str, &[u8])) -> Result<()> {
@@ -24,39 +38,47 @@ pub fn read(path: &Path, format: ArchiveFormat, visit: impl FnMut(&str, &[u8])) 
 }
 
 /// `read` over any seekable reader (the fuzz target passes bytes).
-pub fn read_from<R: BufRead + Seek>(
+pub fn read_from<R: BufRead + Seek>(reader: R, format: ArchiveFormat, visit: impl FnMut(&str, &[u8])) -> Result<()> {
+    read_limited(reader, format, LIMITS, visit)
+}
+
+fn read_limited<R: BufRead + Seek>(
     mut reader: R,
     format: ArchiveFormat,
+    limits: Limits,
     mut visit: impl FnMut(&str, &[u8]),
 ) -> Result<()> {
     match format {
-        ArchiveFormat::TarGz => read_tar(flate2::bufread::GzDecoder::new(reader), &mut visit),
+        ArchiveFormat::TarGz => read_tar(flate2::bufread::GzDecoder::new(reader), limits, &mut visit),
         ArchiveFormat::TarXz => {
-            let mut out = Bounded(Vec::new());
+            let mut out = Bounded(Vec::new(), limits.total);
             lzma_rs::xz_decompress(&mut reader, &mut out)
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("the xz stream is corrupt, or decompresses to more than the limit")?;
-            read_tar(&out.0[..], &mut visit)
+            read_tar(&out.0[..], limits, &mut visit)
         }
         ArchiveFormat::TarZst => {
             // Decoded whole within the same bound as xz: the tar reader walks a slice.
             let mut decoder = zstd::Decoder::with_buffer(reader).context("the zstd stream is corrupt")?;
-            let mut out = Bounded(Vec::new());
+            let mut out = Bounded(Vec::new(), limits.total);
             std::io::copy(&mut decoder, &mut out)
                 .context("the zstd stream is corrupt, or decompresses to more than the limit")?;
-            read_tar(&out.0[..], &mut visit)
+            read_tar(&out.0[..], limits, &mut visit)
         }
-        ArchiveFormat::Zip => read_zip(reader, &mut visit),
+        ArchiveFormat::Zip => read_zip(reader, limits, &mut visit),
     }
 }
 
-/// A Vec that refuses to grow past MAX_TOTAL.
-struct Bounded(Vec<u8>);
+/// A Vec that refuses to grow past its limit.
+struct Bounded(Vec<u8>, u64);
 
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.len() as u64 + buf.len() as u64 > MAX_TOTAL {
-            return Err(std::io::Error::other("the archive decompresses to more than 2 GiB"));
+        if self.0.len() as u64 + buf.len() as u64 > self.1 {
+            return Err(std::io::Error::other(format!(
+                "the archive decompresses to more than {} bytes",
+                self.1
+            )));
         }
         self.0.extend_from_slice(buf);
         Ok(buf.len())
@@ -89,23 +111,23 @@ fn check_link(entry: &str, target: &str) -> Result<()> {
     Ok(())
 }
 
-fn read_bounded(reader: impl Read, name: &str, total: &mut u64) -> Result<Vec<u8>> {
+fn read_bounded(reader: impl Read, name: &str, limits: Limits, total: &mut u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader
-        .take(MAX_INPUT + 1)
+        .take(limits.entry + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading entry `{name}`"))?;
-    if bytes.len() as u64 > MAX_INPUT {
-        bail!("entry `{name}` is larger than {MAX_INPUT} bytes");
+    if bytes.len() as u64 > limits.entry {
+        bail!("entry `{name}` is larger than {} bytes", limits.entry);
     }
     *total += bytes.len() as u64;
-    if *total > MAX_TOTAL {
-        bail!("the archive decompresses to more than {MAX_TOTAL} bytes");
+    if *total > limits.total {
+        bail!("the archive decompresses to more than {} bytes", limits.total);
     }
     Ok(bytes)
 }
 
-fn read_tar(reader: impl Read, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
+fn read_tar(reader: impl Read, limits: Limits, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
     let mut archive = tar::Archive::new(reader);
     let mut total = 0;
     for entry in archive.entries().context("not a tar archive")? {
@@ -127,14 +149,14 @@ fn read_tar(reader: impl Read, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()>
                 check_link(&name, &target)?;
             }
         } else if kind.is_file() {
-            let bytes = read_bounded(entry, &name, &mut total)?;
+            let bytes = read_bounded(entry, &name, limits, &mut total)?;
             visit(&name, &bytes);
         }
     }
     Ok(())
 }
 
-fn read_zip(reader: impl Read + Seek, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
+fn read_zip(reader: impl Read + Seek, limits: Limits, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
     let mut archive = zip::ZipArchive::new(reader).context("not a zip archive")?;
     let mut total = 0;
     for index in 0..archive.len() {
@@ -149,7 +171,7 @@ fn read_zip(reader: impl Read + Seek, visit: &mut dyn FnMut(&str, &[u8])) -> Res
                 .with_context(|| format!("reading link `{name}`"))?;
             check_link(&name, &target)?;
         } else if entry.is_file() {
-            let bytes = read_bounded(&mut entry, &name, &mut total)?;
+            let bytes = read_bounded(&mut entry, &name, limits, &mut total)?;
             visit(&name, &bytes);
         }
     }
@@ -191,5 +213,102 @@ mod tests {
         assert!(check_link("top/sub/bin", "../../../x").is_err());
         check_link("top/bin", "app").unwrap();
         check_link("top/sub/bin", "../app").unwrap();
+    }
+
+    /// A tar of the given files, compressed in `format` (the packager's own writers'
+    /// formats, made here with the same crates).
+    fn archive(format: ArchiveFormat, files: &[(&str, usize)]) -> Vec<u8> {
+        if format == ArchiveFormat::Zip {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            for (name, size) in files {
+                zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+                zip.write_all(&vec![7u8; *size]).unwrap();
+            }
+            return zip.finish().unwrap().into_inner();
+        }
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, size) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(*size as u64);
+            header.set_mode(0o755);
+            header.set_cksum();
+            tar.append_data(&mut header, name, &vec![7u8; *size][..]).unwrap();
+        }
+        let tar = tar.into_inner().unwrap();
+        match format {
+            ArchiveFormat::TarGz => {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(&tar).unwrap();
+                gz.finish().unwrap()
+            }
+            ArchiveFormat::TarXz => {
+                let mut xz = Vec::new();
+                lzma_rs::xz_compress(&mut &tar[..], &mut xz).unwrap();
+                xz
+            }
+            ArchiveFormat::TarZst => zstd::encode_all(&tar[..], 1).unwrap(),
+            ArchiveFormat::Zip => unreachable!(),
+        }
+    }
+
+    fn read_small(bytes: &[u8], format: ArchiveFormat, limits: Limits) -> Result<Vec<String>> {
+        let mut seen = Vec::new();
+        read_limited(std::io::Cursor::new(bytes), format, limits, |name, _| {
+            seen.push(name.to_string())
+        })?;
+        Ok(seen)
+    }
+
+    #[test]
+    fn the_bounds_are_one_gib_per_entry_and_two_gib_in_all() {
+        assert_eq!((LIMITS.entry, LIMITS.total), (1 << 30, 2 << 30));
+        assert_eq!(LIMITS.entry, crate::inspect::MAX_INPUT);
+    }
+
+    /// Each bound, with small limits in place of 1 and 2 GiB, in every format: an entry one
+    /// byte over its bound, and entries each within theirs but together over the total.
+    #[test]
+    fn an_entry_or_an_archive_over_its_bound_is_refused() {
+        let limits = Limits {
+            entry: 1000,
+            total: 5000,
+        };
+        for format in [
+            ArchiveFormat::TarGz,
+            ArchiveFormat::TarXz,
+            ArchiveFormat::TarZst,
+            ArchiveFormat::Zip,
+        ] {
+            let fits = archive(format, &[("top/a", 1000), ("top/b", 1000)]);
+            assert_eq!(
+                read_small(&fits, format, limits).unwrap(),
+                ["top/a", "top/b"],
+                "{format:?}"
+            );
+
+            let big = archive(format, &[("top/a", 1001)]);
+            let err = format!("{:#}", read_small(&big, format, limits).unwrap_err());
+            assert!(
+                err.contains("entry `top/a` is larger than 1000 bytes"),
+                "{format:?}: {err}"
+            );
+
+            let six: Vec<(String, usize)> = (0..6).map(|i| (format!("top/{i}"), 900)).collect();
+            let six: Vec<(&str, usize)> = six.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+            let many = archive(format, &six);
+            let err = format!("{:#}", read_small(&many, format, limits).unwrap_err());
+            assert!(err.contains("decompresses to more than"), "{format:?}: {err}");
+        }
+        // .tar.xz and .tar.zst are decompressed whole first: the stream itself is bounded
+        // (tar's headers and padding count), before any entry is looked at.
+        for format in [ArchiveFormat::TarXz, ArchiveFormat::TarZst] {
+            let one = archive(format, &[("top/a", 1000)]);
+            let tight = Limits {
+                entry: 1000,
+                total: 1500,
+            };
+            let err = format!("{:#}", read_small(&one, format, tight).unwrap_err());
+            assert!(err.contains("decompresses to more than the limit"), "{format:?}: {err}");
+        }
     }
 }

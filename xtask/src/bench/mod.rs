@@ -1198,7 +1198,24 @@ mod tests {
             "{:?}",
             fig.rows
         );
-        assert_ne!(fig.verdict, Verdict::NotMeasured(String::new()));
+        // Each baseline tool on PATH gives its rows and the figure is judged; a missing one
+        // must be named in the verdict, never pass as a measurement.
+        let tools = [("readelf", "binutils"), ("file", "file")];
+        for (tool, _) in tools.iter().filter(|(t, _)| on_path(t)) {
+            assert!(
+                labels.contains(&format!("test: `{tool}`").as_str())
+                    && labels.contains(&format!("test: inspect ÷ `{tool}`").as_str()),
+                "{tool} is installed but was not timed: {labels:?}"
+            );
+        }
+        match tools.iter().find(|(t, _)| !on_path(t)) {
+            Some((tool, package)) => assert_eq!(fig.verdict, missing(tool, package)),
+            None => assert!(
+                matches!(fig.verdict, Verdict::Met | Verdict::Missed(_)),
+                "both tools are installed, yet the figure was not judged: {:?}",
+                fig.verdict
+            ),
+        }
 
         // The first MiB of the binary: real machine code, small enough to pack quickly in a debug build.
         let part = dir.path().join("part");

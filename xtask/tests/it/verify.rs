@@ -327,3 +327,67 @@ fn dist_verifies_before_packing_and_verify_rechecks_the_manifest() {
     std::fs::write(&path, "{\"format_version\": 1}").unwrap();
     expect_exit(&verify(root, &[]), 2, "is not a manifest this version reads");
 }
+
+/// The strip rule holds a binary to its profile's `strip` setting, whatever the profile is
+/// called (it used to key on the name "dist": a stripping `release` was never checked and
+/// a `dist` with `strip = false` failed). The binaries are the Mach-O fixtures: one with
+/// local symbols, one with debugging symbols (stabs) as well.
+#[test]
+fn the_strip_rule_follows_the_profiles_setting_not_its_name() {
+    let fixtures = crate::harness::repo_root().join("orchestrator/tests/fixtures");
+    let symbols = fixtures.join("hello-x86_64-macos");
+    let debug = fixtures.join("hello-x86_64-macos-debug");
+    let (symbols, debug) = (symbols.to_str().unwrap(), debug.to_str().unwrap());
+    let workspace = |profile: &str, profiles: &str| {
+        let ws = crate::harness::Workspace::empty();
+        ws.write(
+            "Cargo.toml",
+            &format!(
+                "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
+                 [workspace.metadata.dist]\nprofile = \"{profile}\"\n\n{profiles}"
+            ),
+        );
+        ws.write("src/main.rs", "fn main() {}\n");
+        ws
+    };
+    let release_strips = workspace("release", "[profile.release]\nstrip = true\n");
+    expect_rule(
+        &verify(release_strips.root(), &[symbols]),
+        "stripped",
+        "has a symbol table although the profile sets strip = true",
+    );
+    let dist_keeps = workspace("dist", "[profile.dist]\ninherits = \"release\"\nstrip = false\n");
+    expect_report(&verify(dist_keeps.root(), &[symbols, debug]), 0, "PASS");
+    let inherited = workspace(
+        "dist",
+        "[profile.release]\nstrip = \"debuginfo\"\n\n[profile.dist]\ninherits = \"release\"\n",
+    );
+    expect_report(&verify(inherited.root(), &[symbols]), 0, "PASS");
+    expect_rule(
+        &verify(inherited.root(), &[debug]),
+        "stripped",
+        "has debug info (the x86_64 slice's debug symbols) although the profile sets strip = \"debuginfo\"",
+    );
+    let unknown = workspace("release", "[profile.release]\nstrip = \"everything\"\n");
+    crate::harness::expect_usage_error(
+        &verify(unknown.root(), &[symbols]),
+        "strip = \"everything\" is not a setting cargo knows",
+    );
+}
+
+/// The Linux rules' settings are per-target keys, still refused when misspelt.
+#[test]
+fn exec_stack_and_rpath_are_configurable_per_target() {
+    let b = built();
+    let gnu = b.gnu.to_str().unwrap();
+    let ws = hello(
+        "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"2.99\"\nallow-libs = [\"libgcc_s.so.1\"]\n\
+         allow-exec-stack = false\nallow-rpath = [\"/opt/vendor/*\"]",
+    );
+    expect_report(&verify(ws.root(), &[gnu]), 0, "PASS");
+    write_workspace(
+        &ws,
+        "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nallow-rpaths = [\"/opt\"]",
+    );
+    crate::harness::expect_usage_error(&verify(ws.root(), &[gnu]), "unknown field `allow-rpaths`");
+}
