@@ -588,6 +588,7 @@ fn finish_job(
         target_triples: vec![job.target.clone()],
         format: job.format,
         route: job.route,
+        features: job.features.clone(),
         size,
         checksums: BTreeMap::from([("sha256".to_string(), sha256)]),
         smoke,
