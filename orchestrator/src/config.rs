@@ -333,7 +333,7 @@ fn read(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<(Metadata, Config)> {
-    let meta = metadata_with(runner, manifest_path, toolchain.cmd("cargo"))?;
+    let meta = metadata_with(runner, manifest_path, toolchain.query_cmd("cargo"))?;
     let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
     let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
     config.source_date_epoch = source_date_epoch(time)?;
@@ -362,7 +362,7 @@ fn resolve_graphs(
     for (features, triples) in groups {
         let loaded = deps::load(
             runner,
-            &toolchain.cmd("cargo"),
+            &toolchain.query_cmd("cargo"),
             &manifest,
             &triples,
             &config.bins,

@@ -172,6 +172,16 @@ impl Toolchain {
         }
     }
 
+    /// `program` for a query before anything is installed (`cargo metadata`): this
+    /// toolchain when it is installed, else the running one (reading a workspace does not
+    /// depend on the compiler's version).
+    pub fn query_cmd(&self, program: impl Into<String>) -> Cmd {
+        match self.install {
+            None => self.cmd(program),
+            Some(_) => Cmd::new(program),
+        }
+    }
+
     /// `rustup target add` for this toolchain.
     pub fn target_add(&self, target: &Target) -> Cmd {
         let cmd = Cmd::new("rustup").args(["target", "add"]);
