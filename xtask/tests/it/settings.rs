@@ -102,19 +102,33 @@ fn the_workspaces_toolchain_file_names_the_toolchain_not_the_running_one() {
         "0.1.0",
         &format!("[workspace.metadata.dist]\ntargets = [\"{MUSL}\"]\nprofile = \"release\""),
     );
-    // What rustup's proxy sets for this repository's xtask; the workspace's own file wins.
-    ws.write("rust-toolchain.toml", "[toolchain]\nchannel = \"stable\"\n");
-    let plan = ws.xtask(["plan", "--json"]).env("RUSTUP_TOOLCHAIN", "1.95.0").run();
+    // rustup's proxy sets RUSTUP_TOOLCHAIN for the running xtask (here: nightly); without a
+    // toolchain file the newest installed stable builds, and with one, the one it names.
+    let running = "nightly";
+    let plan = ws.xtask(["plan", "--json"]).env("RUSTUP_TOOLCHAIN", running).run();
+    let toolchain = plan.json()["toolchain"].clone();
+    assert_eq!(toolchain["name"], "stable", "{toolchain}");
+    assert!(
+        toolchain["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the newest installed stable toolchain"),
+        "{toolchain}"
+    );
+    // 1.95.0 is this repository's pin, so it is installed wherever these tests run.
+    ws.write("rust-toolchain.toml", "[toolchain]\nchannel = \"1.95.0\"\n");
+    let plan = ws.xtask(["plan", "--json"]).env("RUSTUP_TOOLCHAIN", running).run();
     expect_ok(&plan);
     let plan = plan.json();
-    assert_eq!(plan["toolchain"]["name"], "stable", "{plan}");
+    assert_eq!(plan["toolchain"]["name"], "1.95.0", "{plan}");
+    assert_eq!(plan["toolchain"]["version"], "1.95.0", "{plan}");
     let reason = plan["toolchain"]["reason"].as_str().unwrap();
     assert!(reason.contains("rust-toolchain.toml"), "{reason}");
-    assert_eq!(plan["builds"][0]["cmd"]["env"]["RUSTUP_TOOLCHAIN"], "stable");
+    assert_eq!(plan["builds"][0]["cmd"]["env"]["RUSTUP_TOOLCHAIN"], "1.95.0");
     let cwd = plan["builds"][0]["cmd"]["cwd"].as_str().unwrap();
     assert_eq!(std::path::Path::new(cwd), ws.root());
-    let table = expect_ok(&ws.xtask(["plan"]).env("RUSTUP_TOOLCHAIN", "1.95.0").run()).to_string();
-    assert!(table.contains("toolchain stable (rustc "), "{table}");
+    let table = expect_ok(&ws.xtask(["plan"]).env("RUSTUP_TOOLCHAIN", running).run()).to_string();
+    assert!(table.contains("toolchain 1.95.0 (rustc 1.95.0): named by"), "{table}");
 }
 
 #[test]
@@ -143,5 +157,43 @@ fn a_rust_version_no_installed_toolchain_satisfies_is_installed_or_named() {
         &run,
         2,
         "the toolchain 1.999.0 is not installed and rustup could not install it",
+    );
+}
+
+#[test]
+fn a_feature_that_pulls_in_c_moves_the_route_to_zig() {
+    // As tikv-jemallocator behind a `jemalloc` feature: C only when the feature is on.
+    let ws = Workspace::tool(
+        "0.1.0",
+        &format!("[workspace.metadata.dist]\ntargets = [\"{MUSL}\"]\nprofile = \"release\""),
+    );
+    ws.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"tool\", \"alloc-sys\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\nprofile = \"release\"\n",
+    )
+    .write(
+        "tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\njemalloc = [\"dep:alloc-sys\"]\n\n[dependencies]\nalloc-sys = { path = \"../alloc-sys\", optional = true }\n",
+    )
+    .write(
+        "alloc-sys/Cargo.toml",
+        "[package]\nname = \"alloc-sys\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlinks = \"myalloc\"\n\n[build-dependencies]\ncc = \"1\"\n",
+    )
+    .write("alloc-sys/csrc/myalloc.c", "int myalloc(void) { return 0; }\n")
+    .write(
+        "alloc-sys/build.rs",
+        "fn main() {\n    cc::Build::new().file(\"csrc/myalloc.c\").compile(\"myalloc\");\n}\n",
+    )
+    .write("alloc-sys/src/lib.rs", "");
+    let route = |extra: &[&str]| {
+        let run = ws.xtask(["plan", "--json", "--target", MUSL].iter().chain(extra)).run();
+        expect_ok(&run);
+        let job = run.json()["jobs"][0].clone();
+        (job["route"].as_str().unwrap().to_string(), job["c_code"].clone())
+    };
+    assert_eq!(route(&[]), ("native".to_string(), serde_json::json!([])));
+    assert_eq!(
+        route(&["--features", "jemalloc"]),
+        ("zig".to_string(), serde_json::json!(["alloc-sys"]))
     );
 }
