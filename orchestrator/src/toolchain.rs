@@ -61,19 +61,19 @@ impl Toolchain {
             return Toolchain::detect(runner, None, "rustup is not installed: the rustc on PATH builds".into());
         }
         let dir = workspace_dir(manifest_path)?;
-        let running = Toolchain::detect(runner, None, String::new())?;
-        let installed = installed(runner, running.host.triple())?;
+        let host = host_of(&runner.query(&Cmd::new("rustc").arg("-vV"))?)?;
+        let installed = installed(runner, host.triple())?;
         let explicit = std::env::var("DIST_TOOLCHAIN").ok().filter(|t| !t.trim().is_empty());
         let choice = if let Some(name) = explicit {
             Pick {
-                installed: is_installed(&name, &installed, running.host.triple()),
+                installed: is_installed(&name, &installed, host.triple()),
                 reason: format!("DIST_TOOLCHAIN names {name}"),
                 name,
                 components: Vec::new(),
             }
         } else if let Some((file, pin)) = find_toolchain_file(&dir)? {
             Pick {
-                installed: is_installed(&pin.name, &installed, running.host.triple()),
+                installed: is_installed(&pin.name, &installed, host.triple()),
                 reason: format!("named by {}", file.display()),
                 name: pin.name,
                 components: pin.components,
@@ -97,14 +97,15 @@ impl Toolchain {
         }
         // Not installed: planned with the running rustc's target list; rustup puts the new
         // toolchain (and, once `rustup target add` has run, its targets) under RUSTUP_HOME.
+        let running = Toolchain::detect(runner, None, String::new())?;
         let mut install = Cmd::new("rustup").args(["toolchain", "install", &choice.name, "--profile", "minimal"]);
         for component in &choice.components {
             install = install.args(["--component", component]);
         }
-        let dir_name = if choice.name.contains(running.host.triple()) || Path::new(&choice.name).is_absolute() {
+        let dir_name = if choice.name.contains(host.triple()) || Path::new(&choice.name).is_absolute() {
             choice.name.clone()
         } else {
-            format!("{}-{}", choice.name, running.host)
+            format!("{}-{host}", choice.name)
         };
         Ok(Toolchain {
             sysroot: rustup_home().join("toolchains").join(dir_name),
@@ -126,12 +127,7 @@ impl Toolchain {
         let version = runner
             .query(&rustc().arg("-vV"))
             .with_context(|| format!("asking rustc{which} for its version"))?;
-        let host = version
-            .lines()
-            .find_map(|l| l.strip_prefix("host: "))
-            .context("`rustc -vV` printed no host line")?
-            .parse()
-            .context("`rustc -vV` printed a host that is not a target triple")?;
+        let host = host_of(&version)?;
         let release = version
             .lines()
             .find_map(|l| l.strip_prefix("release: "))
@@ -210,6 +206,16 @@ impl Toolchain {
             install: self.install.clone(),
         }
     }
+}
+
+/// The host triple in `rustc -vV`'s output.
+fn host_of(version: &str) -> Result<Target> {
+    version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .context("`rustc -vV` printed no host line")?
+        .parse()
+        .context("`rustc -vV` printed a host that is not a target triple")
 }
 
 /// The directory rustup starts its toolchain-file lookup from: the workspace's.
@@ -350,10 +356,17 @@ pub fn parse_rustc_version(line: &str) -> Option<Version> {
 
 /// The highest `rust-version` of the shipped packages, and which package declares it.
 fn rust_version(runner: &Runner, manifest_path: Option<&Path>, dir: &Path) -> Result<(Option<Version>, String)> {
-    let mut cmd = Cmd::new("cargo")
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .cwd(dir);
+    let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1", "--no-deps"]);
+    if dir.is_dir() {
+        cmd = cmd.cwd(dir);
+    }
     if let Some(path) = manifest_path {
+        if !path.is_file() {
+            return Err(UsageError::new(format!(
+                "--manifest-path {} is not a file: point it at a workspace's Cargo.toml",
+                path.display()
+            )));
+        }
         cmd = cmd.arg("--manifest-path").arg(crate::runner::path_arg(path)?);
     }
     let json = runner
