@@ -17,23 +17,49 @@ pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&
     if job.install.is_empty() {
         return Ok(());
     }
-    // rustup corrupts a toolchain when two processes add components at once; runs on one
-    // machine take turns (`rustup target add` of an installed target is a quick no-op). The
-    // lock lives in rustup's home, which every run on the machine shares whatever its tool
-    // cache.
-    let home = std::env::var_os("RUSTUP_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
-    let _lock = crate::tools::lock(&home.join("release-orchestrator.lock"), || {
-        say("waiting for another run's `rustup target add`")
-    })?;
+    let _lock = rustup_lock(&say)?;
     for cmd in &job.install {
         say(&format!("installing: {}", cmd.display()));
         runner.run(cmd, Some(log))?;
     }
     Ok(())
+}
+
+/// rustup corrupts a toolchain when two processes add components at once; runs on one
+/// machine take turns (`rustup target add` of an installed target is a quick no-op). The
+/// lock lives in rustup's home, which every run on the machine shares whatever its tool
+/// cache.
+fn rustup_lock(say: &dyn Fn(&str)) -> Result<std::fs::File> {
+    let home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    crate::tools::lock(&home.join("release-orchestrator.lock"), || {
+        say("waiting for another run's rustup")
+    })
+}
+
+/// Installs the workspace's toolchain when the plan says it is missing (its rust-toolchain
+/// file or its `rust-version` names one this machine does not have).
+pub fn install_toolchain(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
+    let toolchain = &plan.toolchain;
+    let Some(cmd) = &toolchain.install else {
+        return Ok(());
+    };
+    let _lock = rustup_lock(say)?;
+    if toolchain.sysroot.is_dir() {
+        return Ok(());
+    }
+    say(&format!("installing the workspace's toolchain: {}", cmd.display()));
+    runner.run_to_stderr(cmd).map_err(|e| {
+        UsageError::new(format!(
+            "the toolchain {} is not installed and rustup could not install it ({e:#}): install it yourself (`{}`), or name an installed toolchain in the workspace's rust-toolchain.toml or DIST_TOOLCHAIN ({})",
+            toolchain.name,
+            cmd.display(),
+            toolchain.reason
+        ))
+    })
 }
 
 /// Refuses, before anything is written, a run whose missing tools may not be provisioned:
@@ -71,6 +97,7 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
 
 /// Provisions what the plan needs that is missing.
 pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
+    install_toolchain(runner, plan, say)?;
     for p in plan.provisions.iter().filter(|p| !p.present) {
         tools::provision(runner, p, say)?;
     }

@@ -2,7 +2,7 @@
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
 use crate::deps::{self, NativeCode, TargetGraph};
-use crate::model::{self, ArchiveFormat, AssetKind, Bin, GlibcVersion, Route, Target};
+use crate::model::{self, ArchiveFormat, AssetKind, Bin, Features, GlibcVersion, Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -37,6 +37,15 @@ struct RawDist {
     completion_shells: Option<Vec<String>>,
     /// A command that prints the man page (roff); `{bin}` is the built binary.
     man: Option<Vec<String>>,
+    /// Cargo features every target is built with (as `--features`).
+    features: Option<Vec<String>>,
+    /// Build with every feature (as `--all-features`).
+    all_features: Option<bool>,
+    /// Build without the default features (as `--no-default-features`).
+    no_default_features: Option<bool>,
+    /// The dist profile this tool defines where the workspace has none aborts on panic.
+    /// Off by default: something in the graph may rely on unwinding (catch_unwind).
+    panic_abort: Option<bool>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
 }
@@ -47,6 +56,9 @@ struct RawDist {
 pub struct TargetConfig {
     /// Overrides the automatic linker route.
     pub route: Option<Route>,
+    /// Cargo features this target is built with on top of the workspace-wide `features`
+    /// (a feature that builds only here, e.g. an allocator written in C).
+    pub features: Option<Vec<String>>,
     /// The GitHub Actions runner label its CI job runs on (default: ubuntu-latest).
     pub runner: Option<String>,
     /// The archive format: "tar.gz", "tar.xz", "tar.zst" or "zip".
@@ -116,7 +128,7 @@ impl VerifySettings {
     /// The same settings for binaries built with another profile (a manifest's).
     pub fn for_profile(&self, profile: &str) -> Result<VerifySettings> {
         let strip = match &self.workspace_root {
-            Some(root) => profile_strip(root, profile)?,
+            Some(root) => effective_strip(root, profile)?,
             None => self.strip,
         };
         Ok(VerifySettings {
@@ -137,11 +149,20 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
     let root = meta.workspace_root.clone().into_std_path_buf();
     let profile = raw.profile.unwrap_or_else(|| "dist".into());
     Ok(VerifySettings {
-        strip: profile_strip(&root, &profile)?,
+        strip: effective_strip(&root, &profile)?,
         profile,
         per_target: raw.target,
         workspace_root: Some(root),
     })
+}
+
+/// What a build with `profile` strips: the profile's own setting, or, for a "dist" profile
+/// the workspace does not define, the tool's size profile, which strips symbols.
+pub fn effective_strip(root: &Path, profile: &str) -> Result<Strip> {
+    if profile == "dist" && check_profile(root, profile).is_err() {
+        return Ok(Strip::Symbols);
+    }
+    profile_strip(root, profile)
 }
 
 /// A cargo profile's `strip` setting: what the built binary must have lost.
@@ -284,6 +305,11 @@ pub struct Overrides {
     pub targets: Vec<String>,
     pub profile: Option<String>,
     pub out_dir: Option<PathBuf>,
+    /// `--features` (replaces the config's `features` when given), `--all-features` and
+    /// `--no-default-features` (each turns its setting on).
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
 }
 
 impl Overrides {
@@ -296,42 +322,8 @@ impl Overrides {
     }
 }
 
-/// The facts about the installed Rust toolchain that planning depends on.
-#[derive(Debug, Clone)]
-pub struct Toolchain {
-    pub host: Target,
-    pub sysroot: PathBuf,
-    /// Every triple this rustc can build for (`rustc --print target-list`).
-    pub known_targets: Vec<String>,
-}
-
-impl Toolchain {
-    pub fn detect(runner: &Runner) -> Result<Toolchain> {
-        let version = runner.query(&Cmd::new("rustc").arg("-vV"))?;
-        let host = version
-            .lines()
-            .find_map(|l| l.strip_prefix("host: "))
-            .context("`rustc -vV` printed no host line")?
-            .parse()
-            .context("`rustc -vV` printed a host that is not a target triple")?;
-        let sysroot = runner.query(&Cmd::new("rustc").args(["--print", "sysroot"]))?;
-        let list = runner.query(&Cmd::new("rustc").args(["--print", "target-list"]))?;
-        Ok(Toolchain {
-            host,
-            sysroot: PathBuf::from(sysroot.trim()),
-            known_targets: list.lines().map(str::to_string).collect(),
-        })
-    }
-
-    /// Whether the standard library for `target` is installed (what `rustup target add` adds).
-    pub fn has_target(&self, target: &Target) -> bool {
-        self.sysroot
-            .join("lib/rustlib")
-            .join(target.triple())
-            .join("lib")
-            .is_dir()
-    }
-}
+/// The toolchain that builds the workspace (toolchain.rs); kept here for its old path.
+pub use crate::toolchain::Toolchain;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -366,12 +358,50 @@ pub struct Config {
     pub accept_msvc_license: bool,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
+    /// The features every target is built with; a target's own `features` add to them
+    /// ([`Config::features_for`]).
+    pub features: Features,
+    /// The `profile.<name>.*` settings this tool gives cargo (`--config`) because the
+    /// workspace defines no such profile (only for "dist"); empty when the workspace's wins.
+    pub tool_profile: Vec<(String, String)>,
+    /// Whether the profile strips symbols: the linker's own strip flags (/DEBUG:NONE, -s)
+    /// follow it.
+    pub strips: bool,
+}
+
+/// The size profile this tool defines as `dist` where the workspace has none: the settings
+/// this repository's own [profile.dist] has (smallest binary, no symbols), passed as
+/// `--config profile.dist.<key>=<value>`. `panic = "abort"` only with `panic-abort = true`.
+pub fn tool_profile(panic_abort: bool) -> Vec<(String, String)> {
+    let mut settings: Vec<(String, String)> = [
+        ("inherits", "\"release\""),
+        ("lto", "\"fat\""),
+        ("codegen-units", "1"),
+        ("opt-level", "\"z\""),
+        ("strip", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if panic_abort {
+        settings.push(("panic".into(), "\"abort\"".into()));
+    }
+    settings
 }
 
 /// Runs `cargo metadata` for the workspace at `manifest_path` (or the current directory).
 pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadata> {
+    metadata_with(runner, manifest_path, Cmd::new("cargo"))
+}
+
+/// The same with `cargo` as the toolchain starts it, from the workspace's directory so its
+/// `.cargo/config.toml` applies (a `build.target-dir` there moves the target directory).
+fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd) -> Result<Metadata> {
     // With dependencies: the shipped bins' packages and their versions come from it.
-    let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1"]);
+    let mut cmd = cargo.args(["metadata", "--format-version", "1"]);
+    if let Some(dir) = manifest_path.and_then(Path::parent).filter(|d| d.is_dir()) {
+        cmd = cmd.cwd(dir);
+    }
     if let Some(path) = manifest_path {
         if !path.is_file() {
             return Err(UsageError::new(format!(
@@ -418,24 +448,26 @@ pub fn load(
     let (meta, mut config) = read(runner, manifest_path, toolchain, overrides)?;
     // Every target's graph is part of the whole workspace's: when that compiles no native
     // code, no target's does, and resolving each target (a `cargo metadata` each) is skipped.
-    if deps::native_anywhere(&meta, &config.bins)? {
-        resolve_graphs(runner, manifest_path, &mut config, &[])?;
+    // The whole workspace's graph has the default features only: with features selected
+    // anywhere, every target is resolved.
+    let features = !config.features.is_empty() || config.target_config.values().any(|t| t.features.is_some());
+    if features || deps::native_anywhere(&meta, &config.bins)? {
+        resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
     }
     Ok(config)
 }
 
 /// The config, and the per-target dependency graphs its native-code answers come from,
-/// resolved with `feature_flags` as cargo takes them (a dist build passes none): the audit
-/// reports on the very graphs the routes are chosen from.
+/// resolved with each target's features as the dist build selects them: the audit reports
+/// on the very graphs the routes are chosen from.
 pub fn load_with_graphs(
     runner: &Runner,
     manifest_path: Option<&Path>,
     toolchain: &Toolchain,
     overrides: Overrides,
-    feature_flags: &[String],
 ) -> Result<(Config, Vec<TargetGraph>)> {
     let (_, mut config) = read(runner, manifest_path, toolchain, overrides)?;
-    let graphs = resolve_graphs(runner, manifest_path, &mut config, feature_flags)?;
+    let graphs = resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
     Ok((config, graphs))
 }
 
@@ -446,26 +478,58 @@ fn read(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<(Metadata, Config)> {
-    let meta = metadata(runner, manifest_path)?;
+    let meta = metadata_with(runner, manifest_path, toolchain.query_cmd("cargo"))?;
     let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
     let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
     config.source_date_epoch = source_date_epoch(time)?;
     Ok((meta, config))
 }
 
-/// Resolves every target's graph and records what each compiles natively.
+/// Resolves every target's graph, with the features its build selects, and records what
+/// each compiles natively: a feature that pulls in C (an allocator) moves the route.
 fn resolve_graphs(
     runner: &Runner,
     manifest_path: Option<&Path>,
+    toolchain: &Toolchain,
     config: &mut Config,
-    feature_flags: &[String],
 ) -> Result<Vec<TargetGraph>> {
     // Features name the package of the manifest the user pointed at, as with cargo itself.
-    let manifest = manifest_path.unwrap_or(&config.manifest_path);
-    let triples: Vec<String> = config.targets.iter().map(|t| t.triple().to_string()).collect();
-    let graphs = deps::load(runner, manifest, &triples, &config.bins, feature_flags)?;
+    let manifest = manifest_path.unwrap_or(&config.manifest_path).to_path_buf();
+    // One resolution per distinct feature selection, each for the targets that build with it.
+    let mut groups: BTreeMap<Features, Vec<String>> = BTreeMap::new();
+    for target in &config.targets {
+        groups
+            .entry(config.features_for(target))
+            .or_default()
+            .push(target.triple().to_string());
+    }
+    let mut graphs = Vec::new();
+    for (features, triples) in groups {
+        let loaded = deps::load(
+            runner,
+            &toolchain.query_cmd("cargo"),
+            &manifest,
+            &triples,
+            &config.bins,
+            &features.cargo_flags(),
+        )?;
+        graphs.extend(loaded);
+    }
+    // In the matrix's order, as the plan lists the jobs.
+    graphs.sort_by_key(|g| config.targets.iter().position(|t| t.triple() == g.target));
     config.native = graphs.iter().map(|g| (g.target.clone(), g.native_code())).collect();
     Ok(graphs)
+}
+
+/// The packages whose bins the config ships (every workspace package with a bin when the
+/// config cannot be read: its mistakes are reported later, by [`from_metadata`]).
+pub(crate) fn shipped_packages(meta: &Metadata) -> Vec<String> {
+    let where_ = "[workspace.metadata.dist]";
+    let bins = raw_dist(meta, where_).and_then(|raw| resolve_bins(meta, raw.bins, where_));
+    match bins {
+        Ok(bins) => bins.into_iter().map(|b| b.package).collect(),
+        Err(_) => meta.workspace_packages().iter().map(|p| p.name.to_string()).collect(),
+    }
 }
 
 /// Builds the config from already-read metadata; every check a user can fail is here. The
@@ -486,7 +550,15 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             "{where_}: `profile` is empty: name a cargo profile such as \"dist\""
         )));
     }
-    check_profile(&workspace_root, &profile)?;
+    // The size profile is this tool's default: where the workspace has no [profile.dist],
+    // the tool defines it for the build (an existing one wins).
+    let tool_profile = match check_profile(&workspace_root, &profile) {
+        Ok(()) => Vec::new(),
+        Err(_) if profile == "dist" => tool_profile(raw.panic_abort.unwrap_or(false)),
+        Err(e) => return Err(e),
+    };
+    // The linker's strip flags follow what the profile really strips, whatever its name.
+    let strips = effective_strip(&workspace_root, &profile)? != Strip::None;
     let bins = resolve_bins(meta, raw.bins.clone(), &where_)?;
     let owner = meta
         .workspace_packages()
@@ -510,6 +582,15 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
                 .map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
         }
     }
+    let features = Features::new(
+        if overrides.features.is_empty() {
+            raw.features.as_deref().unwrap_or_default()
+        } else {
+            &overrides.features
+        },
+        overrides.all_features || raw.all_features.unwrap_or(false),
+        overrides.no_default_features || raw.no_default_features.unwrap_or(false),
+    );
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir()
@@ -539,6 +620,9 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         sccache: raw.sccache.unwrap_or(false),
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
         source_date_epoch: 0,
+        features,
+        tool_profile,
+        strips,
     })
 }
 
@@ -617,6 +701,14 @@ impl Config {
             frameworks: Vec::new(),
         };
         self.native.get(target.triple()).unwrap_or(&NONE)
+    }
+
+    /// The features `target` is built with: the workspace-wide ones and its own.
+    pub fn features_for(&self, target: &Target) -> Features {
+        match self.target_config.get(target).and_then(|t| t.features.as_ref()) {
+            Some(own) => self.features.with(own),
+            None => self.features.clone(),
+        }
     }
 
     /// The archive format of `target`: its own `format`, else `unix-format` /
@@ -810,10 +902,10 @@ mod tests {
     use super::*;
 
     fn toolchain() -> Toolchain {
-        Toolchain {
-            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
-            sysroot: PathBuf::from("/nonexistent"),
-            known_targets: [
+        Toolchain::fixed(
+            "x86_64-unknown-linux-gnu".parse().unwrap(),
+            PathBuf::from("/nonexistent"),
+            [
                 "x86_64-unknown-linux-musl",
                 "x86_64-unknown-linux-gnu",
                 "aarch64-unknown-linux-musl",
@@ -822,7 +914,7 @@ mod tests {
             .chain(model::DEFAULT_TARGETS.iter())
             .map(|s| s.to_string())
             .collect(),
-        }
+        )
     }
 
     /// A real workspace on disk, read by the real `cargo metadata`.
@@ -892,6 +984,7 @@ mod tests {
             targets: vec!["aarch64-unknown-linux-musl".into(), "aarch64-unknown-linux-musl".into()],
             profile: Some("dist".into()),
             out_dir: Some("/tmp/out".into()),
+            ..Overrides::default()
         };
         let config = load_from(dist, flags).unwrap();
         assert_eq!(
@@ -1221,5 +1314,72 @@ mod tests {
             assert!(err.is::<UsageError>(), "{err:#}");
             assert!(err.to_string().contains(expect), "{err:#}");
         }
+    }
+
+    /// A real workspace without [profile.dist], as most projects are.
+    fn workspace_without_profile(dist: &str) -> (tempfile::TempDir, Metadata) {
+        let (dir, _) = workspace("");
+        let manifest = dir.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let text = text.replace("[profile.dist]\ninherits = \"release\"\n", "");
+        std::fs::write(&manifest, format!("{text}{dist}\n")).unwrap();
+        let meta = metadata(&Runner::default(), Some(&manifest)).unwrap();
+        (dir, meta)
+    }
+
+    #[test]
+    fn without_a_dist_profile_the_tool_defines_it_and_an_existing_one_wins() {
+        let (_dir, meta) = workspace_without_profile("");
+        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
+        assert_eq!(config.profile, "dist");
+        assert_eq!(config.tool_profile, tool_profile(false));
+        assert!(config.strips);
+        assert!(
+            !config.tool_profile.iter().any(|(k, _)| k == "panic"),
+            "unwinding stays unless asked"
+        );
+        let (_dir, meta) = workspace_without_profile("panic-abort = true");
+        let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
+        assert!(config.tool_profile.contains(&("panic".into(), "\"abort\"".into())));
+        let config = load_from("", Overrides::default()).unwrap();
+        assert!(config.tool_profile.is_empty(), "the workspace's [profile.dist] wins");
+        // Another undefined profile is still a mistake.
+        let (_dir, meta) = workspace_without_profile("");
+        let flags = Overrides {
+            profile: Some("shipping".into()),
+            ..Overrides::default()
+        };
+        let err = from_metadata(&meta, &toolchain(), flags, "abc".into()).unwrap_err();
+        assert!(
+            err.to_string().contains("the profile `shipping` is not defined"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn features_come_from_the_config_the_flags_and_the_target_table() {
+        let musl: Target = "x86_64-unknown-linux-musl".parse().unwrap();
+        let gnu: Target = "x86_64-unknown-linux-gnu".parse().unwrap();
+        let dist = "features = [\"loud\"]\nno-default-features = true\n[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nfeatures = [\"jemalloc\"]";
+        let config = load_from(dist, Overrides::default()).unwrap();
+        assert_eq!(config.features_for(&musl), Features::new(&["loud".into()], false, true));
+        assert_eq!(
+            config.features_for(&gnu).cargo_flags(),
+            ["--features", "jemalloc,loud", "--no-default-features"]
+        );
+        let flags = Overrides {
+            features: vec!["quiet".into()],
+            all_features: true,
+            ..Overrides::default()
+        };
+        let config = load_from(dist, flags).unwrap();
+        assert_eq!(
+            config.features_for(&musl).cargo_flags(),
+            ["--features", "quiet", "--all-features", "--no-default-features"],
+            "--features replaces the config's list; the switches turn theirs on"
+        );
+        assert!(load_from("", Overrides::default()).unwrap().features.is_empty());
+        let message = usage_message(load_from("features = \"loud\"", Overrides::default()));
+        assert!(message.contains("expected a sequence"), "{message}");
     }
 }

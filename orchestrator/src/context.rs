@@ -25,7 +25,8 @@ pub struct Context {
     /// Every target's resolved dependency graph, when loaded with
     /// [`Context::load_with_graphs`] (the audit reads them); empty otherwise.
     pub graphs: Vec<TargetGraph>,
-    /// The feature flags the graphs were resolved with, as cargo takes them.
+    /// The workspace-wide feature flags, as cargo takes them (a target's own `features`
+    /// add to them: [`Config::features_for`]).
     pub feature_flags: Vec<String>,
 }
 
@@ -34,22 +35,17 @@ impl Context {
     /// with the command line's `overrides`, and plans its jobs. Runs only queries
     /// (`rustc --print`, `cargo metadata`, `git`), never a build.
     pub fn load(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
-        let toolchain = Toolchain::detect(&runner)?;
+        let toolchain = Toolchain::for_workspace(&runner, manifest_path)?;
         let config = config::load(&runner, manifest_path, &toolchain, overrides)?;
-        Context::plan(runner, manifest_path, toolchain, config, Vec::new(), Vec::new())
+        Context::plan(runner, manifest_path, toolchain, config, Vec::new())
     }
 
-    /// As [`Context::load`], and keeps every target's dependency graph, resolved with
-    /// `feature_flags` (as cargo takes them): the routes then follow those features too.
-    pub fn load_with_graphs(
-        runner: Runner,
-        manifest_path: Option<&Path>,
-        overrides: Overrides,
-        feature_flags: &[String],
-    ) -> Result<Context> {
-        let toolchain = Toolchain::detect(&runner)?;
-        let (config, graphs) = config::load_with_graphs(&runner, manifest_path, &toolchain, overrides, feature_flags)?;
-        Context::plan(runner, manifest_path, toolchain, config, graphs, feature_flags.to_vec())
+    /// As [`Context::load`], and keeps every target's dependency graph, resolved with the
+    /// features each target's build selects (the overrides' and the config's).
+    pub fn load_with_graphs(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
+        let toolchain = Toolchain::for_workspace(&runner, manifest_path)?;
+        let (config, graphs) = config::load_with_graphs(&runner, manifest_path, &toolchain, overrides)?;
+        Context::plan(runner, manifest_path, toolchain, config, graphs)
     }
 
     fn plan(
@@ -58,8 +54,8 @@ impl Context {
         toolchain: Toolchain,
         config: Config,
         graphs: Vec<TargetGraph>,
-        feature_flags: Vec<String>,
     ) -> Result<Context> {
+        let feature_flags = config.features.cargo_flags();
         let host = detect_host(&config.targets)?;
         let plan = plan::plan(&config, &toolchain, &host)?;
         Ok(Context {
@@ -83,7 +79,6 @@ impl Context {
             self.manifest_path.as_deref(),
             self.toolchain.clone(),
             config,
-            Vec::new(),
             Vec::new(),
         )
     }

@@ -112,7 +112,23 @@ pub struct Doctor {
     pub accept_msvc_license: bool,
 }
 
-/// Which targets and profile; flags override `[workspace.metadata.dist]`.
+/// Cargo's feature flags, with cargo's meaning. They override `features`, `all-features`
+/// and `no-default-features` in `[workspace.metadata.dist]`; a target's own `features`
+/// still add to them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FeatureArgs {
+    /// Features to activate, as cargo takes them (space or comma separated, repeatable).
+    #[arg(long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Activate all features, as cargo does.
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not activate the default features, as cargo does.
+    #[arg(long)]
+    pub no_default_features: bool,
+}
+
+/// Which targets, profile and features; flags override `[workspace.metadata.dist]`.
 #[derive(Debug, Args)]
 pub struct Selection {
     /// A target triple to build (repeatable; default: `targets` from the config).
@@ -124,6 +140,8 @@ pub struct Selection {
     /// The output directory (default: dist/ at the workspace root).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub features: FeatureArgs,
 }
 
 #[derive(Debug, Args)]
@@ -161,15 +179,8 @@ pub struct Audit {
     /// How to print the report (`--json` is the same as `--format json`).
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
-    /// Features to activate, as cargo takes them (space or comma separated, repeatable).
-    #[arg(long, value_name = "FEATURES")]
-    pub features: Vec<String>,
-    /// Activate all features, as cargo does.
-    #[arg(long)]
-    pub all_features: bool,
-    /// Do not activate the default features, as cargo does.
-    #[arg(long)]
-    pub no_default_features: bool,
+    #[command(flatten)]
+    pub features: FeatureArgs,
     /// Also run the dist build for each target and compare the prediction with what the
     /// build scripts really compiled.
     #[arg(long)]
@@ -229,6 +240,9 @@ impl From<Selection> for crate::config::Overrides {
             targets: s.targets,
             profile: s.profile,
             out_dir: s.out,
+            features: s.features.features,
+            all_features: s.features.all_features,
+            no_default_features: s.features.no_default_features,
         }
     }
 }

@@ -82,6 +82,7 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod runner;
+pub mod toolchain;
 pub mod tools;
 pub mod ui;
 

@@ -470,9 +470,109 @@ pub struct Bin {
     pub name: String,
 }
 
+/// The cargo features a build selects, as `--features`, `--all-features` and
+/// `--no-default-features` select them. Features are kept sorted and unique, so two jobs
+/// with the same selection compare equal (and share one cargo run).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Features {
+    /// Features to activate (`package/feature` names one of a dependency or a member).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enabled: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub all_features: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_default_features: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Features {
+    /// From the words cargo's `--features` takes (space or comma separated, repeatable).
+    pub fn new(features: &[String], all_features: bool, no_default_features: bool) -> Features {
+        Features {
+            enabled: Vec::new(),
+            all_features,
+            no_default_features,
+        }
+        .with(features)
+    }
+
+    /// These features and `more`.
+    pub fn with(&self, more: &[String]) -> Features {
+        let mut enabled = self.enabled.clone();
+        enabled.extend(
+            more.iter()
+                .flat_map(|f| f.split([' ', ',']))
+                .filter(|f| !f.is_empty())
+                .map(str::to_string),
+        );
+        enabled.sort();
+        enabled.dedup();
+        Features {
+            enabled,
+            ..self.clone()
+        }
+    }
+
+    /// Cargo's defaults: no flag at all.
+    pub fn is_empty(&self) -> bool {
+        self == &Features::default()
+    }
+
+    /// The flags exactly as cargo takes them, for `cargo metadata` and `cargo build` alike.
+    pub fn cargo_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        if !self.enabled.is_empty() {
+            flags.extend(["--features".to_string(), self.enabled.join(",")]);
+        }
+        if self.all_features {
+            flags.push("--all-features".into());
+        }
+        if self.no_default_features {
+            flags.push("--no-default-features".into());
+        }
+        flags
+    }
+}
+
+impl fmt::Display for Features {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut words = Vec::new();
+        if self.all_features {
+            words.push("all features".to_string());
+        } else if !self.enabled.is_empty() {
+            words.push(self.enabled.join(", "));
+        }
+        if self.no_default_features {
+            words.push("no default features".into());
+        }
+        if words.is_empty() {
+            words.push("default features".into());
+        }
+        write!(f, "{}", words.join("; "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_are_split_sorted_and_given_to_cargo_as_one_flag() {
+        let features = Features::new(&["b,a".into(), "c a".into()], false, true);
+        assert_eq!(features.enabled, ["a", "b", "c"]);
+        assert_eq!(features.cargo_flags(), ["--features", "a,b,c", "--no-default-features"]);
+        assert_eq!(features.to_string(), "a, b, c; no default features");
+        assert!(Features::new(&[], false, false).is_empty());
+        assert!(Features::default().cargo_flags().is_empty());
+        assert_eq!(
+            Features::default().with(&["x".into()]),
+            Features::new(&["x".into()], false, false)
+        );
+        assert_eq!(Features::new(&[], true, false).cargo_flags(), ["--all-features"]);
+    }
 
     fn target(triple: &str) -> Target {
         Target::parse(triple).unwrap()

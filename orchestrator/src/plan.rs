@@ -3,20 +3,23 @@
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
 use crate::config::{Config, Generated, Toolchain};
-use crate::model::Bin;
-use crate::model::{ArchiveFormat, Family, Route, SmokeStatus, Target};
+use crate::model::{ArchiveFormat, Bin, Family, Features, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Provision};
 use anyhow::Result;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// One cargo invocation. Targets of the same route share one, so build scripts and
-/// proc-macros compile once for all of them.
+/// One cargo invocation. Targets of the same route (and the same features) share one, so
+/// build scripts and proc-macros compile once for all of them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Build {
     pub route: Route,
     pub targets: Vec<Target>,
+    /// The features its targets are built with; a target with features of its own gets
+    /// its own cargo run.
+    #[serde(skip_serializing_if = "Features::is_empty")]
+    pub features: Features,
     pub cmd: Cmd,
     /// Where cargo's diagnostics go; the tail is shown when the build fails.
     pub log: PathBuf,
@@ -71,6 +74,9 @@ pub struct Job {
     pub install: Vec<Cmd>,
     /// Index into `Plan::builds`.
     pub build: usize,
+    /// The cargo features this target is built with (the config's and its own).
+    #[serde(skip_serializing_if = "Features::is_empty")]
+    pub features: Features,
     /// File names of the binaries cargo will produce for this target.
     pub binaries: Vec<String>,
     pub archive: String,
@@ -86,6 +92,12 @@ pub struct Plan {
     pub name: String,
     pub version: String,
     pub profile: String,
+    /// Where the profile comes from when the workspace does not define it: this tool
+    /// defines the size profile through `--config` (an existing [profile.dist] wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_note: Option<String>,
+    /// The toolchain every command runs with, and why: the workspace's own.
+    pub toolchain: crate::toolchain::Choice,
     pub commit: String,
     pub source_date_epoch: u64,
     pub out_dir: PathBuf,
@@ -204,11 +216,11 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<
         // /Brepro derives both from a hash instead. That hash covers the PDB, which names
         // the build directory's object files, so the stripped release writes no PDB at all.
         flags.extend(["-C".to_string(), "link-arg=/Brepro".to_string()]);
-        if config.profile == "dist" {
+        if config.strips {
             flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
         }
     }
-    if target.family() == Family::AppleDarwin && config.profile == "dist" {
+    if target.family() == Family::AppleDarwin && config.strips {
         flags.extend(["-C".to_string(), "link-arg=-s".to_string()]);
     }
     Ok(flags)
@@ -232,18 +244,20 @@ struct ToolPaths {
     msvc_lib: Vec<PathBuf>,
 }
 
-fn build_command(
-    config: &Config,
-    toolchain: &Toolchain,
-    route: Route,
-    targets: &[Target],
-    tools: &ToolPaths,
-) -> Result<Cmd> {
+fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &ToolPaths) -> Result<Cmd> {
+    let (route, targets) = (build.route, &build.targets);
+    // With the workspace's toolchain (RUSTUP_TOOLCHAIN), from its root, so its own
+    // .cargo/config.toml applies as it would to `cargo build` typed there.
     let mut cmd = match route {
-        Route::Zig => Cmd::new(path_arg(&tools.cargo_zigbuild)?).arg("zigbuild"),
-        _ => Cmd::new("cargo").arg("build"),
+        // cargo-zigbuild starts $CARGO when set: `cargo xtask` sets it to its own cargo.
+        Route::Zig => toolchain
+            .cmd(path_arg(&tools.cargo_zigbuild)?)
+            .arg("zigbuild")
+            .env_remove("CARGO"),
+        _ => toolchain.cmd("cargo").arg("build"),
     };
     cmd = cmd
+        .cwd(&config.workspace_root)
         .arg("--manifest-path")
         .arg(path_arg(&config.manifest_path)?)
         .args(["--locked", "--profile", &config.profile])
@@ -255,6 +269,12 @@ fn build_command(
     cmd = cmd.arg("--message-format=json-render-diagnostics");
     for Bin { package, name } in &config.bins {
         cmd = cmd.args(["--package", package, "--bin", name]);
+    }
+    cmd = cmd.args(build.features.cargo_flags());
+    for (key, value) in &config.tool_profile {
+        cmd = cmd
+            .arg("--config")
+            .arg(format!("profile.{}.{key}={value}", config.profile));
     }
     for target in targets {
         let flags: Vec<String> = rustflags(config, toolchain, target)?
@@ -345,14 +365,22 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             ),
             None => route(target, &toolchain.host, &c_code),
         };
-        let build = match builds.iter().position(|b| b.route == route) {
+        let features = config.features_for(target);
+        let build = match builds.iter().position(|b| b.route == route && b.features == features) {
             Some(i) => i,
             None => {
+                // A route's second cargo run (other features) logs beside its first.
+                let same_route = builds.iter().filter(|b| b.route == route).count();
+                let log = match same_route {
+                    0 => format!("{route}.log"),
+                    n => format!("{route}-{}.log", n + 1),
+                };
                 builds.push(Build {
                     route,
                     targets: Vec::new(),
+                    features: features.clone(),
                     cmd: Cmd::new("cargo"),
-                    log: config.target_dir.join("dist-logs").join(format!("{route}.log")),
+                    log: config.target_dir.join("dist-logs").join(log),
                 });
                 builds.len() - 1
             }
@@ -361,7 +389,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         let install = if toolchain.has_target(target) {
             Vec::new()
         } else {
-            vec![Cmd::new("rustup").args(["target", "add", target.triple()])]
+            vec![toolchain.target_add(target)]
         };
         let format = config.format_for(target);
         jobs.push(Job {
@@ -371,6 +399,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             c_code,
             install,
             build,
+            features,
             binaries: config
                 .bins
                 .iter()
@@ -383,7 +412,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         });
     }
     for build in &mut builds {
-        build.cmd = build_command(config, toolchain, build.route, &build.targets, &paths)?;
+        build.cmd = build_command(config, toolchain, build, &paths)?;
     }
 
     let routes: Vec<Route> = builds.iter().map(|b| b.route).collect();
@@ -402,6 +431,15 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         name: config.name.clone(),
         version: config.version.clone(),
         profile: config.profile.clone(),
+        profile_note: (!config.tool_profile.is_empty()).then(|| {
+            let settings: Vec<String> = config.tool_profile.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            format!(
+                "profile {} defined by the tool (the workspace has none): {}",
+                config.profile,
+                settings.join(", ")
+            )
+        }),
+        toolchain: toolchain.choice(),
         commit: config.commit.clone(),
         source_date_epoch: config.source_date_epoch,
         out_dir: config.out_dir.clone(),
@@ -458,15 +496,18 @@ mod tests {
             sccache: false,
             accept_msvc_license: false,
             source_date_epoch: 1_700_000_000,
+            features: Features::default(),
+            tool_profile: Vec::new(),
+            strips: true,
         }
     }
 
     fn toolchain(installed_sysroot: &std::path::Path) -> Toolchain {
-        Toolchain {
-            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
-            sysroot: installed_sysroot.into(),
-            known_targets: DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
-        }
+        Toolchain::fixed(
+            "x86_64-unknown-linux-gnu".parse().unwrap(),
+            installed_sysroot.into(),
+            DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
+        )
     }
 
     fn host() -> Host {
@@ -570,7 +611,7 @@ mod tests {
         assert_eq!(job.binaries, ["app"]);
         assert!(plan.provisions.is_empty(), "the native route needs no tools");
         let line = plan.builds[0].cmd.display();
-        assert!(line.starts_with("env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS DIST_COMMIT=abc123 DIST_PROFILE=dist cargo build --manifest-path /ws/Cargo.toml --locked --profile dist --keep-going --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --package app --bin app"), "{line}");
+        assert!(line.starts_with("(cd /ws && env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS DIST_COMMIT=abc123 DIST_PROFILE=dist cargo build --manifest-path /ws/Cargo.toml --locked --profile dist --keep-going --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --package app --bin app"), "{line}");
         let flags = plan.builds[0]
             .cmd
             .args
@@ -736,5 +777,143 @@ mod tests {
                 ("app-1.0.0-aarch64-unknown-linux-musl.tar.zst", ArchiveFormat::TarZst),
             ]
         );
+    }
+
+    #[test]
+    fn features_go_into_the_build_and_a_target_with_its_own_gets_its_own_cargo_run() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"], &[]);
+        config.features = Features::new(&["loud".into()], false, true);
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert_eq!(planned.builds.len(), 1, "same route, same features: one cargo run");
+        let args = &planned.builds[0].cmd.args;
+        let at = args.iter().position(|a| a == "--features").unwrap();
+        assert_eq!(args[at + 1], "loud");
+        assert!(args.contains(&"--no-default-features".to_string()), "{args:?}");
+        assert_eq!(planned.jobs[0].features.enabled, ["loud"]);
+        // A feature only where it builds: the gnu target's own, on top of the shared ones.
+        config.target_config.insert(
+            "x86_64-unknown-linux-gnu".parse().unwrap(),
+            crate::config::TargetConfig {
+                features: Some(vec!["jemalloc".into()]),
+                ..Default::default()
+            },
+        );
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        let runs: Vec<(Route, Vec<String>, String)> = planned
+            .builds
+            .iter()
+            .map(|b| {
+                let at = b.cmd.args.iter().position(|a| a == "--features").unwrap();
+                let log = b.log.file_name().unwrap().to_string_lossy().into_owned();
+                (b.route, vec![b.cmd.args[at + 1].clone()], log)
+            })
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                (Route::Native, vec!["loud".to_string()], "native.log".to_string()),
+                (
+                    Route::Native,
+                    vec!["jemalloc,loud".to_string()],
+                    "native-2.log".to_string()
+                ),
+            ]
+        );
+        assert_eq!(planned.jobs[1].build, 1);
+        // No features: the command has no feature flag at all (the same bytes as before).
+        let plain = plan(&config_without_features(), &toolchain(sysroot.path()), &host()).unwrap();
+        let args = &plain.builds[0].cmd.args;
+        assert!(!args.iter().any(|a| a.contains("features")), "{args:?}");
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(!json.contains("\"features\""), "{json}");
+    }
+
+    fn config_without_features() -> Config {
+        config(&["x86_64-unknown-linux-musl"], &[])
+    }
+
+    #[test]
+    fn the_tool_defines_the_size_profile_where_the_workspace_has_none() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["x86_64-unknown-linux-musl"], &[]);
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert!(planned.profile_note.is_none(), "the workspace's own profile wins");
+        assert!(!planned.builds[0].cmd.args.iter().any(|a| a.starts_with("profile.")));
+        config.tool_profile = crate::config::tool_profile(false);
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        let profile: Vec<&str> = planned.builds[0]
+            .cmd
+            .args
+            .iter()
+            .filter(|a| a.starts_with("profile."))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            profile,
+            [
+                "profile.dist.inherits=\"release\"",
+                "profile.dist.lto=\"fat\"",
+                "profile.dist.codegen-units=1",
+                "profile.dist.opt-level=\"z\"",
+                "profile.dist.strip=true",
+            ]
+        );
+        let note = planned.profile_note.unwrap();
+        assert!(
+            note.starts_with("profile dist defined by the tool (the workspace has none)"),
+            "{note}"
+        );
+        config.tool_profile = crate::config::tool_profile(true);
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert!(planned.builds[0]
+            .cmd
+            .args
+            .contains(&"profile.dist.panic=\"abort\"".to_string()));
+    }
+
+    #[test]
+    fn linker_strip_flags_follow_whether_the_profile_strips() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut config = config(&["x86_64-pc-windows-msvc", "aarch64-apple-darwin"], &[]);
+        config.strips = false;
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        let all: String = planned.builds.iter().flat_map(|b| b.cmd.args.clone()).collect();
+        assert!(!all.contains("/DEBUG:NONE") && !all.contains("link-arg=-s"), "{all}");
+        config.strips = true;
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        let all: String = planned.builds.iter().flat_map(|b| b.cmd.args.clone()).collect();
+        assert!(all.contains("/DEBUG:NONE") && all.contains("link-arg=-s"), "{all}");
+    }
+
+    #[test]
+    fn every_command_names_the_workspaces_toolchain_and_runs_from_its_root() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let mut toolchain = toolchain(sysroot.path());
+        toolchain.name = Some("1.95.0".into());
+        toolchain.reason = "named by /ws/rust-toolchain.toml".into();
+        let planned = plan(
+            &config(&["x86_64-unknown-linux-musl", "aarch64-apple-darwin"], &[]),
+            &toolchain,
+            &host(),
+        )
+        .unwrap();
+        for build in &planned.builds {
+            assert_eq!(build.cmd.env["RUSTUP_TOOLCHAIN"], "1.95.0", "{}", build.cmd.display());
+            assert_eq!(build.cmd.cwd.as_deref(), Some(std::path::Path::new("/ws")));
+        }
+        assert!(
+            planned.builds[1].cmd.env_remove.contains(&"CARGO".to_string()),
+            "cargo-zigbuild would start $CARGO"
+        );
+        assert_eq!(
+            planned.jobs[0].install[0].display(),
+            "rustup target add --toolchain 1.95.0 x86_64-unknown-linux-musl"
+        );
+        assert_eq!(planned.toolchain.name, "1.95.0");
+        assert_eq!(planned.toolchain.reason, "named by /ws/rust-toolchain.toml");
+        // The sysroot remap names this toolchain's sysroot.
+        let remap = format!("--remap-path-prefix={}=/rustc-sysroot", sysroot.path().display());
+        assert!(planned.builds[0].cmd.args.iter().any(|a| a.contains(&remap)));
     }
 }

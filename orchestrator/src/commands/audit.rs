@@ -173,13 +173,11 @@ impl Args {
             targets: self.targets.clone(),
             profile,
             out_dir: None,
+            features: self.features.features.clone(),
+            all_features: self.features.all_features,
+            no_default_features: self.features.no_default_features,
         };
-        let ctx = Context::load_with_graphs(
-            global.runner(),
-            global.manifest_path.as_deref(),
-            overrides,
-            &feature_flags(&self),
-        )?;
+        let ctx = Context::load_with_graphs(global.runner(), global.manifest_path.as_deref(), overrides)?;
         let audit = audit(&ctx, &AuditOptions { build: self.build })?;
         let format = if global.json { AuditFormat::Json } else { self.format };
         print(&audit, format);
@@ -232,7 +230,7 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
                 .push(format!("`cargo xtask dist` refuses this target here: {blocked}"));
         }
         if options.build {
-            let observed = build_and_observe(runner, config, toolchain, host, target, &feature_flags)?;
+            let observed = build_and_observe(runner, config, toolchain, host, target)?;
             check_build(&mut report, observed);
         }
         targets.push(report);
@@ -245,22 +243,6 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
         targets,
     };
     Ok(audit)
-}
-
-/// The feature flags exactly as cargo takes them, for `cargo metadata` and the build alike.
-fn feature_flags(args: &Args) -> Vec<String> {
-    let mut flags = Vec::new();
-    for features in &args.features {
-        flags.push("--features".to_string());
-        flags.push(features.clone());
-    }
-    if args.all_features {
-        flags.push("--all-features".into());
-    }
-    if args.no_default_features {
-        flags.push("--no-default-features".into());
-    }
-    flags
 }
 
 /// Tools an activated build dependency brings in, beyond the C compiler.
@@ -600,7 +582,6 @@ fn build_and_observe(
     toolchain: &Toolchain,
     host: &plan::Host,
     target: &Target,
-    feature_flags: &[String],
 ) -> Result<BuildObservation> {
     let one = config::Config {
         targets: vec![target.clone()],
@@ -625,7 +606,8 @@ fn build_and_observe(
         std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
     }
     build::install(runner, job, &build.log, say).with_context(|| format!("preparing the toolchain for {target}"))?;
-    let cmd = build.cmd.clone().args(feature_flags.iter().cloned());
+    // The plan's command selects the target's features already.
+    let cmd = build.cmd.clone();
     say(&format!("building with route {} to check the prediction", job.route));
     let mut scripts: BTreeMap<PackageId, Observed> = BTreeMap::new();
     let mut walk_error = None;
@@ -1030,7 +1012,7 @@ mod tests {
         };
         let manifest = dir.path().join("Cargo.toml");
         let (config, graphs) =
-            config::load_with_graphs(&Runner::default(), Some(&manifest), &toolchain, overrides, &[]).unwrap();
+            config::load_with_graphs(&Runner::default(), Some(&manifest), &toolchain, overrides).unwrap();
         let plan = plan::plan(&config, &toolchain, &plan::Host::default()).unwrap();
         let job = &plan.jobs[0];
         assert_eq!(

@@ -101,7 +101,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     build::check_provisions(plan, options.accept_msvc_license, options.no_provision)?;
     // What the profile's `strip` promises, whatever the profile is called: read before
     // anything is built, so a strip value cargo would refuse stops the run here.
-    let strip = crate::config::profile_strip(&config.workspace_root, &plan.profile)?;
+    let strip = crate::config::effective_strip(&config.workspace_root, &plan.profile)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
     // Held until this process ends; the OS releases it even after kill -9.
@@ -568,6 +568,7 @@ fn finish_job(
         target_triples: vec![job.target.clone()],
         format: job.format,
         route: job.route,
+        features: job.features.clone(),
         size,
         checksums: BTreeMap::from([("sha256".to_string(), sha256)]),
         smoke,

@@ -40,6 +40,7 @@ impl flags::Merge {
             targets: self.targets,
             profile: None,
             out_dir: self.out,
+            ..Overrides::default()
         };
         let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), overrides)?;
         let manifest = merge(&ctx, &self.parts)?;
@@ -323,6 +324,7 @@ mod tests {
                     target_triples: vec![t.parse().unwrap()],
                     format: ArchiveFormat::TarGz,
                     route: Route::Zig,
+                    features: Default::default(),
                     size: bytes.len() as u64,
                     checksums: BTreeMap::from([("sha256".into(), package::sha256_file(&dir.join(&name)).unwrap())]),
                     smoke: SmokeStatus::NoRunner,

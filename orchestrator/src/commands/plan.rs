@@ -35,6 +35,19 @@ pub fn print_plan(plan: &Plan, json: bool) {
         plan.builds.len(),
         plan.out_dir.display()
     );
+    let toolchain = &plan.toolchain;
+    let version = toolchain
+        .version
+        .as_ref()
+        .map(|v| format!(" (rustc {v})"))
+        .unwrap_or_default();
+    println!("toolchain {}{version}: {}", toolchain.name, toolchain.reason);
+    if let Some(cmd) = &toolchain.install {
+        println!("  install: {}", cmd.display());
+    }
+    if let Some(note) = &plan.profile_note {
+        println!("{note}");
+    }
     for p in &plan.provisions {
         let state = if p.present { "present" } else { "to provision" };
         println!("tool {} {} ({state}): {}", p.tool, p.version, p.dir.display());
@@ -46,6 +59,9 @@ pub fn print_plan(plan: &Plan, json: bool) {
         println!("\n{}  route {}: {}", job.target, job.route, job.route_reason);
         if !job.c_code.is_empty() {
             println!("  C code:  {}", job.c_code.join(", "));
+        }
+        if !job.features.is_empty() {
+            println!("  features: {}", job.features);
         }
         for cmd in &job.install {
             println!("  install: {}", cmd.display());

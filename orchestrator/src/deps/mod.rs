@@ -78,8 +78,10 @@ pub fn native_anywhere(meta: &Metadata, bins: &[Bin]) -> Result<bool> {
 }
 
 /// Resolves the graph of every target and reads each reached package's files once.
+/// `cargo` is the cargo command as the workspace's toolchain starts it.
 pub fn load(
     runner: &Runner,
+    cargo: &Cmd,
     manifest: &Path,
     targets: &[String],
     bins: &[Bin],
@@ -88,7 +90,7 @@ pub fn load(
     let mut files: HashMap<PackageId, Files> = HashMap::new();
     let mut graphs = Vec::new();
     for target in targets {
-        let meta = resolve(runner, manifest, target, feature_flags)?;
+        let meta = resolve(runner, cargo, manifest, target, feature_flags)?;
         let reached = reachable(&meta, bins)?;
         let mut evidence = HashMap::new();
         for id in reached.keys() {
@@ -109,8 +111,9 @@ pub fn load(
 }
 
 /// The resolved graph as the dist build for `target` sees it.
-fn resolve(runner: &Runner, manifest: &Path, target: &str, feature_flags: &[String]) -> Result<Metadata> {
-    let cmd = Cmd::new("cargo")
+fn resolve(runner: &Runner, cargo: &Cmd, manifest: &Path, target: &str, feature_flags: &[String]) -> Result<Metadata> {
+    let mut cmd = cargo
+        .clone()
         .args([
             "metadata",
             "--format-version",
@@ -121,6 +124,10 @@ fn resolve(runner: &Runner, manifest: &Path, target: &str, feature_flags: &[Stri
         ])
         .arg(path_arg(manifest)?)
         .args(feature_flags.iter().cloned());
+    // From the workspace's directory, as the build runs: its .cargo/config.toml applies.
+    if let Some(dir) = manifest.parent().filter(|d| d.is_dir()) {
+        cmd = cmd.cwd(dir);
+    }
     let check = if feature_flags.is_empty() {
         ""
     } else {
@@ -344,11 +351,11 @@ pub(crate) mod fixture {
     }
 
     pub fn toolchain() -> crate::config::Toolchain {
-        crate::config::Toolchain {
-            host: "x86_64-unknown-linux-gnu".parse().unwrap(),
-            sysroot: "/nonexistent".into(),
-            known_targets: crate::model::DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
-        }
+        crate::config::Toolchain::fixed(
+            "x86_64-unknown-linux-gnu".parse().unwrap(),
+            "/nonexistent".into(),
+            crate::model::DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect(),
+        )
     }
 }
 
@@ -370,7 +377,15 @@ mod tests {
             package: "app".into(),
             name: "app".into(),
         }];
-        let graphs = load(&Runner::default(), &dir.path().join("Cargo.toml"), &targets, &bins, &[]).unwrap();
+        let graphs = load(
+            &Runner::default(),
+            &Cmd::new("cargo"),
+            &dir.path().join("Cargo.toml"),
+            &targets,
+            &bins,
+            &[],
+        )
+        .unwrap();
         let compiled: Vec<Vec<String>> = graphs.iter().map(|g| g.native_code().compiled).collect();
         assert_eq!(
             compiled,

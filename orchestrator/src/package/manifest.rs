@@ -4,7 +4,7 @@
 //! `assets`, `checksums`); docs/MANIFEST.md documents every field.
 
 use crate::inspect::Inspection;
-use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Route, SmokeStatus, Target};
+use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Features, Route, SmokeStatus, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,6 +34,10 @@ pub struct Artifact {
     pub target_triples: Vec<Target>,
     pub format: ArchiveFormat,
     pub route: Route,
+    /// The cargo features the binaries were built with; absent when cargo's defaults were
+    /// (so a manifest without features keeps its bytes).
+    #[serde(default, skip_serializing_if = "Features::is_empty")]
+    pub features: Features,
     pub size: u64,
     /// Algorithm name to lower-case hex digest; "sha256" always present.
     pub checksums: BTreeMap<String, String>,

@@ -22,5 +22,6 @@ mod matrix;
 mod packaging;
 mod provision;
 mod reproducible;
+mod settings;
 mod split;
 mod verify;
