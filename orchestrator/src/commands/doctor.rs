@@ -150,6 +150,7 @@ pub fn checks(ctx: &Context) -> Vec<Check> {
                 job.smoke.note.clone(),
                 "put the emulator on PATH (Debian: apt-get install qemu-user)",
             ),
+            (None, None) if job.smoke.runnable => add("smoke runner", true, job.smoke.note.clone(), ""),
             (None, None) => {}
         }
     }
