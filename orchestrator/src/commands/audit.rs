@@ -601,7 +601,8 @@ fn build_and_observe(
     let no_provision = std::env::var_os("DIST_NO_PROVISION").is_some_and(|v| !v.is_empty() && v != "0");
     build::check_provisions(&plan, false, no_provision)?;
     let say = |message: &str| eprintln!("[{target}] {message}");
-    build::provision_all(runner, &plan, &say).with_context(|| format!("provisioning the tools for {target}"))?;
+    build::provision_build_tools(runner, &plan, &say)
+        .with_context(|| format!("provisioning the tools for {target}"))?;
     if let Some(dir) = build.log.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the log directory {}", dir.display()))?;
     }

@@ -97,7 +97,14 @@ impl flags::Dist {
 /// unwritable output directory, a tool that may not be provisioned); a target's failure
 /// is in the returned [`DistRun`].
 pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
-    let (runner, config, plan) = (&ctx.runner, &ctx.config, &ctx.plan);
+    let (runner, config) = (&ctx.runner, &ctx.config);
+    let offline;
+    let plan = if options.no_provision {
+        offline = ctx.plan.without_downloads();
+        &offline
+    } else {
+        &ctx.plan
+    };
     build::check_provisions(plan, options.accept_msvc_license, options.no_provision)?;
     // What the profile's `strip` promises, whatever the profile is called: read before
     // anything is built, so a strip value cargo would refuse stops the run here.

@@ -116,13 +116,42 @@ pub fn checks(ctx: &Context) -> Vec<Check> {
                 None => add(tool, true, "from DIST_MSVC_DIR".into(), ""),
             }
         }
-        if job.smoke.runner.is_some() || job.smoke.runnable {
-            add(
+        // The smoke run's emulator: on PATH, provisioned from Debian, or none to be had.
+        match (&job.smoke.provision, &job.smoke.runner) {
+            (Some(tool), _) => {
+                let p = plan
+                    .provisions
+                    .iter()
+                    .find(|p| &p.tool == tool)
+                    .expect("the plan provisions every emulator it names");
+                let detail = match p.program() {
+                    Some(program) if p.present => format!(
+                        "{} ({}, {})",
+                        version(runner, &program.to_string_lossy(), &["--version"]),
+                        p.origin,
+                        p.dir.display()
+                    ),
+                    _ => format!("{} {} ({}) not in {}", p.tool, p.version, p.origin, p.dir.display()),
+                };
+                add(
+                    &format!("{tool} (smoke run)"),
+                    p.present,
+                    detail,
+                    "cargo xtask doctor --fix (or any dist run provisions it)",
+                );
+            }
+            (None, Some(emulator)) if job.smoke.runnable => {
+                let detail = format!("{} (on PATH)", version(runner, emulator, &["--version"]));
+                add(&format!("{emulator} (smoke run)"), true, detail, "");
+            }
+            (None, Some(_)) => add(
                 "smoke runner",
-                job.smoke.runnable,
+                false,
                 job.smoke.note.clone(),
-                "apt-get install qemu-user",
-            );
+                "put the emulator on PATH (Debian: apt-get install qemu-user)",
+            ),
+            (None, None) if job.smoke.runnable => add("smoke runner", true, job.smoke.note.clone(), ""),
+            (None, None) => {}
         }
     }
     checks

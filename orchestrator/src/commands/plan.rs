@@ -50,7 +50,17 @@ pub fn print_plan(plan: &Plan, json: bool) {
     }
     for p in &plan.provisions {
         let state = if p.present { "present" } else { "to provision" };
-        println!("tool {} {} ({state}): {}", p.tool, p.version, p.dir.display());
+        let purpose = match p.needed_for {
+            crate::tools::Need::Build => "",
+            crate::tools::Need::Smoke => ", for smoke runs",
+        };
+        println!(
+            "tool {} {} from {} ({state}{purpose}): {}",
+            p.tool,
+            p.version,
+            p.origin,
+            p.dir.display()
+        );
         if !p.present {
             println!("  download: {}", p.download.display());
         }

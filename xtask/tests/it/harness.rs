@@ -503,47 +503,71 @@ pub fn tar_gz_entries(path: &Path) -> Vec<Entry> {
         .collect()
 }
 
-/// The system tar's decompression option for an archive (gzip, xz or zstd by its name).
-fn tar_filter(path: &Path) -> &'static str {
+/// The plain tar inside a .tar.xz or .tar.zst, for the system's tar to read: GNU tar would
+/// start the `xz` or `zstd` program for them, which a fresh machine may not have (Debian
+/// installs neither by default) and `cargo test` must not need. xz is decoded by lzma-rs,
+/// an implementation independent of the liblzma that wrote it; zstd by libzstd, the
+/// library the `zstd` program is. None for a .tar.gz: GNU tar runs `gzip`, which every
+/// Linux has.
+fn decompressed_tar(path: &Path) -> Option<Vec<u8>> {
     let name = path.to_string_lossy();
+    let file = || std::io::BufReader::new(std::fs::File::open(path).unwrap_or_else(|e| panic!("{name}: {e}")));
+    let mut tar = Vec::new();
     if name.ends_with(".xz") {
-        "xz"
+        lzma_rs::xz_decompress(&mut file(), &mut tar).unwrap_or_else(|e| panic!("{name}: {e:?}"));
     } else if name.ends_with(".zst") {
-        "zstd"
+        zstd::stream::copy_decode(file(), &mut tar).unwrap_or_else(|e| panic!("{name}: {e}"));
     } else {
-        "gzip"
+        return None;
     }
+    Some(tar)
 }
 
-/// The entries of an archive as the system's own tools list them: `tar -tv` (with `-I` for
-/// xz and zstd) and python's zipfile, so the archives are proven readable by what users
-/// have.
+/// The system's tar in `mode` (`-tv`, `-xO`) on `archive`, for `members` (all if empty):
+/// a .tar.gz by name (tar runs gzip), a .tar.xz or .tar.zst decompressed here and fed to it
+/// on stdin.
+fn system_tar(archive: &Path, mode: &str, members: &[&str]) -> Output {
+    let mut cmd = Command::new("tar");
+    // TZ=UTC: tar prints mtimes in local time.
+    cmd.args(["--numeric-owner", mode]).env("TZ", "UTC");
+    let Some(tar) = decompressed_tar(archive) else {
+        return run_ok(cmd.arg("-zf").arg(archive).args(members));
+    };
+    let mut child = cmd
+        .args(["-f", "-"])
+        .args(members)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tar starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&tar));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "tar {mode} {members:?} on {} failed:\n{}",
+        archive.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The entries of an archive as the system's own tools list them: `tar -tv` and python's
+/// zipfile, so the archives are proven readable by what users have.
 pub fn system_listing(path: &Path) -> String {
     let out = if path.to_string_lossy().ends_with(".zip") {
         run_ok(Command::new("python3").args(["-m", "zipfile", "-l"]).arg(path))
     } else {
-        // TZ=UTC: tar prints mtimes in local time.
-        run_ok(
-            Command::new("tar")
-                .args(["--numeric-owner", "-tvf"])
-                .arg(path)
-                .args(["-I", tar_filter(path)])
-                .env("TZ", "UTC"),
-        )
+        system_tar(path, "-tv", &[])
     };
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// One file of a tar archive, extracted by the system's tar.
 pub fn system_extract(archive: &Path, entry: &str) -> Vec<u8> {
-    run_ok(
-        Command::new("tar")
-            .arg("-xOf")
-            .arg(archive)
-            .args(["-I", tar_filter(archive)])
-            .arg(entry),
-    )
-    .stdout
+    system_tar(archive, "-xO", &[entry]).stdout
 }
 
 // ---------------------------------------------------------------------------------------

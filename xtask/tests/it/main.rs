@@ -13,6 +13,7 @@ mod audit;
 mod bad_input;
 mod bench;
 mod dist;
+mod emulator;
 mod faults;
 mod init;
 mod integrity;
