@@ -391,14 +391,23 @@ pub fn tool_profile(panic_abort: bool) -> Vec<(String, String)> {
 
 /// Runs `cargo metadata` for the workspace at `manifest_path` (or the current directory).
 pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadata> {
-    metadata_with(runner, manifest_path, Cmd::new("cargo"))
+    // With dependencies: the shipped bins' packages and their versions come from it.
+    metadata_with(runner, manifest_path, Cmd::new("cargo"), true)
 }
 
 /// The same with `cargo` as the toolchain starts it, from the workspace's directory so its
 /// `.cargo/config.toml` applies (a `build.target-dir` there moves the target directory).
-fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd) -> Result<Metadata> {
-    // With dependencies: the shipped bins' packages and their versions come from it.
+/// `with_deps: false` reads only the workspace's own packages (`--no-deps`), which is quicker.
+pub(crate) fn metadata_with(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    cargo: Cmd,
+    with_deps: bool,
+) -> Result<Metadata> {
     let mut cmd = cargo.args(["metadata", "--format-version", "1"]);
+    if !with_deps {
+        cmd = cmd.arg("--no-deps");
+    }
     if let Some(dir) = manifest_path.and_then(Path::parent).filter(|d| d.is_dir()) {
         cmd = cmd.cwd(dir);
     }
@@ -478,7 +487,7 @@ fn read(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<(Metadata, Config)> {
-    let meta = metadata_with(runner, manifest_path, toolchain.query_cmd("cargo"))?;
+    let meta = metadata_with(runner, manifest_path, toolchain.query_cmd("cargo"), true)?;
     let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
     let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
     config.source_date_epoch = source_date_epoch(time)?;

@@ -356,24 +356,11 @@ pub fn parse_rustc_version(line: &str) -> Option<Version> {
 
 /// The highest `rust-version` of the shipped packages, and which package declares it.
 fn rust_version(runner: &Runner, manifest_path: Option<&Path>, dir: &Path) -> Result<(Option<Version>, String)> {
-    let mut cmd = Cmd::new("cargo").args(["metadata", "--format-version", "1", "--no-deps"]);
+    let mut cargo = Cmd::new("cargo");
     if dir.is_dir() {
-        cmd = cmd.cwd(dir);
+        cargo = cargo.cwd(dir);
     }
-    if let Some(path) = manifest_path {
-        if !path.is_file() {
-            return Err(UsageError::new(format!(
-                "--manifest-path {} is not a file: point it at a workspace's Cargo.toml",
-                path.display()
-            )));
-        }
-        cmd = cmd.arg("--manifest-path").arg(crate::runner::path_arg(path)?);
-    }
-    let json = runner
-        .query(&cmd)
-        .map_err(|e| UsageError::new(format!("cannot read the workspace (is this a Cargo workspace?): {e:#}")))?;
-    let meta =
-        cargo_metadata::MetadataCommand::parse(json).context("cargo metadata printed JSON this tool cannot read")?;
+    let meta = crate::config::metadata_with(runner, manifest_path, cargo, false)?;
     let shipped = crate::config::shipped_packages(&meta);
     let best = meta
         .workspace_packages()
