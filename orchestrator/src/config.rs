@@ -398,12 +398,7 @@ pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadat
 /// The same with `cargo` as the toolchain starts it, from the workspace's directory so its
 /// `.cargo/config.toml` applies (a `build.target-dir` there moves the target directory).
 /// `with_deps: false` reads only the workspace's own packages (`--no-deps`), which is quicker.
-pub(crate) fn metadata_with(
-    runner: &Runner,
-    manifest_path: Option<&Path>,
-    cargo: Cmd,
-    with_deps: bool,
-) -> Result<Metadata> {
+fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd, with_deps: bool) -> Result<Metadata> {
     let mut cmd = cargo.args(["metadata", "--format-version", "1"]);
     if !with_deps {
         cmd = cmd.arg("--no-deps");
@@ -530,9 +525,33 @@ fn resolve_graphs(
     Ok(graphs)
 }
 
+/// The highest `rust-version` of the shipped packages, and which package declares it.
+pub fn shipped_rust_version(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    dir: &Path,
+) -> Result<(Option<cargo_metadata::semver::Version>, String)> {
+    let mut cargo = Cmd::new("cargo");
+    if dir.is_dir() {
+        cargo = cargo.cwd(dir);
+    }
+    let meta = metadata_with(runner, manifest_path, cargo, false)?;
+    let shipped = shipped_packages(&meta);
+    let best = meta
+        .workspace_packages()
+        .into_iter()
+        .filter(|p| shipped.iter().any(|s| s == p.name.as_str()))
+        .filter_map(|p| p.rust_version.clone().map(|v| (v, p.name.to_string())))
+        .max_by(|a, b| a.0.cmp(&b.0));
+    Ok(match best {
+        Some((version, owner)) => (Some(version), owner),
+        None => (None, String::new()),
+    })
+}
+
 /// The packages whose bins the config ships (every workspace package with a bin when the
 /// config cannot be read: its mistakes are reported later, by [`from_metadata`]).
-pub(crate) fn shipped_packages(meta: &Metadata) -> Vec<String> {
+fn shipped_packages(meta: &Metadata) -> Vec<String> {
     let where_ = "[workspace.metadata.dist]";
     let bins = raw_dist(meta, where_).and_then(|raw| resolve_bins(meta, raw.bins, where_));
     match bins {

@@ -35,7 +35,9 @@ impl Context {
     /// with the command line's `overrides`, and plans its jobs. Runs only queries
     /// (`rustc --print`, `cargo metadata`, `git`), never a build.
     pub fn load(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
-        let toolchain = Toolchain::for_workspace(&runner, manifest_path)?;
+        let toolchain = Toolchain::for_workspace(&runner, manifest_path, |dir| {
+            config::shipped_rust_version(&runner, manifest_path, dir)
+        })?;
         let config = config::load(&runner, manifest_path, &toolchain, overrides)?;
         Context::plan(runner, manifest_path, toolchain, config, Vec::new())
     }
@@ -43,7 +45,9 @@ impl Context {
     /// As [`Context::load`], and keeps every target's dependency graph, resolved with the
     /// features each target's build selects (the overrides' and the config's).
     pub fn load_with_graphs(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
-        let toolchain = Toolchain::for_workspace(&runner, manifest_path)?;
+        let toolchain = Toolchain::for_workspace(&runner, manifest_path, |dir| {
+            config::shipped_rust_version(&runner, manifest_path, dir)
+        })?;
         let (config, graphs) = config::load_with_graphs(&runner, manifest_path, &toolchain, overrides)?;
         Context::plan(runner, manifest_path, toolchain, config, graphs)
     }

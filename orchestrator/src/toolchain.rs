@@ -55,8 +55,14 @@ pub struct Choice {
 
 impl Toolchain {
     /// Chooses the toolchain for the workspace at `manifest_path` (None: the one around the
-    /// current directory) and reads its facts. Runs only queries.
-    pub fn for_workspace(runner: &Runner, manifest_path: Option<&Path>) -> Result<Toolchain> {
+    /// current directory) and reads its facts. Runs only queries. `rust_version` gives the
+    /// highest `rust-version` of the shipped packages and its package, for a workspace
+    /// without a toolchain file (the config stage knows which packages ship).
+    pub fn for_workspace(
+        runner: &Runner,
+        manifest_path: Option<&Path>,
+        rust_version: impl FnOnce(&Path) -> Result<(Option<Version>, String)>,
+    ) -> Result<Toolchain> {
         if find_on_path("rustup").is_none() {
             return Toolchain::detect(runner, None, "rustup is not installed: the rustc on PATH builds".into());
         }
@@ -79,7 +85,7 @@ impl Toolchain {
                 components: pin.components,
             }
         } else {
-            let (rust_version, owner) = rust_version(runner, manifest_path, &dir)?;
+            let (rust_version, owner) = rust_version(&dir)?;
             let mut candidates = Vec::new();
             for t in installed.iter().filter(|t| is_stable(&t.name)) {
                 if let Some(version) = version_of(runner, &t.name) {
@@ -352,26 +358,6 @@ fn version_of(runner: &Runner, name: &str) -> Option<Version> {
 /// "rustc 1.95.0 (59807616e 2026-04-14)" → 1.95.0.
 pub fn parse_rustc_version(line: &str) -> Option<Version> {
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The highest `rust-version` of the shipped packages, and which package declares it.
-fn rust_version(runner: &Runner, manifest_path: Option<&Path>, dir: &Path) -> Result<(Option<Version>, String)> {
-    let mut cargo = Cmd::new("cargo");
-    if dir.is_dir() {
-        cargo = cargo.cwd(dir);
-    }
-    let meta = crate::config::metadata_with(runner, manifest_path, cargo, false)?;
-    let shipped = crate::config::shipped_packages(&meta);
-    let best = meta
-        .workspace_packages()
-        .into_iter()
-        .filter(|p| shipped.iter().any(|s| s == p.name.as_str()))
-        .filter_map(|p| p.rust_version.clone().map(|v| (v, p.name.to_string())))
-        .max_by(|a, b| a.0.cmp(&b.0));
-    Ok(match best {
-        Some((version, owner)) => (Some(version), owner),
-        None => (None, String::new()),
-    })
 }
 
 /// An installed stable toolchain and its version.
