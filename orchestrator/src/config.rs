@@ -364,9 +364,9 @@ pub struct Config {
     /// The `profile.<name>.*` settings this tool gives cargo (`--config`) because the
     /// workspace defines no such profile (only for "dist"); empty when the workspace's wins.
     pub tool_profile: Vec<(String, String)>,
-    /// Whether the profile strips symbols: the linker's own strip flags (/DEBUG:NONE, -s)
-    /// follow it.
-    pub strips: bool,
+    /// What the profile strips ([`effective_strip`]), read once: the linker's own strip flags
+    /// (/DEBUG:NONE, -s) and the verification rule both follow it.
+    pub strip: Strip,
 }
 
 /// The size profile this tool defines as `dist` where the workspace has none: the settings
@@ -585,8 +585,8 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         Err(_) if profile == "dist" => tool_profile(raw.panic_abort.unwrap_or(false)),
         Err(e) => return Err(e),
     };
-    // The linker's strip flags follow what the profile really strips, whatever its name.
-    let strips = effective_strip(&workspace_root, &profile)? != Strip::None;
+    // What the profile really strips, whatever its name.
+    let strip = effective_strip(&workspace_root, &profile)?;
     let bins = resolve_bins(meta, raw.bins.clone(), &where_)?;
     let owner = meta
         .workspace_packages()
@@ -650,7 +650,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         source_date_epoch: 0,
         features,
         tool_profile,
-        strips,
+        strip,
     })
 }
 
@@ -720,6 +720,11 @@ fn check_profile(root: &Path, profile: &str) -> Result<()> {
 }
 
 impl Config {
+    /// Whether the profile strips anything: the linker then gets its own strip flags.
+    pub fn strips(&self) -> bool {
+        self.strip != Strip::None
+    }
+
     /// What `target`'s graph compiles natively. Nothing when no graph was resolved for it:
     /// [`load`] resolves none when the whole workspace holds no native code, and a config from
     /// [`from_metadata`] alone has none.
@@ -1361,7 +1366,7 @@ mod tests {
         let config = from_metadata(&meta, &toolchain(), Overrides::default(), "abc".into()).unwrap();
         assert_eq!(config.profile, "dist");
         assert_eq!(config.tool_profile, tool_profile(false));
-        assert!(config.strips);
+        assert!(config.strips());
         assert!(
             !config.tool_profile.iter().any(|(k, _)| k == "panic"),
             "unwinding stays unless asked"

@@ -255,11 +255,11 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<
         // /Brepro derives both from a hash instead. That hash covers the PDB, which names
         // the build directory's object files, so the stripped release writes no PDB at all.
         flags.extend(["-C".to_string(), "link-arg=/Brepro".to_string()]);
-        if config.strips {
+        if config.strips() {
             flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
         }
     }
-    if target.family() == Family::AppleDarwin && config.strips {
+    if target.family() == Family::AppleDarwin && config.strips() {
         flags.extend(["-C".to_string(), "link-arg=-s".to_string()]);
     }
     Ok(flags)
@@ -567,7 +567,7 @@ mod tests {
             source_date_epoch: 1_700_000_000,
             features: Features::default(),
             tool_profile: Vec::new(),
-            strips: true,
+            strip: crate::config::Strip::Symbols,
         }
     }
 
@@ -1014,11 +1014,11 @@ mod tests {
     fn linker_strip_flags_follow_whether_the_profile_strips() {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["x86_64-pc-windows-msvc", "aarch64-apple-darwin"], &[]);
-        config.strips = false;
+        config.strip = crate::config::Strip::None;
         let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
         let all: String = planned.builds.iter().flat_map(|b| b.cmd.args.clone()).collect();
         assert!(!all.contains("/DEBUG:NONE") && !all.contains("link-arg=-s"), "{all}");
-        config.strips = true;
+        config.strip = crate::config::Strip::Symbols;
         let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
         let all: String = planned.builds.iter().flat_map(|b| b.cmd.args.clone()).collect();
         assert!(all.contains("/DEBUG:NONE") && all.contains("link-arg=-s"), "{all}");

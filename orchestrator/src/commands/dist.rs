@@ -106,9 +106,6 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         &ctx.plan
     };
     build::check_provisions(plan, options.accept_msvc_license, options.no_provision)?;
-    // What the profile's `strip` promises, whatever the profile is called: read before
-    // anything is built, so a strip value cargo would refuse stops the run here.
-    let strip = crate::config::effective_strip(&config.workspace_root, &plan.profile)?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
     // Held until this process ends; the OS releases it even after kill -9.
@@ -139,7 +136,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
                 .and_then(|binaries| {
-                    let policy = policy::Policy::new(&job.target, config.target_config.get(&job.target), strip);
+                    let policy = policy::Policy::new(&job.target, config.target_config.get(&job.target), config.strip);
                     finish_job(
                         runner,
                         plan,
