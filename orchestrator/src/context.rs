@@ -35,9 +35,7 @@ impl Context {
     /// with the command line's `overrides`, and plans its jobs. Runs only queries
     /// (`rustc --print`, `cargo metadata`, `git`), never a build.
     pub fn load(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
-        let toolchain = Toolchain::for_workspace(&runner, manifest_path, |dir| {
-            config::shipped_rust_version(&runner, manifest_path, dir)
-        })?;
+        let toolchain = workspace_toolchain(&runner, manifest_path)?;
         let config = config::load(&runner, manifest_path, &toolchain, overrides)?;
         Context::plan(runner, manifest_path, toolchain, config, Vec::new())
     }
@@ -45,9 +43,7 @@ impl Context {
     /// As [`Context::load`], and keeps every target's dependency graph, resolved with the
     /// features each target's build selects (the overrides' and the config's).
     pub fn load_with_graphs(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
-        let toolchain = Toolchain::for_workspace(&runner, manifest_path, |dir| {
-            config::shipped_rust_version(&runner, manifest_path, dir)
-        })?;
+        let toolchain = workspace_toolchain(&runner, manifest_path)?;
         let (config, graphs) = config::load_with_graphs(&runner, manifest_path, &toolchain, overrides)?;
         Context::plan(runner, manifest_path, toolchain, config, graphs)
     }
@@ -86,6 +82,14 @@ impl Context {
             Vec::new(),
         )
     }
+}
+
+/// The toolchain that builds the workspace: its own, chosen from its toolchain file or the
+/// shipped packages' `rust-version` (which the config stage knows).
+fn workspace_toolchain(runner: &Runner, manifest_path: Option<&Path>) -> Result<Toolchain> {
+    Toolchain::for_workspace(runner, manifest_path, |dir| {
+        config::shipped_rust_version(runner, manifest_path, dir)
+    })
 }
 
 /// What this machine offers the plan: the tool cache, a user's MSVC directory and Apple
