@@ -487,6 +487,13 @@ fn a_crates_io_cli_ships_with_its_own_cargo_xtask_after_init() {
     assert_eq!(targets.len(), 5, "the default matrix: {targets:?}");
     let doctor = cargo_in(&project, &target_dir, &["xtask", "doctor", "--target", TARGET]);
     assert!(doctor.status.success(), "{}", text(&doctor.stderr));
+    let audit = cargo_in(&project, &target_dir, &["xtask", "audit", "--target", TARGET]);
+    assert!(audit.status.success(), "{}", text(&audit.stderr));
+    let table = text(&audit.stdout);
+    assert!(
+        table.lines().any(|l| l.starts_with(TARGET) && l.contains("100%")),
+        "every package of a pure-Rust CLI is tier 1 on {TARGET}:\n{table}"
+    );
 
     // And init there again is a no-op, through the project's own xtask too.
     let again = cargo_in(&project, &target_dir, &["xtask", "init"]);
