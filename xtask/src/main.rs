@@ -2,6 +2,7 @@
 //! `release-orchestrator` library), plus `bench`, which measures the tool itself.
 
 mod bench;
+mod corpus;
 
 use clap::{Args, Parser, Subcommand};
 use release_orchestrator::{cli, flags};
@@ -28,6 +29,27 @@ enum Command {
     Release(flags::Command),
     /// Measure the tool against the plain tools and write BENCHMARKS.md (slow: builds the matrix many times).
     Bench(Bench),
+    /// Build the corpus of real crates.io projects for every target and write docs/CORPUS.md (slow).
+    Corpus(Corpus),
+}
+
+#[derive(Debug, Args)]
+struct Corpus {
+    /// Only this project (repeatable; default: all).
+    #[arg(long, value_name = "NAME")]
+    project: Vec<String>,
+    /// Only this target (repeatable; default: the five of the default matrix).
+    #[arg(long = "target", value_name = "TRIPLE")]
+    targets: Vec<String>,
+    /// Only the projects marked for CI (small, and together they compile C).
+    #[arg(long)]
+    ci: bool,
+    /// Where to write the table (default: docs/CORPUS.md for the whole corpus, else the corpus cache).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Fail on Apple cells too (they are the macOS issue's; by default reported, not failed).
+    #[arg(long)]
+    require_apple: bool,
 }
 
 #[derive(Debug, Args)]
@@ -57,5 +79,15 @@ fn main() -> ExitCode {
     cli::main(|| match cli.command {
         Command::Release(command) => command.run(&cli.global),
         Command::Bench(args) => bench::bench(&cli.global, args),
+        Command::Corpus(args) => corpus::corpus(
+            &cli.global,
+            corpus::Options {
+                projects: args.project,
+                targets: args.targets,
+                ci: args.ci,
+                out: args.out,
+                require_apple: args.require_apple,
+            },
+        ),
     })
 }

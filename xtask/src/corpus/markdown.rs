@@ -1,0 +1,102 @@
+//! docs/CORPUS.md from one corpus run: every line is computed from the cells.
+
+use super::{Cell, Run};
+use std::fmt::Write as _;
+
+pub fn render(run: &Run) -> String {
+    let mut out = String::from("# Corpus: real projects, every target\n\n");
+    let _ = writeln!(
+        out,
+        "Written by `cargo xtask corpus` on {} ({}). Each project is a pinned .crate from crates.io \
+         with its own Cargo.lock, unpacked fresh and committed to a new git repository, then built \
+         with `cargo xtask dist --manifest-path … --target T` once per target (cold: the previous \
+         run's copy and target directory are removed). Nothing of the projects is edited; a \
+         workspace is laid out as its repository lays it out (the members' published crates under \
+         their directories, joined by a `[workspace]` and a `[patch.crates-io]` table).\n",
+        run.date, run.host
+    );
+    let non_apple: Vec<&Cell> = run.cells.iter().filter(|c| !super::is_apple(&c.target)).collect();
+    let apple: Vec<&Cell> = run.cells.iter().filter(|c| super::is_apple(&c.target)).collect();
+    let passed = |cells: &[&Cell]| cells.iter().filter(|c| c.passed()).count();
+    let held = run.cells.iter().filter(|c| c.prediction_held()).count();
+    let _ = writeln!(
+        out,
+        "**Summary:** non-Apple cells built and verified: {} of {}; Apple cells: {} of {}; \
+         audit's prediction held in {} of {} cells.\n",
+        passed(&non_apple),
+        non_apple.len(),
+        passed(&apple),
+        apple.len(),
+        held,
+        run.cells.len()
+    );
+    out.push_str("## Projects\n\n| project | crate | features | toolchain (chosen by the plan) | what it covers |\n|---|---|---|---|---|\n");
+    for p in &run.projects {
+        let features = if p.features.is_empty() {
+            "default".to_string()
+        } else {
+            p.features.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} {} | {} | {} | {} |",
+            p.name,
+            p.krate,
+            p.version,
+            features,
+            cell_text(&p.toolchain),
+            cell_text(&p.covers)
+        );
+    }
+    out.push_str(
+        "\n## Cells\n\n`ran`: the smoke run (`--version`) natively, under qemu, or why not. `time`: wall-clock \
+        of that target's `dist` run, in matrix order, so a project's first target also pays its shared host \
+        build (build scripts, proc macros). `audit said`: the prediction `cargo xtask audit` made before \
+        any build; **miss** marks a cell where it was wrong.\n\n",
+    );
+    out.push_str("| project | target | built | verified | ran | binary | time | audit said | result |\n|---|---|---|---|---|---|---|---|---|\n");
+    for c in &run.cells {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let size = c.binary_size.map(human).unwrap_or_else(|| "—".into());
+        let predicted = if c.prediction_held() {
+            cell_text(&c.predicted)
+        } else {
+            format!("**miss**: {}", cell_text(&c.predicted))
+        };
+        let result = match &c.failure {
+            None => "PASS".to_string(),
+            Some(f) => format!("FAIL: {}", cell_text(f)),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {:.0} s | {} | {} |",
+            c.project,
+            c.target,
+            yes(c.built),
+            yes(c.verified),
+            c.ran,
+            size,
+            c.seconds,
+            predicted,
+            result
+        );
+    }
+    out
+}
+
+/// Text safe inside a Markdown table cell: one line, no column breaks, bounded.
+fn cell_text(text: &str) -> String {
+    let one_line = text.replace(['\n', '\r'], " ").replace('|', "\\|");
+    match one_line.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+fn human(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{} KiB", bytes.div_ceil(1024))
+    }
+}
