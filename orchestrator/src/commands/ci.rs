@@ -25,29 +25,30 @@ struct Action {
     tag: &'static str,
 }
 
-// These commits could not be resolved from here (no network to GitHub). Each is the commit
-// that public workflows pin for the same tag, found with code search across many
-// repositories that agree on it (e.g. `actions/checkout@08c6903… # v5.0.0`); to bump one,
+// Checked 2026-11-26 against snapshots of the actions' own repositories: each commit is
+// `git rev-parse <tag>^{commit}` there, and each tag's action.yml runs on node24 (GitHub is
+// retiring node20). sccache-action could not be checked (no snapshot reachable from here); its
+// pin is the commit public workflows pin for v0.0.9. To bump one,
 // `git ls-remote https://github.com/<repo> refs/tags/<tag>` gives the commit to put here.
 const CHECKOUT: Action = Action {
     repo: "actions/checkout",
-    sha: "08c6903cd8c0fde910a37f88322edcfb5dd907a8",
-    tag: "v5.0.0",
+    sha: "3d3c42e5aac5ba805825da76410c181273ba90b1",
+    tag: "v7.0.1",
 };
 const CACHE: Action = Action {
     repo: "actions/cache",
-    sha: "5a3ec84eff668545956fd18022155c47e93e2684",
-    tag: "v4.2.3",
+    sha: "27d5ce7f107fe9357f9df03efb73ab90386fccae",
+    tag: "v5.0.5",
 };
 const UPLOAD_ARTIFACT: Action = Action {
     repo: "actions/upload-artifact",
-    sha: "ea165f8d65b6e75b540449e92b4886f43607fa02",
-    tag: "v4.6.2",
+    sha: "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
+    tag: "v7.0.0",
 };
 const DOWNLOAD_ARTIFACT: Action = Action {
     repo: "actions/download-artifact",
-    sha: "d3f86a106a0bac45b974a628896c90dbdf5c8093",
-    tag: "v4.3.0",
+    sha: "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
+    tag: "v8.0.1",
 };
 const SCCACHE: Action = Action {
     repo: "mozilla-actions/sccache-action",
