@@ -221,6 +221,19 @@ impl Provision {
         })
     }
 
+    /// The wheel built for another platform, by pip's platform tag (`win_amd64`,
+    /// `musllinux_1_2_aarch64`, …): its own directory, downloaded with `--platform`. The
+    /// tests take other projects' release binaries out of such wheels.
+    pub fn for_platform(mut self, platform: &str) -> Provision {
+        self.dir.set_file_name(format!(
+            "{}-{platform}",
+            self.dir.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        self.present = self.dir.join(COMPLETE).is_file();
+        self.download = self.download.args(["--platform", platform]);
+        self
+    }
+
     /// The emulator `program` (e.g. `qemu-aarch64`) from the pinned qemu-user-static, for
     /// smoke runs; None if the package has no such emulator.
     pub fn emulator(cache: &Path, program: &str) -> Result<Option<Provision>> {

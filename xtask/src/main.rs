@@ -1,7 +1,9 @@
 //! This repository's `cargo xtask`: the release orchestrator's commands (the
-//! `release-orchestrator` library), plus `bench`, which measures the tool itself.
+//! `release-orchestrator` library), plus `bench`, which measures the tool itself, and
+//! `facts`, which regenerates the verification rules' data from their sources.
 
 mod bench;
+mod facts;
 
 use clap::{Args, Parser, Subcommand};
 use release_orchestrator::{cli, flags};
@@ -28,6 +30,18 @@ enum Command {
     Release(flags::Command),
     /// Measure the tool against the plain tools and write BENCHMARKS.md (slow: builds the matrix many times).
     Bench(Bench),
+    /// Regenerate orchestrator/facts/ (the Windows system DLLs, auditwheel's manylinux libraries) from their pinned sources.
+    Facts(Facts),
+}
+
+#[derive(Debug, Args)]
+struct Facts {
+    /// Only compare: fail if a file no longer matches its sources.
+    #[arg(long)]
+    check: bool,
+    /// Accept Microsoft's licence for the SDK libraries the Windows list is read from.
+    #[arg(long)]
+    accept_msvc_license: bool,
 }
 
 #[derive(Debug, Args)]
@@ -57,5 +71,6 @@ fn main() -> ExitCode {
     cli::main(|| match cli.command {
         Command::Release(command) => command.run(&cli.global),
         Command::Bench(args) => bench::bench(&cli.global, args),
+        Command::Facts(args) => facts::facts(&cli.global, args),
     })
 }
