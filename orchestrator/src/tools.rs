@@ -624,6 +624,17 @@ mod tests {
             "{}",
             p.download.display()
         );
+        let windows = Provision::new(cache.path(), ZIG).unwrap().for_platform("win_amd64");
+        assert_eq!(windows.dir, cache.path().join("ziglang-0.13.0-win_amd64"));
+        assert!(!windows.present, "the host's unpack is not the Windows wheel's");
+        assert!(
+            windows
+                .download
+                .display()
+                .ends_with("ziglang==0.13.0 --platform win_amd64"),
+            "{}",
+            windows.download.display()
+        );
     }
 
     #[test]
