@@ -226,6 +226,19 @@ impl Provision {
         })
     }
 
+    /// The wheel built for another platform, by pip's platform tag (`win_amd64`,
+    /// `musllinux_1_2_aarch64`, …): its own directory, downloaded with `--platform`. The
+    /// tests take other projects' release binaries out of such wheels.
+    pub fn for_platform(mut self, platform: &str) -> Provision {
+        self.dir.set_file_name(format!(
+            "{}-{platform}",
+            self.dir.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        self.present = self.dir.join(COMPLETE).is_file();
+        self.download = self.download.args(["--platform", platform]);
+        self
+    }
+
     /// The emulator `program` (e.g. `qemu-aarch64`) from the pinned qemu-user-static, for
     /// smoke runs; None if the package has no such emulator.
     pub fn emulator(cache: &Path, program: &str) -> Result<Option<Provision>> {
@@ -613,6 +626,17 @@ mod tests {
             p.download.display().ends_with("ziglang==0.13.0"),
             "{}",
             p.download.display()
+        );
+        let windows = Provision::new(cache.path(), ZIG).unwrap().for_platform("win_amd64");
+        assert_eq!(windows.dir, cache.path().join("ziglang-0.13.0-win_amd64"));
+        assert!(!windows.present, "the host's unpack is not the Windows wheel's");
+        assert!(
+            windows
+                .download
+                .display()
+                .ends_with("ziglang==0.13.0 --platform win_amd64"),
+            "{}",
+            windows.download.display()
         );
     }
 

@@ -1,8 +1,10 @@
 //! This repository's `cargo xtask`: the release orchestrator's commands (the
-//! `release-orchestrator` library), plus `bench`, which measures the tool itself.
+//! `release-orchestrator` library), plus `bench`, which measures the tool itself, and
+//! `facts`, which regenerates the verification rules' data from their sources.
 
 mod bench;
 mod corpus;
+mod facts;
 
 use clap::{Args, Parser, Subcommand};
 use release_orchestrator::{cli, flags};
@@ -31,6 +33,8 @@ enum Command {
     Bench(Bench),
     /// Build the corpus of real crates.io projects for every target and write docs/CORPUS.md (slow).
     Corpus(Corpus),
+    /// Regenerate orchestrator/facts/ (the Windows system DLLs, auditwheel's manylinux libraries) from their pinned sources.
+    Facts(Facts),
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +54,16 @@ struct Corpus {
     /// Fail on Apple cells too (they are the macOS issue's; by default reported, not failed).
     #[arg(long)]
     require_apple: bool,
+}
+
+#[derive(Debug, Args)]
+struct Facts {
+    /// Only compare: fail if a file no longer matches its sources.
+    #[arg(long)]
+    check: bool,
+    /// Accept Microsoft's licence for the SDK libraries the Windows list is read from.
+    #[arg(long)]
+    accept_msvc_license: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,5 +103,6 @@ fn main() -> ExitCode {
                 require_apple: args.require_apple,
             },
         ),
+        Command::Facts(args) => facts::facts(&cli.global, args),
     })
 }

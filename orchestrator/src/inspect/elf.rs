@@ -5,6 +5,7 @@
 use super::{ElfDetails, Inspection, Linkage};
 use crate::model::{Format, GlibcVersion};
 use goblin::elf::{dynamic, header, program_header, section_header, Elf};
+use std::collections::{BTreeMap, BTreeSet};
 
 fn elf_arch(machine: u16) -> String {
     match machine {
@@ -45,6 +46,7 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     let mut pie = false;
     let mut glibc: Option<GlibcVersion> = None;
     let mut glibcxx: Option<GlibcVersion> = None;
+    let mut versions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     if let Some(dynamic) = &elf.dynamic {
         let info = &dynamic.info;
         pie = info.flags_1 & dynamic::DF_1_PIE != 0;
@@ -58,11 +60,14 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
                 _ => {}
             }
         }
-        // The highest version of each glibc library's symbols, as auditwheel reads it.
+        // Every version required of each library, and the highest of glibc's, as auditwheel
+        // reads them.
         if let Some(verneed) = goblin::elf::symver::VerneedSection::parse(bytes, &elf.section_headers, ctx)? {
             for need in verneed.iter() {
+                let library = strings.get_at(need.vn_file).unwrap_or("?").to_string();
                 for aux in need.iter() {
                     let name = strings.get_at(aux.vna_name).unwrap_or("");
+                    versions.entry(library.clone()).or_default().insert(name.to_string());
                     // GLIBC_PRIVATE and other names that are no version do not count.
                     let version = |prefix: &str| -> Option<GlibcVersion> { name.strip_prefix(prefix)?.parse().ok() };
                     if let Some(v) = version("GLIBC_") {
@@ -122,6 +127,7 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
             executable_stack,
             glibc,
             glibcxx,
+            versions,
         }),
         pe: None,
         macho: None,

@@ -14,6 +14,7 @@ pub use pe::is_crt_dll;
 
 use crate::model::{Format, GlibcVersion};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Inputs larger than this are refused unread: no release binary is that big, and the parser
 /// must never be handed an unbounded input.
@@ -85,6 +86,10 @@ pub struct ElfDetails {
     pub glibc: Option<GlibcVersion>,
     /// Highest GLIBCXX_x.y.z the binary requires.
     pub glibcxx: Option<GlibcVersion>,
+    /// Every symbol version the binary requires (.gnu.version_r), by library:
+    /// `libgcc_s.so.1` → [`GCC_3.0`, `GCC_4.2.0`], as auditwheel reads them.
+    #[serde(default)]
+    pub versions: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -586,6 +591,8 @@ pub mod tests {
             elf.glibc
         );
         assert_eq!(elf.glibcxx, None);
+        assert_eq!(elf.versions.keys().collect::<Vec<_>>(), ["libc.so.6"]);
+        assert!(elf.versions["libc.so.6"].iter().all(|v| v.starts_with("GLIBC_")));
         assert!(found.stripped);
     }
 
