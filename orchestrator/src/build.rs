@@ -3,7 +3,7 @@
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 
 use crate::model::{Route, Target};
-use crate::plan::{Build, Job, Plan};
+use crate::plan::{Build, Job, Plan, Prepare};
 use crate::runner::log_tail;
 use crate::runner::Runner;
 use crate::{tools, UsageError};
@@ -120,6 +120,26 @@ pub fn provision_build_tools(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -
     Ok(())
 }
 
+/// Puts one of the plan's files or links in place, replacing what was there.
+fn prepare(step: &Prepare) -> Result<()> {
+    let path = match step {
+        Prepare::Link { path, .. } | Prepare::File { path, .. } => path,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        std::fs::remove_file(path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    match step {
+        Prepare::Link { path, to } => std::os::unix::fs::symlink(to, path)
+            .with_context(|| format!("linking {} to {}", path.display(), to.display())),
+        Prepare::File { path, contents } => {
+            std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+        }
+    }
+}
+
 /// The binaries of one target, in the order of `Job::binaries`, or why there are none.
 pub type Outcome = Result<Vec<PathBuf>>;
 
@@ -134,6 +154,9 @@ pub fn build(
 ) -> Result<BTreeMap<Target, Outcome>> {
     if let Some(dir) = build.log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("creating the log directory {}: {e}", dir.display()))?;
+    }
+    for step in &build.prepare {
+        prepare(step)?;
     }
     let mut compiled = 0;
     let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> = jobs

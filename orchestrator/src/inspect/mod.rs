@@ -99,6 +99,10 @@ pub struct PeDetails {
     /// Names of the .debug_* sections (DWARF that MinGW linkers leave in the image).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub debug_sections: Vec<String>,
+    /// The embedded application manifest (the RT_MANIFEST resource), as text: what
+    /// Windows reads for long paths, the code page, UAC and supported OS versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
