@@ -625,6 +625,18 @@ pub mod tests {
     }
 
     #[test]
+    fn pe_embedded_manifest_reads_back() {
+        let pe = inspect(&fixture("manifest-embedded.exe")).unwrap().pe.unwrap();
+        let manifest = pe.manifest.unwrap();
+        assert!(manifest.starts_with("<?xml"), "{manifest}");
+        assert!(
+            manifest.contains(">true</ws2:longPathAware>") && manifest.contains("requestedExecutionLevel"),
+            "the input merged with lld-link's default: {manifest}"
+        );
+        assert_eq!(inspect(&fixture("pdb-none.exe")).unwrap().pe.unwrap().manifest, None);
+    }
+
+    #[test]
     fn pe_pdb_path_is_reported() {
         let pe = inspect(&fixture("hello-pdb.exe")).unwrap().pe.unwrap();
         assert_eq!(pe.pdb_path.as_deref(), Some("hello-pdb2.pdb"));
