@@ -474,7 +474,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, b, out) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("out"));
         std::fs::write(&a, DEFAULT).unwrap();
-        std::fs::write(&b, RIPGREP).unwrap();
+        // Editors on Windows start UTF-8 files with a byte-order mark.
+        std::fs::write(&b, format!("\u{feff}{RIPGREP}")).unwrap();
         let args: Vec<OsString> = vec![
             "/manifest".into(),
             a.clone().into(),
