@@ -13,6 +13,12 @@
 //! `application`, …) in a Microsoft manifest namespace, and is appended otherwise; an
 //! attribute present on both must agree; comments go. The output declares each namespace
 //! where it is first needed, so every element keeps its namespace wherever it moved.
+//!
+//! Why not hand lld-link the manifest as a compiled resource (RT_MANIFEST, id 1) instead:
+//! the flags come from the project's build script, and with `/MANIFESTINPUT` lld-link
+//! merges whatever else it is given, so it would still call mt.exe; a resource beside its
+//! own id 1 is a duplicate; and rewriting the build script's flags would need a wrapper
+//! around the linker that drops lld-link's default part (the UAC level) or merges it anyway.
 
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
