@@ -15,10 +15,11 @@
 //! where it is first needed, so every element keeps its namespace wherever it moved.
 //!
 //! Why not hand lld-link the manifest as a compiled resource (RT_MANIFEST, id 1) instead:
-//! the flags come from the project's build script, and with `/MANIFESTINPUT` lld-link
-//! merges whatever else it is given, so it would still call mt.exe; a resource beside its
-//! own id 1 is a duplicate; and rewriting the build script's flags would need a wrapper
-//! around the linker that drops lld-link's default part (the UAC level) or merges it anyway.
+//! the flags come from the project's build script, and lld-link merges as soon as
+//! `/MANIFESTINPUT` is on its command line, so it would still call mt.exe; a resource
+//! beside its own id 1 is a duplicate; and taking the build script's flags away would need
+//! a wrapper around the linker that drops lld-link's default part (the UAC level) or
+//! merges it all the same.
 
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
