@@ -3,7 +3,7 @@
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 
 use crate::model::{Route, Target};
-use crate::plan::{Build, Job, Plan};
+use crate::plan::{Build, Job, Plan, Prepare};
 use crate::runner::log_tail;
 use crate::runner::Runner;
 use crate::{tools, UsageError};
@@ -120,6 +120,28 @@ pub fn provision_build_tools(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -
     Ok(())
 }
 
+/// Puts one of the plan's files or links in place, replacing what was there. Made under a
+/// temporary name and renamed over: two runs sharing a target directory each see a whole
+/// link or file, never none.
+fn prepare(step: &Prepare) -> Result<()> {
+    let path = match step {
+        Prepare::Link { path, .. } | Prepare::File { path, .. } => path,
+    };
+    let dir = path.parent().context("a prepared path has a parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{name}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    match step {
+        Prepare::Link { to, .. } => std::os::unix::fs::symlink(to, &temp)
+            .with_context(|| format!("linking {} to {}", temp.display(), to.display()))?,
+        Prepare::File { contents, .. } => {
+            std::fs::write(&temp, contents).with_context(|| format!("writing {}", temp.display()))?
+        }
+    }
+    std::fs::rename(&temp, path).with_context(|| format!("moving {} into place", path.display()))
+}
+
 /// The binaries of one target, in the order of `Job::binaries`, or why there are none.
 pub type Outcome = Result<Vec<PathBuf>>;
 
@@ -134,6 +156,9 @@ pub fn build(
 ) -> Result<BTreeMap<Target, Outcome>> {
     if let Some(dir) = build.log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("creating the log directory {}: {e}", dir.display()))?;
+    }
+    for step in &build.prepare {
+        prepare(step)?;
     }
     let mut compiled = 0;
     let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> = jobs
@@ -188,4 +213,39 @@ pub fn build(
         outcomes.insert(job.target.clone(), outcome);
     }
     Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_links_and_files_replace_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mt = dir.path().join("tools/mt.exe");
+        let xtask = dir.path().join("xtask");
+        std::fs::write(&xtask, "the xtask").unwrap();
+        for _ in 0..2 {
+            prepare(&Prepare::Link {
+                path: mt.clone(),
+                to: xtask.clone(),
+            })
+            .unwrap();
+            assert_eq!(std::fs::read_link(&mt).unwrap(), xtask);
+        }
+        let libc = dir.path().join("tools/zig-libc.txt");
+        for contents in ["first", "second"] {
+            prepare(&Prepare::File {
+                path: libc.clone(),
+                contents: contents.into(),
+            })
+            .unwrap();
+            assert_eq!(std::fs::read_to_string(&libc).unwrap(), contents);
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tools")).unwrap().count(),
+            2,
+            "no temporary left"
+        );
+    }
 }

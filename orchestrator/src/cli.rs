@@ -6,9 +6,14 @@ use crate::{runner, UsageError};
 use std::process::ExitCode;
 
 /// Parses the command line; on a mistake prints one line (with clap's suggestion, if any)
-/// and returns exit code 2. Clap's own errors span several lines.
+/// and returns exit code 2. Clap's own errors span several lines. Started as `mt.exe` (by
+/// lld-link, through the link the windows-msvc route puts on PATH) it merges manifests
+/// instead and returns that exit code: see `mt`.
 pub fn parse<T: clap::Parser>() -> Result<T, ExitCode> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if let Some(code) = crate::mt::run_if_called_as_mt() {
+        return Err(code);
+    }
     T::try_parse().map_err(|err| {
         if matches!(
             err.kind(),

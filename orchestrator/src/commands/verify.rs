@@ -440,6 +440,9 @@ fn notes(found: &crate::inspect::Inspection) -> String {
     if let Some(pdb) = found.pe.as_ref().and_then(|pe| pe.pdb_path.as_ref()) {
         notes.push(format!("pdb {pdb}"));
     }
+    if let Some(manifest) = found.pe.as_ref().and_then(|pe| pe.manifest.as_ref()) {
+        notes.push(format!("manifest embedded ({} bytes)", manifest.len()));
+    }
     for slice in found.macho.iter().flat_map(|m| &m.slices) {
         notes.extend(slice.min_os.as_ref().map(|v| format!("{} macOS {v}", slice.arch)));
         notes.extend(slice.rpaths.iter().map(|p| format!("rpath {p}")));

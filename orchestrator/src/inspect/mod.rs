@@ -104,6 +104,10 @@ pub struct PeDetails {
     /// Names of the .debug_* sections (DWARF that MinGW linkers leave in the image).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub debug_sections: Vec<String>,
+    /// The embedded application manifest (the RT_MANIFEST resource), as text: what
+    /// Windows reads for long paths, the code page, UAC and supported OS versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -625,6 +629,18 @@ pub mod tests {
             "zig's mingw links the UCRT dynamically (api-ms-win-crt-*)"
         );
         assert_eq!(pe.pdb_path, None);
+    }
+
+    #[test]
+    fn pe_embedded_manifest_reads_back() {
+        let pe = inspect(&fixture("manifest-embedded.exe")).unwrap().pe.unwrap();
+        let manifest = pe.manifest.unwrap();
+        assert!(manifest.starts_with("<?xml"), "{manifest}");
+        assert!(
+            manifest.contains(">true</ws2:longPathAware>") && manifest.contains("requestedExecutionLevel"),
+            "the input merged with lld-link's default: {manifest}"
+        );
+        assert_eq!(inspect(&fixture("pdb-none.exe")).unwrap().pe.unwrap().manifest, None);
     }
 
     #[test]

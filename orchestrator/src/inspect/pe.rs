@@ -1,5 +1,5 @@
 //! PE (Windows): the imported DLLs, whether the C runtime is linked statically, the
-//! subsystem and the PDB path the debug directory names.
+//! subsystem, the PDB path the debug directory names and the embedded manifest.
 
 use super::{Inspection, Linkage, PeDetails};
 use crate::model::Format;
@@ -45,6 +45,12 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
         .filter(|n| n.starts_with(".debug_") || n.starts_with(".zdebug_"))
         .map(str::to_string)
         .collect();
+    // goblin walks the resource directory to the first RT_MANIFEST entry (bounded by the
+    // section's bytes); a manifest is UTF-8 XML, possibly with a byte-order mark.
+    let manifest = pe.resource_data.as_ref().and_then(|r| r.manifest_data).map(|m| {
+        let text = String::from_utf8_lossy(m.data);
+        text.trim_start_matches('\u{feff}').to_string()
+    });
     Ok(Inspection {
         format: Format::Pe,
         arch,
@@ -65,6 +71,7 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
             pdb_path,
             static_crt,
             debug_sections,
+            manifest,
         }),
         macho: None,
     })

@@ -21,6 +21,7 @@ mod integrity;
 mod interrupt;
 mod keep_going;
 mod matrix;
+mod msvc;
 mod packaging;
 mod provision;
 mod reproducible;
