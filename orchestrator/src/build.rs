@@ -4,8 +4,8 @@
 
 use crate::model::{Route, Target};
 use crate::plan::{Build, Job, Plan, Prepare};
-use crate::runner::log_tail;
 use crate::runner::Runner;
+use crate::runner::{first_error, log_tail};
 use crate::{tools, UsageError};
 use anyhow::{anyhow, Context, Result};
 use cargo_metadata::Message;
@@ -204,9 +204,10 @@ pub fn build(
                 .collect()
         } else {
             Err(anyhow!(
-                "cargo failed to build {} (exit {}){}",
+                "cargo failed to build {} (exit {}){}{}",
                 job.target,
                 finished.code.map_or("by signal".into(), |c| c.to_string()),
+                first_error(&build.log).map(|e| format!(": {e}")).unwrap_or_default(),
                 log_tail(&build.log, 15)
             ))
         };

@@ -321,6 +321,37 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     }
 }
 
+/// The error a failed cargo run's log opens with, and the tool's own error under it: cargo's
+/// first `error…` line, then the first compiler or linker error line (a build script's C
+/// compiler reports through `warning: pkg@version: …`, after which cargo's own lines say only
+/// that the script failed). With `--keep-going` the last lines are other crates compiling, so
+/// a log's tail alone does not say why.
+pub fn first_error(log: &Path) -> Option<String> {
+    let text = String::from_utf8_lossy(&std::fs::read(log).ok()?).into_owned();
+    let headline = text.lines().map(str::trim).find(|l| l.starts_with("error"))?;
+    let cause = text
+        .lines()
+        .map(|l| {
+            let l = l.trim();
+            // `warning: libz-sys@1.1.16: src/zconf.h:446:14: fatal error: …` → the message.
+            match l.strip_prefix("warning: ").and_then(|rest| rest.split_once(": ")) {
+                Some((package, message)) if package.contains('@') => message.trim(),
+                _ => l,
+            }
+        })
+        .find(|l| {
+            *l != headline && (l.contains("fatal error:") || l.contains(": error:") || l.contains("undefined symbol"))
+        });
+    let bounded = |l: &str| match l.char_indices().nth(400) {
+        Some((cut, _)) => format!("{}…", &l[..cut]),
+        None => l.to_string(),
+    };
+    Some(match cause {
+        Some(cause) => format!("{} — {}", bounded(headline), bounded(cause)),
+        None => bounded(headline),
+    })
+}
+
 fn last_lines(text: &str, n: usize) -> &str {
     let trimmed = text.trim_end();
     let start = trimmed
@@ -363,6 +394,36 @@ pub fn path_arg(path: &Path) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Lines of a real failed msvc build (git-absorb 0.9.0, libz-sys without the CRT headers).
+    #[test]
+    fn first_error_names_the_failed_script_and_the_compiler_error_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("msvc.log");
+        std::fs::write(
+            &log,
+            "   Compiling libz-sys v1.1.16
+warning: libz-sys@1.1.16: error: unknown command: --version
+warning: libz-sys@1.1.16: In file included from src/zlib/zlib.h:34:
+warning: libz-sys@1.1.16: src/zlib/zconf.h:446:14: fatal error: 'sys/types.h' file not found
+warning: libz-sys@1.1.16: 1 error generated.
+error: failed to run custom build command for `libz-sys v1.1.16`
+
+Caused by:
+  process didn't exit successfully: `build-script-build` (exit status: 1)
+   Compiling memchr v2.7.1
+",
+        )
+        .unwrap();
+        assert_eq!(
+            first_error(&log).unwrap(),
+            "error: failed to run custom build command for `libz-sys v1.1.16` — src/zlib/zconf.h:446:14: fatal error: 'sys/types.h' file not found"
+        );
+        std::fs::write(&log, "   Compiling memchr v2.7.1\n").unwrap();
+        assert_eq!(first_error(&log), None, "a log without an error line");
+        assert_eq!(first_error(&dir.path().join("missing.log")), None);
+    }
+
     use super::*;
 
     #[test]

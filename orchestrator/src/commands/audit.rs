@@ -15,7 +15,7 @@ use crate::flags::{Audit as Args, AuditFormat, Global};
 use crate::model::Bin;
 use crate::model::{Family, Route, Target};
 use crate::plan::{self, Job};
-use crate::runner::{log_tail, Runner};
+use crate::runner::{first_error, log_tail, Runner};
 use anyhow::{Context as _, Result};
 use cargo_metadata::{Message, PackageId};
 use serde::Serialize;
@@ -633,13 +633,7 @@ fn build_and_observe(
     } else {
         format!("{}{}", build.log.display(), log_tail(&build.log, 40))
     };
-    let first_error = if success {
-        None
-    } else {
-        std::fs::read_to_string(&build.log)
-            .ok()
-            .and_then(|text| text.lines().find(|l| l.starts_with("error")).map(str::to_string))
-    };
+    let first_error = if success { None } else { first_error(&build.log) };
     Ok(BuildObservation {
         success,
         log,
