@@ -85,7 +85,11 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     for sh in &elf.section_headers {
         symtab |= sh.sh_type == section_header::SHT_SYMTAB;
         let name = names.get_at(sh.sh_name).unwrap_or("");
-        if name.starts_with(".debug_") || name.starts_with(".zdebug_") {
+        // Only sections outside the loaded image are debug info a strip removes. rustc's
+        // `.debug_gdb_scripts` (pretty-printer hints, with debuginfo on) is allocated: part of
+        // the program, kept by every strip, so its name alone says nothing.
+        let loaded = sh.sh_flags & u64::from(section_header::SHF_ALLOC) != 0;
+        if !loaded && (name.starts_with(".debug_") || name.starts_with(".zdebug_")) {
             debug_sections.push(name.to_string());
         }
     }

@@ -581,6 +581,16 @@ pub mod tests {
         );
         assert_eq!(elf.executable_stack, Some(false));
         assert!(found.stripped && !elf.symtab && elf.debug_sections.is_empty());
+
+        // What rustc leaves in a stripped binary built with debuginfo (ripgrep's release
+        // profile): an allocated `.debug_gdb_scripts`, which no strip removes.
+        std::fs::write(
+            dir.path().join("hello.c"),
+            "__attribute__((section(\".debug_gdb_scripts\"), used)) static const char gdb[] = \"\\1gdb_load_rust_pretty_printers.py\";\nint main(void) { return 0; }\n",
+        )
+        .unwrap();
+        let found = cc("gdb-scripts", &["-s"]);
+        assert!(found.stripped, "{:?}", found.elf.as_ref().unwrap().debug_sections);
     }
 
     #[test]
