@@ -372,12 +372,15 @@ pub struct Config {
 /// The size profile this tool defines as `dist` where the workspace has none: the settings
 /// this repository's own [profile.dist] has (smallest binary, no symbols), passed as
 /// `--config profile.dist.<key>=<value>`. `panic = "abort"` only with `panic-abort = true`.
+/// `debug = false` because the strip drops debug info anyway, and a release profile that
+/// keeps some (ripgrep's `debug = 1`) would only make every build slower.
 pub fn tool_profile(panic_abort: bool) -> Vec<(String, String)> {
     let mut settings: Vec<(String, String)> = [
         ("inherits", "\"release\""),
         ("lto", "\"fat\""),
         ("codegen-units", "1"),
         ("opt-level", "\"z\""),
+        ("debug", "false"),
         ("strip", "true"),
     ]
     .iter()

@@ -1139,6 +1139,7 @@ mod tests {
                 "profile.dist.lto=\"fat\"",
                 "profile.dist.codegen-units=1",
                 "profile.dist.opt-level=\"z\"",
+                "profile.dist.debug=false",
                 "profile.dist.strip=true",
             ]
         );
