@@ -677,7 +677,12 @@ fn predict(packages: &[PackageReport], job: &Job, host: &Target, machine: &Machi
                 .cloned(),
         );
     }
-    let missing_tools: Vec<String> = tools.iter().filter(|t| !(machine.on_path)(t)).cloned().collect();
+    // libclang is a library bindgen finds its own ways (LIBCLANG_PATH, llvm-config): not on PATH.
+    let missing_tools: Vec<String> = tools
+        .iter()
+        .filter(|t| t.as_str() != "libclang" && !(machine.on_path)(t))
+        .cloned()
+        .collect();
     let c_compiler = (!job.c_code.is_empty())
         .then(|| c_compiler(job.route, target, host))
         .flatten();
