@@ -47,7 +47,7 @@ fn fixture() -> Workspace {
          pure = { path = \"../pure\" }\nprobe = { path = \"../probe\" }\nbundled-sys = { path = \"../bundled-sys\" }\n\
          system-sys = { path = \"../system-sys\", optional = true }\n\n\
          [target.'cfg(windows)'.dependencies]\nwinonly-sys = { path = \"../winonly-sys\" }\nmake-sys = { path = \"../make-sys\" }\n\n\
-         [target.'cfg(target_os = \"macos\")'.dependencies]\nmac-sys = { path = \"../mac-sys\" }\n\n\
+         [target.'cfg(target_os = \"macos\")'.dependencies]\nmac-sys = { path = \"../mac-sys\" }\nmac-objc = { path = \"../mac-objc\" }\n\n\
          [dev-dependencies]\ndevonly-sys = { path = \"../devonly-sys\" }\n",
     );
     ws.write(
@@ -86,6 +86,13 @@ fn fixture() -> Workspace {
     ws.write(
         "mac-sys/src/lib.rs",
         "#[link(name = \"CoreFoundation\", kind = \"framework\")]\nextern \"C\" {}\n",
+    );
+    // Links a framework as objc2-foundation does: no -sys name, the attribute in generated code.
+    package(ws, "mac-objc", "");
+    ws.write("mac-objc/src/lib.rs", "mod generated;\n");
+    ws.write(
+        "mac-objc/src/generated/mod.rs",
+        "#[cfg_attr(\n    target_vendor = \"apple\",\n    link(name = \"Foundation\", kind = \"framework\")\n)]\nextern \"C\" {}\n",
     );
     // Finds a system library through pkg-config and ships nothing to build it from.
     package(
@@ -236,6 +243,33 @@ fn an_apple_framework_needs_the_macos_sdk() {
         mac["reason"]
     );
     assert!(package_in(target(&report, "x86_64-unknown-linux-musl"), "mac-sys").is_none());
+    // The per-target prediction a corpus harness reads.
+    let prediction = &apple["prediction"];
+    assert_eq!(prediction["outcome"], "needs-macos-sdk", "{prediction}");
+    assert_eq!(
+        prediction["frameworks"],
+        serde_json::json!(["CoreFoundation", "Foundation"])
+    );
+    assert_eq!(
+        prediction["framework_packages"],
+        serde_json::json!(["mac-objc", "mac-sys"])
+    );
+    let musl = &target(&report, "x86_64-unknown-linux-musl")["prediction"];
+    assert_eq!(musl["frameworks"], serde_json::json!([]), "{musl}");
+    // plan refuses the target for the same packages, before any build.
+    let plan = ws
+        .xtask(["plan", "--json", "--target", "aarch64-apple-darwin"])
+        .env_remove("SDKROOT")
+        .run();
+    expect_ok(&plan);
+    let blocked = plan.json()["jobs"][0]["blocked"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        blocked.contains("mac-objc, mac-sys link(s) Apple frameworks"),
+        "{blocked}"
+    );
 }
 
 #[test]
@@ -337,5 +371,11 @@ fn build_reports_a_failing_build_and_exits_1() {
             .unwrap()
             .contains("failed to run custom build command for `system-sys"),
         "{build}"
+    );
+    let musl = target(&report, "x86_64-unknown-linux-musl");
+    assert_eq!(musl["prediction"]["outcome"], "needs-system-library");
+    assert_eq!(
+        (&build["failed_packages"], &build["prediction_held"]),
+        (&serde_json::json!(["system-sys"]), &Value::Bool(true))
     );
 }
