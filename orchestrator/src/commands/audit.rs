@@ -285,8 +285,18 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
                     "no dependency graph was resolved for {target}: load the context with Context::load_with_graphs"
                 )
             })?;
+        let sdkroot = ctx.host.sdkroot.as_deref();
         let machine = Machine {
-            sdkroot: ctx.host.sdkroot.is_some(),
+            // A framework named at build time cannot be looked up: an SDK is all one can say.
+            sdk_has: &|framework| {
+                sdkroot.is_some_and(|sdk| {
+                    framework.starts_with('(')
+                        || sdk
+                            .join("System/Library/Frameworks")
+                            .join(format!("{framework}.framework"))
+                            .is_dir()
+                })
+            },
             on_path: &|program| crate::runner::find_on_path(program).is_some(),
         };
         let mut report = audit_target(graph, &toolchain.host, job, &machine);
@@ -515,10 +525,11 @@ pub fn c_compiler(route: Route, target: &Target, host: &Target) -> Option<String
     }
 }
 
-/// What the prediction reads from the machine: whether SDKROOT names a macOS SDK, and
-/// whether a program is on PATH.
+/// What the prediction reads from the machine: whether the macOS SDK that SDKROOT names
+/// holds a framework (`System/Library/Frameworks/<name>.framework`; false without SDKROOT),
+/// and whether a program is on PATH.
 pub struct Machine<'a> {
-    pub sdkroot: bool,
+    pub sdk_has: &'a dyn Fn(&str) -> bool,
     pub on_path: &'a dyn Fn(&str) -> bool,
 }
 
@@ -549,9 +560,12 @@ pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job, machine: &Mac
         }
         let needs_cc = verdict.compiles_native && verdict.system_libraries.is_empty();
         let host_only = !reached.for_target;
+        // With an SDK that holds its frameworks, a framework package is built like any other.
+        let sdk_provides =
+            verdict.system_libraries == ["macOS SDK"] && evidence.files.frameworks.iter().all(|f| (machine.sdk_has)(f));
         let routes: Vec<Route> = match verdict.tier {
             Tier::PureRust => ROUTES.to_vec(),
-            _ if !verdict.system_libraries.is_empty() => Vec::new(),
+            _ if !verdict.system_libraries.is_empty() && !sdk_provides => Vec::new(),
             _ if host_only || !needs_cc => ROUTES.to_vec(),
             _ => ROUTES
                 .iter()
@@ -688,12 +702,13 @@ fn predict(packages: &[PackageReport], job: &Job, host: &Target, machine: &Machi
         .flatten();
     let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
     let mut reasons: Vec<(Outcome, String)> = Vec::new();
-    if !frameworks.is_empty() && !machine.sdkroot {
+    let missing_frameworks: BTreeSet<String> = frameworks.iter().filter(|f| !(machine.sdk_has)(f)).cloned().collect();
+    if !missing_frameworks.is_empty() {
         reasons.push((
             Outcome::NeedsMacosSdk,
             format!(
-                "needs the macOS SDK frameworks {} (linked by {})",
-                list(&frameworks),
+                "needs the macOS SDK frameworks {} (linked by {}): SDKROOT names no SDK that has them",
+                list(&missing_frameworks),
                 list(&framework_packages)
             ),
         ));
@@ -1254,7 +1269,7 @@ mod tests {
             (Route::Zig, &["conf-sys".to_string()][..])
         );
         let everything = Machine {
-            sdkroot: false,
+            sdk_has: &|_| false,
             on_path: &|_| true,
         };
         let report = audit_target(&graphs[0], &toolchain.host, job, &everything);
@@ -1278,7 +1293,7 @@ mod tests {
         // hostc-sys (host-only) runs configure and make too: its build systems count.
         assert_eq!(p.build_systems, ["configure", "make"]);
         let no_make = Machine {
-            sdkroot: false,
+            sdk_has: &|_| false,
             on_path: &|program| program != "make",
         };
         let p = audit_target(&graphs[0], &toolchain.host, job, &no_make).prediction;
@@ -1301,7 +1316,7 @@ mod tests {
         let (config, graphs) =
             config::load_with_graphs(&Runner::default(), Some(&manifest), &toolchain, overrides).unwrap();
         let everything = Machine {
-            sdkroot: false,
+            sdk_has: &|_| false,
             on_path: &|_| true,
         };
         let plan = plan::plan(&config, &toolchain, &plan::Host::default()).unwrap();
@@ -1327,14 +1342,26 @@ mod tests {
         };
         let plan = plan::plan(&config, &toolchain, &with_sdk).unwrap();
         let sdk = Machine {
-            sdkroot: true,
+            sdk_has: &|framework| framework == "Foundation",
             on_path: &|_| true,
         };
-        let p = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &sdk).prediction;
+        let report = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &sdk);
+        let p = &report.prediction;
         assert_eq!(
             (p.outcome, p.frameworks.as_slice()),
             (Outcome::Builds, &["Foundation".to_string()][..])
         );
+        assert_eq!(
+            report.score.planned_route_builds, report.score.packages,
+            "the SDK provides it"
+        );
+        // An SDKROOT without the framework: the link would fail, and the prediction says so.
+        let other_sdk = Machine {
+            sdk_has: &|framework| framework == "AppKit",
+            on_path: &|_| true,
+        };
+        let p = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &other_sdk).prediction;
+        assert_eq!(p.outcome, Outcome::NeedsMacosSdk, "{p:?}");
     }
 
     #[test]
@@ -1353,7 +1380,7 @@ mod tests {
             config::load_with_graphs(&Runner::default(), Some(&manifest), &toolchain, overrides).unwrap();
         let plan = plan::plan(&config, &toolchain, &plan::Host::default()).unwrap();
         let everything = Machine {
-            sdkroot: false,
+            sdk_has: &|_| false,
             on_path: &|_| true,
         };
         let mut report = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &everything);
