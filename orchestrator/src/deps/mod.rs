@@ -237,8 +237,14 @@ impl Evidence {
     /// openssl-sys declares one yet compiles nothing without its `vendored` feature.
     pub fn compiles_native(&self) -> bool {
         let f = &self.files;
+        // A builder's `.compile(` needs its crate: in a script without resolved build
+        // dependencies it sits behind a feature that is off (signal-hook's optional cc).
+        let call = f
+            .compile_calls
+            .iter()
+            .any(|c| !c.starts_with("cc::Build::") || !self.build_dependencies.is_empty());
         f.build_script.is_some()
-            && (!f.compile_calls.is_empty() || self.links.is_some())
+            && (call || self.links.is_some())
             && (f.native_sources() > 0 || self.src_crate().is_some())
     }
 
@@ -378,10 +384,11 @@ pub(crate) mod fixture {
         write(root, "app/build.rs", "fn main() {}\n");
         package(root, "conf-sys", "links = \"conf\"\n", Some(CONFIGURE_AND_MAKE));
         write(root, "conf-sys/csrc/configure", "#!/bin/sh\n");
+        // The links key makes it native without its cc build dependency (kept off crates.io).
         package(
             root,
             "winc-sys",
-            "",
+            "links = \"winc\"\n",
             Some("fn main() {\n    cc::Build::new().file(\"csrc/lib.c\").compile(\"winc\");\n}\n"),
         );
         package(root, "hostc-sys", "", Some(CONFIGURE_AND_MAKE));
@@ -533,5 +540,21 @@ mod tests {
             !Evidence { links: None, ..links }.compiles_native(),
             "without the key, nothing says it builds the sources"
         );
+        // signal-hook 0.3: `cc::Build::new().compile` under a feature whose optional cc is off.
+        let cc_off = Evidence {
+            files: Files {
+                c_sources: 1,
+                ..scan::script_files(
+                    "#[cfg(feature = \"x\")]\nfn main() { cc::Build::new().file(\"a.c\").compile(\"a\"); }",
+                )
+            },
+            ..Evidence::default()
+        };
+        assert!(!cc_off.compiles_native());
+        let cc_on = Evidence {
+            build_dependencies: vec!["cc".into()],
+            ..cc_off
+        };
+        assert!(cc_on.compiles_native());
     }
 }

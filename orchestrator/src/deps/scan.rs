@@ -197,6 +197,15 @@ fn key_values(args: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// Whether `"name"` stands in the text other than as the right side of a comparison
+/// (aws-lc-sys asks `generator != "ninja"` and runs cmake, not ninja).
+fn names_program(text: &str, name: &str) -> bool {
+    text.match_indices(&format!("\"{name}\"")).any(|(i, _)| {
+        let before = text[..i].trim_end();
+        !(before.ends_with("==") || before.ends_with("!="))
+    })
+}
+
 /// Variables every build script may read that say nothing about native code.
 const CARGO_VARS: [&str; 10] = [
     "OUT_DIR",
@@ -243,7 +252,7 @@ pub fn scan_script(text: &str, files: &mut Files) {
         }
         // gmake is make's name on the BSDs: one tool, not two.
         for tool in ["make", "ninja", "meson"] {
-            let named = text.contains(&format!("\"{tool}\"")) || (tool == "make" && text.contains("\"gmake\""));
+            let named = names_program(text, tool) || (tool == "make" && names_program(text, "gmake"));
             if named {
                 add(&mut files.compile_calls, tool);
                 add(&mut files.script_tools, tool);
@@ -402,6 +411,11 @@ mod tests {
         // ring names nasm and perl on paths a crates.io package never takes: no build system.
         let files = script_files(
             "let nasm = Command::new(\"nasm\");\nlet perl = Command::new(\"perl\");\ncc::Build::new().compile(\"ring\");",
+        );
+        assert!(files.script_tools.is_empty(), "{files:?}");
+        // aws-lc-sys compares a generator name with "ninja" and runs cmake: no ninja.
+        let files = script_files(
+            "if generator.to_lowercase() != \"ninja\" { Command::new(cmake); }\ncc::Build::new().compile(\"x\");",
         );
         assert!(files.script_tools.is_empty(), "{files:?}");
     }
