@@ -735,6 +735,7 @@ impl Config {
         static NONE: NativeCode = NativeCode {
             compiled: Vec::new(),
             frameworks: Vec::new(),
+            framework_names: Vec::new(),
         };
         self.native.get(target.triple()).unwrap_or(&NONE)
     }

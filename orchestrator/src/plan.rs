@@ -644,7 +644,7 @@ mod tests {
                 .map(|t| {
                     let native = NativeCode {
                         compiled: c_code.iter().map(|s| s.to_string()).collect(),
-                        frameworks: Vec::new(),
+                        ..NativeCode::default()
                     };
                     (t.to_string(), native)
                 })

@@ -123,6 +123,63 @@ impl Score {
     }
 }
 
+/// What the audit expects `cargo xtask dist` to do for one target on this machine, in a
+/// form a corpus harness compares with the real result (docs/AUDIT.md, "The prediction").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    pub outcome: Outcome,
+    /// One line: "builds", "needs the macOS SDK frameworks Foundation, IOKit", …
+    pub summary: String,
+    /// Every reason the build is expected to fail, most fundamental first; empty for "builds".
+    pub reasons: Vec<String>,
+    /// Packages built for the target whose build compiles C, C++ or assembly: the route
+    /// must bring a C compiler for the target (the plan's `c_code`, the same detector).
+    pub compiles_native: Vec<String>,
+    /// The planned route's C compiler for the target, when `compiles_native` is not empty.
+    pub c_compiler: Option<String>,
+    /// Apple frameworks the target links, and the packages that declare them (Apple targets only).
+    pub frameworks: Vec<String>,
+    pub framework_packages: Vec<String>,
+    /// Build systems the build scripts run (make, cmake, configure, …), host-only ones included.
+    pub build_systems: Vec<String>,
+    /// Programs the builds need beyond rustc and the route's C compiler, and those not on PATH.
+    pub tools: Vec<String>,
+    pub missing_tools: Vec<String>,
+    /// Libraries the build machine must provide, built for the target.
+    pub system_libraries: Vec<String>,
+}
+
+/// The predicted outcome, one word per cause; a harness compares `builds` with success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Builds,
+    /// Links Apple frameworks and SDKROOT names no macOS SDK.
+    NeedsMacosSdk,
+    /// `cargo xtask dist` refuses the target for another reason (e.g. the MSVC licence).
+    Blocked,
+    /// A package links a library the build machine must provide for the target.
+    NeedsSystemLibrary,
+    /// Native code is compiled and the planned route has no C compiler for the target.
+    NoCCompiler,
+    /// A build script runs a program that is not on PATH.
+    NeedsTool,
+}
+
+impl Outcome {
+    /// The JSON's word, for the table.
+    fn word(self) -> &'static str {
+        match self {
+            Outcome::Builds => "builds",
+            Outcome::NeedsMacosSdk => "needs-macos-sdk",
+            Outcome::Blocked => "blocked",
+            Outcome::NeedsSystemLibrary => "needs-system-library",
+            Outcome::NoCCompiler => "no-c-compiler",
+            Outcome::NeedsTool => "needs-tool",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BuildCheck {
     pub success: bool,
@@ -134,6 +191,10 @@ pub struct BuildCheck {
     pub compiled_native: Vec<String>,
     /// Packages where the prediction and the build disagree, with both sides.
     pub disagreements: Vec<String>,
+    /// Packages named in the failed build's error lines: they count as not built.
+    pub failed_packages: Vec<String>,
+    /// Whether the outcome matched the prediction: "builds" and success, or a failure predicted.
+    pub prediction_held: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,6 +207,7 @@ pub struct TargetReport {
     pub tools: Vec<String>,
     pub system_libraries: Vec<String>,
     pub notes: Vec<String>,
+    pub prediction: Prediction,
     pub packages: Vec<PackageReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildCheck>,
@@ -223,7 +285,21 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
                     "no dependency graph was resolved for {target}: load the context with Context::load_with_graphs"
                 )
             })?;
-        let mut report = audit_target(graph, &toolchain.host, job);
+        let sdkroot = ctx.host.sdkroot.as_deref();
+        let machine = Machine {
+            // A framework named at build time cannot be looked up: an SDK is all one can say.
+            sdk_has: &|framework| {
+                sdkroot.is_some_and(|sdk| {
+                    framework.starts_with('(')
+                        || sdk
+                            .join("System/Library/Frameworks")
+                            .join(format!("{framework}.framework"))
+                            .is_dir()
+                })
+            },
+            on_path: &|program| crate::runner::find_on_path(program).is_some(),
+        };
+        let mut report = audit_target(graph, &toolchain.host, job, &machine);
         if let Some(blocked) = &job.blocked {
             report
                 .notes
@@ -308,10 +384,13 @@ pub fn classify(name: &str, e: &Evidence) -> Verdict {
         .map(|feat| format!("enable the `{feat}` feature of {name} (builds the bundled copy)"));
 
     if compiles_native {
-        let how = src_crate.map_or_else(
-            || format!("compiles {sources} with {}", f.compile_calls.join(", ")),
-            |s| format!("builds the library from the {s} crate's sources"),
-        );
+        let how = match src_crate {
+            Some(s) => format!("builds the library from the {s} crate's sources"),
+            None if f.compile_calls.is_empty() => {
+                format!("compiles {sources} some way this audit cannot name (a `links` package that ships them)")
+            }
+            None => format!("compiles {sources} with {}", f.compile_calls.join(", ")),
+        };
         let mut reason = format!("build script {how}");
         if !probes.is_empty() {
             reason += &format!("; looks for a system copy first ({probe_words})");
@@ -446,8 +525,17 @@ pub fn c_compiler(route: Route, target: &Target, host: &Target) -> Option<String
     }
 }
 
-/// The report for one target: a pure function of its graph and the job the plan made for it.
-pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job) -> TargetReport {
+/// What the prediction reads from the machine: whether the macOS SDK that SDKROOT names
+/// holds a framework (`System/Library/Frameworks/<name>.framework`; false without SDKROOT),
+/// and whether a program is on PATH.
+pub struct Machine<'a> {
+    pub sdk_has: &'a dyn Fn(&str) -> bool,
+    pub on_path: &'a dyn Fn(&str) -> bool,
+}
+
+/// The report for one target: a pure function of its graph, the job the plan made for it
+/// and what the machine offers.
+pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job, machine: &Machine) -> TargetReport {
     let (target, route) = (&job.target, job.route);
     let mut packages = Vec::new();
     for (id, reached) in &graph.reached {
@@ -472,9 +560,12 @@ pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job) -> TargetRepo
         }
         let needs_cc = verdict.compiles_native && verdict.system_libraries.is_empty();
         let host_only = !reached.for_target;
+        // With an SDK that holds its frameworks, a framework package is built like any other.
+        let sdk_provides =
+            verdict.system_libraries == ["macOS SDK"] && evidence.files.frameworks.iter().all(|f| (machine.sdk_has)(f));
         let routes: Vec<Route> = match verdict.tier {
             Tier::PureRust => ROUTES.to_vec(),
-            _ if !verdict.system_libraries.is_empty() => Vec::new(),
+            _ if !verdict.system_libraries.is_empty() && !sdk_provides => Vec::new(),
             _ if host_only || !needs_cc => ROUTES.to_vec(),
             _ => ROUTES
                 .iter()
@@ -553,6 +644,7 @@ pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job) -> TargetRepo
             system_libraries.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
+    let prediction = predict(&packages, job, host, machine);
     TargetReport {
         target: target.to_string(),
         route,
@@ -561,8 +653,112 @@ pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job) -> TargetRepo
         tools: tools.into_iter().collect(),
         system_libraries: system_libraries.into_iter().collect(),
         notes,
+        prediction,
         packages,
         build: None,
+    }
+}
+
+/// The outcome the packages' verdicts add up to for the planned job on this machine.
+fn predict(packages: &[PackageReport], job: &Job, host: &Target, machine: &Machine) -> Prediction {
+    let target = &job.target;
+    let apple = target.family() == Family::AppleDarwin;
+    let mut frameworks = BTreeSet::new();
+    let mut framework_packages = BTreeSet::new();
+    let mut build_systems = BTreeSet::new();
+    let mut tools = BTreeSet::new();
+    let mut system_libraries = BTreeSet::new();
+    for p in packages {
+        build_systems.extend(p.evidence.build_systems());
+        // Tools run on the build machine whoever the package is built for.
+        tools.extend(p.verdict.tools.iter().cloned());
+        if p.host_only {
+            // Host-only packages are built with the host's libraries and compiler.
+            if p.verdict.compiles_native {
+                tools.insert("cc".to_string());
+            }
+            continue;
+        }
+        if apple && !p.evidence.files.frameworks.is_empty() {
+            frameworks.extend(p.evidence.files.frameworks.iter().cloned());
+            framework_packages.insert(p.name.clone());
+        }
+        system_libraries.extend(
+            p.verdict
+                .system_libraries
+                .iter()
+                .filter(|l| l.as_str() != "macOS SDK")
+                .cloned(),
+        );
+    }
+    // libclang is a library bindgen finds its own ways (LIBCLANG_PATH, llvm-config): not on PATH.
+    let missing_tools: Vec<String> = tools
+        .iter()
+        .filter(|t| t.as_str() != "libclang" && !(machine.on_path)(t))
+        .cloned()
+        .collect();
+    let c_compiler = (!job.c_code.is_empty())
+        .then(|| c_compiler(job.route, target, host))
+        .flatten();
+    let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+    let mut reasons: Vec<(Outcome, String)> = Vec::new();
+    let missing_frameworks: BTreeSet<String> = frameworks.iter().filter(|f| !(machine.sdk_has)(f)).cloned().collect();
+    if !missing_frameworks.is_empty() {
+        reasons.push((
+            Outcome::NeedsMacosSdk,
+            format!(
+                "needs the macOS SDK frameworks {} (linked by {}): SDKROOT names no SDK that has them",
+                list(&missing_frameworks),
+                list(&framework_packages)
+            ),
+        ));
+    }
+    if let Some(blocked) = &job.blocked {
+        if reasons.is_empty() {
+            reasons.push((Outcome::Blocked, format!("refused before building: {blocked}")));
+        }
+    }
+    if !system_libraries.is_empty() {
+        reasons.push((
+            Outcome::NeedsSystemLibrary,
+            format!(
+                "needs the system libraries {} built for {target}",
+                list(&system_libraries)
+            ),
+        ));
+    }
+    if !job.c_code.is_empty() && c_compiler.is_none() {
+        reasons.push((
+            Outcome::NoCCompiler,
+            format!(
+                "compiles native code ({}) and the route `{}` has no C compiler for {target}",
+                job.c_code.join(", "),
+                job.route
+            ),
+        ));
+    }
+    if !missing_tools.is_empty() {
+        reasons.push((
+            Outcome::NeedsTool,
+            format!("needs {} on PATH", missing_tools.join(", ")),
+        ));
+    }
+    let (outcome, summary) = reasons
+        .first()
+        .cloned()
+        .unwrap_or((Outcome::Builds, "builds".to_string()));
+    Prediction {
+        outcome,
+        summary,
+        reasons: reasons.into_iter().map(|(_, r)| r).collect(),
+        compiles_native: job.c_code.clone(),
+        c_compiler,
+        frameworks: frameworks.into_iter().collect(),
+        framework_packages: framework_packages.into_iter().collect(),
+        build_systems: build_systems.into_iter().collect(),
+        tools: tools.into_iter().collect(),
+        missing_tools,
+        system_libraries: system_libraries.into_iter().collect(),
     }
 }
 
@@ -571,6 +767,8 @@ pub struct BuildObservation {
     pub success: bool,
     pub log: String,
     pub first_error: Option<String>,
+    /// Packages the build log's error lines name (see [`failed_packages`]).
+    pub failed_packages: Vec<String>,
     pub scripts: BTreeMap<PackageId, Observed>,
 }
 
@@ -595,6 +793,7 @@ fn build_and_observe(
             success: false,
             log: format!("not built: {blocked}"),
             first_error: Some(blocked.clone()),
+            failed_packages: Vec::new(),
             scripts: BTreeMap::new(),
         });
     }
@@ -633,20 +832,49 @@ fn build_and_observe(
     } else {
         format!("{}{}", build.log.display(), log_tail(&build.log, 40))
     };
+    let text = if success {
+        String::new()
+    } else {
+        std::fs::read_to_string(&build.log).unwrap_or_default()
+    };
     let first_error = if success { None } else { first_error(&build.log) };
     Ok(BuildObservation {
         success,
         log,
         first_error,
+        failed_packages: failed_packages(&text),
         scripts,
     })
 }
 
-/// Marks what each build script really did and lists where the prediction was wrong.
+/// The packages cargo's error lines name: "failed to run custom build command for `x v1`",
+/// "could not compile `x` (lib)". With --keep-going there may be several.
+pub fn failed_packages(log: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in log.lines().filter(|l| l.starts_with("error")) {
+        let quoted = line
+            .split('`')
+            .nth(1)
+            .filter(|_| line.contains("failed to run custom build command for") || line.contains("could not compile"));
+        if let Some(name) = quoted.and_then(|q| q.split_whitespace().next()) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Marks what each build script really did and lists where the prediction was wrong. A
+/// package the failed build names counts as not built by the planned route.
 pub fn check_build(report: &mut TargetReport, observation: BuildObservation) {
     let mut compiled_native = Vec::new();
     let mut disagreements = Vec::new();
     for p in &mut report.packages {
+        if observation.failed_packages.contains(&p.name) && p.planned_route_builds {
+            p.planned_route_builds = false;
+            report.score.planned_route_builds -= 1;
+        }
         let observed = observation.scripts.get(&p.id);
         let compiled = observed.is_some_and(|o| o.native_objects > 0);
         if compiled {
@@ -670,12 +898,15 @@ pub fn check_build(report: &mut TargetReport, observation: BuildObservation) {
         }
         p.observed = observed.cloned();
     }
+    let prediction_held = (report.prediction.outcome == Outcome::Builds) == observation.success;
     report.build = Some(BuildCheck {
         success: observation.success,
         log: observation.log,
         first_error: observation.first_error,
         compiled_native,
         disagreements,
+        failed_packages: observation.failed_packages,
+        prediction_held,
     });
 }
 
@@ -774,18 +1005,19 @@ fn markdown(audit: &AuditReport) -> String {
          bundled sources, needs a C compiler for the target; **3** needs a system library or an external tool.\n\n",
         bins.join(", ")
     );
-    out += "## Summary\n\n| target | planned route | packages | tier 1 | tier 2 | tier 3 | planned route builds | tools needed |\n|---|---|---|---|---|---|---|---|\n";
+    out += "## Summary\n\n| target | planned route | packages | tier 1 | tier 2 | tier 3 | planned route builds | prediction | tools needed |\n|---|---|---|---|---|---|---|---|---|\n";
     for t in &audit.targets {
         let s = &t.score;
         out += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             t.target,
             t.route,
             s.packages,
             counts(s, s.tier1),
             counts(s, s.tier2),
             counts(s, s.tier3),
-            counts(s, s.planned_route_builds),
+            route_builds(t),
+            t.prediction.summary,
             if t.tools.is_empty() {
                 "none".into()
             } else {
@@ -800,9 +1032,14 @@ fn markdown(audit: &AuditReport) -> String {
             share(&t.score, t.score.tier1), share(&t.score, t.score.tier2), share(&t.score, t.score.tier3), t.score.planned_route_builds, t.score.packages
         );
         out += &format!(
-            "**Tools**: {}. **System libraries**: {}.\n\n",
+            "**Tools**: {}. **System libraries**: {}.\n\n**Prediction**: {}.\n\n",
             list_or_none(&t.tools),
-            list_or_none(&t.system_libraries)
+            list_or_none(&t.system_libraries),
+            if t.prediction.reasons.is_empty() {
+                "builds".to_string()
+            } else {
+                t.prediction.reasons.join("; ")
+            }
         );
         for note in &t.notes {
             out += &format!("- {note}\n");
@@ -890,6 +1127,15 @@ fn markdown(audit: &AuditReport) -> String {
     out
 }
 
+/// The "planned route builds" cell: a failed build check says so beside the count.
+fn route_builds(t: &TargetReport) -> String {
+    let count = counts(&t.score, t.score.planned_route_builds);
+    match &t.build {
+        Some(b) if !b.success => format!("{count}, build FAILED"),
+        _ => count,
+    }
+}
+
 fn list_or_none(items: &[String]) -> String {
     if items.is_empty() {
         "none".into()
@@ -911,7 +1157,8 @@ fn table(audit: &AuditReport) -> String {
                 counts(s, s.tier1),
                 counts(s, s.tier2),
                 counts(s, s.tier3),
-                counts(s, s.planned_route_builds),
+                route_builds(t),
+                t.prediction.outcome.word().to_string(),
                 list_or_none(&t.tools),
             ]
         })
@@ -925,6 +1172,7 @@ fn table(audit: &AuditReport) -> String {
             "tier 2",
             "tier 3",
             "route builds",
+            "prediction",
             "tools",
         ],
         &rows,
@@ -943,10 +1191,13 @@ fn table(audit: &AuditReport) -> String {
                 ]
             })
             .collect();
-        if native.is_empty() && t.notes.is_empty() && t.build.is_none() {
+        if native.is_empty() && t.notes.is_empty() && t.build.is_none() && t.prediction.reasons.is_empty() {
             continue;
         }
         out += &format!("\n{} (route {}):\n", t.target, t.route);
+        for reason in &t.prediction.reasons {
+            out += &format!("prediction: {reason}\n");
+        }
         if !native.is_empty() {
             out += &crate::ui::table(&["tier", "package", "routes", "why"], &native);
         }
@@ -964,6 +1215,9 @@ fn table(audit: &AuditReport) -> String {
             }
             for d in &b.disagreements {
                 out += &format!("disagreement: {d}\n");
+            }
+            if !b.prediction_held {
+                out += &format!("the prediction ({}) did not hold\n", t.prediction.summary);
             }
         }
     }
@@ -1014,7 +1268,11 @@ mod tests {
             (job.route, job.c_code.as_slice()),
             (Route::Zig, &["conf-sys".to_string()][..])
         );
-        let report = audit_target(&graphs[0], &toolchain.host, job);
+        let everything = Machine {
+            sdk_has: &|_| false,
+            on_path: &|_| true,
+        };
+        let report = audit_target(&graphs[0], &toolchain.host, job, &everything);
         let conf = report.packages.iter().find(|p| p.name == "conf-sys").unwrap();
         assert!(conf.verdict.compiles_native, "{:?}", conf.verdict);
         assert_eq!(
@@ -1028,6 +1286,129 @@ mod tests {
             "{:?}",
             report.tools
         );
+        let p = &report.prediction;
+        assert_eq!((p.outcome, p.summary.as_str()), (Outcome::Builds, "builds"));
+        assert_eq!(p.compiles_native, ["conf-sys"]);
+        assert_eq!(p.c_compiler.as_deref(), Some("zig cc (cargo-zigbuild)"));
+        // hostc-sys (host-only) runs configure and make too: its build systems count.
+        assert_eq!(p.build_systems, ["configure", "make"]);
+        let no_make = Machine {
+            sdk_has: &|_| false,
+            on_path: &|program| program != "make",
+        };
+        let p = audit_target(&graphs[0], &toolchain.host, job, &no_make).prediction;
+        assert_eq!(
+            (p.outcome, p.missing_tools.as_slice()),
+            (Outcome::NeedsTool, &["make".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn apple_targets_predict_the_sdk_frameworks_that_non_sys_crates_declare() {
+        // apple-fw declares Foundation as objc2-foundation does: generated code, no -sys name.
+        let dir = deps::fixture::workspace();
+        let toolchain = deps::fixture::toolchain();
+        let overrides = Overrides {
+            targets: vec!["aarch64-apple-darwin".into(), "x86_64-pc-windows-msvc".into()],
+            ..Overrides::default()
+        };
+        let manifest = dir.path().join("Cargo.toml");
+        let (config, graphs) =
+            config::load_with_graphs(&Runner::default(), Some(&manifest), &toolchain, overrides).unwrap();
+        let everything = Machine {
+            sdk_has: &|_| false,
+            on_path: &|_| true,
+        };
+        let plan = plan::plan(&config, &toolchain, &plan::Host::default()).unwrap();
+        let apple = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &everything);
+        let p = &apple.prediction;
+        assert_eq!(p.outcome, Outcome::NeedsMacosSdk, "{p:?}");
+        assert_eq!(
+            (p.frameworks.as_slice(), p.framework_packages.as_slice()),
+            (&["Foundation".to_string()][..], &["apple-fw".to_string()][..])
+        );
+        assert!(p.summary.contains("Foundation"), "{}", p.summary);
+        assert!(plan.jobs[0].blocked.is_some(), "dist refuses it too: the same detector");
+        // Windows: winc-sys compiles C there, and no framework is Windows's concern.
+        let windows = audit_target(&graphs[1], &toolchain.host, &plan.jobs[1], &everything).prediction;
+        assert_eq!(
+            (windows.compiles_native.as_slice(), windows.frameworks.len()),
+            (&["winc-sys".to_string()][..], 0)
+        );
+        // With an SDK the same graph is predicted to build.
+        let with_sdk = plan::Host {
+            sdkroot: Some("/sdk".into()),
+            ..plan::Host::default()
+        };
+        let plan = plan::plan(&config, &toolchain, &with_sdk).unwrap();
+        let sdk = Machine {
+            sdk_has: &|framework| framework == "Foundation",
+            on_path: &|_| true,
+        };
+        let report = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &sdk);
+        let p = &report.prediction;
+        assert_eq!(
+            (p.outcome, p.frameworks.as_slice()),
+            (Outcome::Builds, &["Foundation".to_string()][..])
+        );
+        assert_eq!(
+            report.score.planned_route_builds, report.score.packages,
+            "the SDK provides it"
+        );
+        // An SDKROOT without the framework: the link would fail, and the prediction says so.
+        let other_sdk = Machine {
+            sdk_has: &|framework| framework == "AppKit",
+            on_path: &|_| true,
+        };
+        let p = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &other_sdk).prediction;
+        assert_eq!(p.outcome, Outcome::NeedsMacosSdk, "{p:?}");
+    }
+
+    #[test]
+    fn a_failed_build_check_counts_the_failing_package_as_not_built() {
+        let log = "warning: unused\nerror: failed to run custom build command for `tikv-jemalloc-sys v0.7.1+5.3.1`\n\
+                   error[E0425]: cannot find value `x`\nerror: could not compile `fd-find` (bin \"fd\") due to 1 previous error\n";
+        assert_eq!(failed_packages(log), ["tikv-jemalloc-sys", "fd-find"]);
+        let dir = deps::fixture::workspace();
+        let toolchain = deps::fixture::toolchain();
+        let overrides = Overrides {
+            targets: vec!["x86_64-unknown-linux-musl".into()],
+            ..Overrides::default()
+        };
+        let manifest = dir.path().join("Cargo.toml");
+        let (config, graphs) =
+            config::load_with_graphs(&Runner::default(), Some(&manifest), &toolchain, overrides).unwrap();
+        let plan = plan::plan(&config, &toolchain, &plan::Host::default()).unwrap();
+        let everything = Machine {
+            sdk_has: &|_| false,
+            on_path: &|_| true,
+        };
+        let mut report = audit_target(&graphs[0], &toolchain.host, &plan.jobs[0], &everything);
+        assert_eq!(report.score.planned_route_builds, report.score.packages);
+        check_build(
+            &mut report,
+            BuildObservation {
+                success: false,
+                log: "musl.log".into(),
+                first_error: Some("error: failed to run custom build command for `conf-sys v0.1.0`".into()),
+                failed_packages: vec!["conf-sys".into()],
+                scripts: BTreeMap::new(),
+            },
+        );
+        assert_eq!(report.score.planned_route_builds, report.score.packages - 1);
+        let build = report.build.as_ref().unwrap();
+        assert!(!build.prediction_held, "builds was predicted");
+        let audit = AuditReport {
+            name: "app".into(),
+            version: "0.1.0".into(),
+            bins: Vec::new(),
+            feature_flags: Vec::new(),
+            targets: vec![report],
+        };
+        for text in [table(&audit), markdown(&audit)] {
+            assert!(text.contains("build FAILED"), "{text}");
+            assert!(!text.contains("(100%), build"), "{text}");
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct NativeCode {
     pub compiled: Vec<String>,
     /// Packages built for the target that link Apple frameworks: on macOS only an SDK has them.
     pub frameworks: Vec<String>,
+    /// The frameworks those packages link (Foundation, IOKit, …).
+    pub framework_names: Vec<String>,
 }
 
 impl TargetGraph {
@@ -49,9 +51,14 @@ impl TargetGraph {
             }
             if !evidence.files.frameworks.is_empty() {
                 native.frameworks.push(name);
+                native.framework_names.extend(evidence.files.frameworks.iter().cloned());
             }
         }
-        for names in [&mut native.compiled, &mut native.frameworks] {
+        for names in [
+            &mut native.compiled,
+            &mut native.frameworks,
+            &mut native.framework_names,
+        ] {
             names.sort();
             names.dedup();
         }
@@ -223,15 +230,44 @@ impl Evidence {
     }
 
     /// The native-code detector: whether building the package compiles C, C++ or assembly —
-    /// a build script with a compile call (cc, cmake, a `-src` crate, or configure and make run
-    /// by hand, as tikv-jemalloc-sys does) and sources for it to compile. A `cc`
+    /// a build script and sources for it to compile, with a compile call (cc, cmake, a `-src`
+    /// crate, or configure and make run by hand, as tikv-jemalloc-sys does) or a `links` key
+    /// (a -sys package that builds its sources some way this reading does not know). A `cc`
     /// build-dependency is no answer either way: a script that runs make needs none, and
     /// openssl-sys declares one yet compiles nothing without its `vendored` feature.
     pub fn compiles_native(&self) -> bool {
         let f = &self.files;
+        // A builder's `.compile(` needs its crate: in a script without resolved build
+        // dependencies it sits behind a feature that is off (signal-hook's optional cc).
+        let call = f
+            .compile_calls
+            .iter()
+            .any(|c| !c.starts_with("cc::Build::") || !self.build_dependencies.is_empty());
         f.build_script.is_some()
-            && !f.compile_calls.is_empty()
+            && (call || self.links.is_some())
             && (f.native_sources() > 0 || self.src_crate().is_some())
+    }
+
+    /// The build systems the package's build runs (make, cmake, configure, …): each must be
+    /// on the build machine, or be the package's own script.
+    pub fn build_systems(&self) -> Vec<String> {
+        let mut systems: Vec<String> = self
+            .files
+            .compile_calls
+            .iter()
+            .filter_map(|call| match call.as_str() {
+                "configure" | "make" | "ninja" | "meson" => Some(call.clone()),
+                "cmake::Config" | "cmake::build" => Some("cmake".into()),
+                "autotools" => Some("autotools".into()),
+                _ => None,
+            })
+            .collect();
+        if self.build_dependencies.iter().any(|d| d == "cmake") {
+            systems.push("cmake".into());
+        }
+        systems.sort();
+        systems.dedup();
+        systems
     }
 }
 
@@ -317,8 +353,15 @@ pub(crate) mod fixture {
         Command::new(\"sh\").arg(configure[0]).current_dir(\"csrc\").status().unwrap();\n    \
         Command::new(\"make\").current_dir(\"csrc\").status().unwrap();\n}\n";
 
+    /// objc2-foundation's way of linking a framework: no -sys name, no build script, the
+    /// attribute in generated code. A doc comment and an integration test that name another
+    /// framework are no declaration.
+    const FRAMEWORK_LINK: &str = "#[cfg_attr(\n    target_vendor = \"apple\",\n    \
+        link(kind = \"framework\", name = \"Foundation\")\n)]\nextern \"C\" {}\n";
+
     /// `app` ships one bin. conf-sys (configure + make) is linked on x86_64 Linux only,
-    /// winc-sys (cc) on Windows only; hostc-sys compiles C for app's build script, on the host.
+    /// winc-sys (cc) on Windows only; hostc-sys compiles C for app's build script, on the host;
+    /// apple-fw links the Foundation framework, on Apple targets only.
     pub fn workspace() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -334,19 +377,33 @@ pub(crate) mod fixture {
              [target.'cfg(all(target_os = \"linux\", target_arch = \"x86_64\"))'.dependencies]\n\
              conf-sys = { path = \"../conf-sys\" }\n\n\
              [target.'cfg(windows)'.dependencies]\nwinc-sys = { path = \"../winc-sys\" }\n\n\
+             [target.'cfg(target_vendor = \"apple\")'.dependencies]\napple-fw = { path = \"../apple-fw\" }\n\n\
              [build-dependencies]\nhostc-sys = { path = \"../hostc-sys\" }\n",
         );
         write(root, "app/src/main.rs", "fn main() {}\n");
         write(root, "app/build.rs", "fn main() {}\n");
         package(root, "conf-sys", "links = \"conf\"\n", Some(CONFIGURE_AND_MAKE));
         write(root, "conf-sys/csrc/configure", "#!/bin/sh\n");
+        // The links key makes it native without its cc build dependency (kept off crates.io).
         package(
             root,
             "winc-sys",
-            "",
+            "links = \"winc\"\n",
             Some("fn main() {\n    cc::Build::new().file(\"csrc/lib.c\").compile(\"winc\");\n}\n"),
         );
         package(root, "hostc-sys", "", Some(CONFIGURE_AND_MAKE));
+        package(root, "apple-fw", "", None);
+        write(
+            root,
+            "apple-fw/src/lib.rs",
+            "//! Declared as `#[link(name = \"AppKit\", kind = \"framework\")]` would be: not here.\nmod generated;\n",
+        );
+        write(root, "apple-fw/src/generated/mod.rs", FRAMEWORK_LINK);
+        write(
+            root,
+            "apple-fw/tests/link.rs",
+            "#[link(name = \"XCTest\", kind = \"framework\")]\nextern \"C\" {}\n",
+        );
         dir
     }
 
@@ -390,7 +447,7 @@ mod tests {
         assert_eq!(
             compiled,
             [vec!["conf-sys".to_string()], vec![], vec!["winc-sys".to_string()]],
-            "target-specific dependencies count only on their targets"
+            "target-specific dependencies count only on their targets: the musl-only C is not Windows's"
         );
         let whole = crate::config::metadata(&Runner::default(), Some(&dir.path().join("Cargo.toml"))).unwrap();
         assert!(
@@ -405,6 +462,38 @@ mod tests {
             .unwrap();
         assert!(!host_c.1.for_target);
         assert!(graphs[1].evidence[host_c.0].compiles_native());
+    }
+
+    #[test]
+    fn a_framework_declared_in_any_crates_code_is_found_on_apple_targets() {
+        let dir = fixture::workspace();
+        let targets: Vec<String> = ["aarch64-apple-darwin", "x86_64-unknown-linux-musl"]
+            .map(String::from)
+            .to_vec();
+        let bins = [Bin {
+            package: "app".into(),
+            name: "app".into(),
+        }];
+        let graphs = load(
+            &Runner::default(),
+            &Cmd::new("cargo"),
+            &dir.path().join("Cargo.toml"),
+            &targets,
+            &bins,
+            &[],
+        )
+        .unwrap();
+        let apple = graphs[0].native_code();
+        assert_eq!(
+            (apple.frameworks, apple.framework_names),
+            (vec!["apple-fw".to_string()], vec!["Foundation".to_string()]),
+            "a non-sys crate's generated code; not its doc comment (AppKit) or its tests (XCTest)"
+        );
+        let linux = graphs[1].native_code();
+        assert!(
+            linux.frameworks.is_empty() && linux.framework_names.is_empty(),
+            "Linux does not link apple-fw: {linux:?}"
+        );
     }
 
     #[test]
@@ -437,5 +526,35 @@ mod tests {
             ..Evidence::default()
         };
         assert!(!probe_only.compiles_native());
+        // A -sys package that ships C and builds it some way no call names.
+        let links = Evidence {
+            files: Files {
+                c_sources: 3,
+                ..scan::script_files("fn main() { my_builder::go(\"csrc\"); }")
+            },
+            links: Some("foo".into()),
+            ..Evidence::default()
+        };
+        assert!(links.compiles_native(), "{links:?}");
+        assert!(
+            !Evidence { links: None, ..links }.compiles_native(),
+            "without the key, nothing says it builds the sources"
+        );
+        // signal-hook 0.3: `cc::Build::new().compile` under a feature whose optional cc is off.
+        let cc_off = Evidence {
+            files: Files {
+                c_sources: 1,
+                ..scan::script_files(
+                    "#[cfg(feature = \"x\")]\nfn main() { cc::Build::new().file(\"a.c\").compile(\"a\"); }",
+                )
+            },
+            ..Evidence::default()
+        };
+        assert!(!cc_off.compiles_native());
+        let cc_on = Evidence {
+            build_dependencies: vec!["cc".into()],
+            ..cc_off
+        };
+        assert!(cc_on.compiles_native());
     }
 }

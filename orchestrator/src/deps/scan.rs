@@ -1,5 +1,5 @@
 //! Reading a package's own files: its native sources (a bounded walk), its build script's
-//! text and, in `-sys` packages, its framework links. The only file reading of the
+//! text and the framework links its Rust code declares. The only file reading of the
 //! dependency graph; what it finds is the same for every target.
 
 use anyhow::{Context, Result};
@@ -37,8 +37,9 @@ pub struct Files {
     pub link_libs: Vec<String>,
     /// Build systems the script runs itself (jemalloc-sys runs `configure` and `make`).
     pub script_tools: Vec<String>,
-    /// Apple frameworks named in `#[link(name = "…", kind = "framework")]` (read in -sys
-    /// packages only): they exist only in a macOS SDK.
+    /// Apple frameworks the package declares, in its code's `#[link(name = "…", kind =
+    /// "framework")]` or its build script's `cargo:rustc-link-lib=framework=…`: they exist
+    /// only in a macOS SDK. objc2 and its generated objc2-* crates are not -sys packages.
     pub frameworks: Vec<String>,
 }
 
@@ -65,9 +66,15 @@ pub fn scan(pkg: &Package) -> Result<Files> {
     // it only preprocesses to probe headers: those are not bundled sources.
     let script_dir = script.and_then(Path::parent).filter(|d| *d != root);
     let mut files = Files::default();
-    // Reading every .rs file is only worth it where links to native code live, by convention.
-    let read_rust = pkg.name.ends_with("-sys");
-    walk(root, script_dir, read_rust, &mut files)
+    // The Rust that is compiled into the package (its lib's and bins' directories, not its
+    // tests or examples) is read for framework links: any crate may declare one.
+    let code_dirs: Vec<&Path> = pkg
+        .targets
+        .iter()
+        .filter(|t| t.is_kind(TargetKind::Lib) || t.is_kind(TargetKind::RLib) || t.is_kind(TargetKind::Bin))
+        .filter_map(|t| t.src_path.as_std_path().parent())
+        .collect();
+    walk(root, script_dir, &code_dirs, &mut files)
         .with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
     if let Some(script) = script {
         files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
@@ -98,7 +105,7 @@ pub fn scan(pkg: &Package) -> Result<Files> {
     Ok(files)
 }
 
-fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) -> Result<()> {
+fn walk(root: &Path, skip: Option<&Path>, code_dirs: &[&Path], files: &mut Files) -> Result<()> {
     let mut stack = vec![(root.to_path_buf(), 0usize)];
     let mut entries = 0;
     while let Some((dir, depth)) = stack.pop() {
@@ -130,7 +137,9 @@ fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) ->
                     "cc" | "cpp" | "cxx" | "c++" => files.cpp_sources += 1,
                     "s" | "S" | "asm" => files.asm_sources += 1,
                     "a" | "lib" | "o" | "obj" => files.prebuilt_libraries += 1,
-                    "rs" if read_rust && entry.metadata().is_ok_and(|m| m.len() <= MAX_SCRIPT_BYTES) => {
+                    "rs" if code_dirs.iter().any(|d| path.starts_with(d))
+                        && entry.metadata().is_ok_and(|m| m.len() <= MAX_SCRIPT_BYTES) =>
+                    {
                         let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                         for name in framework_links(&String::from_utf8_lossy(&text)) {
                             if !files.frameworks.contains(&name) {
@@ -146,19 +155,55 @@ fn walk(root: &Path, skip: Option<&Path>, read_rust: bool, files: &mut Files) ->
     Ok(())
 }
 
-/// The names in `link(name = "X", kind = "framework")` attributes.
+/// The names in `link(…)` attributes whose kind is "framework", whatever the order of the
+/// keys, the spacing or the `cfg_attr` around them; line comments (docs) are no declaration.
 fn framework_links(text: &str) -> Vec<String> {
     let mut names = Vec::new();
-    for (i, _) in text.match_indices("kind = \"framework\"") {
-        let before = &text[i.saturating_sub(200)..i];
-        if let Some(start) = before.rfind("name = \"") {
-            let rest = &before[start + "name = \"".len()..];
-            if let Some(end) = rest.find('"') {
-                names.push(rest[..end].to_string());
+    // Cheap test first: every .rs file of the graph passes through here.
+    if !text.contains("framework") {
+        return names;
+    }
+    let code: String = text
+        .lines()
+        .map(|line| line.find("//").map_or(line, |i| &line[..i]))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (i, _) in code.match_indices("link(") {
+        let word_start = !code[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        let args = &code[i + "link(".len()..];
+        let Some(end) = args.find(')') else { continue };
+        let pairs = key_values(&args[..end]);
+        let value = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        if let (true, Some("framework"), Some(name)) = (word_start, value("kind"), value("name")) {
+            if !name.is_empty() && !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
             }
         }
     }
     names
+}
+
+/// `key = "value"` pairs, separated by commas (an attribute's arguments).
+fn key_values(args: &str) -> Vec<(&str, &str)> {
+    args.split(',')
+        .filter_map(|part| {
+            let (key, value) = part.split_once('=')?;
+            let value = value.trim().strip_prefix('"')?.strip_suffix('"')?;
+            Some((key.trim(), value))
+        })
+        .collect()
+}
+
+/// Whether `"name"` stands in the text other than as the right side of a comparison
+/// (aws-lc-sys asks `generator != "ninja"` and runs cmake, not ninja).
+fn names_program(text: &str, name: &str) -> bool {
+    text.match_indices(&format!("\"{name}\"")).any(|(i, _)| {
+        let before = text[..i].trim_end();
+        !(before.ends_with("==") || before.ends_with("!="))
+    })
 }
 
 /// Variables every build script may read that say nothing about native code.
@@ -196,20 +241,18 @@ pub fn scan_script(text: &str, files: &mut Files) {
             add(&mut files.compile_calls, label);
         }
     }
-    // A configure script is run only to build: tikv-jemalloc-sys runs jemalloc's `configure`
-    // and make on every target and calls cc's compile on Android only, so a script that runs
-    // one drives its build system by hand even beside a compile call.
-    let runs_configure = text.contains("Command::new(") && text.contains("\"configure\"");
-    if runs_configure {
-        add(&mut files.compile_calls, "configure");
-    }
-    // Otherwise a script without a compile call may drive a build system by hand. Only then
-    // are tool names taken from the text: ring and zstd-sys name nasm, perl or cmake on paths
-    // that a crates.io package never takes.
-    if (files.compile_calls.is_empty() || runs_configure) && text.contains("Command::new(") {
+    // A script that runs programs may drive a build system by hand, whatever else it calls:
+    // tikv-jemalloc-sys runs jemalloc's `configure` and make on every target beside a cc
+    // compile call for Android only. Only build systems are taken from the text: ring names
+    // nasm and perl on paths that a crates.io package never takes.
+    if text.contains("Command::new(") {
+        if text.contains("\"configure\"") {
+            // The package's own script, run by sh: no tool to install.
+            add(&mut files.compile_calls, "configure");
+        }
         // gmake is make's name on the BSDs: one tool, not two.
         for tool in ["make", "ninja", "meson"] {
-            let named = text.contains(&format!("\"{tool}\"")) || (tool == "make" && text.contains("\"gmake\""));
+            let named = names_program(text, tool) || (tool == "make" && names_program(text, "gmake"));
             if named {
                 add(&mut files.compile_calls, tool);
                 add(&mut files.script_tools, tool);
@@ -247,8 +290,14 @@ pub fn scan_script(text: &str, files: &mut Files) {
         let rest = &text[i + "rustc-link-lib=".len()..];
         let value = &rest[..rest.find(['"', '{', '\n']).unwrap_or(rest.len())];
         let lib = value.rsplit('=').next().unwrap_or(value);
-        if let Some(framework) = value.strip_prefix("framework=").filter(|f| !f.is_empty()) {
-            add(&mut files.frameworks, framework);
+        if let Some(framework) = value.strip_prefix("framework=") {
+            // `framework={}`: the name is made at build time; the link still needs an SDK.
+            let name = if framework.is_empty() {
+                "(named at build time)"
+            } else {
+                framework
+            };
+            add(&mut files.frameworks, name);
         } else if !lib.is_empty() {
             add(&mut files.link_libs, lib);
         }
@@ -291,7 +340,7 @@ pub fn native_objects(out_dir: &Path) -> Result<usize> {
         return Ok(0);
     }
     let mut files = Files::default();
-    walk(out_dir, None, false, &mut files)?;
+    walk(out_dir, None, &[], &mut files)?;
     Ok(files.prebuilt_libraries)
 }
 
@@ -355,11 +404,18 @@ mod tests {
              if target.contains(\"android\") { cc::Build::new().file(\"src/pthread_atfork.c\").compile(\"pthread_atfork\"); }",
         );
         assert_eq!(files.compile_calls, ["cc::Build::compile", "configure", "make"]);
+        assert_eq!(files.script_tools, ["make"], "configure is the package's own script");
+        // make beside a compile call, with no configure script: still make.
+        let files = script_files("cc::Build::new().compile(\"x\");\nCommand::new(\"make\").arg(\"-C\").status();");
         assert_eq!(files.script_tools, ["make"]);
-        // Without a configure script, a compile call keeps tool names in the text untrusted:
-        // ring names nasm and make on paths a crates.io package never takes.
+        // ring names nasm and perl on paths a crates.io package never takes: no build system.
         let files = script_files(
-            "const NASM: &str = \"nasm\";\nlet m = \"make\"; Command::new(m);\ncc::Build::new().compile(\"ring\");",
+            "let nasm = Command::new(\"nasm\");\nlet perl = Command::new(\"perl\");\ncc::Build::new().compile(\"ring\");",
+        );
+        assert!(files.script_tools.is_empty(), "{files:?}");
+        // aws-lc-sys compares a generator name with "ninja" and runs cmake: no ninja.
+        let files = script_files(
+            "if generator.to_lowercase() != \"ninja\" { Command::new(cmake); }\ncc::Build::new().compile(\"x\");",
         );
         assert!(files.script_tools.is_empty(), "{files:?}");
     }
@@ -368,6 +424,58 @@ mod tests {
     fn framework_links_are_named() {
         let text = "#[cfg_attr(feature = \"link\", link(name = \"CoreFoundation\", kind = \"framework\"))]\n#[link(name = \"c\")]";
         assert_eq!(framework_links(text), ["CoreFoundation"]);
+        // objc2-core-foundation 0.3's layout; the keys in either order, with any spacing.
+        let text = "#[cfg_attr(\n    target_vendor = \"apple\",\n    link(name = \"CoreFoundation\", kind = \"framework\")\n)]\nextern \"C\" {}\n\
+                    #[link(kind=\"framework\",name=\"IOKit\")]\n#[link(name = \"objc\", kind = \"dylib\")]";
+        assert_eq!(framework_links(text), ["CoreFoundation", "IOKit"]);
+        // Docs and a similarly named attribute are no link.
+        let text =
+            "/// #[link(name = \"AppKit\", kind = \"framework\")]\n#[unlink(name = \"Metal\", kind = \"framework\")]";
+        assert!(framework_links(text).is_empty());
+        // A build script that names its framework at build time still needs the SDK.
+        let files = script_files("println!(\"cargo:rustc-link-lib=framework={}\", name);");
+        assert_eq!(files.frameworks, ["(named at build time)"]);
+    }
+
+    /// The real crates, where a registry holds them (CI starts with an empty one, so each
+    /// missing crate is skipped; the fixtures in deps/ cover the same shapes).
+    #[test]
+    fn real_crates_declare_their_frameworks_as_read() {
+        let Some(registry) = std::env::var_os("CARGO_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")))
+            .map(|home| home.join("registry/src"))
+            .and_then(|src| std::fs::read_dir(src).ok()?.filter_map(|e| e.ok()).next())
+            .map(|e| e.path())
+        else {
+            return;
+        };
+        for (krate, file, framework) in [
+            ("objc2-0.6.5", "src/lib.rs", "Foundation"),
+            ("objc2-foundation-0.3.2", "src/generated/mod.rs", "Foundation"),
+            ("objc2-core-foundation-0.3.2", "src/generated/mod.rs", "CoreFoundation"),
+            ("objc2-io-kit-0.3.2", "src/generated/mod.rs", "IOKit"),
+            ("core-foundation-sys-0.8.7", "src/lib.rs", "CoreFoundation"),
+            ("sysinfo-0.39.6", "src/unix/apple/macos/ffi.rs", "IOKit"),
+        ] {
+            let Ok(text) = std::fs::read_to_string(registry.join(krate).join(file)) else {
+                continue;
+            };
+            assert!(
+                framework_links(&text).contains(&framework.to_string()),
+                "{krate}/{file}"
+            );
+        }
+        let jemalloc = std::fs::read_dir(&registry)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().starts_with("tikv-jemalloc-sys-0.7"));
+        if let Some(dir) = jemalloc {
+            let files = script_files(&std::fs::read_to_string(dir.path().join("build.rs")).unwrap());
+            assert_eq!(files.script_tools, ["make"], "{files:?}");
+            assert!(files.compile_calls.contains(&"configure".to_string()));
+        }
     }
 
     #[test]

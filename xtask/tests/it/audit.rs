@@ -47,7 +47,7 @@ fn fixture() -> Workspace {
          pure = { path = \"../pure\" }\nprobe = { path = \"../probe\" }\nbundled-sys = { path = \"../bundled-sys\" }\n\
          system-sys = { path = \"../system-sys\", optional = true }\n\n\
          [target.'cfg(windows)'.dependencies]\nwinonly-sys = { path = \"../winonly-sys\" }\nmake-sys = { path = \"../make-sys\" }\n\n\
-         [target.'cfg(target_os = \"macos\")'.dependencies]\nmac-sys = { path = \"../mac-sys\" }\n\n\
+         [target.'cfg(target_os = \"macos\")'.dependencies]\nmac-sys = { path = \"../mac-sys\" }\nmac-objc = { path = \"../mac-objc\" }\n\n\
          [dev-dependencies]\ndevonly-sys = { path = \"../devonly-sys\" }\n",
     );
     ws.write(
@@ -86,6 +86,13 @@ fn fixture() -> Workspace {
     ws.write(
         "mac-sys/src/lib.rs",
         "#[link(name = \"CoreFoundation\", kind = \"framework\")]\nextern \"C\" {}\n",
+    );
+    // Links a framework as objc2-foundation does: no -sys name, the attribute in generated code.
+    package(ws, "mac-objc", "");
+    ws.write("mac-objc/src/lib.rs", "mod generated;\n");
+    ws.write(
+        "mac-objc/src/generated/mod.rs",
+        "#[cfg_attr(\n    target_vendor = \"apple\",\n    link(name = \"Foundation\", kind = \"framework\")\n)]\nextern \"C\" {}\n",
     );
     // Finds a system library through pkg-config and ships nothing to build it from.
     package(
@@ -236,6 +243,33 @@ fn an_apple_framework_needs_the_macos_sdk() {
         mac["reason"]
     );
     assert!(package_in(target(&report, "x86_64-unknown-linux-musl"), "mac-sys").is_none());
+    // The per-target prediction a corpus harness reads.
+    let prediction = &apple["prediction"];
+    assert_eq!(prediction["outcome"], "needs-macos-sdk", "{prediction}");
+    assert_eq!(
+        prediction["frameworks"],
+        serde_json::json!(["CoreFoundation", "Foundation"])
+    );
+    assert_eq!(
+        prediction["framework_packages"],
+        serde_json::json!(["mac-objc", "mac-sys"])
+    );
+    let musl = &target(&report, "x86_64-unknown-linux-musl")["prediction"];
+    assert_eq!(musl["frameworks"], serde_json::json!([]), "{musl}");
+    // plan refuses the target for the same packages, before any build.
+    let plan = ws
+        .xtask(["plan", "--json", "--target", "aarch64-apple-darwin"])
+        .env_remove("SDKROOT")
+        .run();
+    expect_ok(&plan);
+    let blocked = plan.json()["jobs"][0]["blocked"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        blocked.contains("mac-objc, mac-sys link(s) Apple frameworks"),
+        "{blocked}"
+    );
 }
 
 #[test]
@@ -338,4 +372,97 @@ fn build_reports_a_failing_build_and_exits_1() {
             .contains("failed to run custom build command for `system-sys"),
         "{build}"
     );
+    let musl = target(&report, "x86_64-unknown-linux-musl");
+    assert_eq!(musl["prediction"]["outcome"], "needs-system-library");
+    assert_eq!(
+        (&build["failed_packages"], &build["prediction_held"]),
+        (&serde_json::json!(["system-sys"]), &Value::Bool(true))
+    );
+}
+
+/// A copy of a crates.io project unpacked under /work/crates (read-only there), when this
+/// machine has it; its dependencies come from crates.io through cargo as usual.
+fn real_project(name: &str) -> Option<Workspace> {
+    let source = std::path::Path::new("/work/crates").join(name);
+    if !source.join("Cargo.lock").is_file() {
+        eprintln!("{} is not on this machine: skipped", source.display());
+        return None;
+    }
+    let ws = Workspace::empty();
+    let copied = std::process::Command::new("cp")
+        .arg("-R")
+        .arg(source.join("."))
+        .arg(ws.root())
+        .status()
+        .unwrap();
+    assert!(copied.success(), "copying {}", source.display());
+    Some(ws)
+}
+
+/// The prediction of each listed target of a real project (no SDKROOT: a plain Linux host).
+fn predictions(ws: &Workspace, args: &[&str], targets: &[&str]) -> Vec<Value> {
+    let mut cmd = ws.xtask(["audit", "--json"]).args(args).env_remove("SDKROOT");
+    for t in targets {
+        cmd = cmd.args(["--target", t]);
+    }
+    let out = cmd.run();
+    expect_ok(&out);
+    let report = out.json();
+    targets
+        .iter()
+        .map(|t| target(&report, t)["prediction"].clone())
+        .collect()
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect()
+}
+
+#[test]
+fn real_projects_are_predicted_per_target() {
+    let cells = [
+        "x86_64-unknown-linux-musl",
+        "x86_64-pc-windows-msvc",
+        "aarch64-apple-darwin",
+    ];
+    // fd-find 10.5.0 with `base`: tikv-jemallocator on Linux only (configure + make), ctrlc
+    // 3.5 → objc2 (Foundation) and normpath (Foundation) on Apple only.
+    if let Some(ws) = real_project("fd-find-10.5.0") {
+        let [musl, windows, apple] = <[Value; 3]>::try_from(predictions(&ws, &["--features", "base"], &cells)).unwrap();
+        assert_eq!(strings(&musl["compiles_native"]), ["tikv-jemalloc-sys"], "{musl}");
+        assert_eq!(strings(&musl["build_systems"]), ["configure", "make"], "{musl}");
+        assert_eq!(musl["c_compiler"], "zig cc (cargo-zigbuild)");
+        assert!(strings(&windows["compiles_native"]).is_empty(), "{windows}");
+        assert_eq!(apple["outcome"], "needs-macos-sdk", "{apple}");
+        assert_eq!(strings(&apple["frameworks"]), ["Foundation"]);
+        assert!(strings(&apple["framework_packages"]).contains(&"objc2"), "{apple}");
+        assert!(strings(&windows["frameworks"]).is_empty() && strings(&musl["frameworks"]).is_empty());
+    }
+    // du-dust 1.2.7: sysinfo → IOKit and the objc2 framework crates on Apple.
+    if let Some(ws) = real_project("du-dust-1.2.7") {
+        let [musl, _, apple] = <[Value; 3]>::try_from(predictions(&ws, &[], &cells)).unwrap();
+        assert_eq!(musl["outcome"], "builds", "{musl}");
+        assert_eq!(apple["outcome"], "needs-macos-sdk", "{apple}");
+        for framework in ["CoreFoundation", "IOKit"] {
+            assert!(strings(&apple["frameworks"]).contains(&framework), "{apple}");
+        }
+        assert!(strings(&apple["framework_packages"]).contains(&"sysinfo"), "{apple}");
+    }
+    // ripgrep 15.2.0 with pcre2: PCRE2's C everywhere, jemalloc on 64-bit musl only.
+    if let Some(ws) = real_project("ripgrep-15.2.0") {
+        let [musl, windows, apple] =
+            <[Value; 3]>::try_from(predictions(&ws, &["--features", "pcre2"], &cells)).unwrap();
+        assert_eq!(
+            strings(&musl["compiles_native"]),
+            ["pcre2-sys", "tikv-jemalloc-sys"],
+            "{musl}"
+        );
+        assert_eq!(strings(&windows["compiles_native"]), ["pcre2-sys"], "{windows}");
+        assert_eq!(windows["c_compiler"], "zig cc for the MSVC target");
+        assert_eq!(
+            (&apple["outcome"], strings(&apple["compiles_native"])),
+            (&Value::from("builds"), vec!["pcre2-sys"]),
+            "{apple}"
+        );
+    }
 }
