@@ -386,19 +386,15 @@ fn predict(
     }
 }
 
-/// The audit's verdict for one target: "builds" when the planned route builds every
-/// package, else the packages it expects to fail.
+/// The audit's verdict for one target (docs/AUDIT.md, "The prediction"): "builds", or its
+/// first reason in one line.
 fn prediction(target: &serde_json::Value) -> String {
-    let packages = target["packages"].as_array().cloned().unwrap_or_default();
-    let failing: Vec<String> = packages
-        .iter()
-        .filter(|p| p["planned_route_builds"] == serde_json::Value::Bool(false))
-        .map(|p| p["name"].as_str().unwrap_or("?").to_string())
-        .collect();
-    if failing.is_empty() {
-        PREDICTED_BUILDS.into()
-    } else {
-        format!("fails: {}", failing.join(", "))
+    let prediction = &target["prediction"];
+    match (prediction["outcome"].as_str(), prediction["summary"].as_str()) {
+        (Some(PREDICTED_BUILDS), _) => PREDICTED_BUILDS.into(),
+        (Some(outcome), Some(summary)) => format!("{outcome}: {summary}"),
+        (Some(outcome), None) => outcome.into(),
+        (None, _) => "no prediction in the audit's JSON".into(),
     }
 }
 
