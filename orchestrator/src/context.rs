@@ -35,6 +35,8 @@ impl Context {
     /// with the command line's `overrides`, and plans its jobs. Runs only queries
     /// (`rustc --print`, `cargo metadata`, `git`), never a build.
     pub fn load(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
+        let manifest_path = absolute(manifest_path)?;
+        let manifest_path = manifest_path.as_deref();
         let toolchain = workspace_toolchain(&runner, manifest_path)?;
         let config = config::load(&runner, manifest_path, &toolchain, overrides)?;
         Context::plan(runner, manifest_path, toolchain, config, Vec::new())
@@ -43,6 +45,8 @@ impl Context {
     /// As [`Context::load`], and keeps every target's dependency graph, resolved with the
     /// features each target's build selects (the overrides' and the config's).
     pub fn load_with_graphs(runner: Runner, manifest_path: Option<&Path>, overrides: Overrides) -> Result<Context> {
+        let manifest_path = absolute(manifest_path)?;
+        let manifest_path = manifest_path.as_deref();
         let toolchain = workspace_toolchain(&runner, manifest_path)?;
         let (config, graphs) = config::load_with_graphs(&runner, manifest_path, &toolchain, overrides)?;
         Context::plan(runner, manifest_path, toolchain, config, graphs)
@@ -86,6 +90,15 @@ impl Context {
 
 /// The toolchain that builds the workspace: its own, chosen from its toolchain file or the
 /// shipped packages' `rust-version` (which the config stage knows).
+/// A relative `--manifest-path` names a file from the caller's directory; cargo runs from the
+/// workspace's own (so its .cargo/config.toml applies), where the same relative path would
+/// point elsewhere.
+pub(crate) fn absolute(manifest_path: Option<&Path>) -> Result<Option<PathBuf>> {
+    manifest_path
+        .map(|p| std::path::absolute(p).with_context(|| format!("resolving --manifest-path {}", p.display())))
+        .transpose()
+}
+
 fn workspace_toolchain(runner: &Runner, manifest_path: Option<&Path>) -> Result<Toolchain> {
     Toolchain::for_workspace(runner, manifest_path, |dir| {
         config::shipped_rust_version(runner, manifest_path, dir)

@@ -323,6 +323,8 @@ pub struct VerifyOptions {
 /// Checks binaries and archives against their targets' rules, with the settings of the
 /// workspace at `manifest_path` when there is one: one row per binary, PASS or FAIL.
 pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOptions) -> Result<Vec<Row>> {
+    let manifest_path = crate::context::absolute(manifest_path)?;
+    let manifest_path = manifest_path.as_deref();
     let target = match &args.target {
         Some(text) => match Target::parse(text) {
             Ok(target) if target.format() != Format::Unknown => Some(target),

@@ -3,7 +3,8 @@
 //! the tool), its features, its `.cargo/config.toml`, and the size profile where it has no
 //! `[profile.dist]`.
 
-use crate::harness::{expect_exit, expect_ok, read_manifest, Workspace, MUSL};
+use crate::harness::{expect_exit, expect_ok, read_manifest, xtask, Workspace, MUSL};
+use std::path::Path;
 
 /// A bin `tool` whose output shows the feature `loud` and the `[env]` of the workspace's
 /// own .cargo/config.toml, both fixed at compile time.
@@ -42,6 +43,14 @@ fn a_workspace_without_a_dist_profile_ships_a_stripped_binary_built_from_its_own
         plan.contains("profile dist defined by the tool (the workspace has none)"),
         "{plan}"
     );
+    // A relative --manifest-path means the caller's directory, though cargo runs from the
+    // workspace's.
+    let parent = ws.root().parent().unwrap();
+    let relative = Path::new(ws.root().file_name().unwrap()).join("Cargo.toml");
+    let run = xtask(["--manifest-path".as_ref(), relative.as_os_str(), "plan".as_ref()])
+        .cwd(parent)
+        .run();
+    assert_eq!(expect_ok(&run), plan);
     let out = tempfile::tempdir().unwrap();
     let run = ws.xtask(["dist", "--target", MUSL, &out_flag(&out)]).run();
     expect_ok(&run);
