@@ -106,5 +106,15 @@ pub fn detect_host(targets: &[Target]) -> Result<Host> {
             .filter(|e| crate::runner::find_on_path(e).is_some())
             .collect(),
         sdkroot: std::env::var_os("SDKROOT").map(Into::into),
+        run: run_name(),
     })
+}
+
+/// This run's name: its start in Unix seconds (names sort by time) and the process id
+/// (two runs in one second differ).
+fn run_name() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{now}-{}", std::process::id())
 }

@@ -98,9 +98,17 @@ pub fn print_plan(plan: &Plan, json: bool) {
         );
     }
     if !plan.generated.is_empty() {
-        println!("\ngenerated into every archive, by the first binary that runs on this host:");
+        match &plan.generator {
+            None => println!("\ngenerated into every archive, by the first binary that runs on this host:"),
+            Some(host) => println!(
+                "\ngenerated into every archive, by a host build for {} (no target of this run runs here):\n  {}",
+                host.target,
+                host.build.cmd.display()
+            ),
+        }
         for file in &plan.generated {
             println!("  {}: {}", file.path, file.command.join(" "));
         }
     }
+    println!("\nbuild logs: {}", plan.log_dir.display());
 }
