@@ -143,6 +143,14 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     }
     // A failed target, with whether its build (whose log shows why) is what failed.
     let mut results: BTreeMap<Target, Result<Artifact, (anyhow::Error, bool)>> = BTreeMap::new();
+    if let Some(why) = &generated.unavailable {
+        // Every archive needs the generated files: building the targets would be wasted.
+        for (job, line) in plan.jobs.iter().zip(&lines) {
+            line.finish("FAILED");
+            results.insert(job.target.clone(), Err((anyhow::anyhow!("{why}"), false)));
+        }
+        order.clear();
+    }
     for index in order {
         let group = &plan.builds[index];
         let mut jobs: Vec<(usize, &Job)> = plan.jobs.iter().enumerate().filter(|(_, j)| j.build == index).collect();
@@ -381,7 +389,7 @@ fn generate_on_host(
         line.tick(&format!("building ({n} compiled)"))
     })
     .and_then(|mut outcomes| outcomes.remove(&host.target).context("the host build reported nothing"))
-    .and_then(|binaries| binaries.context("completions and man pages need a binary that runs here"))
+    .and_then(|binaries| binaries)
     .and_then(|binaries| {
         line.stage("generating completions and man pages");
         run_generators(runner, plan, &host.target, &host.binaries, &binaries, generated)
@@ -391,8 +399,9 @@ fn generate_on_host(
         Err(e) => {
             line.finish("FAILED");
             generated.unavailable = Some(format!(
-                "no binary that runs here made the completions and man pages: the host build for {} failed: {e:#}",
-                host.target
+                "no binary that runs here made the completions and man pages: the host build for {} failed (log {}): {e:#}",
+                host.target,
+                host.build.log.display()
             ));
         }
     }
