@@ -82,6 +82,7 @@ impl flags::Dist {
         }
         let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), self.selection.into())?;
         if self.dry_run {
+            crate::commands::plan::print_warnings(&ctx.config);
             crate::commands::plan::print_plan(&ctx.plan, global.json);
             return Ok(());
         }
