@@ -31,8 +31,8 @@ pub struct DistOptions {
     pub no_wait: bool,
 }
 
-/// What a failed target's line and manifest entry say when the run stopped before it.
-const NOT_STARTED: &str = "not started: an earlier target failed (--keep-going builds it anyway)";
+/// Why a target has no archive when the run stopped before it.
+const NOT_STARTED: &str = "an earlier target failed (--keep-going builds it anyway)";
 
 /// What a `dist` run made: the manifest (already written to the output directory with the
 /// archives and checksums: every target that succeeded, and every one that did not with
@@ -216,7 +216,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                 failures.push((job.target.clone(), err));
             }
             None => {
-                line.finish(NOT_STARTED);
+                line.finish(&format!("not started: {NOT_STARTED}"));
                 failed.push(Failed {
                     target: job.target.clone(),
                     status: FailedStatus::NotStarted,

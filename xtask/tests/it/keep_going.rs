@@ -96,7 +96,7 @@ fn keep_going_packs_the_targets_that_build_and_still_fails() {
     );
     assert!(
         report.contains(&format!(
-            "| {musl} | not started | not started: an earlier target failed"
+            "| {musl} | not started | an earlier target failed (--keep-going builds it anyway) |"
         )),
         "{report}"
     );
