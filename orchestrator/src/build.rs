@@ -145,13 +145,14 @@ fn prepare(step: &Prepare) -> Result<()> {
 /// The binaries of one target, in the order of `Job::binaries`, or why there are none.
 pub type Outcome = Result<Vec<PathBuf>>;
 
-/// Runs one build for all its targets. Each target gets its own outcome: with several
-/// targets in one cargo run, one target's failure does not lose the others' binaries.
-/// `on_artifact` hears the number of compiled units so far, for progress.
+/// Runs one build for all its targets: `wanted` names each target's binaries (as
+/// `Job::binaries`). Each target gets its own outcome: with several targets in one cargo
+/// run, one target's failure does not lose the others' binaries. `on_artifact` hears the
+/// number of compiled units so far, for progress.
 pub fn build(
     runner: &Runner,
     build: &Build,
-    jobs: &[&Job],
+    wanted: &[(&Target, &[String])],
     mut on_artifact: impl FnMut(usize),
 ) -> Result<BTreeMap<Target, Outcome>> {
     if let Some(dir) = build.log.parent() {
@@ -161,9 +162,9 @@ pub fn build(
         prepare(step)?;
     }
     let mut compiled = 0;
-    let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> = jobs
+    let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> = wanted
         .iter()
-        .map(|j| (j.target.triple(), vec![None; j.binaries.len()]))
+        .map(|(target, binaries)| (target.triple(), vec![None; binaries.len()]))
         .collect();
     let finished = runner.stream(&build.cmd, &build.log, |line| {
         // Lines that are not cargo messages (a build script's stray output) are skipped.
@@ -176,42 +177,38 @@ pub fn build(
             return;
         };
         // Cargo puts each target's outputs under <target-dir>/<triple>/<profile>/.
-        for job in jobs {
-            if exe.components().any(|c| c.as_str() == job.target.triple()) {
+        for (target, binaries) in wanted {
+            if exe.components().any(|c| c.as_str() == target.triple()) {
                 let file = exe.file_name().unwrap_or_default();
-                if let Some(i) = job.binaries.iter().position(|b| b == file) {
-                    found.get_mut(job.target.triple()).expect("every job has an entry")[i] =
+                if let Some(i) = binaries.iter().position(|b| b == file) {
+                    found.get_mut(target.triple()).expect("every target has an entry")[i] =
                         Some(exe.clone().into_std_path_buf());
                 }
             }
         }
     })?;
     let mut outcomes = BTreeMap::new();
-    for job in jobs {
-        let paths = &found[job.target.triple()];
+    for &(target, binaries) in wanted {
+        let paths = &found[target.triple()];
         let outcome = if finished.success || paths.iter().all(Option::is_some) {
             paths
                 .iter()
-                .zip(&job.binaries)
+                .zip(binaries)
                 .map(|(path, name)| {
                     path.clone().ok_or_else(|| {
-                        anyhow!(
-                            "cargo finished but reported no binary `{name}` for {}: is it a [[bin]] target?",
-                            job.target
-                        )
+                        anyhow!("cargo finished but reported no binary `{name}` for {target}: is it a [[bin]] target?")
                     })
                 })
                 .collect()
         } else {
             Err(anyhow!(
-                "cargo failed to build {} (exit {}){}{}",
-                job.target,
+                "cargo failed to build {target} (exit {}){}{}",
                 finished.code.map_or("by signal".into(), |c| c.to_string()),
                 first_error(&build.log).map(|e| format!(": {e}")).unwrap_or_default(),
                 log_tail(&build.log, 15)
             ))
         };
-        outcomes.insert(job.target.clone(), outcome);
+        outcomes.insert(target.clone(), outcome);
     }
     Ok(outcomes)
 }

@@ -26,6 +26,8 @@ struct RawDist {
     /// The project accepts Microsoft's licence for the MSVC CRT and Windows SDK libraries
     /// its windows-msvc builds link against (as --accept-msvc-license does for one run).
     accept_msvc_license: Option<bool>,
+    /// The archives' names without the extension: `{name}`, `{bin}`, `{version}`, `{target}`.
+    archive_name: Option<String>,
     /// Archive format of every non-Windows target without its own `format`.
     unix_format: Option<ArchiveFormat>,
     /// Archive format of every Windows target without its own `format`.
@@ -343,7 +345,13 @@ pub struct Config {
     pub generated: Vec<Generated>,
     pub unix_format: Option<ArchiveFormat>,
     pub windows_format: Option<ArchiveFormat>,
+    /// `archive-name`: the archives' file names without the extension, with placeholders
+    /// ([`ARCHIVE_PLACEHOLDERS`]); checked for every target when the config is read.
+    pub archive_name: String,
     pub commit: String,
+    /// What the run should say before it starts: a release that records no real commit or
+    /// dates its files 1970, and how to fix it.
+    pub warnings: Vec<String>,
     /// Per target, what its dependency graph compiles natively and which Apple frameworks it
     /// links (deps/, the same answer the audit gives): the routes rest on it.
     pub native: BTreeMap<String, NativeCode>,
@@ -424,26 +432,51 @@ fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd, with
     cargo_metadata::MetadataCommand::parse(json).context("cargo metadata printed JSON this tool cannot read")
 }
 
-/// The commit being released and its time (`git log -1`); ("unknown", 0) outside git.
-pub fn commit(runner: &Runner, workspace_root: &Path) -> (String, u64) {
+/// The commit being released and its time (`git log -1`). Outside git, the commit that
+/// `cargo package` recorded in `.cargo_vcs_info.json` (a source unpacked from crates.io),
+/// without a time; outside both, neither.
+pub fn commit(runner: &Runner, workspace_root: &Path) -> (Option<String>, Option<u64>) {
     let cmd = Cmd::new("git")
         .args(["log", "-1", "--format=%H %ct"])
         .cwd(workspace_root);
     let out = runner.query(&cmd).unwrap_or_default();
-    match out.trim().split_once(' ') {
-        Some((hash, time)) => (hash.to_string(), time.parse().unwrap_or(0)),
-        None => ("unknown".into(), 0),
+    if let Some((hash, time)) = out.trim().split_once(' ') {
+        return (Some(hash.to_string()), time.parse().ok());
     }
+    let vcs_info = std::fs::read(workspace_root.join(".cargo_vcs_info.json")).ok();
+    let sha1 = vcs_info
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|info| info["git"]["sha1"].as_str().map(str::to_string));
+    (sha1, None)
 }
 
-/// SOURCE_DATE_EPOCH (the reproducible-builds convention) wins over the commit time.
-fn source_date_epoch(commit_time: u64) -> Result<u64> {
+/// SOURCE_DATE_EPOCH (the reproducible-builds convention) wins over the commit time; None
+/// when there is neither.
+fn source_date_epoch(commit_time: Option<u64>) -> Result<Option<u64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(value) => value.trim().parse().map_err(|_| {
+        Ok(value) => value.trim().parse().map(Some).map_err(|_| {
             UsageError::new(format!("SOURCE_DATE_EPOCH is `{value}`: it must be whole seconds since 1970, like `git log -1 --format=%ct` prints"))
         }),
         Err(_) => Ok(commit_time),
     }
+}
+
+/// The warnings for a release without a commit or without a date, each with its fix.
+fn provenance_warnings(root: &Path, commit: Option<&str>, date: Option<u64>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if commit.is_none() {
+        warnings.push(format!(
+            "{} is not a git checkout (and has no .cargo_vcs_info.json): manifest.json and REPORT.md record commit `unknown`; build from a git clone of the release commit",
+            root.display()
+        ));
+    }
+    if date.is_none() {
+        warnings.push(format!(
+            "no commit time for {}: every archive entry is dated 1970-01-01; build from a git checkout, or set SOURCE_DATE_EPOCH to the release's time in seconds (`git log -1 --format=%ct` prints it)",
+            root.display()
+        ));
+    }
+    warnings
 }
 
 pub fn load(
@@ -486,9 +519,13 @@ fn read(
     overrides: Overrides,
 ) -> Result<(Metadata, Config)> {
     let meta = metadata_with(runner, manifest_path, toolchain.query_cmd("cargo"), true)?;
-    let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
-    let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
-    config.source_date_epoch = source_date_epoch(time)?;
+    let root = meta.workspace_root.as_std_path();
+    let (commit, time) = commit(runner, root);
+    let date = source_date_epoch(time)?;
+    let warnings = provenance_warnings(root, commit.as_deref(), date);
+    let mut config = from_metadata(&meta, toolchain, overrides, commit.unwrap_or_else(|| "unknown".into()))?;
+    config.source_date_epoch = date.unwrap_or(0);
+    config.warnings = warnings;
     Ok((meta, config))
 }
 
@@ -629,8 +666,13 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             .join(dir),
         None => workspace_root.join("dist"),
     };
-    Ok(Config {
+    let config = Config {
         generated: resolve_generated(&raw, &bins, &where_)?,
+        archive_name: raw
+            .archive_name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ARCHIVE_NAME.to_string()),
+        warnings: Vec::new(),
         unix_format: raw.unix_format,
         windows_format: raw.windows_format,
         manifest_path,
@@ -654,8 +696,21 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         features,
         tool_profile,
         strip,
-    })
+    };
+    config.check_archive_names(&where_)?;
+    Ok(config)
 }
+
+/// The names `archive-name` may use, and what each stands for.
+pub const ARCHIVE_PLACEHOLDERS: [(&str, &str); 4] = [
+    ("name", "the package that owns the first shipped binary"),
+    ("bin", "the first shipped binary"),
+    ("version", "that package's version"),
+    ("target", "the target triple"),
+];
+
+/// ripgrep's naming: `ripgrep-14.1.1-x86_64-unknown-linux-musl`.
+pub const DEFAULT_ARCHIVE_NAME: &str = "{name}-{version}-{target}";
 
 /// The runner a target's CI job uses: its `runner` key, else ubuntu-latest, since every
 /// route works from Linux.
@@ -723,6 +778,82 @@ fn check_profile(root: &Path, profile: &str) -> Result<()> {
 }
 
 impl Config {
+    /// The file name of `target`'s archive: `archive-name` filled in, and the extension.
+    pub fn archive_name(&self, target: &Target) -> String {
+        let mut name = self.archive_name.clone();
+        for (key, value) in [
+            ("name", self.name.as_str()),
+            ("bin", self.bins[0].name.as_str()),
+            ("version", self.version.as_str()),
+            ("target", target.triple()),
+        ] {
+            name = name.replace(&format!("{{{key}}}"), value);
+        }
+        format!("{name}.{}", self.format_for(target).extension())
+    }
+
+    /// The start of every archive name of this app whatever its version and target: what
+    /// `archive-name` expands to before its first `{version}` or `{target}` (empty when it
+    /// starts with one). Archives with it that a run did not make are stale.
+    pub fn archive_prefix(&self) -> String {
+        let cut = ["{version}", "{target}"]
+            .iter()
+            .filter_map(|p| self.archive_name.find(p))
+            .min()
+            .unwrap_or(self.archive_name.len());
+        self.archive_name[..cut]
+            .replace("{name}", &self.name)
+            .replace("{bin}", &self.bins[0].name)
+    }
+
+    /// `archive-name` must use known placeholders only, name each target's archive apart
+    /// (`{target}`), and give every target a plain file name (package/names.rs).
+    fn check_archive_names(&self, where_: &str) -> Result<()> {
+        let template = &self.archive_name;
+        let known: Vec<String> = ARCHIVE_PLACEHOLDERS.iter().map(|(k, _)| format!("{{{k}}}")).collect();
+        let mut rest = template.as_str();
+        while let Some(open) = rest.find(['{', '}']) {
+            let placeholder = rest[open..].find('}').map(|close| &rest[open..=open + close]);
+            match placeholder {
+                Some(p) if rest[open..].starts_with('{') && known.iter().any(|k| k == p) => {
+                    rest = &rest[open + p.len()..];
+                }
+                _ => {
+                    let found = placeholder.unwrap_or(&rest[open..]);
+                    return Err(UsageError::new(format!(
+                        "{where_}: `archive-name = \"{template}\"` has `{found}`, which is not a placeholder: use {}",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        if !template.contains("{target}") {
+            return Err(UsageError::new(format!(
+                "{where_}: `archive-name = \"{template}\"` has no `{{target}}`: every target's archive would get the same name"
+            )));
+        }
+        for target in &self.targets {
+            let name = self.archive_name(target);
+            let top = name.trim_end_matches(&format!(".{}", self.format_for(target).extension()));
+            let safe = crate::package::names::check_archive_name(&name)
+                .and_then(|()| crate::package::names::check_entry_name(top))
+                .and_then(
+                    |()| match name.chars().find(|c| c.is_control() || "<>:\"|?*".contains(*c)) {
+                        Some(c) => Err(anyhow::anyhow!(
+                            "`{name}` holds {c:?}, which Windows or a shell cannot keep in a file name"
+                        )),
+                        None => Ok(()),
+                    },
+                );
+            if let Err(e) = safe {
+                return Err(UsageError::new(format!(
+                    "{where_}: `archive-name = \"{template}\"` gives {target} the name `{name}`, not a safe file name ({e:#}): use letters, digits, '-', '_' and '.'"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the profile strips anything: the linker then gets its own strip flags.
     pub fn strips(&self) -> bool {
         self.strip != Strip::None
@@ -1253,6 +1384,73 @@ mod tests {
             ]
         );
         assert!(load_from("", Overrides::default()).unwrap().generated.is_empty());
+    }
+
+    #[test]
+    fn archive_name_fills_its_placeholders_and_names_stale_ones_by_its_prefix() {
+        let musl: Target = "x86_64-unknown-linux-musl".parse().unwrap();
+        let win: Target = "x86_64-pc-windows-msvc".parse().unwrap();
+        let overrides = || Overrides::for_targets(vec![musl.to_string(), win.to_string()]);
+        let config = load_from("", overrides()).unwrap();
+        assert_eq!(
+            config.archive_name(&musl),
+            "tool-1.2.3-x86_64-unknown-linux-musl.tar.gz"
+        );
+        assert_eq!(config.archive_prefix(), "tool-");
+        let config = load_from("archive-name = \"{bin}-v{version}-{target}\"", overrides()).unwrap();
+        assert_eq!(config.archive_name(&win), "tool-v1.2.3-x86_64-pc-windows-msvc.zip");
+        assert_eq!(config.archive_prefix(), "tool-v");
+        let config = load_from("archive-name = \"{target}-{name}\"", overrides()).unwrap();
+        assert_eq!(config.archive_prefix(), "", "no prefix: only listed archives are stale");
+    }
+
+    #[test]
+    fn archive_name_mistakes_are_usage_errors() {
+        for (template, says) in [
+            (
+                "{bin}-{vers}-{target}",
+                "has `{vers}`, which is not a placeholder: use {name}, {bin}, {version}, {target}",
+            ),
+            ("{bin}-{version}-{target", "has `{target`, which is not a placeholder"),
+            ("{bin}}-{target}", "has `}`, which is not a placeholder"),
+            ("{bin}-{version}", "has no `{target}`"),
+            ("../{target}", "not a safe file name"),
+            (".{target}", "not a safe file name"),
+            ("{bin}:{target}", "holds ':'"),
+        ] {
+            let message = usage_message(load_from(
+                &format!("archive-name = \"{template}\""),
+                Overrides::default(),
+            ));
+            assert!(message.contains(says), "{template}: {message}");
+            assert_eq!(message.lines().count(), 1, "{message}");
+        }
+    }
+
+    #[test]
+    fn a_source_without_git_takes_the_commit_from_cargo_vcs_info_and_warns_of_the_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Runner::default();
+        assert_eq!(commit(&runner, dir.path()), (None, None));
+        let warnings = provenance_warnings(dir.path(), None, None);
+        assert!(
+            warnings[0].contains("is not a git checkout") && warnings[0].contains("commit `unknown`"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("dated 1970-01-01") && warnings[1].contains("set SOURCE_DATE_EPOCH"),
+            "{warnings:?}"
+        );
+        std::fs::write(
+            dir.path().join(".cargo_vcs_info.json"),
+            r#"{"git": {"sha1": "e89fff89ac9af12e8d4ce9d5fd07beb408ca730f"}, "path_in_vcs": ""}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            commit(&runner, dir.path()),
+            (Some("e89fff89ac9af12e8d4ce9d5fd07beb408ca730f".into()), None)
+        );
+        assert!(provenance_warnings(dir.path(), Some("e89f"), Some(1)).is_empty());
     }
 
     #[test]

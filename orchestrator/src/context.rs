@@ -121,5 +121,15 @@ pub fn detect_host(targets: &[Target]) -> Result<Host> {
         sdkroot: std::env::var_os("SDKROOT").map(Into::into),
         xtask: std::env::current_exe().context("finding the running xtask's own path")?,
         path: std::env::var_os("PATH"),
+        run: run_name(),
     })
+}
+
+/// This run's name: its start in Unix seconds (names sort by time) and the process id
+/// (two runs in one second differ).
+fn run_name() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{now}-{}", std::process::id())
 }

@@ -142,7 +142,32 @@ pub struct Plan {
     pub generated: Vec<Generated>,
     /// Where generated files are written before packing.
     pub generated_dir: PathBuf,
+    /// The host build that makes the generated files when no job's binary runs here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<HostBuild>,
+    /// This run's build logs: a directory of its own, so a later run never overwrites the
+    /// logs of one that failed.
+    pub log_dir: PathBuf,
     pub jobs: Vec<Job>,
+}
+
+/// The shipped bins built for the host itself, only to be run here: completions and man
+/// pages must come from a binary that runs on this machine, and no target of the plan
+/// does (a `--partial` run of a foreign CPU, a macOS host). The same source, profile and
+/// features print the same files, so every archive gets them whichever machine packs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostBuild {
+    pub target: Target,
+    /// File names of the binaries, as in `Job::binaries`.
+    pub binaries: Vec<String>,
+    pub build: Build,
+}
+
+impl Job {
+    /// Whether this job's binaries run natively here, so they can print completions.
+    pub fn runs_natively(&self) -> bool {
+        self.smoke.runnable && self.smoke.runner.is_none()
+    }
 }
 
 impl Plan {
@@ -177,6 +202,8 @@ pub struct Host {
     pub msvc_dir: Option<PathBuf>,
     /// Programs found on PATH that smoke runs can use (e.g. "qemu-aarch64").
     pub on_path: Vec<String>,
+    /// This run's name (its start time and process id): its logs' directory.
+    pub run: String,
     /// SDKROOT: a macOS SDK, needed only to link Apple frameworks.
     pub sdkroot: Option<PathBuf>,
     /// The running xtask: the windows-msvc route's `mt.exe` is a link to it (see `mt`).
@@ -497,6 +524,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         msvc_tools: config.target_dir.join("dist-tools"),
     };
 
+    let log_dir = config.target_dir.join("dist-logs").join(&host.run);
     let mut jobs = Vec::new();
     let mut builds: Vec<Build> = Vec::new();
     let mut emulators = Vec::new();
@@ -524,7 +552,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                     targets: Vec::new(),
                     features: features.clone(),
                     cmd: Cmd::new("cargo"),
-                    log: config.target_dir.join("dist-logs").join(log),
+                    log: log_dir.join(log),
                     prepare: Vec::new(),
                 });
                 builds.len() - 1
@@ -550,7 +578,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                 .iter()
                 .map(|b| format!("{}{}", b.name, target.exe_suffix()))
                 .collect(),
-            archive: format!("{}-{}-{target}.{}", config.name, config.version, format.extension()),
+            archive: config.archive_name(target),
             format,
             smoke: smoke(target, &toolchain.host, host, &mut emulators)?,
             blocked: blocked(config, target, host, &paths.msvc),
@@ -572,6 +600,30 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             }
         }
     }
+    let generator = match config.generated.is_empty() || jobs.iter().any(Job::runs_natively) {
+        true => None,
+        false => {
+            let target = toolchain.host.clone();
+            let mut build = Build {
+                route: Route::Native,
+                targets: vec![target.clone()],
+                features: config.features_for(&target),
+                cmd: Cmd::new("cargo"),
+                log: log_dir.join("generate.log"),
+                prepare: Vec::new(),
+            };
+            build.cmd = build_command(config, toolchain, &build, &paths, host.path.as_deref())?;
+            Some(HostBuild {
+                binaries: config
+                    .bins
+                    .iter()
+                    .map(|b| format!("{}{}", b.name, target.exe_suffix()))
+                    .collect(),
+                target,
+                build,
+            })
+        }
+    };
 
     let routes: Vec<Route> = builds.iter().map(|b| b.route).collect();
     // The msvc route compiles C with zig cc.
@@ -610,6 +662,8 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         builds,
         generated: config.generated.clone(),
         generated_dir: config.target_dir.join("dist-generated"),
+        generator,
+        log_dir,
         jobs,
     })
 }
@@ -638,7 +692,9 @@ mod tests {
             generated: Vec::new(),
             unix_format: None,
             windows_format: None,
+            archive_name: crate::config::DEFAULT_ARCHIVE_NAME.into(),
             commit: "abc123".into(),
+            warnings: Vec::new(),
             native: targets
                 .iter()
                 .map(|t| {
@@ -677,6 +733,7 @@ mod tests {
             sdkroot: None,
             xtask: "/ws/target/debug/xtask".into(),
             path: Some("/usr/bin:/bin".into()),
+            run: "1700000000-1".into(),
         }
     }
 

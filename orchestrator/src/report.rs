@@ -1,12 +1,13 @@
 //! Stage 6, report: what a `dist` run made, as a table on stdout (or JSON with `--json`)
-//! and as dist/REPORT.md for release notes. Each other command renders its own results
+//! and as dist/REPORT.md for release notes. Both list every target of the run: those that
+//! failed (or never started) with why. Each other command renders its own results
 //! beside its data (commands/*); the shared pieces are in ui.
 
 use crate::model::AssetKind;
 use crate::package::manifest::Manifest;
-use crate::ui::{human_size, short, table};
+use crate::ui::{cell, human_size, short, table};
 
-/// The results of a `dist` run: one row per binary.
+/// The results of a `dist` run: one row per binary, and one per target without an archive.
 pub fn print_dist(manifest: &Manifest, json: bool) {
     if json {
         println!(
@@ -34,6 +35,15 @@ pub fn print_dist(manifest: &Manifest, json: bool) {
                 artifact.smoke.to_string(),
             ]);
         }
+    }
+    for failed in &manifest.failed {
+        // The archive column says why there is none; the other columns have nothing to show.
+        let none = format!("none, {}: {}", failed.status.to_string().to_uppercase(), failed.reason);
+        let mut row = vec![failed.target.to_string()];
+        row.extend(["-", "-", "-", "-"].map(String::from));
+        row.push(none);
+        row.extend(["-", "-", "-"].map(String::from));
+        rows.push(row);
     }
     print!(
         "{}",
@@ -83,6 +93,12 @@ pub fn release_notes(manifest: &Manifest) -> String {
             short(&artifact.checksums["sha256"]),
             name = artifact.name,
         );
+    }
+    if !manifest.failed.is_empty() {
+        out += "\n### Targets without an archive\n\n| target | status | reason |\n|---|---|---|\n";
+        for failed in &manifest.failed {
+            out += &format!("| {} | {} | {} |\n", failed.target, failed.status, cell(&failed.reason));
+        }
     }
     out
 }

@@ -15,7 +15,9 @@ pub struct Line {
     bar: ProgressBar,
     target: String,
     plain: bool,
-    started: Instant,
+    /// When this target's own work began (its first stage): its time is its own, not the
+    /// time since the run started, while earlier targets were being built.
+    started: std::sync::OnceLock<Instant>,
 }
 
 impl Default for Progress {
@@ -50,7 +52,7 @@ impl Progress {
             bar,
             target: target.to_string(),
             plain: self.plain,
-            started: Instant::now(),
+            started: std::sync::OnceLock::new(),
         }
     }
 
@@ -67,6 +69,9 @@ impl Progress {
 impl Line {
     /// A new stage: installing / building / verifying / packing.
     pub fn stage(&self, message: &str) {
+        if self.started.set(Instant::now()).is_ok() {
+            self.bar.reset_elapsed();
+        }
         if self.plain {
             eprintln!("[{}] {message}", self.target);
         }
@@ -78,12 +83,21 @@ impl Line {
         self.bar.set_message(message.to_string());
     }
 
+    /// Ends the line with `outcome`, and the time since its first stage when it had one.
     pub fn finish(&self, outcome: &str) {
-        let elapsed = self.started.elapsed().as_secs_f64();
+        let text = match self.elapsed() {
+            Some(elapsed) => format!("{outcome} in {:.1}s", elapsed.as_secs_f64()),
+            None => outcome.to_string(),
+        };
         if self.plain {
-            eprintln!("[{}] {outcome} in {elapsed:.1}s", self.target);
+            eprintln!("[{}] {text}", self.target);
         }
-        self.bar.finish_with_message(format!("{outcome} in {elapsed:.1}s"));
+        self.bar.finish_with_message(text);
+    }
+
+    /// The time since this line's first stage; None before it has one.
+    fn elapsed(&self) -> Option<Duration> {
+        self.started.get().map(Instant::elapsed)
     }
 }
 
@@ -137,6 +151,22 @@ mod tests {
     fn table_pads_columns() {
         let out = table(&["a", "bb"], &[vec!["long".into(), "x".into()]]);
         assert_eq!(out, "a     bb\nlong  x\n");
+    }
+
+    #[test]
+    fn a_target_is_timed_from_its_own_first_stage() {
+        let progress = Progress::new();
+        let line = progress.line("x86_64-unknown-linux-musl");
+        assert_eq!(line.elapsed(), None, "a target that has not started has no time");
+        line.stage("building");
+        let first = line.started.get().copied();
+        line.stage("verifying");
+        assert!(line.elapsed().is_some());
+        assert_eq!(
+            line.started.get().copied(),
+            first,
+            "later stages do not restart the clock"
+        );
     }
 
     #[test]

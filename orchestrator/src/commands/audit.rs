@@ -243,15 +243,16 @@ impl Args {
         let audit = audit(&ctx, &AuditOptions { build: self.build })?;
         let format = if global.json { AuditFormat::Json } else { self.format };
         print(&audit, format);
-        let build_failed: Vec<&str> = audit
+        // Each failed target with its log (the first line of `log` is the file's path).
+        let build_failed: Vec<String> = audit
             .targets
             .iter()
-            .filter(|t| t.build.as_ref().is_some_and(|b| !b.success))
-            .map(|t| t.target.as_str())
+            .filter_map(|t| t.build.as_ref().filter(|b| !b.success).map(|b| (t, b)))
+            .map(|(t, b)| format!("{} (log: {})", t.target, b.log.lines().next().unwrap_or_default()))
             .collect();
         if !build_failed.is_empty() {
             anyhow::bail!(
-                "the dist build failed for {}: the report above shows what the build scripts did before it stopped; the logs name the cause",
+                "the dist build failed for {}: the report above shows what the build scripts did before it stopped; the log names the cause",
                 build_failed.join(", ")
             );
         }

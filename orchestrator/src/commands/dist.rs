@@ -4,7 +4,7 @@ use crate::build::{self, Outcome};
 use crate::context::Context;
 use crate::flags::{self, Global};
 use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Format, Target};
-use crate::package::manifest::{self, Artifact, Asset, FileCheck, Manifest};
+use crate::package::manifest::{self, Artifact, Asset, Failed, FailedStatus, FileCheck, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan};
 use crate::policy;
@@ -31,14 +31,20 @@ pub struct DistOptions {
     pub no_wait: bool,
 }
 
-/// What a `dist` run made: the manifest of every target that succeeded (already written
-/// to the output directory with its archives and checksums) and each target that failed.
+/// Why a target has no archive when the run stopped before it.
+const NOT_STARTED: &str = "an earlier target failed (--keep-going builds it anyway)";
+
+/// What a `dist` run made: the manifest (already written to the output directory with the
+/// archives and checksums: every target that succeeded, and every one that did not with
+/// why) and each target's error.
 #[derive(Debug)]
 pub struct DistRun {
     pub manifest: Manifest,
     pub failures: Vec<(Target, anyhow::Error)>,
     /// Targets planned but not built, because an earlier one failed without `keep_going`.
     pub not_started: usize,
+    /// This run's build logs.
+    pub log_dir: PathBuf,
 }
 
 impl DistRun {
@@ -58,7 +64,11 @@ impl DistRun {
                     k => format!(", {k} not started (--keep-going builds them anyway)"),
                 };
                 let names: Vec<&str> = self.failures.iter().map(|(t, _)| t.triple()).collect();
-                bail!("{n} of {jobs} target(s) failed: {}{skipped}", names.join(", "))
+                bail!(
+                    "{n} of {jobs} target(s) failed: {}{skipped}; this run's build logs are in {}",
+                    names.join(", "),
+                    self.log_dir.display()
+                )
             }
         }
     }
@@ -72,6 +82,7 @@ impl flags::Dist {
         }
         let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), self.selection.into())?;
         if self.dry_run {
+            crate::commands::plan::print_warnings(&ctx.config);
             crate::commands::plan::print_plan(&ctx.plan, global.json);
             return Ok(());
         }
@@ -84,7 +95,7 @@ impl flags::Dist {
             no_wait: self.no_wait,
         };
         let run = dist(&ctx, &options)?;
-        if !run.manifest.artifacts.is_empty() {
+        if !run.manifest.artifacts.is_empty() || !run.manifest.failed.is_empty() {
             report::print_dist(&run.manifest, global.json);
         }
         run.into_result().map(drop)
@@ -116,71 +127,103 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     let previous = previous_manifest(&plan.out_dir);
     build::provision_all(runner, plan, &|m| progress.say(m))?;
 
+    for warning in &config.warnings {
+        progress.say(&format!("warning: {warning}"));
+    }
+
     let lines: Vec<Line> = plan.jobs.iter().map(|j| progress.line(j.target.triple())).collect();
     // With completions or man pages to generate, builds whose binaries run here go first:
     // they make the files that the other targets' archives reuse. Otherwise the plan's order.
     let mut order: Vec<usize> = (0..plan.builds.len()).collect();
     if !plan.generated.is_empty() {
-        order.sort_by_key(|&b| !plan.jobs.iter().any(|j| j.build == b && runs_here(j)));
+        order.sort_by_key(|&b| !plan.jobs.iter().any(|j| j.build == b && j.runs_natively()));
     }
     let mut generated = GeneratedFiles::default();
-    let mut results: BTreeMap<Target, Result<Artifact>> = BTreeMap::new();
+    if let Some(host) = &plan.generator {
+        generate_on_host(runner, plan, host, &progress, &mut generated);
+    }
+    // A failed target, with whether its build (whose log shows why) is what failed.
+    let mut results: BTreeMap<Target, Result<Artifact, (anyhow::Error, bool)>> = BTreeMap::new();
+    if let Some(why) = &generated.unavailable {
+        // Every archive needs the generated files: building the targets would be wasted.
+        for (job, line) in plan.jobs.iter().zip(&lines) {
+            line.finish("FAILED");
+            results.insert(job.target.clone(), Err((anyhow::anyhow!("{why}"), false)));
+        }
+        order.clear();
+    }
     for index in order {
         let group = &plan.builds[index];
         let mut jobs: Vec<(usize, &Job)> = plan.jobs.iter().enumerate().filter(|(_, j)| j.build == index).collect();
-        jobs.sort_by_key(|(_, j)| !runs_here(j));
+        jobs.sort_by_key(|(_, j)| !j.runs_natively());
         let outcomes = build_group(runner, group, &jobs, &lines);
         for (i, job) in jobs {
-            let result = outcomes
+            let built = outcomes
                 .get(&job.target)
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
-                .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
-                .and_then(|binaries| {
-                    let policy = policy::Policy::new(&job.target, config.target_config.get(&job.target), config.strip);
-                    finish_job(
-                        runner,
-                        plan,
-                        job,
-                        &policy,
-                        &binaries,
-                        &lines[i],
-                        &mut generated,
-                        previous.as_ref(),
-                    )
-                });
+                .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))));
+            let build_failed = built.is_err();
+            let result = built.and_then(|binaries| {
+                let policy = policy::Policy::new(&job.target, config.target_config.get(&job.target), config.strip);
+                finish_job(
+                    runner,
+                    plan,
+                    job,
+                    &policy,
+                    &binaries,
+                    &lines[i],
+                    &mut generated,
+                    previous.as_ref(),
+                )
+            });
             lines[i].finish(match &result {
                 Ok((_, true)) => "done (archive unchanged, reused)",
                 Ok((_, false)) => "done",
                 Err(_) => "FAILED",
             });
-            if let Err(err) = result {
-                if err.chain().any(|e| e.is::<OutputFailed>()) {
-                    return Err(err);
+            match result {
+                Err(err) if err.chain().any(|e| e.is::<OutputFailed>()) => return Err(err),
+                Err(err) => {
+                    let err = with_size_breakdown(ctx, &job.target, err);
+                    results.insert(job.target.clone(), Err((err, build_failed)));
                 }
-                results.insert(job.target.clone(), Err(with_size_breakdown(ctx, &job.target, err)));
-                continue;
+                Ok((artifact, _)) => {
+                    results.insert(job.target.clone(), Ok(artifact));
+                }
             }
-            results.insert(job.target.clone(), result.map(|(artifact, _)| artifact));
         }
         if !options.keep_going && results.values().any(Result::is_err) {
             break;
         }
     }
-    for (path, targets) in &generated.missing {
-        progress.say(&format!(
-            "warning: {path} is not in the archives of {}: their binaries do not run on this host and no target of this run that does produced it",
-            targets.join(", ")
-        ));
-    }
 
-    // What succeeded is kept and described even when a target fails.
+    // What succeeded is kept and described even when a target fails; every target that
+    // has no archive is listed with why.
     let mut artifacts = Vec::new();
     let mut failures = Vec::new();
-    for job in &plan.jobs {
+    let mut failed = Vec::new();
+    for (job, line) in plan.jobs.iter().zip(&lines) {
         match results.remove(&job.target) {
             Some(Ok(artifact)) => artifacts.push(artifact),
-            Some(Err(err)) => failures.push((job.target.clone(), err)),
-            None => {}
+            Some(Err((err, build_failed))) => {
+                let log = &plan.builds[job.build].log;
+                failed.push(Failed {
+                    target: job.target.clone(),
+                    status: FailedStatus::Failed,
+                    reason: format!("{err:#}").lines().next().unwrap_or_default().to_string(),
+                    log: (build_failed && log.is_file()).then(|| log.display().to_string()),
+                });
+                failures.push((job.target.clone(), err));
+            }
+            None => {
+                line.finish(&format!("not started: {NOT_STARTED}"));
+                failed.push(Failed {
+                    target: job.target.clone(),
+                    status: FailedStatus::NotStarted,
+                    reason: NOT_STARTED.into(),
+                    log: None,
+                });
+            }
         }
     }
     let manifest = Manifest {
@@ -192,11 +235,12 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         source_date_epoch: plan.source_date_epoch,
         profile: plan.profile.clone(),
         artifacts,
+        failed,
     };
     // The index always describes exactly this run, even an empty one, so an old manifest
     // or SHA256SUMS never vouches for files this run did not make.
     write_index(&plan.out_dir, &manifest)?;
-    for stale in remove_stale(&plan.out_dir, &plan.name, &manifest, previous.as_ref())? {
+    for stale in remove_stale(&plan.out_dir, &config.archive_prefix(), &manifest, previous.as_ref())? {
         progress.say(&format!(
             "removed {}: not made by this run (its target failed or left the matrix)",
             stale.display()
@@ -207,6 +251,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         manifest,
         failures,
         not_started,
+        log_dir: plan.log_dir.clone(),
     })
 }
 
@@ -258,10 +303,12 @@ fn previous_manifest(out: &Path) -> Option<Manifest> {
 }
 
 /// Removes this app's archives (and their .sha256) that this run did not make: ones the
-/// previous manifest listed, and any `<app>-…` archive. Removing beats reporting: a release
-/// upload of `dist/*` must not ship an archive of another commit or a dropped target.
-/// Other files are left alone (`--out` may point at a directory with the user's own files).
-fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Manifest>) -> Result<Vec<PathBuf>> {
+/// previous manifest listed, and any archive whose name starts with `prefix` (the start of
+/// `archive-name` before the version, e.g. `<app>-`; none when empty). Removing beats
+/// reporting: a release upload of `dist/*` must not ship an archive of another commit or a
+/// dropped target. Other files are left alone (`--out` may point at a directory with the
+/// user's own files).
+fn remove_stale(out: &Path, prefix: &str, manifest: &Manifest, previous: Option<&Manifest>) -> Result<Vec<PathBuf>> {
     let current: Vec<&str> = manifest.artifacts.iter().map(|a| a.name.as_str()).collect();
     let listed: Vec<&str> = previous
         .map(|m| m.artifacts.iter().map(|a| a.name.as_str()).collect())
@@ -272,7 +319,8 @@ fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Ma
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let archive = name.strip_suffix(".sha256").unwrap_or(&name);
         let ours = listed.contains(&archive)
-            || (archive.starts_with(&format!("{app}-"))
+            || (!prefix.is_empty()
+                && archive.starts_with(prefix)
                 && ArchiveFormat::ALL
                     .iter()
                     .any(|f| archive.ends_with(&format!(".{}", f.extension()))));
@@ -285,20 +333,83 @@ fn remove_stale(out: &Path, app: &str, manifest: &Manifest, previous: Option<&Ma
     Ok(removed)
 }
 
-/// Whether this job's binaries run natively here, so they can print completions.
-fn runs_here(job: &Job) -> bool {
-    job.smoke.runnable && job.smoke.runner.is_none()
-}
-
 /// Completions and man pages made so far in this run (they do not depend on the target),
-/// and the targets that had to go without.
+/// and why they could not be made when no binary that runs here made them.
 #[derive(Default)]
 struct GeneratedFiles {
     made: BTreeMap<String, PathBuf>,
-    missing: BTreeMap<String, Vec<Target>>,
+    unavailable: Option<String>,
 }
 
-/// Runs each generating command with this job's binary, or reuses what an earlier job made.
+/// Runs each generating command with `binaries` (file names `names`, as `Job::binaries`),
+/// built for `target`, which runs on this machine.
+fn run_generators(
+    runner: &Runner,
+    plan: &Plan,
+    target: &Target,
+    names: &[String],
+    binaries: &[PathBuf],
+    generated: &mut GeneratedFiles,
+) -> Result<()> {
+    for file in &plan.generated {
+        let i = names
+            .iter()
+            .position(|b| b.strip_suffix(target.exe_suffix()) == Some(&file.bin));
+        let bin = path_arg(&binaries[i.context("a generated file names a bin this build did not make")?])?;
+        let mut args = file.command.iter().map(|a| a.replace("{bin}", &bin));
+        let cmd = Cmd::new(args.next().context("an empty generating command")?).args(args);
+        let text = runner.query(&cmd).with_context(|| {
+            format!(
+                "generating {} with the binary for {target}: fix `completions` / `man` in [workspace.metadata.dist]",
+                file.path
+            )
+        })?;
+        let dest = plan.generated_dir.join(target.triple()).join(&file.path);
+        std::fs::create_dir_all(dest.parent().context("a generated path has no parent")?)
+            .with_context(|| format!("creating the directory of {}", dest.display()))?;
+        package::write_if_changed(&dest, text.as_bytes())?;
+        generated.made.insert(file.path.clone(), dest);
+    }
+    Ok(())
+}
+
+/// No target of this run runs here: builds the shipped bins for this host and makes the
+/// generated files with them. A failure is kept, and fails every job (nothing is packed
+/// without the files the config asks for).
+fn generate_on_host(
+    runner: &Runner,
+    plan: &Plan,
+    host: &plan::HostBuild,
+    progress: &Progress,
+    generated: &mut GeneratedFiles,
+) {
+    let line = progress.line(&format!("{} (host)", host.target));
+    line.stage("building for this host: completions and man pages come from a binary that runs here, and no target of this run does");
+    let wanted = [(&host.target, host.binaries.as_slice())];
+    let made = build::build(runner, &host.build, &wanted, |n| {
+        line.tick(&format!("building ({n} compiled)"))
+    })
+    .and_then(|mut outcomes| outcomes.remove(&host.target).context("the host build reported nothing"))
+    .and_then(|binaries| binaries)
+    .and_then(|binaries| {
+        line.stage("generating completions and man pages");
+        run_generators(runner, plan, &host.target, &host.binaries, &binaries, generated)
+    });
+    match made {
+        Ok(()) => line.finish("done"),
+        Err(e) => {
+            line.finish("FAILED");
+            generated.unavailable = Some(format!(
+                "no binary that runs here made the completions and man pages: the host build for {} failed (log {}): {e:#}",
+                host.target,
+                host.build.log.display()
+            ));
+        }
+    }
+}
+
+/// The generated files for `job`'s archive: made with its own binaries when they run here,
+/// else the ones an earlier binary made; an error saying why when there are none.
 fn generate(
     runner: &Runner,
     plan: &Plan,
@@ -306,36 +417,29 @@ fn generate(
     binaries: &[PathBuf],
     generated: &mut GeneratedFiles,
 ) -> Result<Vec<Entry>> {
+    if job.runs_natively() {
+        run_generators(runner, plan, &job.target, &job.binaries, binaries, generated)?;
+    }
     let mut entries = Vec::new();
     for file in &plan.generated {
-        if runs_here(job) {
-            let i = job
-                .binaries
+        let Some(source) = generated.made.get(&file.path) else {
+            let natives: Vec<&str> = plan
+                .jobs
                 .iter()
-                .position(|b| b.strip_suffix(job.target.exe_suffix()) == Some(&file.bin));
-            let bin = path_arg(&binaries[i.context("a generated file names a bin this job did not build")?])?;
-            let mut args = file.command.iter().map(|a| a.replace("{bin}", &bin));
-            let cmd = Cmd::new(args.next().context("an empty generating command")?).args(args);
-            let text = runner.query(&cmd).with_context(|| {
+                .filter(|j| j.runs_natively())
+                .map(|j| j.target.triple())
+                .collect();
+            let why = generated.unavailable.clone().unwrap_or_else(|| {
                 format!(
-                    "generating {} for {}: fix `completions` / `man` in [workspace.metadata.dist]",
-                    file.path, job.target
+                    "{} comes from the binary of {}, which runs here, and that target failed: fix it, or build {} alone (a host build then makes the files)",
+                    file.path,
+                    natives.join(", "),
+                    job.target
                 )
-            })?;
-            let dest = plan.generated_dir.join(job.target.triple()).join(&file.path);
-            std::fs::create_dir_all(dest.parent().context("a generated path has no parent")?)
-                .with_context(|| format!("creating the directory of {}", dest.display()))?;
-            package::write_if_changed(&dest, text.as_bytes())?;
-            generated.made.insert(file.path.clone(), dest);
-        }
-        match generated.made.get(&file.path) {
-            Some(source) => entries.push(Entry::new(file.path.clone(), source, false)?),
-            None => generated
-                .missing
-                .entry(file.path.clone())
-                .or_default()
-                .push(job.target.clone()),
-        }
+            });
+            bail!("{} cannot be packed for {}: {why}", file.path, job.target);
+        };
+        entries.push(Entry::new(file.path.clone(), source, false)?);
     }
     Ok(entries)
 }
@@ -432,7 +536,8 @@ fn build_group(
             ));
         }
     }
-    let result = build::build(runner, group, &ready, |n| {
+    let wanted: Vec<(&Target, &[String])> = ready.iter().map(|j| (&j.target, j.binaries.as_slice())).collect();
+    let result = build::build(runner, group, &wanted, |n| {
         for &(i, _) in jobs {
             lines[i].tick(&format!("building ({n} compiled)"));
         }

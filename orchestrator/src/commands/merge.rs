@@ -163,6 +163,22 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
     let mut by_target: BTreeMap<&Target, (&Part, &Artifact)> = BTreeMap::new();
     let mut names: BTreeMap<&str, &Path> = BTreeMap::new();
     for part in parts {
+        // A part records the targets it has no archive for, and why (manifest `failed`).
+        if let Some(failed) = part
+            .manifest
+            .failed
+            .iter()
+            .find(|f| expected.targets.contains(&f.target))
+        {
+            bail!(
+                "{} has no archive for {}: {} in that `dist --partial` run ({}){}; fix it and rerun that job",
+                part.dir.display(),
+                failed.target,
+                failed.status,
+                failed.reason,
+                failed.log.as_ref().map(|l| format!(", log {l}")).unwrap_or_default()
+            );
+        }
         if part.manifest.artifacts.is_empty() {
             bail!(
                 "{} holds no artifacts: its `dist --partial` run failed or built nothing; rerun that job",
@@ -219,6 +235,8 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
     }
     Ok(Manifest {
         artifacts: expected.targets.iter().map(|t| by_target[t].1.clone()).collect(),
+        // Every merged target has its archive; a part's failures elsewhere are not merged.
+        failed: Vec::new(),
         ..first.manifest.clone()
     })
 }
@@ -342,6 +360,7 @@ mod tests {
             source_date_epoch: 1_700_000_000,
             profile: "dist".into(),
             artifacts,
+            failed: Vec::new(),
         };
         std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
         read_part(&dir).unwrap()
@@ -434,6 +453,32 @@ mod tests {
         assert!(message.contains("no part holds x86_64-apple-darwin"), "{message}");
         let message = error(&[part(root.path(), "b", &["x86_64-pc-windows-msvc"])]);
         assert!(message.contains("not among the targets to merge"), "{message}");
+    }
+
+    /// A part that records a failed target: merging it names the target and the reason;
+    /// merging only the targets it did build works, and the merged manifest lists no failure.
+    #[test]
+    fn a_part_with_a_failed_target_names_the_reason() {
+        let root = tempfile::tempdir().unwrap();
+        let mut a = part(root.path(), "a", &TARGETS[..2]);
+        a.manifest.failed.push(manifest::Failed {
+            target: TARGETS[2].parse().unwrap(),
+            status: manifest::FailedStatus::Failed,
+            reason: "cargo failed to build x86_64-apple-darwin (exit 101)".into(),
+            log: Some("/ws/target/dist-logs/1-2/zig.log".into()),
+        });
+        let message = error(std::slice::from_ref(&a));
+        assert!(
+            message.contains("has no archive for x86_64-apple-darwin: failed in that `dist --partial` run (cargo failed to build x86_64-apple-darwin (exit 101)), log /ws/target/dist-logs/1-2/zig.log"),
+            "{message}"
+        );
+        let two = Expected {
+            targets: TARGETS[..2].iter().map(|t| t.parse().unwrap()).collect(),
+            ..expected()
+        };
+        let merged = combine(&[a], &two).unwrap();
+        assert_eq!(merged.artifacts.len(), 2);
+        assert!(merged.failed.is_empty());
     }
 
     #[test]

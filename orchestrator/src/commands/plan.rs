@@ -10,12 +10,20 @@ use anyhow::Result;
 impl flags::Plan {
     pub(crate) fn run(self, global: &Global) -> Result<()> {
         let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), self.selection.into())?;
+        print_warnings(&ctx.config);
         if self.github_matrix {
             crate::commands::ci::print_github_matrix(&crate::commands::ci::matrix(&ctx));
         } else {
             print_plan(&ctx.plan, global.json);
         }
         Ok(())
+    }
+}
+
+/// What the config warns of (a release without a commit or a date), on stderr.
+pub fn print_warnings(config: &crate::config::Config) {
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
     }
 }
 
@@ -111,9 +119,17 @@ pub fn print_plan(plan: &Plan, json: bool) {
         }
     }
     if !plan.generated.is_empty() {
-        println!("\ngenerated into every archive, by the first binary that runs on this host:");
+        match &plan.generator {
+            None => println!("\ngenerated into every archive, by the first binary that runs on this host:"),
+            Some(host) => println!(
+                "\ngenerated into every archive, by a host build for {} (no target of this run runs here):\n  {}",
+                host.target,
+                host.build.cmd.display()
+            ),
+        }
         for file in &plan.generated {
             println!("  {}: {}", file.path, file.command.join(" "));
         }
     }
+    println!("\nbuild logs: {}", plan.log_dir.display());
 }

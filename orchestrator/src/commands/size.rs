@@ -113,7 +113,8 @@ pub fn build_plan(
             group.cmd = group.cmd.env("CARGO_TARGET_DIR", crate::runner::path_arg(dir)?);
             group.log = dir.join(format!("{}.log", group.route));
         }
-        for (target, outcome) in build::build(runner, &group, &jobs, |_| {})? {
+        let wanted: Vec<(&Target, &[String])> = jobs.iter().map(|j| (&j.target, j.binaries.as_slice())).collect();
+        for (target, outcome) in build::build(runner, &group, &wanted, |_| {})? {
             let paths = outcome.with_context(|| format!("building {target} for the measurement"))?;
             let first = paths
                 .into_iter()

@@ -23,6 +23,40 @@ pub struct Manifest {
     pub profile: String,
     /// Exactly the archives this run produced; nothing else in the directory is covered.
     pub artifacts: Vec<Artifact>,
+    /// The targets of the run that have no archive, each with why; absent when every
+    /// target succeeded (so a successful run's manifest keeps its bytes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<Failed>,
+}
+
+/// A target of the run that left no archive.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Failed {
+    pub target: Target,
+    pub status: FailedStatus,
+    /// The error, first line only (a build's log tail is in `log`).
+    pub reason: String,
+    /// The build log of this run that shows the cause, when the build itself failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailedStatus {
+    /// It was built (or tried) and failed: the build, verification, smoke run or packing.
+    Failed,
+    /// An earlier target failed and the run stopped before this one (no --keep-going).
+    NotStarted,
+}
+
+impl std::fmt::Display for FailedStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FailedStatus::Failed => "failed",
+            FailedStatus::NotStarted => "not started",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -125,6 +125,18 @@ fn each_mistake_exits_2_with_one_line_and_writes_nothing() {
         ),
         case("empty matrix", "targets = []", &["dist"], "`targets` is empty"),
         case(
+            "unknown archive-name placeholder",
+            "targets = [\"x86_64-unknown-linux-musl\"]\narchive-name = \"{bin}-{ver}-{target}\"",
+            &["dist"],
+            "has `{ver}`, which is not a placeholder: use {name}, {bin}, {version}, {target}",
+        ),
+        case(
+            "archive-name that is a path",
+            "targets = [\"x86_64-unknown-linux-musl\"]\narchive-name = \"../{target}\"",
+            &["dist"],
+            "gives x86_64-unknown-linux-musl the name `../x86_64-unknown-linux-musl.tar.gz`, not a safe file name",
+        ),
+        case(
             "bins entry that does not exist",
             "bins = [\"tol\"]",
             &["dist"],
@@ -222,8 +234,8 @@ fn each_mistake_exits_2_with_one_line_and_writes_nothing() {
         workspace(&ws, case.dist, true);
         run(case, ws.root(), cache.path());
     }
-    // docs/RELIABILITY.md's table: these 22 and the two tests below.
-    assert_eq!(cases.len(), 22);
+    // docs/RELIABILITY.md's table: these 24 and the two tests below.
+    assert_eq!(cases.len(), 24);
     let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
     names.sort();
     names.dedup();

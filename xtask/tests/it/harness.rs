@@ -42,8 +42,8 @@ pub fn repo_root() -> &'static Path {
 
 /// The target directory of the tests that run the xtask on this repository itself: its own,
 /// so the xtask's cargo never waits on the lock of the test runner's target directory. At
-/// most one test builds in it (`dist`): the xtask writes its build logs into the target
-/// directory, and two runs building at once would write the same log.
+/// most one test builds in it (`dist`): two runs building at once would replace each
+/// other's binaries.
 pub fn repo_target_dir() -> PathBuf {
     repo_root().join("target/xtask-tests")
 }

@@ -18,8 +18,8 @@ fn the_five_target_matrix_builds_verifies_and_runs_from_a_fresh_cache() {
     let out = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
     // The cache is what is fresh, not the build: the target directory lives on between
-    // runs. It is not the dist tests' one, which may build at the same time: the xtask keeps
-    // its build logs there (dist-logs/<route>.log), and two runs would write the same log.
+    // runs. It is not the dist tests' one, which may build at the same time: two cargo runs
+    // in one target directory wait for each other's lock and replace each other's binaries.
     let result = xtask(["dist", "--accept-msvc-license", "--out"])
         .arg(out.path())
         .manifest(repo_root())
