@@ -443,8 +443,17 @@ fn build_cell(
             .iter()
             .find(|a| a.target_triples.iter().any(|t| t.triple() == target))
     });
-    let failure = (!finished.success)
-        .then(|| first_error(&log).unwrap_or_else(|| format!("dist exited with {:?}", finished.code)));
+    // The manifest records why a target left no archive; a run that stopped before writing
+    // one (a config error, a refused target) says it on stderr.
+    let recorded = manifest
+        .as_ref()
+        .and_then(|m| m.failed.iter().find(|f| f.target.triple() == target))
+        .map(|f| f.reason.clone());
+    let failure = (!finished.success).then(|| {
+        recorded
+            .or_else(|| first_error(&log))
+            .unwrap_or_else(|| format!("dist exited with {:?}", finished.code))
+    });
     let stage_failed = |needle: &str| failure.as_deref().is_some_and(|f| f.contains(needle));
     let built = artifact.is_some() || stage_failed("fails verification") || stage_failed("smoke run");
     let verified = artifact.is_some() || (built && !stage_failed("fails verification"));
