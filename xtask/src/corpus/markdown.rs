@@ -7,13 +7,13 @@ pub fn render(run: &Run) -> String {
     let mut out = String::from("# Corpus: real projects, every target\n\n");
     let _ = writeln!(
         out,
-        "Written by `cargo xtask corpus` on {} ({}). Each project is a pinned .crate from crates.io \
+        "Written by `cargo xtask corpus` on {} ({}), this repository at commit {}. Each project is a pinned .crate from crates.io \
          with its own Cargo.lock, unpacked fresh and committed to a new git repository, then built \
          with `cargo xtask dist --manifest-path … --target T` once per target (cold: the previous \
          run's copy and target directory are removed). Nothing of the projects is edited; a \
          workspace is laid out as its repository lays it out (the members' published crates under \
          their directories, joined by a `[workspace]` and a `[patch.crates-io]` table).\n",
-        run.date, run.host
+        run.date, run.host, run.tool_commit
     );
     let non_apple: Vec<&Cell> = run.cells.iter().filter(|c| !super::is_apple(&c.target)).collect();
     let apple: Vec<&Cell> = run.cells.iter().filter(|c| super::is_apple(&c.target)).collect();

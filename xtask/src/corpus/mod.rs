@@ -68,6 +68,8 @@ const PREDICTED_BUILDS: &str = "builds";
 pub struct Run {
     pub date: String,
     pub host: String,
+    /// This repository's commit that ran (with "+changes" when the checkout had edits).
+    pub tool_commit: String,
     pub cells: Vec<Cell>,
     pub projects: Vec<ProjectRow>,
 }
@@ -95,6 +97,7 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
         }
     }
     let runner = global.runner();
+    let tool_commit = tool_commit(&runner);
     let root = corpus_dir()?;
     let exe = std::env::current_exe().context("finding this xtask's own executable")?;
     let mut cells = Vec::new();
@@ -130,6 +133,7 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
     let run = Run {
         date: today(&runner)?,
         host: host_line(&runner),
+        tool_commit,
         cells,
         projects: rows,
     };
@@ -496,6 +500,20 @@ fn first_error(log: &Path) -> Option<String> {
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
+}
+
+/// Which code the run measured, read before the first cell (the checkout may change while a
+/// long run goes on; the running xtask does not).
+fn tool_commit(runner: &Runner) -> String {
+    let git = |args: &[&str]| runner.query(&Cmd::new("git").args(args.iter().copied()).cwd(workspace_root()));
+    match (
+        git(&["rev-parse", "HEAD"]),
+        git(&["status", "--porcelain", "--untracked-files=no"]),
+    ) {
+        (Ok(head), Ok(status)) if status.trim().is_empty() => head.trim().to_string(),
+        (Ok(head), Ok(_)) => format!("{}+changes", head.trim()),
+        _ => "unknown (not a git checkout)".into(),
+    }
 }
 
 fn today(runner: &Runner) -> Result<String> {
