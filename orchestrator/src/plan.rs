@@ -310,6 +310,12 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<
         if config.strips() {
             flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
         }
+        // MSVC's compiler marks every object to link OLDNAMES.lib, where the CRT's POSIX
+        // names (close, read, write → _close, …) live; zig cc does not, so C code that uses
+        // them (libgit2) fails to link without it.
+        if !config.native_code(target).compiled.is_empty() {
+            flags.extend(["-C".to_string(), "link-arg=/DEFAULTLIB:oldnames".to_string()]);
+        }
     }
     if target.family() == Family::AppleDarwin && config.strips() {
         flags.extend(["-C".to_string(), "link-arg=-s".to_string()]);

@@ -1,6 +1,6 @@
 //! The windows-msvc route on things real projects do: a build script that embeds an
 //! application manifest (as ripgrep's does, for long paths), and C that includes the CRT's
-//! and the Windows SDK's headers.
+//! and the Windows SDK's headers, and calls a POSIX name only OLDNAMES.lib defines.
 
 use crate::harness::*;
 
@@ -42,8 +42,8 @@ fn fixture() -> Workspace {
     )
     .write(
         "csrc/shout.c",
-        "#include <ctype.h>\n#include <stdio.h>\n#include <windows.h>\n\n\
-         int shout(int c) {\n    char pid[16];\n    snprintf(pid, sizeof pid, \"%lu\", GetCurrentProcessId());\n    return toupper(c) + (pid[0] == 0);\n}\n",
+        "#include <ctype.h>\n#include <io.h>\n#include <stdio.h>\n#include <windows.h>\n\n\
+         int shout(int c) {\n    char pid[16];\n    snprintf(pid, sizeof pid, \"%lu\", GetCurrentProcessId());\n    /* A POSIX name, as libgit2 calls it: only OLDNAMES.lib defines it. */\n    if (c == 0) close(-1);\n    return toupper(c) + (pid[0] == 0);\n}\n",
     )
     .write(
         "src/main.rs",
