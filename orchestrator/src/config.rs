@@ -2,7 +2,7 @@
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
 use crate::deps::{self, NativeCode, TargetGraph};
-use crate::model::{self, ArchiveFormat, AssetKind, Bin, Features, GlibcVersion, Route, Target};
+use crate::model::{self, ArchiveFormat, AssetKind, Bin, Family, Features, GlibcVersion, MacosVersion, Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -46,6 +46,9 @@ struct RawDist {
     /// The dist profile this tool defines where the workspace has none aborts on panic.
     /// Off by default: something in the graph may rely on unwinding (catch_unwind).
     panic_abort: Option<bool>,
+    /// The oldest macOS every Apple target without its own `macos-min` runs on.
+    #[serde(default, deserialize_with = "macos_min")]
+    macos_min: Option<MacosVersion>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
 }
@@ -79,6 +82,11 @@ pub struct TargetConfig {
     /// RPATH/RUNPATH entries a linux binary may carry beyond those under `$ORIGIN` (`*` ends
     /// a prefix).
     pub allow_rpath: Option<Vec<String>>,
+    /// The oldest macOS an Apple binary runs on: the build's MACOSX_DEPLOYMENT_TARGET, and
+    /// no slice may require a newer one. Unset: the workspace-wide `macos-min`, else the
+    /// oldest the toolchain supports for the target ([`resolve_macos_min`]).
+    #[serde(default, deserialize_with = "macos_min")]
+    pub macos_min: Option<MacosVersion>,
 }
 
 /// `glibc-max`, refused with the key's name when it is not a version.
@@ -87,6 +95,39 @@ fn glibc_max<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option
     text.parse()
         .map(Some)
         .map_err(|_| serde::de::Error::custom(format!("glibc-max is `{text}`: write a glibc version such as \"2.17\"")))
+}
+
+/// `macos-min`, refused with the key's name when it is not a version.
+fn macos_min<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<MacosVersion>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "macos-min is `{text}`: write a macOS version such as \"11.0\" or \"10.12\""
+        ))
+    })
+}
+
+/// Sets `macos-min` for every Apple target in `targets` that has none of its own: the
+/// workspace-wide `macos-min`, else `lowest(target)`, the oldest macOS the toolchain
+/// supports for it (`rustc --print deployment-target`: 11.0 for aarch64, the first macOS
+/// on Apple silicon; 10.12 for x86_64 since rustc 1.74). The build's
+/// MACOSX_DEPLOYMENT_TARGET and the `macos-min` rule both read the result.
+pub fn resolve_macos_min(
+    per_target: &mut BTreeMap<Target, TargetConfig>,
+    workspace: Option<MacosVersion>,
+    targets: &[Target],
+    mut lowest: impl FnMut(&Target) -> Result<MacosVersion>,
+) -> Result<()> {
+    for target in targets.iter().filter(|t| t.family() == Family::AppleDarwin) {
+        let settings = per_target.entry(target.clone()).or_default();
+        if settings.macos_min.is_none() {
+            settings.macos_min = Some(match workspace {
+                Some(version) => version,
+                None => lowest(target)?,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The shells `completion-shells` may name, and the file each script is installed as
@@ -120,6 +161,8 @@ pub struct VerifySettings {
     /// What the profile's `strip` setting promises (see [`profile_strip`]).
     pub strip: Strip,
     pub per_target: BTreeMap<Target, TargetConfig>,
+    /// The workspace-wide `macos-min` (see [`resolve_macos_min`]).
+    pub macos_min: Option<MacosVersion>,
     /// The workspace the settings come from; none for loose files outside any workspace.
     pub workspace_root: Option<PathBuf>,
 }
@@ -152,6 +195,7 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
         strip: effective_strip(&root, &profile)?,
         profile,
         per_target: raw.target,
+        macos_min: raw.macos_min,
         workspace_root: Some(root),
     })
 }
@@ -486,6 +530,10 @@ fn read(
     let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
     let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
     config.source_date_epoch = source_date_epoch(time)?;
+    // from_metadata has set the workspace-wide value; the rest ask the toolchain.
+    resolve_macos_min(&mut config.target_config, None, &config.targets, |target| {
+        toolchain.deployment_target(runner, target)
+    })?;
     Ok((meta, config))
 }
 
@@ -626,6 +674,11 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             .join(dir),
         None => workspace_root.join("dist"),
     };
+    let mut target_config = raw.target.clone();
+    // The workspace-wide macos-min; `read` asks the toolchain for the targets still without.
+    if let Some(version) = raw.macos_min {
+        resolve_macos_min(&mut target_config, Some(version), &targets, |_| Ok(version))?;
+    }
     Ok(Config {
         generated: resolve_generated(&raw, &bins, &where_)?,
         unix_format: raw.unix_format,
@@ -644,7 +697,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         native: BTreeMap::new(),
         smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
         smoke_expect: raw.smoke_expect,
-        target_config: raw.target,
+        target_config,
         sccache: raw.sccache.unwrap_or(false),
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
         source_date_epoch: 0,

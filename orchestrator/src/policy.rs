@@ -4,8 +4,8 @@
 //! pure function of an `Inspection`, the `Target` and the `Policy` the config sets.
 
 use crate::config::{Strip, TargetConfig};
-use crate::inspect::{self, Inspection};
-use crate::model::{Family, Format, GlibcVersion, Target};
+use crate::inspect::{self, Inspection, Signature};
+use crate::model::{Family, Format, GlibcVersion, MacosVersion, Target};
 use serde::Serialize;
 
 /// manylinux2014's floor: every glibc distribution still supported has at least this.
@@ -104,6 +104,9 @@ pub struct Policy {
     pub allow_exec_stack: bool,
     /// Linux: RPATH/RUNPATH entries allowed beyond `$ORIGIN` (`allow-rpath`, `*` ends a prefix).
     pub allow_rpath: Vec<String>,
+    /// macOS: the oldest version the binary must run on (`macos-min`, resolved by the config
+    /// stage from the toolchain when unset); None checks nothing.
+    pub macos_min: Option<MacosVersion>,
 }
 
 impl Policy {
@@ -123,6 +126,7 @@ impl Policy {
             strip,
             allow_exec_stack: settings.allow_exec_stack.unwrap_or(false),
             allow_rpath: settings.allow_rpath.unwrap_or_default(),
+            macos_min: settings.macos_min,
         }
     }
 
@@ -318,8 +322,19 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
                 if !bad.is_empty() {
                     fail("system-dylibs", format!("the {} slice has an LC_RPATH into {}: a build machine's library directory leaked into the binary", slice.arch, bad.join(", ")));
                 }
-                if slice.arch == "aarch64" && !slice.code_signature {
-                    fail("code-signature", "the aarch64 slice has no code signature: macOS kills unsigned arm64 binaries at launch; sign it ad hoc (`codesign -s -`, or `rcodesign sign`)".into());
+                if slice.arch == "aarch64" {
+                    match &slice.signature {
+                        Signature::Missing => fail("code-signature", "the aarch64 slice has no code signature: macOS kills unsigned arm64 binaries at launch; sign it ad hoc (`codesign -s -`, or `rcodesign sign`)".into()),
+                        Signature::Invalid { reason, .. } => fail("code-signature", format!("the aarch64 slice's code signature does not match it ({reason}): macOS kills it at launch; something rewrote the binary after the linker signed it (strip, install_name_tool, a patcher): sign it again ad hoc (`codesign -f -s -`, or `rcodesign sign`) as the last step")),
+                        Signature::Valid { .. } | Signature::Unsupported { .. } => {}
+                    }
+                }
+                // Only this target's slices: a universal binary's other slice has its own.
+                let too_new = slice
+                    .min_os
+                    .filter(|found| slice.arch == arch && policy.macos_min.is_some_and(|min| *found > min));
+                if let (Some(found), Some(min)) = (too_new, policy.macos_min) {
+                    fail("macos-min", format!("the {} slice requires macOS {found}, above macos-min {min}: users of macOS {min} cannot start it; it was linked for a newer macOS than configured (zig links for the newest it knows unless MACOSX_DEPLOYMENT_TARGET is set, which `cargo xtask dist` does): build it with `cargo xtask dist`, set MACOSX_DEPLOYMENT_TARGET={min} for your own build, or raise macos-min", slice.arch));
                 }
             }
         }
@@ -714,7 +729,7 @@ mod tests {
         found.needed.push("/usr/lib/../local/lib/libz.dylib".into());
         let slice = &mut found.macho.as_mut().unwrap().slices[0];
         slice.rpaths.push("/usr/local/lib".into());
-        slice.code_signature = false;
+        slice.signature = Signature::Missing;
         let failures = check(&found, &target(MAC_ARM), &policy(MAC_ARM, TargetConfig::default()));
         assert_eq!(
             failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
@@ -729,7 +744,7 @@ mod tests {
         );
         // An unsigned x86_64 binary is fine: only arm64 macOS refuses to start one.
         let mut x86 = fixture("hello-x86_64-macos");
-        x86.macho.as_mut().unwrap().slices[0].code_signature = false;
+        x86.macho.as_mut().unwrap().slices[0].signature = Signature::Missing;
         assert!(rules(&x86, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())).is_empty());
     }
 
@@ -754,7 +769,7 @@ mod tests {
             ),
             ["format", "musl-static"]
         );
-        found.macho.as_mut().unwrap().slices[1].code_signature = false;
+        found.macho.as_mut().unwrap().slices[1].signature = Signature::Missing;
         assert_eq!(
             rules(&found, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())),
             ["code-signature"]

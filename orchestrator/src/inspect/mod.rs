@@ -4,6 +4,7 @@
 //! goblin#120, #459 — so the input size is bounded here and parsing runs under
 //! `catch_unwind`). One file per format: elf.rs, pe.rs, macho.rs; file.rs maps a file.
 
+mod codesign;
 mod elf;
 mod file;
 mod macho;
@@ -12,7 +13,7 @@ mod pe;
 pub use file::{inspect_file, map, Mapped};
 pub use pe::is_crt_dll;
 
-use crate::model::{Format, GlibcVersion};
+use crate::model::{Format, GlibcVersion, MacosVersion};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -121,12 +122,53 @@ pub struct MachOSlice {
     pub dylibs: Vec<String>,
     pub rpaths: Vec<String>,
     /// From LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX, e.g. "11.0".
-    pub min_os: Option<String>,
-    pub code_signature: bool,
+    pub min_os: Option<MacosVersion>,
+    /// The LC_CODE_SIGNATURE's CodeDirectory checked against the pages it hashes.
+    pub signature: Signature,
     pub stripped: bool,
     /// Debug info is left: debugging (N_STAB) symbols, or a __DWARF segment.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug_info: bool,
+}
+
+/// What a Mach-O slice's code signature is worth: macOS on Apple silicon kills an arm64
+/// binary at launch unless every page hashes as its CodeDirectory says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Signature {
+    /// No LC_CODE_SIGNATURE.
+    Missing,
+    /// Every CodeDirectory's page hashes match the file.
+    Valid {
+        /// "sha256", "sha256-truncated" or "sha384", one per CodeDirectory.
+        hashes: Vec<String>,
+        pages: u64,
+    },
+    /// The signature does not match the file, or cannot be read: what is wrong, and the
+    /// first page (of `page_size` bytes from the slice's start) whose hash differs.
+    Invalid {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_bad_page: Option<u64>,
+    },
+    /// A well-formed signature this tool cannot check (SHA-1 only, an unknown hash type).
+    Unsupported { reason: String },
+}
+
+impl Signature {
+    /// A word or two for the verify table's notes.
+    pub fn note(&self) -> String {
+        match self {
+            Signature::Missing => "unsigned".into(),
+            Signature::Valid { .. } => "signature valid".into(),
+            Signature::Invalid {
+                first_bad_page: Some(page),
+                ..
+            } => format!("signature invalid at page {page}"),
+            Signature::Invalid { .. } => "signature invalid".into(),
+            Signature::Unsupported { .. } => "signature unchecked".into(),
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -641,8 +683,12 @@ pub mod tests {
         assert_eq!((found.format, found.arch.as_str()), (Format::MachO, "aarch64"));
         assert_eq!(found.needed, ["/usr/lib/libSystem.B.dylib"]);
         let slice = &found.macho.as_ref().unwrap().slices[0];
-        assert!(slice.code_signature, "zig signs arm64 binaries ad hoc");
-        assert!(slice.min_os.is_some());
+        assert!(
+            matches!(&slice.signature, Signature::Valid { hashes, .. } if hashes == &["sha256"]),
+            "zig signs arm64 binaries ad hoc: {:?}",
+            slice.signature
+        );
+        assert_eq!(slice.min_os, Some(MacosVersion::new(15, 0, 0)), "zig 0.13's default");
 
         let universal = inspect(&fat(&[&x86, &arm])).unwrap();
         let macho = universal.macho.as_ref().unwrap();
