@@ -1250,6 +1250,64 @@ mod tests {
     }
 
     #[test]
+    fn macos_min_is_set_per_target_or_for_the_workspace() {
+        let message = usage_message(load_from("macos-min = \"eleven\"", Overrides::default()));
+        assert!(
+            message.contains("macos-min is `eleven`: write a macOS version such as \"11.0\""),
+            "{message}"
+        );
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.aarch64-apple-darwin]\nmacos-min = \"11.x\"",
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("[target.aarch64-apple-darwin] macos-min is `11.x`"),
+            "{message}"
+        );
+        let config = load_from(
+            "macos-min = \"12.0\"\n[workspace.metadata.dist.target.x86_64-apple-darwin]\nmacos-min = \"10.13\"",
+            Overrides::default(),
+        )
+        .unwrap();
+        let min = |t: &str| {
+            config
+                .target_config
+                .get(t)
+                .and_then(|c| c.macos_min)
+                .map(|v| v.to_string())
+        };
+        assert_eq!(min("aarch64-apple-darwin").as_deref(), Some("12.0"));
+        assert_eq!(min("x86_64-apple-darwin").as_deref(), Some("10.13"), "its own wins");
+        assert_eq!(min("x86_64-unknown-linux-musl"), None, "not an Apple target");
+        // Without either, `read` asks the toolchain; from_metadata leaves them unset.
+        let config = load_from("", Overrides::default()).unwrap();
+        assert!(config.target_config.values().all(|c| c.macos_min.is_none()));
+    }
+
+    /// The default minimum comes from the real rustc, not from a constant here.
+    #[test]
+    fn the_toolchain_says_the_oldest_macos_per_target() {
+        let rustc = || Cmd::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()));
+        let lowest = |triple: &str| {
+            crate::toolchain::deployment_target(&Runner::default(), rustc(), &triple.parse().unwrap()).unwrap()
+        };
+        assert_eq!(lowest("aarch64-apple-darwin").to_string(), "11.0");
+        let x86 = lowest("x86_64-apple-darwin");
+        assert!(x86 >= "10.7".parse().unwrap() && x86 < "11.0".parse().unwrap(), "{x86}");
+        let mut per_target = BTreeMap::new();
+        let targets: Vec<Target> = model::DEFAULT_TARGETS.iter().map(|t| t.parse().unwrap()).collect();
+        resolve_macos_min(&mut per_target, None, &targets, |t| Ok(lowest(t.triple()))).unwrap();
+        let resolved: Vec<String> = per_target
+            .iter()
+            .map(|(t, c)| format!("{t} {}", c.macos_min.unwrap()))
+            .collect();
+        assert_eq!(
+            resolved,
+            ["aarch64-apple-darwin 11.0", &format!("x86_64-apple-darwin {x86}")]
+        );
+    }
+
+    #[test]
     fn a_bad_glibc_max_names_its_target_table() {
         let message = usage_message(load_from(
             "[workspace.metadata.dist.target.x86_64-unknown-linux-gnu]\nglibc-max = \"2.x\"",

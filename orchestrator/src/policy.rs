@@ -748,6 +748,70 @@ mod tests {
         assert!(rules(&x86, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())).is_empty());
     }
 
+    /// The fixtures were linked by zig without MACOSX_DEPLOYMENT_TARGET: they need macOS 15.0.
+    #[test]
+    fn a_slice_above_macos_min_fails_and_names_both_versions() {
+        let arm = fixture("hello-aarch64-macos");
+        let min = |v: &str| TargetConfig {
+            macos_min: Some(v.parse().unwrap()),
+            ..TargetConfig::default()
+        };
+        let failures = check(&arm, &target(MAC_ARM), &policy(MAC_ARM, min("11.0")));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["macos-min"]);
+        assert!(
+            failures[0].message.starts_with(
+                "the aarch64 slice requires macOS 15.0, above macos-min 11.0: users of macOS 11.0 cannot start it"
+            ),
+            "{}",
+            failures[0]
+        );
+        assert!(failures[0].message.contains("MACOSX_DEPLOYMENT_TARGET=11.0"));
+        for at_least in ["15.0", "15", "15.1"] {
+            assert!(
+                rules(&arm, MAC_ARM, &policy(MAC_ARM, min(at_least))).is_empty(),
+                "{at_least}"
+            );
+        }
+        // A universal binary: each target's policy holds only its own slice.
+        let read = |name: &str| {
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+        };
+        let universal = inspect::inspect(&inspect::tests::fat(&[
+            &read("hello-x86_64-macos"),
+            &read("hello-aarch64-macos"),
+        ]))
+        .unwrap();
+        let failures = check(
+            &universal,
+            &target("x86_64-apple-darwin"),
+            &policy(MAC_ARM, min("10.12")),
+        );
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0]
+            .message
+            .starts_with("the x86_64 slice requires macOS 15.0, above macos-min 10.12"));
+    }
+
+    #[test]
+    fn an_arm64_signature_that_does_not_match_fails_code_signature() {
+        let mut found = fixture("hello-aarch64-macos");
+        found.macho.as_mut().unwrap().slices[0].signature = Signature::Invalid {
+            reason: "page 2 (16384 bytes at 32768) does not match its sha256 hash".into(),
+            first_bad_page: Some(2),
+        };
+        let failures = check(&found, &target(MAC_ARM), &policy(MAC_ARM, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["code-signature"]);
+        assert!(failures[0]
+            .message
+            .contains("(page 2 (16384 bytes at 32768) does not match"));
+        assert!(failures[0].message.contains("codesign -f -s -"));
+        // A signature this tool cannot check (SHA-1 only) is not held against the binary.
+        found.macho.as_mut().unwrap().slices[0].signature = Signature::Unsupported {
+            reason: "a SHA-1 CodeDirectory".into(),
+        };
+        assert!(rules(&found, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())).is_empty());
+    }
+
     #[test]
     fn a_universal_binary_serves_both_apple_targets_and_each_slice_is_checked() {
         let read = |name: &str| {

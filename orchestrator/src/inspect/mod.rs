@@ -703,6 +703,95 @@ pub mod tests {
         );
     }
 
+    fn arm_signature(bytes: &[u8]) -> Signature {
+        let found = parse(bytes).unwrap();
+        found.macho.unwrap().slices[0].signature.clone()
+    }
+
+    /// zig's ad-hoc signature of the arm64 fixture: 16 KiB pages up to the signature at
+    /// 49504, so four pages, the last one 352 bytes. A byte changed in any page is found
+    /// in that page; the same file inside a universal binary is checked within its slice.
+    #[test]
+    fn a_changed_byte_breaks_the_signature_at_its_page() {
+        let arm = fixture("hello-aarch64-macos");
+        assert_eq!(
+            arm_signature(&arm),
+            Signature::Valid {
+                hashes: vec!["sha256".into()],
+                pages: 4
+            }
+        );
+        for (at, page) in [(0x10, 0), (16384 + 7, 1), (2 * 16384 + 100, 2), (49503, 3)] {
+            let mut changed = arm.clone();
+            changed[at] ^= 0x20;
+            match arm_signature(&changed) {
+                Signature::Invalid { first_bad_page, reason } => {
+                    assert_eq!(first_bad_page, Some(page), "byte {at}: {reason}");
+                    assert!(reason.contains("does not match its sha256 hash"), "{reason}");
+                }
+                other => panic!("byte {at} changed, yet {other:?}"),
+            }
+        }
+        // In a universal binary the slice's offsets are its own.
+        let x86 = fixture("hello-x86_64-macos");
+        let mut universal = fat(&[&x86, &arm]);
+        let slices = inspect(&universal).unwrap().macho.unwrap().slices;
+        assert_eq!(slices[0].signature, Signature::Missing, "zig signs only arm64");
+        assert_eq!(slices[1].signature, arm_signature(&arm));
+        let arm_at = universal.len() - arm.len();
+        universal[arm_at + 16384 + 1] ^= 1;
+        let slices = inspect(&universal).unwrap().macho.unwrap().slices;
+        assert!(
+            matches!(
+                slices[1].signature,
+                Signature::Invalid {
+                    first_bad_page: Some(1),
+                    ..
+                }
+            ),
+            "{:?}",
+            slices[1].signature
+        );
+    }
+
+    /// A file cut inside its signature, or whose CodeDirectory fields are garbled, is an
+    /// invalid signature (or one this tool cannot check), never a panic or a pass; every
+    /// byte of the signature data is changed in turn.
+    #[test]
+    fn a_cut_or_garbled_signature_is_invalid() {
+        let arm = fixture("hello-aarch64-macos");
+        for len in [49504 + 8, 49504 + 100, arm.len() - 1] {
+            if let Ok(found) = parse(&arm[..len]) {
+                let signature = &found.macho.unwrap().slices[0].signature;
+                assert!(
+                    matches!(signature, Signature::Invalid { reason, .. } if reason.contains("past the end")),
+                    "cut to {len}: {signature:?}"
+                );
+            }
+        }
+        let mut outcomes = std::collections::BTreeMap::new();
+        for at in 49504..arm.len() {
+            for value in [0x00, 0xff, arm[at] ^ 0x01] {
+                let mut changed = arm.clone();
+                changed[at] = value;
+                let signature = std::panic::catch_unwind(|| arm_signature(&changed))
+                    .unwrap_or_else(|_| panic!("byte {at} = {value:#x} panics"));
+                let kind = match signature {
+                    Signature::Valid { .. } => "valid",
+                    Signature::Invalid { .. } => "invalid",
+                    Signature::Unsupported { .. } => "unsupported",
+                    Signature::Missing => "missing",
+                };
+                *outcomes.entry(kind).or_insert(0) += 1;
+            }
+        }
+        // Fields the check does not rest on (flags, identifier, padding) may change; most
+        // bytes are a hash, a length or an offset.
+        assert!(outcomes["invalid"] > outcomes["valid"], "{outcomes:?}");
+        assert!(outcomes.contains_key("unsupported"), "the hash type byte: {outcomes:?}");
+        assert!(!outcomes.contains_key("missing"), "{outcomes:?}");
+    }
+
     #[test]
     fn inspections_round_trip_through_json() {
         for name in ["hello-x86_64-linux-gnu-2.17", "hello-pdb.exe", "hello-aarch64-macos"] {
