@@ -353,9 +353,10 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
         }
         Route::Native | Route::RustLld => {}
     }
-    // rustc, cc-rs and cargo-zigbuild's zig all read it; without it zig links for the newest
-    // macOS it knows (15.0 with zig 0.13), and the binaries refuse to start on older Macs.
-    // The config's macos-min, not the caller's environment, decides.
+    // rustc, cc-rs and cargo-zigbuild's zig all read it; without it the linker picks its
+    // own default (11.7.1 for a Rust binary through zig 0.13, 15.0 for `zig cc` alone), and
+    // the binaries refuse to start on older Macs. The config's macos-min, not the caller's
+    // environment, decides.
     if let Some(min) = build.macos_min {
         cmd = cmd.env("MACOSX_DEPLOYMENT_TARGET", min.to_string());
     }

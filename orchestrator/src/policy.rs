@@ -334,7 +334,7 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
                     .min_os
                     .filter(|found| slice.arch == arch && policy.macos_min.is_some_and(|min| *found > min));
                 if let (Some(found), Some(min)) = (too_new, policy.macos_min) {
-                    fail("macos-min", format!("the {} slice requires macOS {found}, above macos-min {min}: users of macOS {min} cannot start it; it was linked for a newer macOS than configured (zig links for the newest it knows unless MACOSX_DEPLOYMENT_TARGET is set, which `cargo xtask dist` does): build it with `cargo xtask dist`, set MACOSX_DEPLOYMENT_TARGET={min} for your own build, or raise macos-min", slice.arch));
+                    fail("macos-min", format!("the {} slice requires macOS {found}, above macos-min {min}: users of macOS {min} cannot start it; it was linked without MACOSX_DEPLOYMENT_TARGET={min}, so the linker chose its own, newer default: build it with `cargo xtask dist`, which sets it, set it for your own build, or raise macos-min", slice.arch));
                 }
             }
         }
