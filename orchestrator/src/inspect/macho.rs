@@ -26,6 +26,7 @@ fn mach_version(packed: u32) -> MacosVersion {
 /// hashes them).
 fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
     let mut min_os = None;
+    let mut code_signature = false;
     let mut signature = Signature::Missing;
     let mut local_symbols = None;
     let mut dwarf = false;
@@ -34,7 +35,10 @@ fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
             CommandVariant::Segment64(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
             CommandVariant::Segment32(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
             CommandVariant::Dysymtab(d) => local_symbols = Some(d.nlocalsym),
-            CommandVariant::CodeSignature(c) => signature = codesign::check(bytes, c.dataoff, c.datasize),
+            CommandVariant::CodeSignature(c) => {
+                code_signature = true;
+                signature = codesign::check(bytes, c.dataoff, c.datasize);
+            }
             CommandVariant::BuildVersion(b) => min_os = Some(mach_version(b.minos)),
             CommandVariant::VersionMinMacosx(v) if min_os.is_none() => min_os = Some(mach_version(v.version)),
             _ => {}
@@ -86,6 +90,7 @@ fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
             .collect(),
         rpaths: macho.rpaths.iter().map(|s| s.to_string()).collect(),
         min_os,
+        code_signature,
         signature,
         stripped,
         debug_info,

@@ -123,7 +123,10 @@ pub struct MachOSlice {
     pub rpaths: Vec<String>,
     /// From LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX, e.g. "11.0".
     pub min_os: Option<MacosVersion>,
+    /// It has an LC_CODE_SIGNATURE (whether it matches is `signature`'s).
+    pub code_signature: bool,
     /// The LC_CODE_SIGNATURE's CodeDirectory checked against the pages it hashes.
+    #[serde(default = "Signature::unchecked")]
     pub signature: Signature,
     pub stripped: bool,
     /// Debug info is left: debugging (N_STAB) symbols, or a __DWARF segment.
@@ -156,6 +159,13 @@ pub enum Signature {
 }
 
 impl Signature {
+    /// What a manifest written before signatures were checked says.
+    fn unchecked() -> Signature {
+        Signature::Unsupported {
+            reason: "not checked: written by a version that did not check signatures".into(),
+        }
+    }
+
     /// A word or two for the verify table's notes.
     pub fn note(&self) -> String {
         match self {
@@ -799,6 +809,14 @@ pub mod tests {
             let json = serde_json::to_string(&found).unwrap();
             assert_eq!(serde_json::from_str::<Inspection>(&json).unwrap(), found);
         }
+        // A manifest from before signatures were checked still reads: its slices say so.
+        let mut json = serde_json::to_value(inspect(&fixture("hello-aarch64-macos")).unwrap()).unwrap();
+        json["macho"]["slices"][0].as_object_mut().unwrap().remove("signature");
+        let old: Inspection = serde_json::from_value(json).unwrap();
+        assert!(matches!(
+            &old.macho.unwrap().slices[0].signature,
+            Signature::Unsupported { reason } if reason.starts_with("not checked")
+        ));
     }
 
     /// A real 100 MB binary of the host (a 100 MB payload compiled in), mapped as `verify` maps it:
