@@ -481,10 +481,12 @@ impl FromStr for MacosVersion {
     fn from_str(text: &str) -> Result<MacosVersion, ParseError> {
         let bad = || parse_error(text, "a macOS version such as 11.0 or 10.12");
         let mut parts = [0u32; 3];
-        let mut count = 0;
-        for part in text.trim().split('.') {
-            *parts.get_mut(count).ok_or_else(bad)? = part.parse().map_err(|_| bad())?;
-            count += 1;
+        for (index, part) in text.split('.').enumerate() {
+            // Digits only: u32's parser would take "+11".
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            *parts.get_mut(index).ok_or_else(bad)? = part.parse().map_err(|_| bad())?;
         }
         Ok(MacosVersion(parts))
     }
@@ -781,7 +783,7 @@ mod tests {
         assert_eq!(v("11").to_string(), "11.0");
         assert_eq!(v("10.12.1").to_string(), "10.12.1");
         assert_eq!(serde_json::to_string(&v("15.0")).unwrap(), "\"15.0\"");
-        for bad in ["", "11.", "eleven", "11.0.0.1", "-1"] {
+        for bad in ["", "11.", "eleven", "11.0.0.1", "-1", "+11.0", " 11.0"] {
             let err = bad.parse::<MacosVersion>().unwrap_err();
             assert!(err.to_string().contains("a macOS version"), "{bad}: {err}");
         }
