@@ -2,7 +2,8 @@
 //! A pure function over bytes: nothing is executed, no process is spawned, and no input
 //! makes it panic (goblin has panicked and run out of memory on malformed files —
 //! goblin#120, #459 — so the input size is bounded here and parsing runs under
-//! `catch_unwind`). One file per format: elf.rs, pe.rs, macho.rs; file.rs maps a file.
+//! `catch_unwind`). One file per format: elf.rs, pe.rs, macho.rs (codesign.rs checks a Mach-O
+//! signature's page hashes); file.rs maps a file.
 
 mod codesign;
 mod elf;
