@@ -130,6 +130,13 @@ pub fn resolve_macos_min(
     Ok(())
 }
 
+/// The toolchain's oldest macOS for each Apple target still without a `macos-min`.
+fn macos_min_from_toolchain(runner: &Runner, toolchain: &Toolchain, config: &mut Config) -> Result<()> {
+    resolve_macos_min(&mut config.target_config, None, &config.targets, |target| {
+        toolchain.deployment_target(runner, target)
+    })
+}
+
 /// The shells `completion-shells` may name, and the file each script is installed as
 /// (the names ripgrep and clap_complete use: bash-completion loads `<bin>.bash`, zsh's
 /// fpath `_<bin>`, fish `<bin>.fish`).
@@ -494,6 +501,7 @@ pub fn load(
     overrides: Overrides,
 ) -> Result<Config> {
     let (meta, mut config) = read(runner, manifest_path, toolchain, overrides)?;
+    macos_min_from_toolchain(runner, toolchain, &mut config)?;
     // Every target's graph is part of the whole workspace's: when that compiles no native
     // code, no target's does, and resolving each target (a `cargo metadata` each) is skipped.
     // The whole workspace's graph has the default features only: with features selected
@@ -515,6 +523,7 @@ pub fn load_with_graphs(
     overrides: Overrides,
 ) -> Result<(Config, Vec<TargetGraph>)> {
     let (_, mut config) = read(runner, manifest_path, toolchain, overrides)?;
+    macos_min_from_toolchain(runner, toolchain, &mut config)?;
     let graphs = resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
     Ok((config, graphs))
 }
@@ -530,10 +539,6 @@ fn read(
     let (commit, time) = commit(runner, meta.workspace_root.as_std_path());
     let mut config = from_metadata(&meta, toolchain, overrides, commit)?;
     config.source_date_epoch = source_date_epoch(time)?;
-    // from_metadata has set the workspace-wide value; the rest ask the toolchain.
-    resolve_macos_min(&mut config.target_config, None, &config.targets, |target| {
-        toolchain.deployment_target(runner, target)
-    })?;
     Ok((meta, config))
 }
 
@@ -658,6 +663,11 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
                 .map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
         }
     }
+    let mut target_config = raw.target.clone();
+    // The workspace-wide macos-min; `load` asks the toolchain for the targets still without.
+    if let Some(version) = raw.macos_min {
+        resolve_macos_min(&mut target_config, Some(version), &targets, |_| Ok(version))?;
+    }
     let features = Features::new(
         if overrides.features.is_empty() {
             raw.features.as_deref().unwrap_or_default()
@@ -674,11 +684,6 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             .join(dir),
         None => workspace_root.join("dist"),
     };
-    let mut target_config = raw.target.clone();
-    // The workspace-wide macos-min; `read` asks the toolchain for the targets still without.
-    if let Some(version) = raw.macos_min {
-        resolve_macos_min(&mut target_config, Some(version), &targets, |_| Ok(version))?;
-    }
     Ok(Config {
         generated: resolve_generated(&raw, &bins, &where_)?,
         unix_format: raw.unix_format,
@@ -1279,7 +1284,7 @@ mod tests {
         assert_eq!(min("aarch64-apple-darwin").as_deref(), Some("12.0"));
         assert_eq!(min("x86_64-apple-darwin").as_deref(), Some("10.13"), "its own wins");
         assert_eq!(min("x86_64-unknown-linux-musl"), None, "not an Apple target");
-        // Without either, `read` asks the toolchain; from_metadata leaves them unset.
+        // Without either, `load` asks the toolchain; from_metadata leaves them unset.
         let config = load_from("", Overrides::default()).unwrap();
         assert!(config.target_config.values().all(|c| c.macos_min.is_none()));
     }
