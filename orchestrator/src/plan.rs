@@ -20,12 +20,6 @@ pub struct Build {
     /// its own cargo run.
     #[serde(skip_serializing_if = "Features::is_empty")]
     pub features: Features,
-    /// The oldest macOS its Apple targets run on (`macos-min`), passed as
-    /// MACOSX_DEPLOYMENT_TARGET: one value per cargo run, so Apple targets with different
-    /// minimums (11.0 for aarch64, 10.12 for x86_64 by default) get a run each; other
-    /// targets ignore it and join either.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub macos_min: Option<MacosVersion>,
     pub cmd: Cmd,
     /// Where cargo's diagnostics go; the tail is shown when the build fails.
     pub log: PathBuf,
@@ -232,6 +226,14 @@ pub fn route(target: &Target, host: &Target, c_code: &[String]) -> (Route, Strin
     }
 }
 
+/// The oldest macOS the Apple targets among `targets` run on (`macos-min`, resolved by
+/// the config stage); the plan puts only Apple targets of one minimum into a cargo run.
+fn macos_min(config: &Config, targets: &[Target]) -> Option<MacosVersion> {
+    targets
+        .iter()
+        .find_map(|t| config.target_config.get(t).and_then(|c| c.macos_min))
+}
+
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
 fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<Vec<String>> {
     let mut flags = Vec::new();
@@ -357,7 +359,7 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
     // own default (11.7.1 for a Rust binary through zig 0.13, 15.0 for `zig cc` alone), and
     // the binaries refuse to start on older Macs. The config's macos-min, not the caller's
     // environment, decides.
-    if let Some(min) = build.macos_min {
+    if let Some(min) = macos_min(config, targets) {
         cmd = cmd.env("MACOSX_DEPLOYMENT_TARGET", min.to_string());
     }
     // RUSTFLAGS would replace the per-target flags above entirely; the plan owns them.
@@ -437,17 +439,19 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             None => route(target, &toolchain.host, &c_code),
         };
         let features = config.features_for(target);
-        let macos_min = config.target_config.get(target).and_then(|t| t.macos_min);
-        // A target without a macOS minimum (not Apple) may join any run of its route.
-        let fits = |b: &Build| b.macos_min.is_none() || macos_min.is_none() || b.macos_min == macos_min;
+        // MACOSX_DEPLOYMENT_TARGET is one value per cargo run: Apple targets with different
+        // minimums (11.0 for aarch64, 10.12 for x86_64 by default) get a run each; a target
+        // without one (not Apple) may join any run of its route.
+        let min = macos_min(config, std::slice::from_ref(target));
+        let fits = |b: &Build| {
+            let theirs = macos_min(config, &b.targets);
+            theirs.is_none() || min.is_none() || theirs == min
+        };
         let build = match builds
             .iter()
             .position(|b| b.route == route && b.features == features && fits(b))
         {
-            Some(i) => {
-                builds[i].macos_min = builds[i].macos_min.or(macos_min);
-                i
-            }
+            Some(i) => i,
             None => {
                 // A route's second cargo run (other features or macOS minimum) logs beside its first.
                 let same_route = builds.iter().filter(|b| b.route == route).count();
@@ -459,7 +463,6 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                     route,
                     targets: Vec::new(),
                     features: features.clone(),
-                    macos_min,
                     cmd: Cmd::new("cargo"),
                     log: config.target_dir.join("dist-logs").join(log),
                 });
