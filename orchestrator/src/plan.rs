@@ -832,10 +832,7 @@ mod tests {
             ]
         );
         assert_eq!(plan.builds[2].targets[0].triple(), "aarch64-apple-darwin");
-        assert_eq!(
-            plan.builds[2].log,
-            std::path::Path::new("/ws/target/dist-logs/zig-2.log")
-        );
+        assert_eq!(plan.builds[2].log.file_name().unwrap(), "zig-2.log");
         let tools: Vec<&str> = plan.provisions.iter().map(|p| p.tool.as_str()).collect();
         assert_eq!(tools, ["zig", "cargo-zigbuild", "msvc-libs"]);
         let zig = &plan.builds[0].cmd;
