@@ -2,7 +2,7 @@
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
 use crate::deps::{self, NativeCode, TargetGraph};
-use crate::model::{self, ArchiveFormat, AssetKind, Bin, Features, GlibcVersion, Route, Target};
+use crate::model::{self, ArchiveFormat, AssetKind, Bin, Family, Features, GlibcVersion, MacosVersion, Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -48,6 +48,9 @@ struct RawDist {
     /// The dist profile this tool defines where the workspace has none aborts on panic.
     /// Off by default: something in the graph may rely on unwinding (catch_unwind).
     panic_abort: Option<bool>,
+    /// The oldest macOS every Apple target without its own `macos-min` runs on.
+    #[serde(default, deserialize_with = "macos_min")]
+    macos_min: Option<MacosVersion>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
 }
@@ -81,6 +84,11 @@ pub struct TargetConfig {
     /// RPATH/RUNPATH entries a linux binary may carry beyond those under `$ORIGIN` (`*` ends
     /// a prefix).
     pub allow_rpath: Option<Vec<String>>,
+    /// The oldest macOS an Apple binary runs on: the build's MACOSX_DEPLOYMENT_TARGET, and
+    /// no slice may require a newer one. Unset: the workspace-wide `macos-min`, else the
+    /// oldest the toolchain supports for the target ([`resolve_macos_min`]).
+    #[serde(default, deserialize_with = "macos_min")]
+    pub macos_min: Option<MacosVersion>,
 }
 
 /// `glibc-max`, refused with the key's name when it is not a version.
@@ -89,6 +97,46 @@ fn glibc_max<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option
     text.parse()
         .map(Some)
         .map_err(|_| serde::de::Error::custom(format!("glibc-max is `{text}`: write a glibc version such as \"2.17\"")))
+}
+
+/// `macos-min`, refused with the key's name when it is not a version.
+fn macos_min<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<MacosVersion>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "macos-min is `{text}`: write a macOS version such as \"11.0\" or \"10.12\""
+        ))
+    })
+}
+
+/// Sets `macos-min` for every Apple target in `targets` that has none of its own: the
+/// workspace-wide `macos-min`, else `lowest(target)`, the oldest macOS the toolchain
+/// supports for it (`rustc --print deployment-target`: 11.0 for aarch64, the first macOS
+/// on Apple silicon; 10.12 for x86_64 since rustc 1.74). The build's
+/// MACOSX_DEPLOYMENT_TARGET and the `macos-min` rule both read the result.
+pub fn resolve_macos_min(
+    per_target: &mut BTreeMap<Target, TargetConfig>,
+    workspace: Option<MacosVersion>,
+    targets: &[Target],
+    mut lowest: impl FnMut(&Target) -> Result<MacosVersion>,
+) -> Result<()> {
+    for target in targets.iter().filter(|t| t.family() == Family::AppleDarwin) {
+        let settings = per_target.entry(target.clone()).or_default();
+        if settings.macos_min.is_none() {
+            settings.macos_min = Some(match workspace {
+                Some(version) => version,
+                None => lowest(target)?,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The toolchain's oldest macOS for each Apple target still without a `macos-min`.
+fn macos_min_from_toolchain(runner: &Runner, toolchain: &Toolchain, config: &mut Config) -> Result<()> {
+    resolve_macos_min(&mut config.target_config, None, &config.targets, |target| {
+        toolchain.deployment_target(runner, target)
+    })
 }
 
 /// The shells `completion-shells` may name, and the file each script is installed as
@@ -122,6 +170,8 @@ pub struct VerifySettings {
     /// What the profile's `strip` setting promises (see [`profile_strip`]).
     pub strip: Strip,
     pub per_target: BTreeMap<Target, TargetConfig>,
+    /// The workspace-wide `macos-min` (see [`resolve_macos_min`]).
+    pub macos_min: Option<MacosVersion>,
     /// The workspace the settings come from; none for loose files outside any workspace.
     pub workspace_root: Option<PathBuf>,
 }
@@ -154,6 +204,7 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
         strip: effective_strip(&root, &profile)?,
         profile,
         per_target: raw.target,
+        macos_min: raw.macos_min,
         workspace_root: Some(root),
     })
 }
@@ -486,6 +537,7 @@ pub fn load(
     overrides: Overrides,
 ) -> Result<Config> {
     let (meta, mut config) = read(runner, manifest_path, toolchain, overrides)?;
+    macos_min_from_toolchain(runner, toolchain, &mut config)?;
     // Every target's graph is part of the whole workspace's: when that compiles no native
     // code, no target's does, and resolving each target (a `cargo metadata` each) is skipped.
     // The whole workspace's graph has the default features only: with features selected
@@ -507,6 +559,7 @@ pub fn load_with_graphs(
     overrides: Overrides,
 ) -> Result<(Config, Vec<TargetGraph>)> {
     let (_, mut config) = read(runner, manifest_path, toolchain, overrides)?;
+    macos_min_from_toolchain(runner, toolchain, &mut config)?;
     let graphs = resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
     Ok((config, graphs))
 }
@@ -650,6 +703,11 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
                 .map_err(|why| UsageError::new(format!("{where_}: [target.{triple}] runner = \"{runner}\" {why}")))?;
         }
     }
+    let mut target_config = raw.target.clone();
+    // The workspace-wide macos-min; `load` asks the toolchain for the targets still without.
+    if let Some(version) = raw.macos_min {
+        resolve_macos_min(&mut target_config, Some(version), &targets, |_| Ok(version))?;
+    }
     let features = Features::new(
         if overrides.features.is_empty() {
             raw.features.as_deref().unwrap_or_default()
@@ -689,7 +747,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         native: BTreeMap::new(),
         smoke_args: raw.smoke_args.unwrap_or_else(|| vec!["--version".into()]),
         smoke_expect: raw.smoke_expect,
-        target_config: raw.target,
+        target_config,
         sccache: raw.sccache.unwrap_or(false),
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
         source_date_epoch: 0,
@@ -1328,6 +1386,64 @@ mod tests {
         assert!(
             message.contains("unknown variant `rar`") && message.contains("tar.zst"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn macos_min_is_set_per_target_or_for_the_workspace() {
+        let message = usage_message(load_from("macos-min = \"eleven\"", Overrides::default()));
+        assert!(
+            message.contains("macos-min is `eleven`: write a macOS version such as \"11.0\""),
+            "{message}"
+        );
+        let message = usage_message(load_from(
+            "[workspace.metadata.dist.target.aarch64-apple-darwin]\nmacos-min = \"11.x\"",
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("[target.aarch64-apple-darwin] macos-min is `11.x`"),
+            "{message}"
+        );
+        let config = load_from(
+            "macos-min = \"12.0\"\n[workspace.metadata.dist.target.x86_64-apple-darwin]\nmacos-min = \"10.13\"",
+            Overrides::default(),
+        )
+        .unwrap();
+        let min = |t: &str| {
+            config
+                .target_config
+                .get(t)
+                .and_then(|c| c.macos_min)
+                .map(|v| v.to_string())
+        };
+        assert_eq!(min("aarch64-apple-darwin").as_deref(), Some("12.0"));
+        assert_eq!(min("x86_64-apple-darwin").as_deref(), Some("10.13"), "its own wins");
+        assert_eq!(min("x86_64-unknown-linux-musl"), None, "not an Apple target");
+        // Without either, `load` asks the toolchain; from_metadata leaves them unset.
+        let config = load_from("", Overrides::default()).unwrap();
+        assert!(config.target_config.values().all(|c| c.macos_min.is_none()));
+    }
+
+    /// The default minimum comes from the real rustc, not from a constant here.
+    #[test]
+    fn the_toolchain_says_the_oldest_macos_per_target() {
+        let rustc = || Cmd::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()));
+        let lowest = |triple: &str| {
+            crate::toolchain::deployment_target(&Runner::default(), rustc(), &triple.parse().unwrap()).unwrap()
+        };
+        assert_eq!(lowest("aarch64-apple-darwin").to_string(), "11.0");
+        let x86 = lowest("x86_64-apple-darwin");
+        assert!(x86 >= "10.7".parse().unwrap() && x86 < "11.0".parse().unwrap(), "{x86}");
+        let mut per_target = BTreeMap::new();
+        let targets: Vec<Target> = model::DEFAULT_TARGETS.iter().map(|t| t.parse().unwrap()).collect();
+        resolve_macos_min(&mut per_target, None, &targets, |t| Ok(lowest(t.triple()))).unwrap();
+        let resolved: Vec<String> = per_target
+            .iter()
+            .map(|(t, c)| format!("{t} {}", c.macos_min.unwrap()))
+            .collect();
+        assert_eq!(
+            resolved,
+            ["aarch64-apple-darwin 11.0", &format!("x86_64-apple-darwin {x86}")]
         );
     }
 

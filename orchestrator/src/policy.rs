@@ -4,8 +4,8 @@
 //! pure function of an `Inspection`, the `Target` and the `Policy` the config sets.
 
 use crate::config::{Strip, TargetConfig};
-use crate::inspect::{self, Inspection};
-use crate::model::{Family, Format, GlibcVersion, Target};
+use crate::inspect::{self, Inspection, Signature};
+use crate::model::{Family, Format, GlibcVersion, MacosVersion, Target};
 use serde::Serialize;
 
 /// manylinux2014's floor: every glibc distribution still supported has at least this.
@@ -104,6 +104,9 @@ pub struct Policy {
     pub allow_exec_stack: bool,
     /// Linux: RPATH/RUNPATH entries allowed beyond `$ORIGIN` (`allow-rpath`, `*` ends a prefix).
     pub allow_rpath: Vec<String>,
+    /// macOS: the oldest version the binary must run on (`macos-min`, resolved by the config
+    /// stage from the toolchain when unset); None checks nothing.
+    pub macos_min: Option<MacosVersion>,
 }
 
 impl Policy {
@@ -123,6 +126,7 @@ impl Policy {
             strip,
             allow_exec_stack: settings.allow_exec_stack.unwrap_or(false),
             allow_rpath: settings.allow_rpath.unwrap_or_default(),
+            macos_min: settings.macos_min,
         }
     }
 
@@ -318,8 +322,19 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
                 if !bad.is_empty() {
                     fail("system-dylibs", format!("the {} slice has an LC_RPATH into {}: a build machine's library directory leaked into the binary", slice.arch, bad.join(", ")));
                 }
-                if slice.arch == "aarch64" && !slice.code_signature {
-                    fail("code-signature", "the aarch64 slice has no code signature: macOS kills unsigned arm64 binaries at launch; sign it ad hoc (`codesign -s -`, or `rcodesign sign`)".into());
+                if slice.arch == "aarch64" {
+                    match &slice.signature {
+                        Signature::Missing => fail("code-signature", "the aarch64 slice has no code signature: macOS kills unsigned arm64 binaries at launch; sign it ad hoc (`codesign -s -`, or `rcodesign sign`)".into()),
+                        Signature::Invalid { reason, .. } => fail("code-signature", format!("the aarch64 slice's code signature does not match it ({reason}): macOS kills it at launch; something rewrote the binary after the linker signed it (strip, install_name_tool, a patcher): sign it again ad hoc (`codesign -f -s -`, or `rcodesign sign`) as the last step")),
+                        Signature::Valid { .. } | Signature::Unsupported { .. } => {}
+                    }
+                }
+                // Only this target's slices: a universal binary's other slice has its own.
+                let too_new = slice
+                    .min_os
+                    .filter(|found| slice.arch == arch && policy.macos_min.is_some_and(|min| *found > min));
+                if let (Some(found), Some(min)) = (too_new, policy.macos_min) {
+                    fail("macos-min", format!("the {} slice requires macOS {found}, above macos-min {min}: users of macOS {min} cannot start it; it was linked without MACOSX_DEPLOYMENT_TARGET={min}, so the linker chose its own, newer default: build it with `cargo xtask dist`, which sets it, set it for your own build, or raise macos-min", slice.arch));
                 }
             }
         }
@@ -714,7 +729,7 @@ mod tests {
         found.needed.push("/usr/lib/../local/lib/libz.dylib".into());
         let slice = &mut found.macho.as_mut().unwrap().slices[0];
         slice.rpaths.push("/usr/local/lib".into());
-        slice.code_signature = false;
+        slice.signature = Signature::Missing;
         let failures = check(&found, &target(MAC_ARM), &policy(MAC_ARM, TargetConfig::default()));
         assert_eq!(
             failures.iter().map(|f| f.rule).collect::<Vec<_>>(),
@@ -729,8 +744,72 @@ mod tests {
         );
         // An unsigned x86_64 binary is fine: only arm64 macOS refuses to start one.
         let mut x86 = fixture("hello-x86_64-macos");
-        x86.macho.as_mut().unwrap().slices[0].code_signature = false;
+        x86.macho.as_mut().unwrap().slices[0].signature = Signature::Missing;
         assert!(rules(&x86, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())).is_empty());
+    }
+
+    /// The fixtures were linked by zig without MACOSX_DEPLOYMENT_TARGET: they need macOS 15.0.
+    #[test]
+    fn a_slice_above_macos_min_fails_and_names_both_versions() {
+        let arm = fixture("hello-aarch64-macos");
+        let min = |v: &str| TargetConfig {
+            macos_min: Some(v.parse().unwrap()),
+            ..TargetConfig::default()
+        };
+        let failures = check(&arm, &target(MAC_ARM), &policy(MAC_ARM, min("11.0")));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["macos-min"]);
+        assert!(
+            failures[0].message.starts_with(
+                "the aarch64 slice requires macOS 15.0, above macos-min 11.0: users of macOS 11.0 cannot start it"
+            ),
+            "{}",
+            failures[0]
+        );
+        assert!(failures[0].message.contains("MACOSX_DEPLOYMENT_TARGET=11.0"));
+        for at_least in ["15.0", "15", "15.1"] {
+            assert!(
+                rules(&arm, MAC_ARM, &policy(MAC_ARM, min(at_least))).is_empty(),
+                "{at_least}"
+            );
+        }
+        // A universal binary: each target's policy holds only its own slice.
+        let read = |name: &str| {
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+        };
+        let universal = inspect::inspect(&inspect::tests::fat(&[
+            &read("hello-x86_64-macos"),
+            &read("hello-aarch64-macos"),
+        ]))
+        .unwrap();
+        let failures = check(
+            &universal,
+            &target("x86_64-apple-darwin"),
+            &policy(MAC_ARM, min("10.12")),
+        );
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0]
+            .message
+            .starts_with("the x86_64 slice requires macOS 15.0, above macos-min 10.12"));
+    }
+
+    #[test]
+    fn an_arm64_signature_that_does_not_match_fails_code_signature() {
+        let mut found = fixture("hello-aarch64-macos");
+        found.macho.as_mut().unwrap().slices[0].signature = Signature::Invalid {
+            reason: "page 2 (16384 bytes at 32768) does not match its sha256 hash".into(),
+            first_bad_page: Some(2),
+        };
+        let failures = check(&found, &target(MAC_ARM), &policy(MAC_ARM, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["code-signature"]);
+        assert!(failures[0]
+            .message
+            .contains("(page 2 (16384 bytes at 32768) does not match"));
+        assert!(failures[0].message.contains("codesign -f -s -"));
+        // A signature this tool cannot check (SHA-1 only) is not held against the binary.
+        found.macho.as_mut().unwrap().slices[0].signature = Signature::Unsupported {
+            reason: "a SHA-1 CodeDirectory".into(),
+        };
+        assert!(rules(&found, MAC_ARM, &policy(MAC_ARM, TargetConfig::default())).is_empty());
     }
 
     #[test]
@@ -754,7 +833,7 @@ mod tests {
             ),
             ["format", "musl-static"]
         );
-        found.macho.as_mut().unwrap().slices[1].code_signature = false;
+        found.macho.as_mut().unwrap().slices[1].signature = Signature::Missing;
         assert_eq!(
             rules(&found, "x86_64-apple-darwin", &policy(MAC_ARM, TargetConfig::default())),
             ["code-signature"]

@@ -13,7 +13,7 @@
 //! 3. the newest installed stable toolchain that satisfies the highest `rust-version` of the
 //!    shipped packages; when none does, rustup installs that version (the plan says so).
 
-use crate::model::Target;
+use crate::model::{MacosVersion, Target};
 use crate::runner::{find_on_path, Cmd, Runner};
 use crate::UsageError;
 use anyhow::{Context, Result};
@@ -202,6 +202,13 @@ impl Toolchain {
             .is_dir()
     }
 
+    /// The oldest macOS this toolchain builds `target` for (`rustc --print
+    /// deployment-target`), the default `macos-min`. MACOSX_DEPLOYMENT_TARGET is removed:
+    /// rustc would echo it, and the config, not the environment, sets the minimum.
+    pub fn deployment_target(&self, runner: &Runner, target: &Target) -> Result<MacosVersion> {
+        deployment_target(runner, self.query_cmd("rustc"), target)
+    }
+
     /// What the plan shows.
     pub fn choice(&self) -> Choice {
         Choice {
@@ -212,6 +219,28 @@ impl Toolchain {
             install: self.install.clone(),
         }
     }
+}
+
+/// `rustc --print deployment-target --target <target>` with `rustc` as given: the oldest
+/// macOS that rustc supports for the target.
+pub fn deployment_target(runner: &Runner, rustc: Cmd, target: &Target) -> Result<MacosVersion> {
+    let cmd = rustc
+        .args(["--print", "deployment-target", "--target", target.triple()])
+        .env_remove("MACOSX_DEPLOYMENT_TARGET");
+    let fix = "set macos-min in [workspace.metadata.dist] (an older rustc cannot print it)";
+    let printed = runner
+        .query(&cmd)
+        .with_context(|| format!("asking rustc for the oldest macOS {target} supports: {fix}"))?;
+    printed
+        .trim()
+        .strip_prefix("MACOSX_DEPLOYMENT_TARGET=")
+        .and_then(|v| v.parse().ok())
+        .with_context(|| {
+            format!(
+                "`rustc --print deployment-target` printed `{}` for {target}: {fix}",
+                printed.trim()
+            )
+        })
 }
 
 /// The host triple in `rustc -vV`'s output.

@@ -10,7 +10,7 @@ use crate::package;
 use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
 use crate::policy::{check, Failure, Policy};
-use crate::runner::Runner;
+use crate::runner::{Cmd, Runner};
 use crate::ui::{human_size, table};
 use crate::UsageError;
 use anyhow::{bail, Result};
@@ -343,7 +343,7 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
         Err(e) if manifest_path.is_some() || args.paths.is_empty() => return Err(e),
         Err(_) => None,
     };
-    let settings = match &meta {
+    let mut settings = match &meta {
         Some(meta) => config::verify_settings(meta)?,
         // Outside a workspace there is no profile to read: hold the files to the profile
         // `init` writes (`dist`, strip = true).
@@ -353,6 +353,22 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
             ..VerifySettings::default()
         },
     };
+    // The macOS minimum of every Apple target a file may be verified as (the two a Mach-O's
+    // architecture is guessed as, --target, the configured ones). Unset, it is the oldest
+    // the running rustc supports: verify does not choose the workspace's toolchain, and
+    // that minimum moves seldom (10.7 to 10.12 for x86_64 in rustc 1.74).
+    let mut apple: Vec<Target> = ["x86_64-apple-darwin", "aarch64-apple-darwin"]
+        .iter()
+        .map(|t| t.parse().expect("a known triple"))
+        .chain(target.clone())
+        .chain(settings.per_target.keys().cloned())
+        .collect();
+    apple.sort();
+    apple.dedup();
+    let workspace_min = settings.macos_min;
+    config::resolve_macos_min(&mut settings.per_target, workspace_min, &apple, |t| {
+        crate::toolchain::deployment_target(runner, Cmd::new("rustc"), t)
+    })?;
     let mut rows = Vec::new();
     if args.paths.is_empty() {
         let out_dir = match (&args.out_dir, &meta) {
@@ -448,9 +464,7 @@ fn notes(found: &crate::inspect::Inspection) -> String {
     for slice in found.macho.iter().flat_map(|m| &m.slices) {
         notes.extend(slice.min_os.as_ref().map(|v| format!("{} macOS {v}", slice.arch)));
         notes.extend(slice.rpaths.iter().map(|p| format!("rpath {p}")));
-        if slice.code_signature {
-            notes.push(format!("{} signed", slice.arch));
-        }
+        notes.push(format!("{} {}", slice.arch, slice.signature.note()));
     }
     notes.join(", ")
 }
@@ -548,7 +562,7 @@ mod tests {
         assert_eq!(notes(&read("hello-pdb.exe")), "pdb hello-pdb2.pdb");
         assert_eq!(
             notes(&read("hello-aarch64-macos")),
-            "aarch64 macOS 15.0, aarch64 signed"
+            "aarch64 macOS 15.0, aarch64 signature valid"
         );
         assert_eq!(notes(&read("hello-x86_64-linux-gnu-2.17")), "glibc 2.2.5");
     }

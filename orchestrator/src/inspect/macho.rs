@@ -1,9 +1,10 @@
 //! Mach-O (macOS), thin or fat: per slice the architecture, the dylibs it loads, the minimum
-//! OS version, rpaths and whether it carries a code signature. A pre-check bounds what
-//! goblin is handed (it has overflowed and looped on crafted load commands).
+//! OS version, rpaths and whether its code signature matches its pages (codesign.rs). A
+//! pre-check bounds what goblin is handed (it has overflowed and looped on crafted load
+//! commands).
 
-use super::{Inspection, Linkage, MachODetails, MachOSlice};
-use crate::model::Format;
+use super::{codesign, Inspection, Linkage, MachODetails, MachOSlice, Signature};
+use crate::model::{Format, MacosVersion};
 use goblin::mach::{cputype, load_command::CommandVariant, Mach, MachO, SingleArch};
 
 fn mach_arch(cputype: u32) -> String {
@@ -16,19 +17,17 @@ fn mach_arch(cputype: u32) -> String {
     }
 }
 
-/// Mach-O packs X.Y.Z as xxxx.yy.zz nibbles; ".0" patch levels are dropped.
-fn mach_version(packed: u32) -> String {
-    let (major, minor, patch) = (packed >> 16, (packed >> 8) & 0xff, packed & 0xff);
-    if patch == 0 {
-        format!("{major}.{minor}")
-    } else {
-        format!("{major}.{minor}.{patch}")
-    }
+/// Mach-O packs X.Y.Z as xxxx.yy.zz nibbles.
+fn mach_version(packed: u32) -> MacosVersion {
+    MacosVersion::new(packed >> 16, (packed >> 8) & 0xff, packed & 0xff)
 }
 
-fn mach_slice(macho: &MachO) -> MachOSlice {
+/// One thin slice; `bytes` are its own, from its Mach-O header on (the code signature
+/// hashes them).
+fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
     let mut min_os = None;
     let mut code_signature = false;
+    let mut signature = Signature::Missing;
     let mut local_symbols = None;
     let mut dwarf = false;
     for lc in &macho.load_commands {
@@ -36,7 +35,10 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
             CommandVariant::Segment64(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
             CommandVariant::Segment32(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
             CommandVariant::Dysymtab(d) => local_symbols = Some(d.nlocalsym),
-            CommandVariant::CodeSignature(_) => code_signature = true,
+            CommandVariant::CodeSignature(c) => {
+                code_signature = true;
+                signature = codesign::check(bytes, c.dataoff, c.datasize);
+            }
             CommandVariant::BuildVersion(b) => min_os = Some(mach_version(b.minos)),
             CommandVariant::VersionMinMacosx(v) if min_os.is_none() => min_os = Some(mach_version(v.version)),
             _ => {}
@@ -89,6 +91,7 @@ fn mach_slice(macho: &MachO) -> MachOSlice {
         rpaths: macho.rpaths.iter().map(|s| s.to_string()).collect(),
         min_os,
         code_signature,
+        signature,
         stripped,
         debug_info,
     }
@@ -182,13 +185,18 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
         precheck(bytes)?;
     }
     let (fat, slices) = match Mach::parse(bytes)? {
-        Mach::Binary(macho) => (false, vec![mach_slice(&macho)]),
+        Mach::Binary(macho) => (false, vec![mach_slice(&macho, bytes)]),
         Mach::Fat(multi) => {
             let mut slices = Vec::new();
             for (index, arch) in multi.arches()?.iter().enumerate() {
                 precheck(bytes.get(arch.offset as usize..).unwrap_or_default())?;
+                let start = arch.offset as usize;
+                let own = start
+                    .checked_add(arch.size as usize)
+                    .and_then(|end| bytes.get(start..end))
+                    .unwrap_or_default();
                 match multi.get(index)? {
-                    SingleArch::MachO(macho) => slices.push(mach_slice(&macho)),
+                    SingleArch::MachO(macho) => slices.push(mach_slice(&macho, own)),
                     SingleArch::Archive(_) => {
                         return Err(goblin::error::Error::Malformed(
                             "a universal slice is a static library".into(),

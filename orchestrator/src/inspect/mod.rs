@@ -2,8 +2,10 @@
 //! A pure function over bytes: nothing is executed, no process is spawned, and no input
 //! makes it panic (goblin has panicked and run out of memory on malformed files —
 //! goblin#120, #459 — so the input size is bounded here and parsing runs under
-//! `catch_unwind`). One file per format: elf.rs, pe.rs, macho.rs; file.rs maps a file.
+//! `catch_unwind`). One file per format: elf.rs, pe.rs, macho.rs (codesign.rs checks a Mach-O
+//! signature's page hashes); file.rs maps a file.
 
+mod codesign;
 mod elf;
 mod file;
 mod macho;
@@ -12,7 +14,7 @@ mod pe;
 pub use file::{inspect_file, map, Mapped};
 pub use pe::is_crt_dll;
 
-use crate::model::{Format, GlibcVersion};
+use crate::model::{Format, GlibcVersion, MacosVersion};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,12 +127,63 @@ pub struct MachOSlice {
     pub dylibs: Vec<String>,
     pub rpaths: Vec<String>,
     /// From LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX, e.g. "11.0".
-    pub min_os: Option<String>,
+    pub min_os: Option<MacosVersion>,
+    /// It has an LC_CODE_SIGNATURE (whether it matches is `signature`'s).
     pub code_signature: bool,
+    /// The LC_CODE_SIGNATURE's CodeDirectory checked against the pages it hashes.
+    #[serde(default = "Signature::unchecked")]
+    pub signature: Signature,
     pub stripped: bool,
     /// Debug info is left: debugging (N_STAB) symbols, or a __DWARF segment.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug_info: bool,
+}
+
+/// What a Mach-O slice's code signature is worth: macOS on Apple silicon kills an arm64
+/// binary at launch unless every page hashes as its CodeDirectory says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Signature {
+    /// No LC_CODE_SIGNATURE.
+    Missing,
+    /// Every CodeDirectory's page hashes match the file.
+    Valid {
+        /// "sha256", "sha256-truncated" or "sha384", one per CodeDirectory.
+        hashes: Vec<String>,
+        pages: u64,
+    },
+    /// The signature does not match the file, or cannot be read: what is wrong, and the
+    /// first page (of `page_size` bytes from the slice's start) whose hash differs.
+    Invalid {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_bad_page: Option<u64>,
+    },
+    /// A well-formed signature this tool cannot check (SHA-1 only, an unknown hash type).
+    Unsupported { reason: String },
+}
+
+impl Signature {
+    /// What a manifest written before signatures were checked says.
+    fn unchecked() -> Signature {
+        Signature::Unsupported {
+            reason: "not checked: written by a version that did not check signatures".into(),
+        }
+    }
+
+    /// A word or two for the verify table's notes.
+    pub fn note(&self) -> String {
+        match self {
+            Signature::Missing => "unsigned".into(),
+            Signature::Valid { .. } => "signature valid".into(),
+            Signature::Invalid {
+                first_bad_page: Some(page),
+                ..
+            } => format!("signature invalid at page {page}"),
+            Signature::Invalid { .. } => "signature invalid".into(),
+            Signature::Unsupported { .. } => "signature unchecked".into(),
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -667,8 +720,12 @@ pub mod tests {
         assert_eq!((found.format, found.arch.as_str()), (Format::MachO, "aarch64"));
         assert_eq!(found.needed, ["/usr/lib/libSystem.B.dylib"]);
         let slice = &found.macho.as_ref().unwrap().slices[0];
-        assert!(slice.code_signature, "zig signs arm64 binaries ad hoc");
-        assert!(slice.min_os.is_some());
+        assert!(
+            matches!(&slice.signature, Signature::Valid { hashes, .. } if hashes == &["sha256"]),
+            "zig signs arm64 binaries ad hoc: {:?}",
+            slice.signature
+        );
+        assert_eq!(slice.min_os, Some(MacosVersion::new(15, 0, 0)), "zig 0.13's default");
 
         let universal = inspect(&fat(&[&x86, &arm])).unwrap();
         let macho = universal.macho.as_ref().unwrap();
@@ -683,6 +740,95 @@ pub mod tests {
         );
     }
 
+    fn arm_signature(bytes: &[u8]) -> Signature {
+        let found = parse(bytes).unwrap();
+        found.macho.unwrap().slices[0].signature.clone()
+    }
+
+    /// zig's ad-hoc signature of the arm64 fixture: 16 KiB pages up to the signature at
+    /// 49504, so four pages, the last one 352 bytes. A byte changed in any page is found
+    /// in that page; the same file inside a universal binary is checked within its slice.
+    #[test]
+    fn a_changed_byte_breaks_the_signature_at_its_page() {
+        let arm = fixture("hello-aarch64-macos");
+        assert_eq!(
+            arm_signature(&arm),
+            Signature::Valid {
+                hashes: vec!["sha256".into()],
+                pages: 4
+            }
+        );
+        for (at, page) in [(0x10, 0), (16384 + 7, 1), (2 * 16384 + 100, 2), (49503, 3)] {
+            let mut changed = arm.clone();
+            changed[at] ^= 0x20;
+            match arm_signature(&changed) {
+                Signature::Invalid { first_bad_page, reason } => {
+                    assert_eq!(first_bad_page, Some(page), "byte {at}: {reason}");
+                    assert!(reason.contains("does not match its sha256 hash"), "{reason}");
+                }
+                other => panic!("byte {at} changed, yet {other:?}"),
+            }
+        }
+        // In a universal binary the slice's offsets are its own.
+        let x86 = fixture("hello-x86_64-macos");
+        let mut universal = fat(&[&x86, &arm]);
+        let slices = inspect(&universal).unwrap().macho.unwrap().slices;
+        assert_eq!(slices[0].signature, Signature::Missing, "zig signs only arm64");
+        assert_eq!(slices[1].signature, arm_signature(&arm));
+        let arm_at = universal.len() - arm.len();
+        universal[arm_at + 16384 + 1] ^= 1;
+        let slices = inspect(&universal).unwrap().macho.unwrap().slices;
+        assert!(
+            matches!(
+                slices[1].signature,
+                Signature::Invalid {
+                    first_bad_page: Some(1),
+                    ..
+                }
+            ),
+            "{:?}",
+            slices[1].signature
+        );
+    }
+
+    /// A file cut inside its signature, or whose CodeDirectory fields are garbled, is an
+    /// invalid signature (or one this tool cannot check), never a panic or a pass; every
+    /// byte of the signature data is changed in turn.
+    #[test]
+    fn a_cut_or_garbled_signature_is_invalid() {
+        let arm = fixture("hello-aarch64-macos");
+        for len in [49504 + 8, 49504 + 100, arm.len() - 1] {
+            if let Ok(found) = parse(&arm[..len]) {
+                let signature = &found.macho.unwrap().slices[0].signature;
+                assert!(
+                    matches!(signature, Signature::Invalid { reason, .. } if reason.contains("past the end")),
+                    "cut to {len}: {signature:?}"
+                );
+            }
+        }
+        let mut outcomes = std::collections::BTreeMap::new();
+        for at in 49504..arm.len() {
+            for value in [0x00, 0xff, arm[at] ^ 0x01] {
+                let mut changed = arm.clone();
+                changed[at] = value;
+                let signature = std::panic::catch_unwind(|| arm_signature(&changed))
+                    .unwrap_or_else(|_| panic!("byte {at} = {value:#x} panics"));
+                let kind = match signature {
+                    Signature::Valid { .. } => "valid",
+                    Signature::Invalid { .. } => "invalid",
+                    Signature::Unsupported { .. } => "unsupported",
+                    Signature::Missing => "missing",
+                };
+                *outcomes.entry(kind).or_insert(0) += 1;
+            }
+        }
+        // Fields the check does not rest on (flags, identifier, padding) may change; most
+        // bytes are a hash, a length or an offset.
+        assert!(outcomes["invalid"] > outcomes["valid"], "{outcomes:?}");
+        assert!(outcomes.contains_key("unsupported"), "the hash type byte: {outcomes:?}");
+        assert!(!outcomes.contains_key("missing"), "{outcomes:?}");
+    }
+
     #[test]
     fn inspections_round_trip_through_json() {
         for name in ["hello-x86_64-linux-gnu-2.17", "hello-pdb.exe", "hello-aarch64-macos"] {
@@ -690,6 +836,14 @@ pub mod tests {
             let json = serde_json::to_string(&found).unwrap();
             assert_eq!(serde_json::from_str::<Inspection>(&json).unwrap(), found);
         }
+        // A manifest from before signatures were checked still reads: its slices say so.
+        let mut json = serde_json::to_value(inspect(&fixture("hello-aarch64-macos")).unwrap()).unwrap();
+        json["macho"]["slices"][0].as_object_mut().unwrap().remove("signature");
+        let old: Inspection = serde_json::from_value(json).unwrap();
+        assert!(matches!(
+            &old.macho.unwrap().slices[0].signature,
+            Signature::Unsupported { reason } if reason.starts_with("not checked")
+        ));
     }
 
     /// A real 100 MB binary of the host (a 100 MB payload compiled in), mapped as `verify` maps it:

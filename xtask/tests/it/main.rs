@@ -20,6 +20,7 @@ mod init;
 mod integrity;
 mod interrupt;
 mod keep_going;
+mod macos;
 mod matrix;
 mod msvc;
 mod packaging;

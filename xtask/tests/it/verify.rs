@@ -326,7 +326,8 @@ fn dist_verifies_before_packing_and_verify_rechecks_the_manifest() {
 /// The strip rule holds a binary to its profile's `strip` setting, whatever the profile is
 /// called (it used to key on the name "dist": a stripping `release` was never checked and
 /// a `dist` with `strip = false` failed). The binaries are the Mach-O fixtures: one with
-/// local symbols, one with debugging symbols (stabs) as well.
+/// local symbols, one with debugging symbols (stabs) as well; zig linked them for macOS 15.0,
+/// which the workspace allows.
 #[test]
 fn the_strip_rule_follows_the_profiles_setting_not_its_name() {
     let fixtures = crate::harness::repo_root().join("orchestrator/tests/fixtures");
@@ -339,7 +340,7 @@ fn the_strip_rule_follows_the_profiles_setting_not_its_name() {
             "Cargo.toml",
             &format!(
                 "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
-                 [workspace.metadata.dist]\nprofile = \"{profile}\"\n\n{profiles}"
+                 [workspace.metadata.dist]\nprofile = \"{profile}\"\nmacos-min = \"15.0\"\n\n{profiles}"
             ),
         );
         ws.write("src/main.rs", "fn main() {}\n");
