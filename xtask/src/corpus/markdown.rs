@@ -100,3 +100,70 @@ fn human(bytes: u64) -> String {
         format!("{} KiB", bytes.div_ceil(1024))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::{Cell, ProjectRow};
+
+    fn cell(target: &str, failure: Option<&str>, predicted: &str) -> Cell {
+        Cell {
+            project: "p".into(),
+            target: target.into(),
+            built: failure.is_none(),
+            verified: failure.is_none(),
+            ran: "natively".into(),
+            binary_size: failure.is_none().then_some(3 << 20),
+            seconds: 12.4,
+            failure: failure.map(str::to_string),
+            predicted: predicted.into(),
+            log: "/logs/p.log".into(),
+        }
+    }
+
+    #[test]
+    fn the_table_counts_cells_marks_misses_and_keeps_reasons_in_their_cell() {
+        let run = Run {
+            date: "2026-11-26".into(),
+            host: "Linux x86_64, 2 cores".into(),
+            tool_commit: "abc".into(),
+            projects: vec![ProjectRow {
+                name: "p".into(),
+                krate: "p".into(),
+                version: "1.0.0".into(),
+                features: vec![],
+                toolchain: "stable: newest".into(),
+                covers: "C | asm".into(),
+            }],
+            cells: vec![
+                cell("x86_64-unknown-linux-musl", None, "builds"),
+                cell("x86_64-pc-windows-msvc", Some("link failed:\n a | b"), "builds"),
+                cell(
+                    "aarch64-apple-darwin",
+                    Some("needs an SDK"),
+                    "needs-macos-sdk: Foundation",
+                ),
+            ],
+        };
+        let text = render(&run);
+        assert!(
+            text.contains("non-Apple cells built and verified: 1 of 2; Apple cells: 0 of 1; audit's prediction held in 2 of 3 cells"),
+            "{text}"
+        );
+        let msvc = text
+            .lines()
+            .find(|l| l.starts_with("| p | x86_64-pc-windows-msvc"))
+            .unwrap();
+        assert!(
+            msvc.contains("**miss**: builds") && msvc.contains("FAIL: link failed:  a \\| b"),
+            "{msvc}"
+        );
+        assert_eq!(msvc.matches(" | ").count(), 8, "one row of nine columns: {msvc}");
+        let musl = text
+            .lines()
+            .find(|l| l.starts_with("| p | x86_64-unknown-linux-musl"))
+            .unwrap();
+        assert!(musl.ends_with("| 3.0 MiB | 12 s | builds | PASS |"), "{musl}");
+        assert!(text.contains("| C \\| asm |"), "{text}");
+    }
+}
