@@ -54,6 +54,9 @@ struct Corpus {
     /// Fail on Apple cells too (they are the macOS issue's; by default reported, not failed).
     #[arg(long)]
     require_apple: bool,
+    /// Rerun only the --project ones and replace their rows in the last whole table.
+    #[arg(long, requires = "project")]
+    update: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
                 ci: args.ci,
                 out: args.out,
                 require_apple: args.require_apple,
+                update: args.update,
             },
         ),
         Command::Facts(args) => facts::facts(&cli.global, args),

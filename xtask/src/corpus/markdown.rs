@@ -7,7 +7,8 @@ pub fn render(run: &Run) -> String {
     let mut out = String::from("# Corpus: real projects, every target\n\n");
     let _ = writeln!(
         out,
-        "Written by `cargo xtask corpus` on {} ({}), this repository at commit {}. Each project is a pinned .crate from crates.io \
+        "Written by `cargo xtask corpus` on {} ({}), this repository at commit {}; each \
+         project's row names the run its cells come from (`--update` reruns some projects). Each project is a pinned .crate from crates.io \
          with its own Cargo.lock, unpacked fresh and committed to a new git repository, then built \
          with `cargo xtask dist --manifest-path … --target T` once per target (cold: the previous \
          run's copy and target directory are removed). Nothing of the projects is edited; a \
@@ -30,7 +31,7 @@ pub fn render(run: &Run) -> String {
         held,
         run.cells.len()
     );
-    out.push_str("## Projects\n\n| project | crate | features | toolchain (chosen by the plan) | what it covers |\n|---|---|---|---|---|\n");
+    out.push_str("## Projects\n\n| project | crate | features | toolchain (chosen by the plan) | what it covers | run |\n|---|---|---|---|---|---|\n");
     for p in &run.projects {
         let features = if p.features.is_empty() {
             "default".to_string()
@@ -39,13 +40,14 @@ pub fn render(run: &Run) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} {} | {} | {} | {} |",
+            "| {} | {} {} | {} | {} | {} | {} |",
             p.name,
             p.krate,
             p.version,
             features,
             cell_text(&p.toolchain),
-            cell_text(&p.covers)
+            cell_text(&p.covers),
+            p.run
         );
     }
     out.push_str(
@@ -134,6 +136,7 @@ mod tests {
                 features: vec![],
                 toolchain: "stable: newest".into(),
                 covers: "C | asm".into(),
+                run: "2026-11-26 at abc".into(),
             }],
             cells: vec![
                 cell("x86_64-unknown-linux-musl", None, "builds"),
@@ -164,6 +167,6 @@ mod tests {
             .find(|l| l.starts_with("| p | x86_64-unknown-linux-musl"))
             .unwrap();
         assert!(musl.ends_with("| 3.0 MiB | 12 s | builds | PASS |"), "{musl}");
-        assert!(text.contains("| C \\| asm |"), "{text}");
+        assert!(text.contains("| C \\| asm | 2026-11-26 at abc |"), "{text}");
     }
 }

@@ -28,6 +28,8 @@ pub struct Options {
     pub ci: bool,
     pub out: Option<PathBuf>,
     pub require_apple: bool,
+    /// Replace only these projects' rows in the last whole table (corpus.json).
+    pub update: bool,
 }
 
 /// One project × target: what happened when `dist` ran, and what the audit predicted.
@@ -64,7 +66,7 @@ impl Cell {
 const PREDICTED_BUILDS: &str = "builds";
 
 /// What the run was made with, for the document's header.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     pub date: String,
     pub host: String,
@@ -74,7 +76,7 @@ pub struct Run {
     pub projects: Vec<ProjectRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProjectRow {
     pub name: String,
     pub krate: String,
@@ -82,6 +84,10 @@ pub struct ProjectRow {
     pub features: Vec<String>,
     pub toolchain: String,
     pub covers: String,
+    /// When and with which commit of this repository its cells were made (empty in a table
+    /// written before rows had it: then the table's own).
+    #[serde(default)]
+    pub run: String,
 }
 
 pub fn corpus(global: &Global, options: Options) -> Result<()> {
@@ -98,6 +104,7 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
     }
     let runner = global.runner();
     let tool_commit = tool_commit(&runner);
+    let date = today(&runner)?;
     let root = corpus_dir()?;
     let exe = std::env::current_exe().context("finding this xtask's own executable")?;
     let mut cells = Vec::new();
@@ -117,6 +124,7 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
             features: project.features.iter().map(|f| f.to_string()).collect(),
             toolchain: predictions.toolchain.clone(),
             covers: project.covers.into(),
+            run: format!("{date} at {}", tool_commit.get(..12).unwrap_or(&tool_commit)),
         });
         for target in &targets {
             let predicted = predictions.for_target(target);
@@ -130,29 +138,33 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
             cells.push(cell);
         }
     }
+    let failed: Vec<String> = cells
+        .iter()
+        .filter(|c| !c.passed() && (options.require_apple || !is_apple(&c.target)))
+        .map(|c| format!("{} {}", c.project, c.target))
+        .collect();
+    let json = root.join("corpus.json");
+    let (cells, rows) = if options.update {
+        merge_into_last(&json, &selected, cells, rows)?
+    } else {
+        (cells, rows)
+    };
     let run = Run {
-        date: today(&runner)?,
+        date,
         host: host_line(&runner),
         tool_commit,
         cells,
         projects: rows,
     };
-    let whole = selected.len() == PROJECTS.len() && targets.len() == DEFAULT_TARGETS.len();
+    let whole = options.update || (selected.len() == PROJECTS.len() && targets.len() == DEFAULT_TARGETS.len());
     let out = match (&options.out, whole) {
         (Some(out), _) => out.clone(),
         (None, true) => workspace_root().join("docs/CORPUS.md"),
         (None, false) => root.join("CORPUS.md"),
     };
     write_atomically(&out, markdown::render(&run).as_bytes())?;
-    let json = root.join("corpus.json");
     write_atomically(&json, serde_json::to_string_pretty(&run)?.as_bytes())?;
     eprintln!("wrote {} and {}", out.display(), json.display());
-    let failed: Vec<String> = run
-        .cells
-        .iter()
-        .filter(|c| !c.passed() && (options.require_apple || !is_apple(&c.target)))
-        .map(|c| format!("{} {}", c.project, c.target))
-        .collect();
     if !failed.is_empty() {
         bail!(
             "{} cell(s) failed: {} (reasons in {}, logs under {})",
@@ -163,6 +175,49 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The last whole table with this run's projects replaced, in the corpus's order; projects
+/// no longer in the corpus are dropped.
+fn merge_into_last(
+    json: &Path,
+    selected: &[Project],
+    cells: Vec<Cell>,
+    rows: Vec<ProjectRow>,
+) -> Result<(Vec<Cell>, Vec<ProjectRow>)> {
+    let bytes = std::fs::read(json).with_context(|| {
+        format!(
+            "--update needs the last run's {}: run the whole corpus first",
+            json.display()
+        )
+    })?;
+    let last: Run = serde_json::from_slice(&bytes).with_context(|| format!("reading {}", json.display()))?;
+    let rerun = |name: &str| selected.iter().any(|p| p.name == name);
+    let last_run = format!(
+        "{} at {}",
+        last.date,
+        last.tool_commit.get(..12).unwrap_or(&last.tool_commit)
+    );
+    let last_projects = last.projects.into_iter().map(|mut r| {
+        if r.run.is_empty() {
+            r.run = last_run.clone();
+        }
+        r
+    });
+    let mut all_rows: Vec<ProjectRow> = last_projects.filter(|r| !rerun(&r.name)).chain(rows).collect();
+    let mut all_cells: Vec<Cell> = last
+        .cells
+        .into_iter()
+        .filter(|c| !rerun(&c.project))
+        .chain(cells)
+        .collect();
+    let order = |name: &str| PROJECTS.iter().position(|p| p.name == name);
+    all_rows.retain(|r| order(&r.name).is_some());
+    all_cells.retain(|c| order(&c.project).is_some());
+    all_rows.sort_by_key(|r| order(&r.name));
+    // Stable: each project's cells keep their matrix order.
+    all_cells.sort_by_key(|c| order(&c.project));
+    Ok((all_cells, all_rows))
 }
 
 fn select(options: &Options) -> Result<Vec<Project>> {

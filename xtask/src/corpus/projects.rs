@@ -114,11 +114,11 @@ pub const PROJECTS: &[Project] = &[
         ci: false,
     },
     Project {
-        name: "tealdeer",
-        krate: krate("tealdeer", "1.9.1", "79f017e33997976347db7c9b94e5b398afc8185e519d6452a79458fb9a9dd16d"),
+        name: "bottom",
+        krate: krate("bottom", "0.15.0", "f9bbec11a8e1f1780e16594bf1fe074008de5b25e32cae7de4bd5a40d304b923"),
         features: &[],
         members: &[],
-        covers: "rustls with the platform's roots: security-framework on Apple, crypt32 on Windows",
+        covers: "the windows crate (COM, WMI, PDH) and sysinfo; core-foundation, IOKit and objc2 on Apple; rust-version 1.95.0; 219 locked packages",
         ci: false,
     },
 ];
