@@ -286,6 +286,16 @@ fn macos_min(config: &Config, targets: &[Target]) -> Option<MacosVersion> {
         .find_map(|t| config.target_config.get(t).and_then(|c| c.macos_min))
 }
 
+/// The libraries musl folds into libc.a and installs as empty archives (musl's Makefile,
+/// EMPTY_LIB_NAMES). Crates link some by name (libloading: `dl`); Rust's self-contained musl
+/// CRT has none of them, so rust-lld fails `unable to find library -ldl` without these.
+const MUSL_EMPTY_LIBS: [&str; 8] = ["m", "rt", "pthread", "crypt", "util", "xnet", "resolv", "dl"];
+
+/// Where the empty musl archives are written before a musl build.
+fn musl_stubs_dir(config: &Config) -> PathBuf {
+    config.target_dir.join("dist-tools").join("musl-empty-libs")
+}
+
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
 fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<Vec<String>> {
     let mut flags = Vec::new();
@@ -321,6 +331,12 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<
         if !config.native_code(target).compiled.is_empty() {
             flags.extend(["-C".to_string(), "link-arg=/DEFAULTLIB:oldnames".to_string()]);
         }
+    }
+    if target.family() == Family::LinuxMusl {
+        flags.extend([
+            "-L".to_string(),
+            format!("native={}", path_arg(&musl_stubs_dir(config))?),
+        ]);
     }
     if target.family() == Family::AppleDarwin && config.strips() {
         flags.extend(["-C".to_string(), "link-arg=-s".to_string()]);
@@ -608,6 +624,15 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     }
     for build in &mut builds {
         build.cmd = build_command(config, toolchain, build, &paths, host.path.as_deref())?;
+        if build.targets.iter().any(|t| t.family() == Family::LinuxMusl) {
+            for name in MUSL_EMPTY_LIBS {
+                build.prepare.push(Prepare::File {
+                    path: musl_stubs_dir(config).join(format!("lib{name}.a")),
+                    // An archive with no members: what musl installs.
+                    contents: "!<arch>\n".into(),
+                });
+            }
+        }
         if build.route == Route::Msvc {
             build.prepare.push(Prepare::Link {
                 path: paths.msvc_tools.join(crate::mt::PROGRAM),
@@ -1035,7 +1060,20 @@ mod tests {
         };
         assert_eq!(path.to_str(), Some(libc));
         assert!(contents.starts_with(&format!("include_dir={sdk}/ucrt\n")), "{contents}");
-        assert!(plan.builds[0].prepare.is_empty(), "the zig route writes nothing first");
+        // The musl builds first write musl's empty archives (libdl.a, …) where rustc looks.
+        let stubs: Vec<String> = plan.builds[0]
+            .prepare
+            .iter()
+            .map(|p| match p {
+                Prepare::File { path, contents } if contents == "!<arch>\n" => path.display().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(
+            stubs.contains(&"/ws/target/dist-tools/musl-empty-libs/libdl.a".to_string()),
+            "{stubs:?}"
+        );
+        assert_eq!(stubs.len(), MUSL_EMPTY_LIBS.len());
         let windows = &plan.jobs[2];
         assert_eq!(
             (windows.binaries[0].as_str(), windows.archive.as_str()),
