@@ -585,11 +585,14 @@ fn host_line(runner: &Runner) -> String {
     format!("{}, {cores} cores", uname.trim())
 }
 
+/// The library's atomic write (temporary file and rename), after making the directory.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("moving {} into place", path.display()))
+    package::write_atomic(path, |out| {
+        use std::io::Write as _;
+        out.write_all(bytes)
+            .with_context(|| format!("writing {}", path.display()))
+    })
 }
