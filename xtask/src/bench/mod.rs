@@ -8,6 +8,7 @@
 //! figure says so and how to install it, and the other figures still run.
 
 mod markdown;
+mod projects;
 
 use anyhow::{Context as _, Result};
 use release_orchestrator::commands::size::{self, Breakdown};
@@ -494,7 +495,12 @@ impl Harness<'_> {
             "verify vs a release script's `sha256sum` + `file` + `readelf -d`/`objdump -p`",
             "≤ 1.0× the script's time, per binary and for the whole command",
         );
-        let tools = [("sha256sum", "coreutils"), ("file", "file"), ("readelf", "binutils"), ("objdump", "binutils")];
+        let tools = [
+            ("sha256sum", "coreutils"),
+            ("file", "file"),
+            ("readelf", "binutils"),
+            ("objdump", "binutils"),
+        ];
         if let Some((tool, package)) = tools.iter().find(|(t, _)| !on_path(t)) {
             fig.verdict = missing(tool, package);
             return Ok(fig);
@@ -524,7 +530,10 @@ impl Harness<'_> {
             }
             let ours: Vec<f64> = pairs.iter().map(|p| p.0).collect();
             fig.row(
-                format!("{label} ({}): verify in process", release_orchestrator::ui::human_size(size as u64)),
+                format!(
+                    "{label} ({}): verify in process",
+                    release_orchestrator::ui::human_size(size as u64)
+                ),
                 Unit::Seconds,
                 &ours,
             );
@@ -550,8 +559,10 @@ impl Harness<'_> {
         let shipped: Vec<&PathBuf> = binaries.iter().filter(|b| b.1.is_some()).map(|b| &b.2).collect();
         let mut pairs = Vec::new();
         if !shipped.is_empty() {
-            let mut command = Cmd::new(path_arg(&std::env::current_exe().context("finding the running xtask")?)?)
-                .args(["verify", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?]);
+            let mut command = Cmd::new(path_arg(
+                &std::env::current_exe().context("finding the running xtask")?,
+            )?)
+            .args(["verify", "--manifest-path", &path_arg(&self.root.join("Cargo.toml"))?]);
             let mut script = Vec::new();
             for path in &shipped {
                 command = command.arg(path_arg(path)?);
@@ -799,7 +810,7 @@ impl Harness<'_> {
     /// Figure: the first `cargo xtask --help` on a fresh clone (a fresh target dir).
     fn help(&self) -> Result<Figure> {
         let mut fig = Figure::new("help", "cold `cargo xtask --help` (fresh target dir)", "≤ 30 s");
-        let (mut samples, mut cpu) = (Vec::new(), Vec::new());
+        let (mut samples, mut cpu, mut slowest) = (Vec::new(), Vec::new(), Vec::new());
         for run in 0..self.cold_runs {
             eprintln!(
                 "bench help: cold run {}/{} (compiles the xtask)",
@@ -812,6 +823,7 @@ impl Harness<'_> {
             let cmd = Cmd::new("cargo")
                 .args([
                     "run",
+                    "--timings",
                     "--package",
                     "xtask",
                     "--manifest-path",
@@ -826,9 +838,28 @@ impl Harness<'_> {
             if let (Some(before), Some(after)) = (cpu_before, children_cpu()) {
                 cpu.push(after - before);
             }
+            let timings = dir.join("cargo-timings").join("cargo-timing.html");
+            match std::fs::read_to_string(&timings)
+                .ok()
+                .and_then(|html| slowest_units(&html))
+            {
+                Some(units) => slowest = units,
+                None => fig.notes.push(format!(
+                    "cargo's --timings report {} could not be read",
+                    timings.display()
+                )),
+            }
             let _ = std::fs::remove_dir_all(&dir);
         }
         let cpu = fig.row("CPU time of the build (user + sys, all processes)", Unit::Seconds, &cpu);
+        // Where the time goes, from the last run's `cargo --timings`: units overlap on the cores.
+        for (unit, secs) in &slowest {
+            fig.row(
+                format!("slowest units (last run, --timings): {unit}"),
+                Unit::Seconds,
+                &[*secs],
+            );
+        }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         fig.judge("cold `cargo xtask --help`", Unit::Seconds, &samples, |s| s <= 30.0, |s| match cpu {
             Some(cpu) => format!(
@@ -876,6 +907,29 @@ const PACK_FORMATS: &[PackFormat] = &[
         time_goal: 0.6,
     },
 ];
+
+/// The six longest compile units of a `cargo build --timings` HTML report, from the unit
+/// table cargo embeds as `const UNIT_DATA = [...]`; None when the report's layout changed.
+fn slowest_units(html: &str) -> Option<Vec<(String, f64)>> {
+    #[derive(Deserialize)]
+    struct Unit {
+        name: String,
+        version: String,
+        target: String,
+        duration: f64,
+    }
+    let start = html.find("const UNIT_DATA = ")? + "const UNIT_DATA = ".len();
+    let end = start + html[start..].find(";\n")?;
+    let mut units: Vec<Unit> = serde_json::from_str(&html[start..end]).ok()?;
+    units.sort_by(|a, b| b.duration.total_cmp(&a.duration));
+    Some(
+        units
+            .into_iter()
+            .take(6)
+            .map(|u| (format!("{} {}{}", u.name, u.version, u.target), u.duration))
+            .collect(),
+    )
+}
 
 /// CPU seconds (user + sys) of this process's finished, waited-for descendants, from
 /// /proc/self/stat's cutime and cstime; None where /proc is missing. The difference around a
@@ -1006,6 +1060,7 @@ pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
                 bench.pack(&inputs, PACK_FORMATS)?
             }
             "size" => bench.size(plan)?,
+            "projects" => bench.projects(&projects::PROJECTS)?,
             "noop" => bench.noop(plan)?,
             "overhead" => bench.overhead(plan)?,
             "matrix" => bench.matrix(plan)?,
@@ -1114,6 +1169,19 @@ mod tests {
     }
 
     #[test]
+    fn the_slowest_units_come_from_cargos_timings_report() {
+        let html = "<script>\nconst UNIT_DATA = [{\"i\":0,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\" build-script (run)\",\"start\":1.0,\"duration\":47.3},{\"i\":1,\"name\":\"goblin\",\"version\":\"0.10.7\",\"target\":\"\",\"start\":0.5,\"duration\":21.0}];\nconst CONCURRENCY_DATA = [];\n</script>";
+        assert_eq!(
+            slowest_units(html),
+            Some(vec![
+                ("zstd-sys 2.1.3 build-script (run)".to_string(), 47.3),
+                ("goblin 0.10.7".to_string(), 21.0)
+            ])
+        );
+        assert_eq!(slowest_units("<html>no table</html>"), None);
+    }
+
+    #[test]
     fn cpu_model_and_cores_from_cpuinfo() {
         let text = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
         assert_eq!(cpu_info(text), ("AMD EPYC 7B13".to_string(), 2));
@@ -1158,7 +1226,12 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         let fig = bench.verify(&[("test".into(), None, exe.clone())]).unwrap();
         let labels: Vec<&str> = fig.rows.iter().map(|r| r.label.as_str()).collect();
-        let tools = [("sha256sum", "coreutils"), ("file", "file"), ("readelf", "binutils"), ("objdump", "binutils")];
+        let tools = [
+            ("sha256sum", "coreutils"),
+            ("file", "file"),
+            ("readelf", "binutils"),
+            ("objdump", "binutils"),
+        ];
         match tools.iter().find(|(t, _)| !on_path(t)) {
             // A missing baseline must be named in the verdict, never pass as a measurement.
             Some((tool, package)) => assert_eq!(fig.verdict, missing(tool, package)),
@@ -1184,8 +1257,15 @@ mod tests {
                     })
                     .fold(f64::INFINITY, f64::min);
                 let ours = fig.rows.iter().find(|r| r.label.starts_with("test (")).unwrap();
-                assert!(ours.stats.median > 0.8 * hash, "{ours:?} against hashing alone {hash} s");
-                assert!(matches!(fig.verdict, Verdict::Met | Verdict::Missed(_)), "{:?}", fig.verdict);
+                assert!(
+                    ours.stats.median > 0.8 * hash,
+                    "{ours:?} against hashing alone {hash} s"
+                );
+                assert!(
+                    matches!(fig.verdict, Verdict::Met | Verdict::Missed(_)),
+                    "{:?}",
+                    fig.verdict
+                );
             }
         }
 

@@ -308,6 +308,15 @@ fn unpack(archive: &Path, krate: &Crate, dest: &Path) -> Result<()> {
     std::fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))
 }
 
+/// The pinned project called `name`, prepared fresh (see [`prepare`]): for the benchmarks.
+pub(crate) fn prepare_named(runner: &Runner, name: &str) -> Result<(&'static Project, PathBuf)> {
+    let project = PROJECTS
+        .iter()
+        .find(|p| p.name == name)
+        .with_context(|| format!("{name} is not a corpus project (xtask/src/corpus/projects.rs)"))?;
+    Ok((project, prepare(runner, &corpus_dir()?, project)?))
+}
+
 /// A fresh copy of the project: unpacked, its workspace members laid out, and committed to
 /// a new git repository (a user's project is a checkout; the commit and its date reach the
 /// manifest). The previous run's copy, target directory included, is removed first, so
@@ -386,7 +395,7 @@ impl Predictions {
     }
 }
 
-fn feature_args(project: &Project) -> Vec<String> {
+pub(crate) fn feature_args(project: &Project) -> Vec<String> {
     match project.features {
         [] => vec![],
         features => vec!["--features".into(), features.join(",")],

@@ -1,0 +1,223 @@
+//! The `projects` figure: real crates.io projects from the corpus, not the fixture app. Per
+//! project, side by side in one run: a cold `dist` of every target that builds against the
+//! sum of one cargo run per target with the same profile and routes (each in a fresh target
+//! dir), a no-op rerun against cargo's own no-op, and the dist binary's size against the
+//! project's own release profile.
+
+use super::{ratios, seconds, Figure, Harness, Unit};
+use crate::corpus;
+use anyhow::{Context as _, Result};
+use release_orchestrator::commands::size;
+use release_orchestrator::config::Overrides;
+use release_orchestrator::context::Context;
+use release_orchestrator::model::{AssetKind, Target};
+use release_orchestrator::package::manifest::Manifest;
+use release_orchestrator::runner::{path_arg, Cmd};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// The corpus projects measured: one pure Rust, one that compiles C (libgit2) for every target.
+pub const PROJECTS: [&str; 2] = ["hexyl", "git-absorb"];
+
+/// What one project's measurements gave, for the verdict.
+struct Measured {
+    name: String,
+    /// dist ÷ the per-target cargo runs, cold.
+    cold_ratio: f64,
+    /// dist − cargo on a no-op rerun, median seconds.
+    noop_extra: f64,
+}
+
+impl Harness<'_> {
+    pub(super) fn projects(&self, names: &[&str]) -> Result<Figure> {
+        let mut fig = Figure::new(
+            "projects",
+            "real projects (corpus): cold dist vs per-target cargo runs, no-op rerun, size vs their release profile",
+            "cold dist ≤ 1.0× the per-target runs' sum; no-op within 1 s of cargo's",
+        );
+        let mut measured = Vec::new();
+        for name in names {
+            measured.push(self.project(&mut fig, name)?);
+        }
+        let worst = measured.iter().map(|m| m.cold_ratio).fold(0.0, f64::max);
+        let mut misses = Vec::new();
+        for m in &measured {
+            if m.cold_ratio > 1.0 {
+                misses.push(format!(
+                    "{}: cold dist {:.2}× the per-target runs",
+                    m.name, m.cold_ratio
+                ));
+            }
+            if m.noop_extra > 1.0 {
+                misses.push(format!("{}: no-op dist {:.2} s over cargo's", m.name, m.noop_extra));
+            }
+        }
+        let met = misses.is_empty();
+        fig.judge(
+            "worst cold dist ÷ per-target runs",
+            Unit::Ratio,
+            &[worst],
+            |_| met,
+            |_| misses.join("; "),
+        );
+        Ok(fig)
+    }
+
+    fn project(&self, fig: &mut Figure, name: &str) -> Result<Measured> {
+        let (project, dir) = corpus::prepare_named(self.runner, name)?;
+        let manifest_path = dir.join("Cargo.toml");
+        let features = corpus::feature_args(project);
+        let out = self.dir.join(format!("projects-{name}"));
+        let log = self.log(&format!("projects-{name}"));
+        let dist = |targets: &[Target]| -> Result<(f64, bool)> {
+            let mut cmd = Cmd::new(path_arg(
+                &std::env::current_exe().context("finding the running xtask")?,
+            )?)
+            .args(["--manifest-path", &path_arg(&manifest_path)?, "dist", "--keep-going"])
+            .args(["--accept-msvc-license", "--out", &path_arg(&out)?])
+            .args(features.iter().cloned())
+            .cwd(&dir);
+            for target in targets {
+                cmd = cmd.args(["--target", target.triple()]);
+            }
+            let started = Instant::now();
+            let finished = self.runner.stream(&cmd, &log, |_| {})?;
+            Ok((seconds(started), finished.success))
+        };
+        eprintln!("bench projects: {name}: cold dist of every target (minutes)");
+        let (mut cold_dist, all_built) = dist(&[])?;
+        let built = shipped(&out.join("manifest.json"))?;
+        let targets: Vec<Target> = built.keys().cloned().collect();
+        if !all_built {
+            // A target that failed cost the run less than a build would: the judged run is
+            // of the targets that build, from cold again.
+            let failed: Vec<String> = failed(&out.join("manifest.json"))?;
+            fig.notes.push(format!(
+                "{name}: {} did not build here and are left out of its figures",
+                failed.join(", ")
+            ));
+            let _ = std::fs::remove_dir_all(dir.join("target"));
+            eprintln!(
+                "bench projects: {name}: cold dist of the {} targets that build",
+                targets.len()
+            );
+            cold_dist = dist(&targets)?.0;
+        }
+        let overrides = |profile: Option<&str>, target: Option<&Target>| Overrides {
+            targets: match target {
+                Some(t) => vec![t.to_string()],
+                None => targets.iter().map(Target::to_string).collect(),
+            },
+            profile: profile.map(str::to_string),
+            features: project.features.iter().map(|f| f.to_string()).collect(),
+            ..Overrides::default()
+        };
+        let ctx = Context::load(*self.runner, Some(&manifest_path), overrides(None, None))?;
+        let (mut separate, mut release, mut release_sizes) = (0.0, 0.0, BTreeMap::new());
+        for target in &targets {
+            eprintln!("bench projects: {name}: {target} alone, dist profile then release profile (cold)");
+            let scratch = self.dir.join(format!("projects-{name}-separate"));
+            let _ = std::fs::remove_dir_all(&scratch);
+            let plan = ctx.replan(overrides(None, Some(target)))?.plan;
+            let started = Instant::now();
+            size::build_plan(self.runner, &plan, &[], Some(&scratch))?;
+            separate += seconds(started);
+            let _ = std::fs::remove_dir_all(&scratch);
+            let plan = ctx.replan(overrides(Some("release"), Some(target)))?.plan;
+            let started = Instant::now();
+            let binaries = size::build_plan(self.runner, &plan, &[], Some(&scratch))?;
+            release += seconds(started);
+            if let Some(path) = binaries.get(target) {
+                let len = std::fs::metadata(path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                    .len();
+                release_sizes.insert(target.clone(), len as f64);
+            }
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        let n = targets.len();
+        fig.row(format!("{name}: cold `dist`, {n} targets"), Unit::Seconds, &[cold_dist]);
+        fig.row(
+            format!("{name}: cold, one cargo run per target, same profile, summed"),
+            Unit::Seconds,
+            &[separate],
+        );
+        fig.row(
+            format!("{name}: cold, plain `--release` per target, summed (cheaper profile: no LTO)"),
+            Unit::Seconds,
+            &[release],
+        );
+        let cold_ratio = cold_dist / separate;
+        fig.row(
+            format!("{name}: cold dist ÷ per-target runs"),
+            Unit::Ratio,
+            &[cold_ratio],
+        );
+
+        let mut pairs = Vec::new();
+        for run in 0..self.runs {
+            eprintln!("bench projects: {name}: no-op run {}/{}", run + 1, self.runs);
+            let ours = dist(&targets)?.0;
+            let started = Instant::now();
+            for build in &ctx.plan.builds {
+                self.runner.run(&build.cmd, Some(&log))?;
+            }
+            pairs.push((ours, seconds(started)));
+        }
+        fig.row(
+            format!("{name}: no-op `dist`"),
+            Unit::Seconds,
+            &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+        );
+        fig.row(
+            format!("{name}: the plan's cargo commands, no-op"),
+            Unit::Seconds,
+            &pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+        );
+        let extra = fig.row(
+            format!("{name}: no-op dist − cargo"),
+            Unit::Seconds,
+            &pairs.iter().map(|(d, c)| d - c).collect::<Vec<_>>(),
+        );
+        fig.row(format!("{name}: no-op dist ÷ cargo"), Unit::Ratio, &ratios(&pairs));
+        for (target, dist_size) in &built {
+            if let Some(release_size) = release_sizes.get(target) {
+                fig.row(
+                    format!("{name} {target}: dist binary ÷ its release profile's ({dist_size} B vs {release_size} B)"),
+                    Unit::Ratio,
+                    &[dist_size / release_size],
+                );
+            }
+        }
+        Ok(Measured {
+            name: name.to_string(),
+            cold_ratio,
+            noop_extra: extra.map_or(f64::NAN, |s| s.median),
+        })
+    }
+}
+
+/// Each shipped target's executable size, from a dist run's manifest.
+fn shipped(manifest: &Path) -> Result<BTreeMap<Target, f64>> {
+    let manifest = read(manifest)?;
+    let mut sizes = BTreeMap::new();
+    for artifact in &manifest.artifacts {
+        let exe = artifact.assets.iter().find(|a| a.kind == AssetKind::Executable);
+        for target in &artifact.target_triples {
+            if let Some(exe) = exe {
+                sizes.insert(target.clone(), exe.size as f64);
+            }
+        }
+    }
+    Ok(sizes)
+}
+
+fn failed(manifest: &Path) -> Result<Vec<String>> {
+    Ok(read(manifest)?.failed.iter().map(|f| f.target.to_string()).collect())
+}
+
+fn read(manifest: &Path) -> Result<Manifest> {
+    let bytes = std::fs::read(manifest).with_context(|| format!("reading {}: did dist run?", manifest.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", manifest.display()))
+}
