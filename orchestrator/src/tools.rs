@@ -534,34 +534,44 @@ fn find_wheel(downloads: &Path, wheel: &Wheel) -> Result<PathBuf> {
 
 /// Unpacks a wheel with its Unix modes; entries that would land outside `dest` are refused.
 fn unpack_wheel(wheel: &Path, dest: &Path, wanted: impl Fn(&Path) -> bool) -> Result<()> {
-    let file = std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a readable wheel", wheel.display()))?;
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i)?;
-        let Some(relative) = entry.enclosed_name() else {
+    let bytes = std::fs::read(wheel).with_context(|| format!("reading {}", wheel.display()))?;
+    let not_readable = |e: rawzip::Error| anyhow::anyhow!("{} is not a readable wheel: {e}", wheel.display());
+    let zip = rawzip::ZipArchive::from_slice(&bytes).map_err(not_readable)?;
+    for record in zip.entries() {
+        let record = record.map_err(not_readable)?;
+        let name = String::from_utf8_lossy(record.file_path().as_bytes()).into_owned();
+        if crate::package::names::check_relative_path(&name).is_err() {
             bail!(
-                "{} holds an entry that escapes its directory: {:?}",
-                wheel.display(),
-                entry.name_raw()
+                "{} holds an entry that escapes its directory: {name:?}",
+                wheel.display()
             );
-        };
-        if !wanted(&relative) {
+        }
+        let relative = Path::new(&name);
+        if !wanted(relative) {
             continue;
         }
         let out = dest.join(relative);
-        if entry.is_dir() {
+        if record.is_dir() {
             std::fs::create_dir_all(&out)?;
             continue;
         }
         if let Some(parent) = out.parent() {
             std::fs::create_dir_all(parent)?;
         }
+        let entry = zip.get_entry(record.wayfinder()).map_err(not_readable)?;
+        // The CRC-32 and size the wheel's directory claims are checked as the data is read.
+        let mut data: Box<dyn std::io::Read> = match record.compression_method() {
+            rawzip::CompressionMethod::STORE => Box::new(entry.verifying_reader(entry.data())),
+            rawzip::CompressionMethod::DEFLATE => {
+                Box::new(entry.verifying_reader(flate2::read::DeflateDecoder::new(entry.data())))
+            }
+            method => bail!("{}: {name} uses compression method {method}", wheel.display()),
+        };
         let mut target = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
-        std::io::copy(&mut entry, &mut target).with_context(|| format!("unpacking {}", out.display()))?;
-        if let Some(mode) = entry.unix_mode() {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&out, std::fs::Permissions::from_mode(mode & 0o755 | 0o600))?;
-        }
+        std::io::copy(&mut data, &mut target).with_context(|| format!("unpacking {}", out.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        let mode = record.mode().permissions();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(mode & 0o755 | 0o600))?;
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 /// Bump when the bytes any format produces change for the same input (a level, the entry
 /// layout, a compression crate's major version): archives packed earlier are then repacked
 /// instead of reused.
-const PACK_SCHEME: &str = "2 gz9 xz6 zst19 zip-deflate9";
+const PACK_SCHEME: &str = "3 gz9 xz6 zst19 zip-rawzip-deflate9";
 
 /// One file to pack: its path under the archive's top directory (`/`-separated, may hold
 /// a sub-directory such as `complete/`), where it is now, and its content hash.
@@ -248,7 +248,14 @@ mod tests {
                     .map(|i| {
                         let mut f = zip.by_index(i).unwrap();
                         let name = f.name().unwrap().to_string();
-                        assert_eq!(f.extra_data().unwrap_or_default(), b"", "{name}: no extra fields");
+                        // One extra field: the extended timestamp (0x5455), flags 1 (mtime), the time in UTC.
+                        let mut ut = vec![0x55, 0x54, 5, 0, 1];
+                        ut.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+                        assert_eq!(
+                            f.extra_data().unwrap_or_default(),
+                            &ut[..],
+                            "{name}: only the UTC mtime"
+                        );
                         let t = f.last_modified().unwrap();
                         let dos = (t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second());
                         assert_eq!(dos, (2023, 11, 14, 22, 13, 20), "{name}");

@@ -4,7 +4,7 @@
 //! the total are bounded so a small archive cannot expand without limit. Nothing is written
 //! to disk.
 //!
-//! lzma-rs reads .tar.xz: pure Rust, so no C liblzma to compile on a fresh clone.
+//! lzma-rs reads .tar.xz; rawzip reads .zip (package/zip.rs says why).
 
 use crate::inspect::MAX_INPUT;
 use crate::model::ArchiveFormat;
@@ -156,22 +156,47 @@ fn read_tar(reader: impl Read, limits: Limits, visit: &mut dyn FnMut(&str, &[u8]
     Ok(())
 }
 
-fn read_zip(reader: impl Read + Seek, limits: Limits, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
-    let mut archive = zip::ZipArchive::new(reader).context("not a zip archive")?;
+fn read_zip(mut reader: impl Read + Seek, limits: Limits, visit: &mut dyn FnMut(&str, &[u8])) -> Result<()> {
+    // Read whole, within the bound on everything it may hold, and walked as a slice: the
+    // central directory says where each entry is.
+    let mut bytes = Vec::new();
+    (&mut reader)
+        .take(limits.total + 1)
+        .read_to_end(&mut bytes)
+        .context("reading the zip archive")?;
+    if bytes.len() as u64 > limits.total {
+        bail!("the zip archive is larger than {} bytes", limits.total);
+    }
+    let archive = rawzip::ZipArchive::from_slice(&bytes).map_err(|e| anyhow::anyhow!("not a zip archive: {e}"))?;
     let mut total = 0;
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).context("a zip entry is corrupt")?;
-        let name = entry.name().context("a zip entry's name is not UTF-8")?.to_string();
+    for record in archive.entries() {
+        let record = record.map_err(|e| anyhow::anyhow!("a zip directory entry is corrupt: {e}"))?;
+        let name = std::str::from_utf8(record.file_path().as_bytes())
+            .context("a zip entry's name is not UTF-8")?
+            .to_string();
         check_entry_path(&name)?;
-        if entry.is_symlink() {
+        if record.is_dir() {
+            continue;
+        }
+        let entry = archive
+            .get_entry(record.wayfinder())
+            .map_err(|e| anyhow::anyhow!("entry `{name}` is corrupt: {e}"))?;
+        // The CRC-32 and size the directory claims are checked as the data is read.
+        let data: Box<dyn Read> = match record.compression_method() {
+            rawzip::CompressionMethod::STORE => Box::new(entry.verifying_reader(entry.data())),
+            rawzip::CompressionMethod::DEFLATE => {
+                Box::new(entry.verifying_reader(flate2::read::DeflateDecoder::new(entry.data())))
+            }
+            method => bail!("entry `{name}` uses compression method {method}, which no release archive uses"),
+        };
+        if record.mode().is_symlink() {
             let mut target = String::new();
-            (&mut entry)
-                .take(4096)
+            data.take(4096)
                 .read_to_string(&mut target)
                 .with_context(|| format!("reading link `{name}`"))?;
             check_link(&name, &target)?;
-        } else if entry.is_file() {
-            let bytes = read_bounded(&mut entry, &name, limits, &mut total)?;
+        } else {
+            let bytes = read_bounded(data, &name, limits, &mut total)?;
             visit(&name, &bytes);
         }
     }
