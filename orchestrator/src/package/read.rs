@@ -4,7 +4,8 @@
 //! the total are bounded so a small archive cannot expand without limit. Nothing is written
 //! to disk.
 //!
-//! lzma-rs reads .tar.xz; rawzip reads .zip (package/zip.rs says why).
+//! liblzma reads .tar.xz (the packer's own, already built); rawzip reads .zip (package/zip.rs
+//! says why).
 
 use crate::inspect::MAX_INPUT;
 use crate::model::ArchiveFormat;
@@ -52,8 +53,7 @@ fn read_limited<R: BufRead + Seek>(
         ArchiveFormat::TarGz => read_tar(flate2::bufread::GzDecoder::new(reader), limits, &mut visit),
         ArchiveFormat::TarXz => {
             let mut out = Bounded(Vec::new(), limits.total);
-            lzma_rs::xz_decompress(&mut reader, &mut out)
-                .map_err(|e| anyhow::anyhow!("{e}"))
+            std::io::copy(&mut liblzma::bufread::XzDecoder::new(&mut reader), &mut out)
                 .context("the xz stream is corrupt, or decompresses to more than the limit")?;
             read_tar(&out.0[..], limits, &mut visit)
         }
@@ -267,9 +267,9 @@ mod tests {
                 gz.finish().unwrap()
             }
             ArchiveFormat::TarXz => {
-                let mut xz = Vec::new();
-                lzma_rs::xz_compress(&mut &tar[..], &mut xz).unwrap();
-                xz
+                let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+                xz.write_all(&tar).unwrap();
+                xz.finish().unwrap()
             }
             ArchiveFormat::TarZst => zstd::encode_all(&tar[..], 1).unwrap(),
             ArchiveFormat::Zip => unreachable!(),
