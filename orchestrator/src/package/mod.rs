@@ -13,6 +13,7 @@ mod compress;
 pub mod manifest;
 pub mod names;
 pub mod read;
+pub mod sbom;
 mod tar;
 mod zip;
 
