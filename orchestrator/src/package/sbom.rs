@@ -272,7 +272,9 @@ pub fn bom(
     let mut root_refs = Vec::new();
     for id in &shipped {
         let pkg = &graph.meta[*id];
-        if graph.meta.workspace_members.contains(id) && owners.contains(pkg.name.as_str()) {
+        // The packages whose bins are shipped are the application; the rest are libraries.
+        let owner = graph.meta.workspace_members.contains(id) && owners.contains(pkg.name.as_str());
+        if owner {
             root_refs.push(rust_ref(pkg));
         }
         let evidence = &graph.evidence[*id];
@@ -295,7 +297,7 @@ pub fn bom(
             properties.push(property("source", "path (this workspace or a local directory)"));
         }
         components.push(Component {
-            kind: "library".into(),
+            kind: if owner { "application" } else { "library" }.into(),
             bom_ref: Some(rust_ref(pkg)),
             name: pkg.name.to_string(),
             version: Some(pkg.version.to_string()),
@@ -502,7 +504,7 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("library", "conf"), ("library", "app"), ("library", "conf-sys")],
+            [("library", "conf"), ("application", "app"), ("library", "conf-sys")],
             "{x86:#?}"
         );
         let conf = &x86.components[0];
