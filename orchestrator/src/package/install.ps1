@@ -16,6 +16,8 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+# Windows PowerShell 5's progress bar slows Invoke-WebRequest many times over.
+$ProgressPreference = 'SilentlyContinue'
 Set-StrictMode -Version Latest
 
 $App = '@APP@'
@@ -26,12 +28,12 @@ $Archives = @{
 @ARCHIVES@
 }
 
+# Copies from a local directory, else downloads.
 function Get-Release([string]$Name, [string]$Destination) {
-    $from = "$BaseUrl/$Name"
     if (Test-Path -LiteralPath $BaseUrl -PathType Container) {
         Copy-Item -LiteralPath (Join-Path $BaseUrl $Name) -Destination $Destination
     } else {
-        Invoke-WebRequest -Uri $from -OutFile $Destination -UseBasicParsing
+        Invoke-WebRequest -Uri "$BaseUrl/$Name" -OutFile $Destination -UseBasicParsing
     }
 }
 
