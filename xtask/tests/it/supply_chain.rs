@@ -235,6 +235,7 @@ fn a_signed_release_with_sboms_and_an_installer_that_checks_them() {
     let system_path = std::env::var("PATH").unwrap();
     let has_minisign = Command::new("sh")
         .args(["-c", "command -v minisign"])
+        .stdout(Stdio::null())
         .status()
         .unwrap()
         .success();
