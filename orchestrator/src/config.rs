@@ -51,6 +51,13 @@ struct RawDist {
     /// The oldest macOS every Apple target without its own `macos-min` runs on.
     #[serde(default, deserialize_with = "macos_min")]
     macos_min: Option<MacosVersion>,
+    /// The minisign public key (`RW…`, the second line of minisign.pub) whose secret half
+    /// signs SHA256SUMS: `verify` and the installers check the signature with it.
+    minisign_public_key: Option<String>,
+    /// Where the install scripts download the archives from: `{version}` and `{name}` are
+    /// replaced. Default: the GitHub release of tag `v{version}` when the package's
+    /// `repository` is on github.com.
+    installer_base_url: Option<String>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
 }
@@ -174,6 +181,8 @@ pub struct VerifySettings {
     pub macos_min: Option<MacosVersion>,
     /// The workspace the settings come from; none for loose files outside any workspace.
     pub workspace_root: Option<PathBuf>,
+    /// `minisign-public-key`: SHA256SUMS.minisig must verify with it.
+    pub minisign_public_key: Option<String>,
 }
 
 impl VerifySettings {
@@ -206,6 +215,7 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
         per_target: raw.target,
         macos_min: raw.macos_min,
         workspace_root: Some(root),
+        minisign_public_key: raw.minisign_public_key,
     })
 }
 
@@ -426,6 +436,11 @@ pub struct Config {
     /// What the profile strips ([`effective_strip`]), read once: the linker's own strip flags
     /// (/DEBUG:NONE, -s) and the verification rule both follow it.
     pub strip: Strip,
+    /// `minisign-public-key`, checked to be a key when read.
+    pub minisign_public_key: Option<String>,
+    /// Where the install scripts download from, placeholders replaced; None: nowhere known
+    /// (the scripts then need `--base-url`).
+    pub installer_base_url: Option<String>,
 }
 
 /// The size profile this tool defines as `dist` where the workspace has none: the settings
@@ -449,6 +464,32 @@ pub fn tool_profile(panic_abort: bool) -> Vec<(String, String)> {
         settings.push(("panic".into(), "\"abort\"".into()));
     }
     settings
+}
+
+/// The installers' download base: the config's, else the GitHub release of the tag the
+/// generated workflow releases (`v{version}`) when the package's repository is on GitHub.
+fn installer_base_url(raw: Option<&str>, owner: &cargo_metadata::Package, where_: &str) -> Result<Option<String>> {
+    let fill = |url: &str| {
+        url.replace("{version}", &owner.version.to_string())
+            .replace("{name}", owner.name.as_str())
+            .trim_end_matches('/')
+            .to_string()
+    };
+    if let Some(url) = raw {
+        if url.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == '`' || c == '$') {
+            return Err(UsageError::new(format!(
+                "{where_}: installer-base-url `{url}` holds a space, a quote, `$` or a backtick: write a plain URL"
+            )));
+        }
+        return Ok(Some(fill(url)));
+    }
+    let github = owner
+        .repository
+        .as_deref()
+        .map(|r| r.trim_end_matches('/').trim_end_matches(".git"))
+        .filter(|r| r.starts_with("https://github.com/") && r.split('/').count() == 5)
+        .filter(|r| r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c)));
+    Ok(github.map(|repo| fill(&format!("{repo}/releases/download/v{{version}}"))))
 }
 
 /// Runs `cargo metadata` for the workspace at `manifest_path` (or the current directory).
@@ -754,6 +795,15 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         features,
         tool_profile,
         strip,
+        minisign_public_key: match &raw.minisign_public_key {
+            Some(key) => Some(
+                crate::sign::public_key(key)
+                    .map_err(|e| UsageError::new(format!("{where_}: minisign-public-key: {e:#}")))?
+                    .to_base64(),
+            ),
+            None => None,
+        },
+        installer_base_url: installer_base_url(raw.installer_base_url.as_deref(), owner, &where_)?,
     };
     config.check_archive_names(&where_)?;
     Ok(config)

@@ -38,6 +38,8 @@ pub enum Command {
     Size(Size),
     /// Give an existing Cargo project this tool: an xtask/ package, the `cargo xtask` alias, [profile.dist], [workspace.metadata.dist].
     Init(Init),
+    /// Make a minisign key pair for signing SHA256SUMS (minisign.key, minisign.pub).
+    Keygen(Keygen),
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +210,17 @@ pub struct Verify {
     /// The directory holding manifest.json (default: dist/ at the workspace root).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Check SHA256SUMS.minisig with this minisign public key (the `RW…` line or a .pub
+    /// file; default: `minisign-public-key` from the config).
+    #[arg(long, value_name = "KEY")]
+    pub public_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Keygen {
+    /// The directory to write minisign.key and minisign.pub into (default: the current one).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 impl Command {
@@ -223,6 +236,7 @@ impl Command {
             Command::Merge(args) => args.run(global),
             Command::Size(args) => args.run(global),
             Command::Init(args) => args.run(global),
+            Command::Keygen(args) => args.run(global),
         }
     }
 }

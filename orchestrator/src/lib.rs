@@ -83,6 +83,7 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod runner;
+pub mod sign;
 pub mod toolchain;
 pub mod tools;
 pub mod ui;

@@ -756,6 +756,8 @@ mod tests {
             smoke_expect: None,
             target_config: Default::default(),
             sccache: false,
+            minisign_public_key: None,
+            installer_base_url: None,
             accept_msvc_license: false,
             source_date_epoch: 1_700_000_000,
             features: Features::default(),

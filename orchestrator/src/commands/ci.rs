@@ -50,6 +50,13 @@ const DOWNLOAD_ARTIFACT: Action = Action {
     sha: "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
     tag: "v8.0.1",
 };
+// Checked 2026-11-26: `git rev-parse v4.1.0^{commit}` in a snapshot of the repository; a
+// composite action over actions/attest v4.1.0.
+const ATTEST_BUILD_PROVENANCE: Action = Action {
+    repo: "actions/attest-build-provenance",
+    sha: "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32",
+    tag: "v4.1.0",
+};
 const SCCACHE: Action = Action {
     repo: "mozilla-actions/sccache-action",
     sha: "7d986dd989559c6ecdb630a3fd2557667be217ad",
@@ -411,17 +418,41 @@ DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
         3,
         "- name: Merge and re-verify the parts
   shell: bash
+  env:
+    # Signs SHA256SUMS (SHA256SUMS.minisig) when the repository has this secret: the text
+    # of the minisign.key that `cargo xtask keygen` wrote. Only this step sees it.
+    DIST_MINISIGN_KEY: ${{ secrets.DIST_MINISIGN_KEY }}
   run: cargo xtask merge dist-parts/* --out dist",
     );
     y.uses("Upload dist", &UPLOAD_ARTIFACT);
     y.block(4, "with:\n  name: dist\n  path: dist\n  if-no-files-found: error");
     y.line(0, "");
 
+    // Sigstore-signed build provenance for every file SHA256SUMS lists, on a version tag;
+    // the only job with an OIDC token, and it checks nothing out.
+    y.block(
+        1,
+        "attest:
+  name: Attest the release files
+  needs: merge
+  if: startsWith(github.ref, 'refs/tags/v')
+  runs-on: ubuntu-latest
+  permissions:
+    id-token: write # the OIDC token Sigstore certifies the attestation with
+    attestations: write # stores the attestations in this repository
+  steps:",
+    );
+    y.uses("Download dist", &DOWNLOAD_ARTIFACT);
+    y.block(4, "with:\n  name: dist\n  path: dist");
+    y.uses("Attest every file SHA256SUMS lists", &ATTEST_BUILD_PROVENANCE);
+    y.block(4, "with:\n  subject-checksums: dist/SHA256SUMS");
+    y.line(0, "");
+
     // Only this job can write to the repository, and only on a version tag.
     y.job_header(
         "release",
         "Draft the GitHub release",
-        Some("merge"),
+        Some("[merge, attest]"),
         "ubuntu-latest",
         "write # gh release create uploads the files",
     );
@@ -490,7 +521,7 @@ mod tests {
     fn every_action_is_pinned_by_a_full_commit_with_its_tag() {
         let text = shape(true, true, true);
         let uses: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("uses: ")).collect();
-        assert_eq!(uses.len(), 12, "{text}");
+        assert_eq!(uses.len(), 14, "{text}");
         for line in uses {
             let (action, tag) = line
                 .split_once(" # v")
@@ -536,6 +567,13 @@ mod tests {
         );
         assert!(!text.contains("pull_request"), "no pull request trigger of any kind");
         assert!(release.contains("--draft"));
+        // Only the attest job gets an OIDC token, and it checks nothing out.
+        let attest = &text[text.find("\n  attest:").unwrap()..text.find("\n  release:").unwrap()];
+        assert_eq!(text.matches("id-token: write").count(), 1);
+        assert_eq!(text.matches("attestations: write").count(), 1);
+        assert!(attest.contains("id-token: write") && attest.contains("attestations: write"));
+        assert!(!attest.contains("contents:") && !attest.contains("actions/checkout"));
+        assert!(attest.contains("subject-checksums: dist/SHA256SUMS"));
     }
 
     #[test]

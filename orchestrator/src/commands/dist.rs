@@ -4,7 +4,7 @@ use crate::build::{self, Outcome};
 use crate::context::Context;
 use crate::flags::{self, Global};
 use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Format, Target};
-use crate::package::manifest::{self, Artifact, Asset, Failed, FailedStatus, FileCheck, Manifest};
+use crate::package::manifest::{self, Artifact, Asset, Failed, FailedStatus, FileCheck, IndexFile, Manifest};
 use crate::package::{self, Entry};
 use crate::plan::{self, Job, Plan};
 use crate::policy;
@@ -117,6 +117,8 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         &ctx.plan
     };
     build::check_provisions(plan, options.accept_msvc_license, options.no_provision)?;
+    // A wrong or unreadable signing key fails now, not after the builds.
+    let signing_key = crate::sign::key_from_env(config.minisign_public_key.as_deref())?;
     prepare_out_dir(&plan.out_dir)?;
     let progress = Progress::new();
     // Held until this process ends; the OS releases it even after kill -9.
@@ -226,7 +228,11 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
             }
         }
     }
-    let manifest = Manifest {
+    if !artifacts.is_empty() {
+        progress.say("writing the SBOMs");
+    }
+    write_sboms(ctx, &plan.out_dir, &mut artifacts)?;
+    let mut manifest = Manifest {
         format_version: manifest::FORMAT_VERSION,
         dist_version: env!("CARGO_PKG_VERSION").into(),
         app_name: plan.name.clone(),
@@ -236,10 +242,13 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         profile: plan.profile.clone(),
         artifacts,
         failed,
+        installers: Vec::new(),
     };
     // The index always describes exactly this run, even an empty one, so an old manifest
     // or SHA256SUMS never vouches for files this run did not make.
-    write_index(&plan.out_dir, &manifest)?;
+    write_release(&plan.out_dir, config, &mut manifest, signing_key.as_ref(), &|m| {
+        progress.say(m)
+    })?;
     for stale in remove_stale(&plan.out_dir, &config.archive_prefix(), &manifest, previous.as_ref())? {
         progress.say(&format!(
             "removed {}: not made by this run (its target failed or left the matrix)",
@@ -309,10 +318,8 @@ fn previous_manifest(out: &Path) -> Option<Manifest> {
 /// dropped target. Other files are left alone (`--out` may point at a directory with the
 /// user's own files).
 fn remove_stale(out: &Path, prefix: &str, manifest: &Manifest, previous: Option<&Manifest>) -> Result<Vec<PathBuf>> {
-    let current: Vec<&str> = manifest.artifacts.iter().map(|a| a.name.as_str()).collect();
-    let listed: Vec<&str> = previous
-        .map(|m| m.artifacts.iter().map(|a| a.name.as_str()).collect())
-        .unwrap_or_default();
+    let current = released_files(manifest);
+    let listed = previous.map(released_files).unwrap_or_default();
     let mut removed = Vec::new();
     for entry in std::fs::read_dir(out).with_context(|| format!("listing {}", out.display()))? {
         let path = entry.with_context(|| format!("listing {}", out.display()))?.path();
@@ -321,9 +328,10 @@ fn remove_stale(out: &Path, prefix: &str, manifest: &Manifest, previous: Option<
         let ours = listed.contains(&archive)
             || (!prefix.is_empty()
                 && archive.starts_with(prefix)
-                && ArchiveFormat::ALL
-                    .iter()
-                    .any(|f| archive.ends_with(&format!(".{}", f.extension()))));
+                && (archive.ends_with(".cdx.json")
+                    || ArchiveFormat::ALL
+                        .iter()
+                        .any(|f| archive.ends_with(&format!(".{}", f.extension())))));
         if ours && !current.contains(&archive) && path.is_file() {
             std::fs::remove_file(&path).with_context(|| format!("removing the stale {}", path.display()))?;
             removed.push(path);
@@ -683,6 +691,7 @@ fn finish_job(
         smoke,
         input_sha256,
         assets,
+        sbom: None,
     };
     Ok((artifact, reused))
 }
@@ -754,14 +763,134 @@ impl std::fmt::Display for VerifyFailed {
 
 impl std::error::Error for VerifyFailed {}
 
-/// SHA256SUMS, the .sha256 files and manifest.json for exactly this run's archives.
+/// The files a manifest vouches for: archives, SBOMs and install scripts.
+fn released_files(manifest: &Manifest) -> Vec<&str> {
+    let sboms = manifest.artifacts.iter().filter_map(|a| a.sbom.as_ref());
+    manifest
+        .artifacts
+        .iter()
+        .map(|a| a.name.as_str())
+        .chain(sboms.chain(&manifest.installers).map(|f| f.name.as_str()))
+        .collect()
+}
+
+/// Writes each artifact's CycloneDX SBOM beside its archive, from its target's dependency
+/// graph (resolved again here with the target's features: `dist` does not keep the graphs
+/// the config read) and the workspace's Cargo.lock.
+pub fn write_sboms(ctx: &Context, out: &Path, artifacts: &mut [Artifact]) -> Result<()> {
+    let config = &ctx.config;
+    let manifest_path = ctx
+        .manifest_path
+        .clone()
+        .unwrap_or_else(|| config.manifest_path.clone());
+    let lock_path = config.workspace_root.join("Cargo.lock");
+    let lock = package::sbom::lock_checksums(&std::fs::read_to_string(&lock_path).unwrap_or_default());
+    for artifact in artifacts {
+        let Some(target) = artifact.target_triples.first() else {
+            continue;
+        };
+        let graphs = crate::deps::load(
+            &ctx.runner,
+            &ctx.toolchain.query_cmd("cargo"),
+            &manifest_path,
+            &[target.triple().to_string()],
+            &config.bins,
+            &config.features_for(target).cargo_flags(),
+        )
+        .with_context(|| format!("resolving the dependency graph of {target} for its SBOM"))?;
+        let subject = package::sbom::Subject {
+            app_name: &config.name,
+            app_version: &config.version,
+            target: target.triple(),
+            archive: &artifact.name,
+            archive_sha256: artifact.sha256().unwrap_or_default(),
+            commit: &config.commit,
+            source_date_epoch: config.source_date_epoch,
+            bins: &config.bins,
+        };
+        let bom = package::sbom::bom(&graphs[0], &subject, &lock, env!("CARGO_PKG_VERSION"))?;
+        let name = package::sbom::file_name(&artifact.name, artifact.format.extension());
+        package::sbom::write(&out.join(&name), &bom).map_err(|e| anyhow::Error::new(OutputFailed(format!("{e:#}"))))?;
+        artifact.sbom = Some(IndexFile::hash(out, &name)?);
+    }
+    Ok(())
+}
+
+/// Everything beside the archives: the install scripts (listed in the manifest), SHA256SUMS,
+/// the .sha256 files, manifest.json, REPORT.md, and the signature of SHA256SUMS when a
+/// signing key is given. Without one, a signature that no longer matches is removed rather
+/// than left to vouch for other checksums.
+pub fn write_release(
+    out: &Path,
+    config: &crate::config::Config,
+    manifest: &mut Manifest,
+    key: Option<&crate::sign::SigningKey>,
+    say: &dyn Fn(&str),
+) -> Result<()> {
+    let settings = package::installer::Settings {
+        base_url: config.installer_base_url.as_deref(),
+        public_key: config.minisign_public_key.as_deref(),
+    };
+    manifest.installers.clear();
+    for (name, text) in [
+        (package::installer::SH, package::installer::sh(manifest, &settings)?),
+        (package::installer::PS1, package::installer::ps1(manifest, &settings)?),
+    ] {
+        if let Some(text) = text {
+            package::write_if_changed(&out.join(name), text.as_bytes())?;
+            manifest.installers.push(IndexFile::hash(out, name)?);
+        }
+    }
+    let sums_before = std::fs::read(out.join("SHA256SUMS")).ok();
+    write_index(out, manifest)?;
+    let sig = out.join(crate::sign::SIGNATURE_FILE);
+    let release = format!("{} {}", manifest.app_name, manifest.app_version);
+    match (key, &config.minisign_public_key) {
+        (Some(key), _) => crate::sign::sign_sums(out, key, &release)?,
+        (None, Some(public)) => {
+            if crate::sign::verify_sums(out, public).is_err() {
+                remove_if_present(&sig)?;
+                say(&format!(
+                    "warning: SHA256SUMS is not signed: set ${} (the secret key's text) or ${} (its path) to sign it with the key of minisign-public-key",
+                    crate::sign::KEY_ENV,
+                    crate::sign::KEY_FILE_ENV
+                ));
+            }
+        }
+        (None, None) => {
+            if sums_before != std::fs::read(out.join("SHA256SUMS")).ok() {
+                remove_if_present(&sig)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing the stale {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// SHA256SUMS, the .sha256 files and manifest.json for exactly this run's archives (and
+/// its SBOMs and install scripts, in SHA256SUMS).
 pub fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
     let sums: Vec<(String, String)> = manifest
         .artifacts
         .iter()
         .map(|a| (a.name.clone(), a.checksums["sha256"].clone()))
         .collect();
-    package::write_checksums(out, &sums)?;
+    let others: Vec<(String, String)> = manifest
+        .artifacts
+        .iter()
+        .filter_map(|a| a.sbom.as_ref())
+        .chain(&manifest.installers)
+        .map(|f| (f.name.clone(), f.sha256.clone()))
+        .collect();
+    package::write_checksums(out, &sums, &others)?;
     let json = serde_json::to_string_pretty(manifest).context("serialising the manifest")?;
     package::write_if_changed(&out.join("manifest.json"), format!("{json}\n").as_bytes())?;
     package::write_if_changed(&out.join("REPORT.md"), report::release_notes(manifest).as_bytes())

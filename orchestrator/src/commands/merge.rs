@@ -65,14 +65,17 @@ pub fn merge(ctx: &Context, part_dirs: &[PathBuf]) -> Result<Manifest> {
         .map(|dir| read_part(dir))
         .collect::<Result<Vec<Part>>>()?;
     refuse_out_in_parts(&config.out_dir, &parts)?;
-    let manifest = combine(&parts, &expected)?;
+    let mut manifest = combine(&parts, &expected)?;
+    let signing_key = crate::sign::key_from_env(config.minisign_public_key.as_deref())?;
     dist::prepare_out_dir(&config.out_dir)?;
     // The same lock as `dist`: a merge never interleaves with a run writing the same place.
     let _lock = dist::lock_out_dir(&config.out_dir, false, &crate::ui::Progress::new())?;
     for (part, artifact) in sources(&parts, &manifest) {
         copy_verified(&part.dir, &config.out_dir, artifact)?;
     }
-    dist::write_index(&config.out_dir, &manifest)?;
+    dist::write_release(&config.out_dir, config, &mut manifest, signing_key.as_ref(), &|m| {
+        eprintln!("{m}")
+    })?;
     Ok(manifest)
 }
 
@@ -302,7 +305,23 @@ fn copy_verified(from: &Path, out: &Path, artifact: &Artifact) -> Result<()> {
         std::io::copy(&mut file, w).with_context(|| format!("copying {} to {}", source.display(), dest.display()))?;
         Ok(())
     })?;
-    verify(&dest, artifact, &artifact.target_triples[0])
+    verify(&dest, artifact, &artifact.target_triples[0])?;
+    // The SBOM travels with its archive, checked against the part's manifest the same way.
+    if let Some(sbom) = &artifact.sbom {
+        check_file_name(from, &sbom.name)?;
+        let (source, dest) = (from.join(&sbom.name), out.join(&sbom.name));
+        let bytes = std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
+        package::write_if_changed(&dest, &bytes)?;
+        let actual = package::sha256_file(&dest)?;
+        if actual != sbom.sha256 {
+            bail!(
+                "{} has sha256 {actual}, but its part's manifest records {}: the part was altered after it was built; rerun its build job",
+                source.display(),
+                sbom.sha256
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -347,6 +366,7 @@ mod tests {
                     checksums: BTreeMap::from([("sha256".into(), package::sha256_file(&dir.join(&name)).unwrap())]),
                     smoke: SmokeStatus::NoRunner,
                     input_sha256: "0".repeat(64),
+                    sbom: None,
                     assets: Vec::new(),
                 }
             })
@@ -361,6 +381,7 @@ mod tests {
             profile: "dist".into(),
             artifacts,
             failed: Vec::new(),
+            installers: Vec::new(),
         };
         std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
         read_part(&dir).unwrap()

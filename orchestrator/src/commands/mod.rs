@@ -5,6 +5,7 @@ pub mod ci;
 pub mod dist;
 pub mod doctor;
 pub mod init;
+pub mod keygen;
 pub mod merge;
 pub mod plan;
 pub mod size;

@@ -234,6 +234,7 @@ fn verify_manifest(
     out_dir: &Path,
     settings: &VerifySettings,
     target: Option<&Target>,
+    public_key: Option<&str>,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let path = out_dir.join("manifest.json");
@@ -287,8 +288,54 @@ fn verify_manifest(
                 format!("{e}: the archive the manifest lists is missing"),
             )),
         }
+        if let Some(sbom) = &artifact.sbom {
+            check_listed(out_dir, sbom, "sbom", artifact.target_triples.first(), rows);
+        }
+    }
+    for installer in &manifest.installers {
+        check_listed(out_dir, installer, "installer", None, rows);
+    }
+    if let Some(public) = public_key {
+        let file = out_dir.join(crate::sign::SIGNATURE_FILE).display().to_string();
+        rows.push(match crate::sign::verify_sums(out_dir, public) {
+            Ok(()) => Row {
+                file,
+                target: None,
+                target_guessed: false,
+                inspection: None,
+                failures: Vec::new(),
+            },
+            Err(e) => Row::broken(file, None, "signature", format!("{e:#}")),
+        });
     }
     Ok(())
+}
+
+/// A file beside the archives that the manifest lists (an SBOM, an install script): a
+/// plain name, present, with the recorded SHA-256; a row only when it is not.
+fn check_listed(
+    out_dir: &Path,
+    listed: &crate::package::manifest::IndexFile,
+    rule: &'static str,
+    target: Option<&Target>,
+    rows: &mut Vec<Row>,
+) {
+    let path = out_dir.join(&listed.name);
+    let shown = path.display().to_string();
+    let problem = match package::names::check_archive_name(&listed.name) {
+        Err(e) => Some(format!("{e:#}: the manifest was edited")),
+        Ok(()) => match package::sha256_file(&path) {
+            Err(e) => Some(format!("{e:#}: the file the manifest lists is missing")),
+            Ok(actual) if actual != listed.sha256 => Some(format!(
+                "sha256 is {actual}, the manifest says {}: the file changed after dist wrote it",
+                listed.sha256
+            )),
+            Ok(_) => None,
+        },
+    };
+    if let Some(why) = problem {
+        rows.push(Row::broken(shown, target.cloned(), rule, why));
+    }
 }
 
 impl flags::Verify {
@@ -297,6 +344,7 @@ impl flags::Verify {
             paths: self.paths,
             target: self.target,
             out_dir: self.out,
+            public_key: self.public_key,
         };
         let rows = verify(&global.runner(), global.manifest_path.as_deref(), &options)?;
         print_verify(&rows, global.json);
@@ -318,6 +366,9 @@ pub struct VerifyOptions {
     pub target: Option<String>,
     /// The directory holding manifest.json (default: dist/ at the workspace root).
     pub out_dir: Option<PathBuf>,
+    /// The minisign public key SHA256SUMS.minisig must verify with (default: the config's
+    /// `minisign-public-key`; neither: the signature is not checked).
+    pub public_key: Option<String>,
 }
 
 /// Checks binaries and archives against their targets' rules, with the settings of the
@@ -376,13 +427,28 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
             (None, Some(meta)) => meta.workspace_root.join("dist").into_std_path_buf(),
             (None, None) => PathBuf::from("dist"),
         };
-        verify_manifest(&out_dir, &settings, target.as_ref(), &mut rows)?;
+        let public_key = match &args.public_key {
+            Some(key) => Some(public_key_arg(key)?),
+            None => settings.minisign_public_key.clone(),
+        };
+        verify_manifest(&out_dir, &settings, target.as_ref(), public_key.as_deref(), &mut rows)?;
     } else {
         for path in &args.paths {
             verify_path(path, target.as_ref(), &settings, &mut rows)?;
         }
     }
     Ok(rows)
+}
+
+/// `--public-key`: the `RW…` line, or the path of a minisign.pub file.
+fn public_key_arg(text: &str) -> Result<String> {
+    let from_file = Path::new(text)
+        .is_file()
+        .then(|| std::fs::read_to_string(text))
+        .transpose()?;
+    let key = crate::sign::public_key(from_file.as_deref().unwrap_or(text))
+        .map_err(|e| UsageError::new(format!("--public-key: {e:#}")))?;
+    Ok(key.to_base64())
 }
 
 /// The results of `verify`: one row per binary, PASS or FAIL with every broken rule.

@@ -27,6 +27,28 @@ pub struct Manifest {
     /// target succeeded (so a successful run's manifest keeps its bytes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<Failed>,
+    /// The install scripts (install.sh, install.ps1) written for these archives; absent in
+    /// a run without archives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub installers: Vec<IndexFile>,
+}
+
+/// A file of the release beside the archives (an SBOM, an install script): its name in the
+/// output directory and its SHA-256, which SHA256SUMS lists too.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IndexFile {
+    pub name: String,
+    pub sha256: String,
+}
+
+impl IndexFile {
+    /// The file `name` in `dir`, hashed now.
+    pub fn hash(dir: &std::path::Path, name: &str) -> anyhow::Result<IndexFile> {
+        Ok(IndexFile {
+            name: name.to_string(),
+            sha256: crate::package::sha256_file(&dir.join(name))?,
+        })
+    }
 }
 
 /// A target of the run that left no archive.
@@ -82,6 +104,10 @@ pub struct Artifact {
     /// name, mode and content hash: a later run with the same value reuses the archive.
     pub input_sha256: String,
     pub assets: Vec<Asset>,
+    /// The CycloneDX SBOM beside the archive (`<archive stem>.cdx.json`): the Rust packages
+    /// and the C libraries in its binaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<IndexFile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -10,9 +10,11 @@
 //! the dev profile — or have no level above zstd's 1); sha2 hashes.
 
 mod compress;
+pub mod installer;
 pub mod manifest;
 pub mod names;
 pub mod read;
+pub mod sbom;
 mod tar;
 mod zip;
 
@@ -195,8 +197,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// Writes `SHA256SUMS` (the format `sha256sum -c` reads) for `(file name, sha256)` pairs,
-/// and a `<archive>.sha256` beside each archive, as cargo-dist does.
-pub fn write_checksums(out_dir: &Path, sums: &[(String, String)]) -> Result<()> {
+/// and a `<archive>.sha256` beside each archive, as cargo-dist does; `others` (SBOMs,
+/// install scripts) are listed in SHA256SUMS only.
+pub fn write_checksums(out_dir: &Path, sums: &[(String, String)], others: &[(String, String)]) -> Result<()> {
     let mut sorted = sums.to_vec();
     sorted.sort();
     for (name, sha) in &sorted {
@@ -205,6 +208,8 @@ pub fn write_checksums(out_dir: &Path, sums: &[(String, String)]) -> Result<()> 
             format!("{sha}  {name}\n").as_bytes(),
         )?;
     }
+    sorted.extend(others.iter().cloned());
+    sorted.sort();
     let all: String = sorted.iter().map(|(name, sha)| format!("{sha}  {name}\n")).collect();
     write_if_changed(&out_dir.join("SHA256SUMS"), all.as_bytes())
 }
@@ -421,7 +426,7 @@ mod tests {
         std::fs::write(dir.path().join("x.tar.gz"), b"abc").unwrap();
         let sha = sha256_file(&dir.path().join("x.tar.gz")).unwrap();
         assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        write_checksums(dir.path(), &[("x.tar.gz".into(), sha.clone())]).unwrap();
+        write_checksums(dir.path(), &[("x.tar.gz".into(), sha.clone())], &[]).unwrap();
         let sums = std::fs::read_to_string(dir.path().join("SHA256SUMS")).unwrap();
         assert_eq!(sums, format!("{sha}  x.tar.gz\n"));
         assert!(dir.path().join("x.tar.gz.sha256").is_file());

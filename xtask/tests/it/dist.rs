@@ -60,7 +60,13 @@ fn dist_packs_a_verified_static_binary_that_runs() {
     // SHA256SUMS in the `sha256sum -c` format, and the manifest agrees with it.
     let sha = sha256(&archive);
     let sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).unwrap();
-    assert_eq!(sums, format!("{sha}  {top}.tar.gz\n"));
+    // The archive, its SBOM and the install script, each with its SHA-256.
+    let sbom = sha256(&out.path().join(format!("{top}.cdx.json")));
+    let installer = sha256(&out.path().join("install.sh"));
+    assert_eq!(
+        sums,
+        format!("{sbom}  {top}.cdx.json\n{sha}  {top}.tar.gz\n{installer}  install.sh\n")
+    );
     check_sums(out.path());
     let artifact = &manifest["artifacts"][0];
     assert_eq!(artifact["checksums"]["sha256"], sha);

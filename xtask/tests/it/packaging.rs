@@ -114,21 +114,26 @@ fn every_format_is_packed_readable_and_byte_identical_across_runs() {
         assert_eq!(bytes, fs::read(b.join(&name)).unwrap(), "{format}: two runs differ");
 
         // Only this run's files: the previous format's archive was removed as stale.
+        let sbom = format!("tool-1.2.3-{TARGET}.cdx.json");
         assert_eq!(
             listing(&a),
             [
                 ".lock",
                 "REPORT.md",
                 "SHA256SUMS",
+                "install.sh",
                 "manifest.json",
+                sbom.as_str(),
                 name.as_str(),
                 &format!("{name}.sha256")
             ],
             "{format}"
         );
         let sums = fs::read_to_string(a.join("SHA256SUMS")).unwrap();
-        assert_eq!(sums, format!("{}  {name}\n", sha256sum(&a.join(&name))));
-        assert_eq!(fs::read_to_string(a.join(format!("{name}.sha256"))).unwrap(), sums);
+        let line = format!("{}  {name}\n", sha256sum(&a.join(&name)));
+        assert!(sums.contains(&line), "{sums}");
+        assert_eq!(sums.lines().count(), 3, "the archive, its SBOM, install.sh: {sums}");
+        assert_eq!(fs::read_to_string(a.join(format!("{name}.sha256"))).unwrap(), line);
         check_sums(&a);
 
         let list = system_listing(&a.join(&name));
@@ -247,8 +252,10 @@ fn a_rerun_reuses_unchanged_archives_and_repacks_changed_ones() {
             ".lock",
             "REPORT.md",
             "SHA256SUMS",
+            "install.sh",
             "manifest.json",
             "notes.txt",
+            &format!("tool-1.2.3-{TARGET}.cdx.json"),
             name.as_str(),
             &format!("{name}.sha256")
         ]

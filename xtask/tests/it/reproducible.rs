@@ -29,6 +29,10 @@ fn every_matrix_archive_is_identical_from_two_checkouts() {
     clone(repo_root(), &a);
     clone(repo_root(), &b);
     let (sums_a, sums_b) = (dist(&a), dist(&b));
-    assert_eq!(sums_a.lines().count(), 5, "{sums_a}");
+    let archives = sums_a
+        .lines()
+        .filter(|l| !l.ends_with(".cdx.json") && !l.contains("  install."))
+        .count();
+    assert_eq!(archives, 5, "{sums_a}");
     assert_eq!(sums_a, sums_b, "the two checkouts packed different archives");
 }

@@ -117,9 +117,12 @@ fn merged_parts_are_byte_identical_to_one_run() {
         [
             "REPORT.md",
             "SHA256SUMS",
+            "install.sh",
             "manifest.json",
+            "tool-v0.3.0-aarch64-unknown-linux-musl.cdx.json",
             "tool-v0.3.0-aarch64-unknown-linux-musl.tar.gz",
             "tool-v0.3.0-aarch64-unknown-linux-musl.tar.gz.sha256",
+            "tool-v0.3.0-x86_64-unknown-linux-musl.cdx.json",
             "tool-v0.3.0-x86_64-unknown-linux-musl.tar.gz",
             "tool-v0.3.0-x86_64-unknown-linux-musl.tar.gz.sha256",
         ]
