@@ -23,6 +23,8 @@ struct RawDist {
     smoke_expect: Option<String>,
     /// The generated CI workflow wraps rustc in sccache.
     sccache: Option<bool>,
+    /// Embed each binary's dependency list with cargo-auditable (default: on).
+    auditable: Option<bool>,
     /// The project accepts Microsoft's licence for the MSVC CRT and Windows SDK libraries
     /// its windows-msvc builds link against (as --accept-msvc-license does for one run).
     accept_msvc_license: Option<bool>,
@@ -413,6 +415,8 @@ pub struct Config {
     pub target_config: BTreeMap<Target, TargetConfig>,
     /// Whether the generated CI workflow caches compilation with sccache.
     pub sccache: bool,
+    /// Whether the binaries carry their dependency list (cargo-auditable's `.dep-v0`).
+    pub auditable: bool,
     /// `accept-msvc-license = true` in the config.
     pub accept_msvc_license: bool,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
@@ -749,6 +753,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         smoke_expect: raw.smoke_expect,
         target_config,
         sccache: raw.sccache.unwrap_or(false),
+        auditable: raw.auditable.unwrap_or(true),
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
         source_date_epoch: 0,
         features,
