@@ -792,6 +792,7 @@ mod tests {
             target_config: Default::default(),
             sccache: false,
             auditable: false,
+            dirty: false,
             accept_msvc_license: false,
             source_date_epoch: 1_700_000_000,
             features: Features::default(),

@@ -204,7 +204,10 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     let mut failed = Vec::new();
     for (job, line) in plan.jobs.iter().zip(&lines) {
         match results.remove(&job.target) {
-            Some(Ok(artifact)) => artifacts.push(artifact),
+            Some(Ok(mut artifact)) => {
+                artifact.build = Some(crate::provenance::build_record(ctx, plan, job));
+                artifacts.push(artifact);
+            }
             Some(Err((err, build_failed))) => {
                 let log = &plan.builds[job.build].log;
                 failed.push(Failed {
@@ -226,6 +229,12 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
             }
         }
     }
+    let built: Vec<&Job> = plan
+        .jobs
+        .iter()
+        .filter(|j| artifacts.iter().any(|a| a.target_triples.contains(&j.target)))
+        .collect();
+    let provenance = crate::provenance::collect(ctx, plan, &built)?;
     let manifest = Manifest {
         format_version: manifest::FORMAT_VERSION,
         dist_version: env!("CARGO_PKG_VERSION").into(),
@@ -236,6 +245,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         profile: plan.profile.clone(),
         artifacts,
         failed,
+        provenance: Some(provenance),
     };
     // The index always describes exactly this run, even an empty one, so an old manifest
     // or SHA256SUMS never vouches for files this run did not make.
@@ -683,6 +693,7 @@ fn finish_job(
         smoke,
         input_sha256,
         assets,
+        build: None,
     };
     Ok((artifact, reused))
 }

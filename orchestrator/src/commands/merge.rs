@@ -361,6 +361,7 @@ mod tests {
             profile: "dist".into(),
             artifacts,
             failed: Vec::new(),
+            provenance: None,
         };
         std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
         read_part(&dir).unwrap()

@@ -4,6 +4,7 @@
 
 use crate::config::{self, VerifySettings};
 use crate::flags::{self, Global};
+use crate::inspect::deplist::{self, DepPackage};
 use crate::inspect::{self, Inspection};
 use crate::model::{ArchiveFormat, Format, Target};
 use crate::package;
@@ -26,6 +27,9 @@ pub struct Row {
     /// The target came from the file itself, not from --target or the manifest.
     pub target_guessed: bool,
     pub inspection: Option<Inspection>,
+    /// The dependency list the binary carries (cargo-auditable's `.dep-v0`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<Vec<DepPackage>>,
     pub failures: Vec<Failure>,
 }
 
@@ -40,6 +44,7 @@ impl Row {
             target,
             target_guessed: false,
             inspection: None,
+            dependencies: None,
             failures: vec![Failure { rule, message }],
         }
     }
@@ -97,12 +102,23 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
         },
     };
     let policy = Policy::new(&target, settings.per_target.get(&target), settings.strip);
-    let failures = check(&found, &target, &policy);
+    let mut failures = check(&found, &target, &policy);
+    let dependencies = match deplist::dependency_list(bytes) {
+        Ok(list) => list,
+        Err(message) => {
+            failures.push(Failure {
+                rule: "dependencies",
+                message,
+            });
+            None
+        }
+    };
     Row {
         file,
         target: Some(target),
         target_guessed: guessed,
         inspection: Some(found),
+        dependencies,
         failures,
     }
 }
