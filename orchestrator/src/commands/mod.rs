@@ -7,5 +7,6 @@ pub mod doctor;
 pub mod init;
 pub mod merge;
 pub mod plan;
+pub mod rebuild_check;
 pub mod size;
 pub mod verify;
