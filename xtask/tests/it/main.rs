@@ -28,5 +28,6 @@ mod provision;
 mod reproducible;
 mod settings;
 mod split;
+mod supply_chain;
 mod verify;
 mod wheels;
