@@ -151,7 +151,7 @@ pub fn rebuild_check(runner: &Runner, manifest_path: Option<&Path>, dist_dir: Op
         all_features: same_features && first.all_features,
         no_default_features: same_features && first.no_default_features,
     };
-    let ctx = Context::load(runner.clone(), Some(&checkout.join(relative)), overrides)?;
+    let ctx = Context::load(*runner, Some(&checkout.join(relative)), overrides)?;
     let run = dist(
         &ctx,
         &DistOptions {
@@ -213,7 +213,7 @@ pub fn first_difference(original: &Path, rebuilt: &Path) -> Option<String> {
     };
     for i in 0..ours.len().max(theirs.len()) {
         match (ours.get(i), theirs.get(i)) {
-            (Some((p, x)), Some((q, y))) if p != q => {
+            (Some((p, _)), Some((q, _))) if p != q => {
                 return Some(format!("entry {i} is {p} in the original, {q} in the rebuild"))
             }
             (Some((p, x)), Some((_, y))) if x != y => {
