@@ -154,6 +154,8 @@ pub fn collect(ctx: &Context, plan: &Plan, built: &[&Job]) -> Result<Provenance>
             origin: "PATH".into(),
         });
     }
+    // By name: a merge of parts lists the same tools in the same order as one run.
+    tools.sort_by(|a, b| (&a.tool, &a.origin).cmp(&(&b.tool, &b.origin)));
     let apple = built.iter().any(|j| j.target.family() == Family::AppleDarwin);
     let apple_sdk = apple.then(|| match &ctx.host.sdkroot {
         Some(sdk) => format!(

@@ -254,6 +254,9 @@ fn merged_provenance(parts: &[Part]) -> Option<crate::package::manifest::Provena
                 merged.tools.push(tool.clone());
             }
         }
+        merged
+            .tools
+            .sort_by(|a, b| (&a.tool, &a.origin).cmp(&(&b.tool, &b.origin)));
         merged.dirty |= other.dirty;
         if merged.apple_sdk.is_none() {
             merged.apple_sdk = other.apple_sdk.clone();

@@ -42,7 +42,7 @@ pub struct Provenance {
     pub rustc: String,
     /// `cargo -V`.
     pub cargo: String,
-    /// Every other tool the run used, in the order it used them.
+    /// Every other tool the run used, sorted by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolVersion>,
     /// What the Apple targets linked against (zig's bundled libSystem stubs, or an SDK).
