@@ -103,17 +103,22 @@ pub fn rebuild_check(runner: &Runner, manifest_path: Option<&Path>, dist_dir: Op
             path.display()
         )));
     }
-    // Inside the workspace's parent's temp dir: removed on every way out.
+    // The repository may hold the workspace in a subdirectory: clone the whole of it.
+    let top = runner
+        .query(&Cmd::new("git").args(["rev-parse", "--show-toplevel"]).cwd(&root))
+        .map_err(|e| UsageError::new(format!("{} is not in a git repository: {e:#}", root.display())))?;
+    let top = PathBuf::from(top.trim());
+    // Removed on every way out.
     let temp = TempDir::new()?;
     let checkout = temp.0.join("src");
     let git = |args: &[&str]| Cmd::new("git").args(args.iter().copied());
     runner
         .run_to_stderr(
             &git(&["clone", "--quiet", "--no-checkout"])
-                .arg(path_arg(&root)?)
+                .arg(path_arg(&top)?)
                 .arg(path_arg(&checkout)?),
         )
-        .with_context(|| format!("cloning {} into {}", root.display(), checkout.display()))?;
+        .with_context(|| format!("cloning {} into {}", top.display(), checkout.display()))?;
     runner
         .run_to_stderr(&git(&["checkout", "--quiet", "--detach", &manifest.commit]).cwd(&checkout))
         .with_context(|| {
@@ -123,14 +128,20 @@ pub fn rebuild_check(runner: &Runner, manifest_path: Option<&Path>, dist_dir: Op
                 root.display()
             )
         })?;
-    // The workspace's Cargo.toml at the same place inside the checkout.
-    let relative = match &manifest_path {
-        Some(m) => m
-            .strip_prefix(&root)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| "Cargo.toml".into()),
-        None => PathBuf::from("Cargo.toml"),
-    };
+    // The workspace's Cargo.toml at the same place inside the checkout (git's top level
+    // is canonical, so the manifest's path is made canonical too).
+    let manifest_file = manifest_path.unwrap_or_else(|| root.join("Cargo.toml"));
+    let manifest_file = manifest_file.canonicalize().unwrap_or(manifest_file);
+    let relative = manifest_file
+        .strip_prefix(&top)
+        .map(Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "{} is not inside the repository {}",
+                manifest_file.display(),
+                top.display()
+            )
+        })?;
     let out = temp.0.join("dist");
     let first = &manifest.artifacts[0].features;
     let same_features = manifest.artifacts.iter().all(|a| &a.features == first);
