@@ -177,6 +177,14 @@ mod tests {
         assert!(dependency_list(&fat).is_err());
     }
 
+    /// The fuzz corpus of malformed binaries (fuzz/regression/inspect) reads without a panic.
+    #[test]
+    fn the_inspect_fuzz_corpus_never_panics_the_reader() {
+        super::super::tests::replay_corpus("inspect", |bytes| {
+            let _ = dependency_list(bytes);
+        });
+    }
+
     #[test]
     fn binaries_without_the_section_have_none_and_cut_ones_never_panic() {
         for name in ["hello-x86_64-linux-musl", "hello-pdb.exe", "hello-aarch64-macos"] {
