@@ -10,4 +10,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         // What is inspected goes into manifest.json: it must always serialise.
         serde_json::to_string(&found).expect("an inspection serialises");
     }
+    // `verify` reads every binary's dependency list (`.dep-v0`) from the same bytes.
+    let _ = inspect::deplist::dependency_list(data);
 });

@@ -23,6 +23,8 @@ struct RawDist {
     smoke_expect: Option<String>,
     /// The generated CI workflow wraps rustc in sccache.
     sccache: Option<bool>,
+    /// Embed each binary's dependency list with cargo-auditable (default: on).
+    auditable: Option<bool>,
     /// The project accepts Microsoft's licence for the MSVC CRT and Windows SDK libraries
     /// its windows-msvc builds link against (as --accept-msvc-license does for one run).
     accept_msvc_license: Option<bool>,
@@ -250,6 +252,53 @@ pub enum Strip {
 /// cargo lets one override the other. An undefined profile strips nothing (config.rs
 /// refuses it before a build; `verify` may meet one in an old manifest).
 pub fn profile_strip(root: &Path, profile: &str) -> Result<Strip> {
+    match profile_lookup(root, profile, "strip")? {
+        None => Ok(Strip::None),
+        Some((where_, value)) => match value {
+            StripValue::Bool(true) => Ok(Strip::Symbols),
+            StripValue::Bool(false) => Ok(Strip::None),
+            StripValue::Text(t) => match t.as_str() {
+                "true" | "symbols" => Ok(Strip::Symbols),
+                "false" | "none" => Ok(Strip::None),
+                "debuginfo" => Ok(Strip::DebugInfo),
+                _ => Err(UsageError::new(format!(
+                    "{where_}: strip = \"{t}\" is not a setting cargo knows: write true, false, \"symbols\", \"debuginfo\" or \"none\""
+                ))),
+            },
+            StripValue::Other(t) => Err(UsageError::new(format!(
+                "{where_}: strip = {t} is not a setting cargo knows: write true, false, \"symbols\", \"debuginfo\" or \"none\""
+            ))),
+        },
+    }
+}
+
+/// The profile settings that shape the code, as cargo resolves them for `profile` (see
+/// [`profile_strip`] for the order of sources); a key set nowhere is cargo's default for
+/// the built-in profile the chain ends in, written "default".
+pub fn profile_settings(root: &Path, profile: &str) -> Result<BTreeMap<String, String>> {
+    let mut settings = BTreeMap::new();
+    for key in [
+        "opt-level",
+        "lto",
+        "codegen-units",
+        "strip",
+        "panic",
+        "debug",
+        "overflow-checks",
+        "debug-assertions",
+    ] {
+        let value = match profile_lookup(root, profile, key)? {
+            None => "default".to_string(),
+            Some((_, StripValue::Bool(b))) => b.to_string(),
+            Some((_, StripValue::Text(t) | StripValue::Other(t))) => t,
+        };
+        settings.insert(key.to_string(), value);
+    }
+    Ok(settings)
+}
+
+/// `key` of `profile` or of the profiles it inherits from: where it was set and its value.
+fn profile_lookup(root: &Path, profile: &str, key_wanted: &str) -> Result<Option<(String, StripValue)>> {
     let mut files: Vec<PathBuf> = Vec::new();
     for dir in root.ancestors() {
         files.push(dir.join(".cargo/config.toml"));
@@ -292,22 +341,8 @@ pub fn profile_strip(root: &Path, profile: &str) -> Result<Strip> {
     let mut name = profile.to_string();
     let mut seen = Vec::new();
     loop {
-        if let Some((where_, value)) = lookup(&name, "strip") {
-            return match value {
-                StripValue::Bool(true) => Ok(Strip::Symbols),
-                StripValue::Bool(false) => Ok(Strip::None),
-                StripValue::Text(t) => match t.as_str() {
-                    "true" | "symbols" => Ok(Strip::Symbols),
-                    "false" | "none" => Ok(Strip::None),
-                    "debuginfo" => Ok(Strip::DebugInfo),
-                    _ => Err(UsageError::new(format!(
-                        "{where_}: strip = \"{t}\" is not a setting cargo knows: write true, false, \"symbols\", \"debuginfo\" or \"none\""
-                    ))),
-                },
-                StripValue::Other(t) => Err(UsageError::new(format!(
-                    "{where_}: strip = {t} is not a setting cargo knows: write true, false, \"symbols\", \"debuginfo\" or \"none\""
-                ))),
-            };
+        if let Some(found) = lookup(&name, key_wanted) {
+            return Ok(Some(found));
         }
         seen.push(name.clone());
         let parent = match lookup(&name, "inherits") {
@@ -318,7 +353,7 @@ pub fn profile_strip(root: &Path, profile: &str) -> Result<Strip> {
             None => match name.as_str() {
                 "bench" => "release".to_string(),
                 "test" => "dev".to_string(),
-                _ => return Ok(Strip::None),
+                _ => return Ok(None),
             },
         };
         if seen.contains(&parent) {
@@ -423,6 +458,11 @@ pub struct Config {
     pub target_config: BTreeMap<Target, TargetConfig>,
     /// Whether the generated CI workflow caches compilation with sccache.
     pub sccache: bool,
+    /// Whether the binaries carry their dependency list (cargo-auditable's `.dep-v0`).
+    pub auditable: bool,
+    /// Tracked files differ from `commit` (`git status`): the manifest says so, and the
+    /// archives cannot be rebuilt from the commit alone.
+    pub dirty: bool,
     /// `accept-msvc-license = true` in the config.
     pub accept_msvc_license: bool,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
@@ -542,6 +582,15 @@ pub fn commit(runner: &Runner, workspace_root: &Path) -> (Option<String>, Option
     (sha1, None)
 }
 
+/// Whether tracked files differ from HEAD (untracked files are not built unless named,
+/// and a build's own output is usually ignored); false outside git.
+fn dirty(runner: &Runner, workspace_root: &Path) -> bool {
+    let cmd = Cmd::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .cwd(workspace_root);
+    runner.query(&cmd).is_ok_and(|out| !out.trim().is_empty())
+}
+
 /// SOURCE_DATE_EPOCH (the reproducible-builds convention) wins over the commit time; None
 /// when there is neither.
 fn source_date_epoch(commit_time: Option<u64>) -> Result<Option<u64>> {
@@ -619,6 +668,7 @@ fn read(
     let warnings = provenance_warnings(root, commit.as_deref(), date);
     let mut config = from_metadata(&meta, toolchain, overrides, commit.unwrap_or_else(|| "unknown".into()))?;
     config.source_date_epoch = date.unwrap_or(0);
+    config.dirty = dirty(runner, root);
     config.warnings = warnings;
     Ok((meta, config))
 }
@@ -790,6 +840,8 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         smoke_expect: raw.smoke_expect,
         target_config,
         sccache: raw.sccache.unwrap_or(false),
+        auditable: raw.auditable.unwrap_or(true),
+        dirty: false,
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
         source_date_epoch: 0,
         features,

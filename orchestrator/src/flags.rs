@@ -36,6 +36,8 @@ pub enum Command {
     Merge(Merge),
     /// Which crates take the space in each ELF target's binary (built once without stripping).
     Size(Size),
+    /// Rebuild dist/ from a clean checkout of its manifest's commit and compare every archive byte for byte.
+    RebuildCheck(RebuildCheck),
     /// Give an existing Cargo project this tool: an xtask/ package, the `cargo xtask` alias, [profile.dist], [workspace.metadata.dist].
     Init(Init),
     /// Make a minisign key pair for signing SHA256SUMS (minisign.key, minisign.pub).
@@ -89,6 +91,13 @@ pub struct Merge {
     /// The output directory (default: dist/ at the workspace root).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildCheck {
+    /// The output directory whose manifest.json names the commit and targets (default: dist/ at the workspace root).
+    #[arg(long, value_name = "DIR")]
+    pub dist: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +244,7 @@ impl Command {
             Command::Ci(args) => args.run(global),
             Command::Merge(args) => args.run(global),
             Command::Size(args) => args.run(global),
+            Command::RebuildCheck(args) => args.run(global),
             Command::Init(args) => args.run(global),
             Command::Keygen(args) => args.run(global),
         }

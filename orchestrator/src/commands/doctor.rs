@@ -85,12 +85,20 @@ pub fn checks(ctx: &Context) -> Vec<Check> {
             }
             Route::Zig | Route::Msvc => {}
         }
-        let needs: Vec<&str> = match job.route {
+        let mut needs: Vec<&str> = match job.route {
             Route::Zig => vec!["zig", "cargo-zigbuild"],
             Route::Msvc if job.c_code.is_empty() => vec!["msvc-libs"],
             Route::Msvc => vec!["msvc-libs", "zig"],
             Route::Native | Route::RustLld => vec![],
         };
+        // Every route's binaries carry their dependency list unless `auditable = false`.
+        if plan
+            .provisions
+            .iter()
+            .any(|p| p.tool == crate::tools::CARGO_AUDITABLE.tool)
+        {
+            needs.push(crate::tools::CARGO_AUDITABLE.tool);
+        }
         for tool in needs {
             match plan.provisions.iter().find(|p| p.tool == tool) {
                 Some(p) => {

@@ -240,8 +240,32 @@ pub fn combine(parts: &[Part], expected: &Expected) -> Result<Manifest> {
         artifacts: expected.targets.iter().map(|t| by_target[t].1.clone()).collect(),
         // Every merged target has its archive; a part's failures elsewhere are not merged.
         failed: Vec::new(),
+        provenance: merged_provenance(parts),
         ..first.manifest.clone()
     })
+}
+
+/// The parts' provenance as one: the first part's toolchain and profile (a part built with
+/// another rustc is its own `artifacts[].build` record's to show), every part's tools once,
+/// and dirty if any part was.
+fn merged_provenance(parts: &[Part]) -> Option<crate::package::manifest::Provenance> {
+    let mut all = parts.iter().filter_map(|p| p.manifest.provenance.as_ref());
+    let mut merged = all.next()?.clone();
+    for other in all {
+        for tool in &other.tools {
+            if !merged.tools.contains(tool) {
+                merged.tools.push(tool.clone());
+            }
+        }
+        merged
+            .tools
+            .sort_by(|a, b| (&a.tool, &a.origin).cmp(&(&b.tool, &b.origin)));
+        merged.dirty |= other.dirty;
+        if merged.apple_sdk.is_none() {
+            merged.apple_sdk = other.apple_sdk.clone();
+        }
+    }
+    Some(merged)
 }
 
 /// An archive name from a part's manifest becomes a path: it must be a plain file name.
@@ -368,6 +392,7 @@ mod tests {
                     input_sha256: "0".repeat(64),
                     sbom: None,
                     assets: Vec::new(),
+                    build: None,
                 }
             })
             .collect();
@@ -382,6 +407,7 @@ mod tests {
             artifacts,
             failed: Vec::new(),
             installers: Vec::new(),
+            provenance: None,
         };
         std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
         read_part(&dir).unwrap()

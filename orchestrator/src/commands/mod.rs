@@ -8,5 +8,6 @@ pub mod init;
 pub mod keygen;
 pub mod merge;
 pub mod plan;
+pub mod rebuild_check;
 pub mod size;
 pub mod verify;

@@ -53,6 +53,7 @@ pub fn print_plan(plan: &Plan, json: bool) {
     if let Some(cmd) = &toolchain.install {
         println!("  install: {}", cmd.display());
     }
+    println!("dependency list: {}", plan.dependency_list);
     if let Some(note) = &plan.profile_note {
         println!("{note}");
     }

@@ -4,6 +4,7 @@
 
 use crate::config::{self, VerifySettings};
 use crate::flags::{self, Global};
+use crate::inspect::deplist::{self, DepPackage};
 use crate::inspect::{self, Inspection};
 use crate::model::{ArchiveFormat, Format, Target};
 use crate::package;
@@ -16,6 +17,7 @@ use crate::UsageError;
 use anyhow::{bail, Result};
 use serde::Serialize;
 use sha2::Digest;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// One verified binary: a file, or an entry inside an archive (`archive!entry`).
@@ -26,6 +28,9 @@ pub struct Row {
     /// The target came from the file itself, not from --target or the manifest.
     pub target_guessed: bool,
     pub inspection: Option<Inspection>,
+    /// The dependency list the binary carries (cargo-auditable's `.dep-v0`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<Vec<DepPackage>>,
     pub failures: Vec<Failure>,
 }
 
@@ -40,6 +45,7 @@ impl Row {
             target,
             target_guessed: false,
             inspection: None,
+            dependencies: None,
             failures: vec![Failure { rule, message }],
         }
     }
@@ -97,14 +103,89 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
         },
     };
     let policy = Policy::new(&target, settings.per_target.get(&target), settings.strip);
-    let failures = check(&found, &target, &policy);
+    let mut failures = check(&found, &target, &policy);
+    let dependencies = match deplist::dependency_list(bytes) {
+        Ok(list) => list,
+        Err(message) => {
+            failures.push(Failure {
+                rule: "dependencies",
+                message,
+            });
+            None
+        }
+    };
     Row {
         file,
         target: Some(target),
         target_guessed: guessed,
         inspection: Some(found),
+        dependencies,
         failures,
     }
+}
+
+/// How a binary's embedded dependency list differs from the packages its root package
+/// needs in `graph` (`cargo metadata --filter-platform <target>` with the build's features,
+/// which Cargo.lock pins): name, version and kind (runtime, or build for build scripts and
+/// proc-macros), as cargo-auditable walks it. None when they agree.
+pub fn dependencies_differ(list: &[DepPackage], graph: &cargo_metadata::Metadata) -> Option<String> {
+    let Some(root) = list.iter().find(|p| p.root) else {
+        return Some("the dependency list names no root package".into());
+    };
+    let bin = crate::model::Bin {
+        package: root.name.clone(),
+        name: root.name.clone(),
+    };
+    let reached = match crate::deps::reachable(graph, std::slice::from_ref(&bin)) {
+        Ok(reached) => reached,
+        Err(e) => return Some(format!("{e:#}")),
+    };
+    if reached.is_empty() {
+        return Some(format!(
+            "its root package {} is not a package of this workspace",
+            root.name
+        ));
+    }
+    let kind = |runtime: bool| if runtime { "runtime" } else { "build" };
+    let expected: BTreeSet<(String, String, &str)> = reached
+        .iter()
+        .map(|(id, r)| {
+            (
+                graph[id].name.to_string(),
+                graph[id].version.to_string(),
+                kind(r.for_target),
+            )
+        })
+        .collect();
+    let embedded: BTreeSet<(String, String, &str)> = list
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone(), kind(p.kind == "runtime")))
+        .collect();
+    let show = |set: Vec<&(String, String, &str)>| {
+        let mut names: Vec<String> = set.iter().take(6).map(|(n, v, k)| format!("{n} {v} ({k})")).collect();
+        if set.len() > 6 {
+            names.push(format!("{} more", set.len() - 6));
+        }
+        names.join(", ")
+    };
+    let missing: Vec<_> = expected.difference(&embedded).collect();
+    let extra: Vec<_> = embedded.difference(&expected).collect();
+    let mut problems = Vec::new();
+    if !extra.is_empty() {
+        problems.push(format!(
+            "lists what Cargo.lock's graph for it does not: {}",
+            show(extra)
+        ));
+    }
+    if !missing.is_empty() {
+        problems.push(format!("lacks what Cargo.lock's graph for it has: {}", show(missing)));
+    }
+    (!problems.is_empty()).then(|| {
+        format!(
+            "the embedded dependency list {}: built from another Cargo.lock or with other features",
+            problems.join("; ")
+        )
+    })
 }
 
 /// Whether bytes start like an executable this tool reads; other archive members are skipped.
@@ -235,6 +316,7 @@ fn verify_manifest(
     settings: &VerifySettings,
     target: Option<&Target>,
     public_key: Option<&str>,
+    lock: Option<(&Runner, &Path)>,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let path = out_dir.join("manifest.json");
@@ -251,7 +333,10 @@ fn verify_manifest(
         ))
     })?;
     let settings = settings.for_profile(&manifest.profile)?;
+    let embedded = manifest.provenance.as_ref().and_then(|p| p.dependency_list.as_ref());
+    let mut graphs: BTreeMap<(Target, Vec<String>), Result<cargo_metadata::Metadata, String>> = BTreeMap::new();
     for artifact in &manifest.artifacts {
+        let start = rows.len();
         let file = out_dir.join(&artifact.name);
         let triple = target.cloned().or_else(|| artifact.target_triples.first().cloned());
         if let Err(e) = package::names::check_archive_name(&artifact.name) {
@@ -288,6 +373,39 @@ fn verify_manifest(
                 format!("{e}: the archive the manifest lists is missing"),
             )),
         }
+        // The dependency lists: present when the manifest says they were embedded, and
+        // the same packages as the workspace's Cargo.lock gives this target and features.
+        for row in rows[start..].iter_mut().filter(|r| r.inspection.is_some()) {
+            let Some(list) = &row.dependencies else {
+                if let Some(how) = embedded {
+                    row.failures.push(Failure {
+                        rule: "dependencies",
+                        message: format!("carries no dependency list ({}), though the manifest says {how} embedded one: it was rebuilt or stripped after dist", deplist::SECTION),
+                    });
+                }
+                continue;
+            };
+            let (Some((runner, manifest_path)), Some(triple)) = (lock, artifact.target_triples.first()) else {
+                continue;
+            };
+            let flags = artifact.features.cargo_flags();
+            let graph = graphs.entry((triple.clone(), flags.clone())).or_insert_with(|| {
+                crate::deps::resolve(runner, &Cmd::new("cargo"), manifest_path, triple.triple(), &flags)
+                    .map_err(|e| format!("{e:#}"))
+            });
+            let differs = match graph {
+                Ok(graph) => dependencies_differ(list, graph),
+                Err(e) => Some(format!(
+                    "cannot resolve the workspace's graph to check the dependency list against: {e}"
+                )),
+            };
+            if let Some(message) = differs {
+                row.failures.push(Failure {
+                    rule: "dependencies",
+                    message,
+                });
+            }
+        }
         if let Some(sbom) = &artifact.sbom {
             check_listed(out_dir, sbom, "sbom", artifact.target_triples.first(), rows);
         }
@@ -303,6 +421,7 @@ fn verify_manifest(
                 target: None,
                 target_guessed: false,
                 inspection: None,
+                dependencies: None,
                 failures: Vec::new(),
             },
             Err(e) => Row::broken(file, None, "signature", format!("{e:#}")),
@@ -431,7 +550,18 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
             Some(key) => Some(public_key_arg(key)?),
             None => settings.minisign_public_key.clone(),
         };
-        verify_manifest(&out_dir, &settings, target.as_ref(), public_key.as_deref(), &mut rows)?;
+        let manifest = meta
+            .as_ref()
+            .map(|m| m.workspace_root.join("Cargo.toml").into_std_path_buf());
+        let lock = manifest.as_deref().map(|m| (runner, m));
+        verify_manifest(
+            &out_dir,
+            &settings,
+            target.as_ref(),
+            public_key.as_deref(),
+            lock,
+            &mut rows,
+        )?;
     } else {
         for path in &args.paths {
             verify_path(path, target.as_ref(), &settings, &mut rows)?;
@@ -485,7 +615,17 @@ pub fn print_verify(rows: &[Row], json: bool) {
                 let reasons: Vec<String> = row.failures.iter().map(|f| f.to_string()).collect();
                 format!("FAIL {}", reasons.join("; "))
             };
-            let notes = row.inspection.as_ref().map(notes).unwrap_or_default();
+            let mut notes = row.inspection.as_ref().map(notes).unwrap_or_default();
+            if let Some(list) = &row.dependencies {
+                let root = list.iter().find(|p| p.root).map_or("?", |p| p.name.as_str());
+                let deps = format!("{} packages listed ({root}'s {})", list.len(), deplist::SECTION);
+                notes = [notes, deps]
+                    .iter()
+                    .filter(|n| !n.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+            }
             vec![
                 row.file.clone(),
                 target,

@@ -118,7 +118,13 @@ pub fn load(
 }
 
 /// The resolved graph as the dist build for `target` sees it.
-fn resolve(runner: &Runner, cargo: &Cmd, manifest: &Path, target: &str, feature_flags: &[String]) -> Result<Metadata> {
+pub fn resolve(
+    runner: &Runner,
+    cargo: &Cmd,
+    manifest: &Path,
+    target: &str,
+    feature_flags: &[String],
+) -> Result<Metadata> {
     let mut cmd = cargo
         .clone()
         .args([

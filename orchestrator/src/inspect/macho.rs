@@ -168,7 +168,7 @@ thread_local! {
     pub(super) static SKIP_PRECHECK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn precheck(bytes: &[u8]) -> goblin::error::Result<()> {
+pub(super) fn precheck(bytes: &[u8]) -> goblin::error::Result<()> {
     #[cfg(test)]
     if SKIP_PRECHECK.with(|s| s.get()) {
         return Ok(());

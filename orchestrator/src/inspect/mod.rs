@@ -6,6 +6,7 @@
 //! signature's page hashes); file.rs maps a file.
 
 mod codesign;
+pub mod deplist;
 mod elf;
 mod file;
 mod macho;

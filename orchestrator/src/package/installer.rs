@@ -203,6 +203,7 @@ mod tests {
                         inspection: None,
                     }],
                     sbom: None,
+                    build: None,
                 }
             })
             .collect();
@@ -217,6 +218,7 @@ mod tests {
             artifacts,
             failed: Vec::new(),
             installers: Vec::new(),
+            provenance: None,
         }
     }
 

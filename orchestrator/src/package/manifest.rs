@@ -31,6 +31,10 @@ pub struct Manifest {
     /// a run without archives.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub installers: Vec<IndexFile>,
+    /// Who built it and how: every tool and version, the profile's settings, the source's
+    /// state; absent in manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 /// A file of the release beside the archives (an SBOM, an install script): its name in the
@@ -49,6 +53,54 @@ impl IndexFile {
             sha256: crate::package::sha256_file(&dir.join(name))?,
         })
     }
+}
+
+/// Enough to build the same bytes again (docs/MANIFEST.md, `cargo xtask rebuild-check`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Provenance {
+    /// The toolchain's name (e.g. "1.95.0") and why it was chosen.
+    pub toolchain: String,
+    /// `rustc -vV`, as the toolchain printed it.
+    pub rustc: String,
+    /// `cargo -V`.
+    pub cargo: String,
+    /// Every other tool the run used, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolVersion>,
+    /// What the Apple targets linked against (zig's bundled libSystem stubs, or an SDK).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apple_sdk: Option<String>,
+    /// How the binaries got their dependency list (`.dep-v0`); absent when they have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependency_list: Option<String>,
+    /// Uncommitted changes to tracked files when it was built (`git status`): such a build
+    /// cannot be reproduced from `commit`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dirty: bool,
+    /// The profile's settings that shape the code, as the build used them.
+    pub profile_settings: BTreeMap<String, String>,
+}
+
+/// One tool and the version it reports (or the pinned version, for those that report none).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolVersion {
+    pub tool: String,
+    pub version: String,
+    /// Where it came from: "PyPI ziglang", "crates.io cargo-auditable", "PATH".
+    pub origin: String,
+}
+
+/// How one archive's binaries were built, beyond the top level's tools and profile.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BuildRecord {
+    /// The cargo command's arguments after the program, machine paths written as
+    /// `$WORKSPACE`, `$TARGET_DIR`, `$TOOLS`, `$CARGO_HOME`, `$SYSROOT`.
+    pub cargo_args: Vec<String>,
+    /// The environment the plan set (PATH left out), paths written the same way.
+    pub env: BTreeMap<String, String>,
+    /// The variables the plan removed (RUSTFLAGS would replace the per-target flags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_removed: Vec<String>,
 }
 
 /// A target of the run that left no archive.
@@ -108,6 +160,9 @@ pub struct Artifact {
     /// and the C libraries in its binaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom: Option<IndexFile>,
+    /// The cargo run that built it (provenance); absent in older manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

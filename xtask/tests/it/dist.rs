@@ -128,7 +128,13 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     let plan = plan.json();
     assert_eq!(plan["jobs"][0]["target"], TARGET);
     assert_eq!(plan["jobs"][0]["route"], "zig");
-    assert_eq!(plan["builds"][0]["cmd"]["args"][0], "zigbuild");
+    // cargo-auditable runs `cargo zigbuild` with itself as rustc's workspace wrapper.
+    assert_eq!(plan["builds"][0]["cmd"]["args"][0], "auditable");
+    assert_eq!(plan["builds"][0]["cmd"]["args"][1], "zigbuild");
+    assert!(
+        plan["dependency_list"].as_str().unwrap().contains("cargo-auditable"),
+        "{plan}"
+    );
 }
 
 #[test]

@@ -28,12 +28,13 @@ fn path_without_qemu(dir: &Path) -> std::ffi::OsString {
 }
 
 /// A pure-Rust `tool` for aarch64 musl (the rust-lld route: no zig to provision), whose smoke
-/// run must print "tool".
+/// run must print "tool". Without a dependency list (`auditable = false`), so the emulator
+/// is the one tool its empty cache lacks.
 fn fixture() -> Workspace {
     let ws = Workspace::tool(
         "0.3.0",
         &format!(
-            "[workspace.metadata.dist]\ntargets = [\"{ARM_MUSL}\"]\nprofile = \"release\"\nsmoke-expect = \"tool\"\n"
+            "[workspace.metadata.dist]\ntargets = [\"{ARM_MUSL}\"]\nprofile = \"release\"\nsmoke-expect = \"tool\"\nauditable = false\n"
         ),
     );
     ws.lock();

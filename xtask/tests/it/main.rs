@@ -24,6 +24,7 @@ mod macos;
 mod matrix;
 mod msvc;
 mod packaging;
+mod provenance;
 mod provision;
 mod reproducible;
 mod settings;

@@ -28,7 +28,12 @@ fn the_five_target_matrix_builds_verifies_and_runs_from_a_fresh_cache() {
         .run();
     expect_ok(&result);
     eprintln!("cold-cache matrix took {:.0}s", started.elapsed().as_secs_f64());
-    for tool in ["zig 0.13.0", "cargo-zigbuild 0.24.1", "msvc-libs 0.3.0"] {
+    for tool in [
+        "zig 0.13.0",
+        "cargo-zigbuild 0.24.1",
+        "msvc-libs 0.3.0",
+        "cargo-auditable 0.7.7",
+    ] {
         assert!(
             result.stderr.contains(&format!("provisioning {tool}")),
             "{tool} was not provisioned out loud:\n{result}"

