@@ -28,5 +28,6 @@ mod provision;
 mod reproducible;
 mod settings;
 mod split;
+mod universal;
 mod verify;
 mod wheels;
