@@ -764,12 +764,12 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::deps::NativeCode;
     use crate::model::DEFAULT_TARGETS;
 
-    fn config(targets: &[&str], c_code: &[&str]) -> Config {
+    pub(crate) fn config(targets: &[&str], c_code: &[&str]) -> Config {
         Config {
             manifest_path: "/ws/Cargo.toml".into(),
             workspace_root: "/ws".into(),
@@ -812,7 +812,7 @@ mod tests {
         }
     }
 
-    fn toolchain(installed_sysroot: &std::path::Path) -> Toolchain {
+    pub(crate) fn toolchain(installed_sysroot: &std::path::Path) -> Toolchain {
         Toolchain::fixed(
             "x86_64-unknown-linux-gnu".parse().unwrap(),
             installed_sysroot.into(),
@@ -820,7 +820,7 @@ mod tests {
         )
     }
 
-    fn host() -> Host {
+    pub(crate) fn host() -> Host {
         Host {
             tools: "/cache".into(),
             msvc_dir: None,

@@ -13,6 +13,8 @@ impl flags::Plan {
         print_warnings(&ctx.config);
         if self.github_matrix {
             crate::commands::ci::print_github_matrix(&crate::commands::ci::matrix(&ctx));
+        } else if self.github_smoke_matrix {
+            crate::commands::ci::print_github_matrix(&crate::commands::ci::smoke_matrix(&ctx.plan));
         } else {
             print_plan(&ctx.plan, global.json);
         }
