@@ -22,16 +22,90 @@ fn half(len: usize, min: u64) -> u64 {
     ((len as u64).div_ceil(2).div_ceil(MIB) * MIB).max(min)
 }
 
+/// The piece of the tar each gzip thread deflates: fixed, so the bytes never depend on the
+/// core count. Each piece starts with the 32 KiB before it as deflate's dictionary and ends
+/// with a sync flush (as pigz does), so matches reach across pieces and one gzip member
+/// holds them all; a MiB per piece makes the flush markers and block restarts negligible.
+const GZIP_PIECE: usize = 1 << 20;
+
 /// gzip 9: zlib-rs at 6 came out 1-3% larger than GNU gzip -6 on the same tar
-/// (BENCHMARKS.md); at 9 it is no larger, and with the compressor optimised it is still
-/// faster than `tar | gzip -6`. Archives are compressed once and downloaded many times.
+/// (BENCHMARKS.md); at 9 it is no larger. The pieces ([`GZIP_PIECE`]) deflate on every
+/// core, so it takes about the time of `gzip -6` alone. The header is flate2's (mtime 0,
+/// XFL 2 for level 9, OS 255), the trailer the CRC32 and size of the whole tar.
 pub(super) fn gzip(out: &mut impl Write, tar: &[u8]) -> Result<()> {
-    let mut gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(out, flate2::Compression::new(9));
-    gz.write_all(tar)?;
-    gz.finish()?;
+    gzip_with(out, tar, threads())
+}
+
+fn gzip_with(out: &mut impl Write, tar: &[u8], threads: u32) -> Result<()> {
+    let pieces: Vec<(usize, usize)> = match tar.len() {
+        0 => vec![(0, 0)],
+        len => (0..len)
+            .step_by(GZIP_PIECE)
+            .map(|s| (s, (s + GZIP_PIECE).min(len)))
+            .collect(),
+    };
+    let threads = (threads.max(1) as usize).min(pieces.len());
+    let mut deflated: Vec<Result<Vec<u8>>> = Vec::new();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let pieces = &pieces;
+                scope.spawn(move || {
+                    (t..pieces.len())
+                        .step_by(threads)
+                        .map(|i| {
+                            let (start, end) = pieces[i];
+                            let dictionary = &tar[start.saturating_sub(32 << 10)..start];
+                            (i, deflate_piece(dictionary, &tar[start..end], i + 1 == pieces.len()))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, Result<Vec<u8>>)> = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a deflate thread does not panic"))
+            .collect();
+        all.sort_by_key(|(i, _)| *i);
+        deflated = all.into_iter().map(|(_, piece)| piece).collect();
+    });
+    out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255])?;
+    for piece in deflated {
+        out.write_all(&piece?)?;
+    }
+    let mut crc = flate2::Crc::new();
+    crc.update(tar);
+    out.write_all(&crc.sum().to_le_bytes())?;
+    out.write_all(&(tar.len() as u32).to_le_bytes())?;
     Ok(())
+}
+
+/// One piece as raw deflate at level 9, primed with `dictionary`; the last one finishes the
+/// stream, the others end on a byte boundary (sync flush) for the next to follow.
+fn deflate_piece(dictionary: &[u8], piece: &[u8], last: bool) -> Result<Vec<u8>> {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    let mut deflate = Compress::new(Compression::new(9), false);
+    if !dictionary.is_empty() {
+        deflate.set_dictionary(dictionary)?;
+    }
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut out = Vec::with_capacity(piece.len() / 2 + 4096);
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity());
+        }
+        let read = deflate.total_in() as usize;
+        let status = deflate.compress_vec(&piece[read..], &mut out, flush)?;
+        let all_read = deflate.total_in() as usize == piece.len();
+        // Done: the stream ended, or all read and flushed with room to spare.
+        if status == Status::StreamEnd || (!last && all_read && out.len() < out.capacity()) {
+            return Ok(out);
+        }
+    }
 }
 
 /// The smallest xz block: the preset-6 dictionary (8 MiB). A block starts with an empty
@@ -127,7 +201,8 @@ mod tests {
         let min = 256 << 10;
         assert_eq!(half(tar.len(), min), 1 << 20);
         type Compressor = fn(&mut Vec<u8>, &[u8], u32, u64) -> Result<()>;
-        let compressors: [(&str, Compressor); 2] = [("xz", xz_with), ("zstd", zstd_with)];
+        let gzip = |out: &mut Vec<u8>, tar: &[u8], threads, _| gzip_with(out, tar, threads);
+        let compressors: [(&str, Compressor); 3] = [("xz", xz_with), ("zstd", zstd_with), ("gzip", gzip)];
         for (name, compress) in compressors {
             let with = |threads| {
                 let mut out = Vec::new();
@@ -148,6 +223,32 @@ mod tests {
         let mut out = Vec::new();
         zstd_with(&mut out, &tar, 2, min).unwrap();
         assert!(zstd::decode_all(&out[..]).unwrap() == tar, "zstd reads it back");
+    }
+
+    #[test]
+    fn gzip_pieces_make_one_member_that_gzip_reads() {
+        use std::io::Read;
+        for len in [0, 1000, GZIP_PIECE, 2 * GZIP_PIECE + 7] {
+            let tar = input(len);
+            let mut out = Vec::new();
+            gzip_with(&mut out, &tar, 2).unwrap();
+            let mut unpacked = Vec::new();
+            // GzDecoder reads one member: a second member or a bad trailer would fail here.
+            flate2::read::GzDecoder::new(&out[..])
+                .read_to_end(&mut unpacked)
+                .unwrap();
+            assert!(unpacked == tar, "{len} bytes");
+            // As small as one stream at level 9, within the flush markers.
+            let mut single = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+            single.write_all(&tar).unwrap();
+            let single = single.finish().unwrap();
+            assert!(
+                out.len() <= single.len() + 64 * tar.len().div_ceil(GZIP_PIECE),
+                "{len}: {} vs {}",
+                out.len(),
+                single.len()
+            );
+        }
     }
 
     #[test]
