@@ -129,7 +129,11 @@ pub fn resolve_macos_min(
     targets: &[Target],
     mut lowest: impl FnMut(&Target) -> Result<MacosVersion>,
 ) -> Result<()> {
-    for target in targets.iter().filter(|t| t.family() == Family::AppleDarwin) {
+    // A universal target's slices have their own minimums.
+    for target in targets
+        .iter()
+        .filter(|t| t.family() == Family::AppleDarwin && !t.is_universal())
+    {
         let settings = per_target.entry(target.clone()).or_default();
         if settings.macos_min.is_none() {
             settings.macos_min = Some(match workspace {
@@ -685,7 +689,8 @@ fn resolve_graphs(
     let manifest = manifest_path.unwrap_or(&config.manifest_path).to_path_buf();
     // One resolution per distinct feature selection, each for the targets that build with it.
     let mut groups: BTreeMap<Features, Vec<String>> = BTreeMap::new();
-    for target in &config.targets {
+    // A universal target has no graph of its own: its slices' graphs are its code.
+    for target in config.targets.iter().filter(|t| !t.is_universal()) {
         groups
             .entry(config.features_for(target))
             .or_default()
@@ -779,7 +784,8 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         .context("the package of the first binary vanished from cargo metadata")?;
     let include = resolve_include(&workspace_root, raw.include.clone(), &where_)?;
     for triple in raw.target.keys() {
-        if !targets.contains(triple) && !toolchain.known_targets.iter().any(|k| triple == k.as_str()) {
+        let known = toolchain.known_targets.iter().any(|k| triple == k.as_str()) || triple.is_universal();
+        if !targets.contains(triple) && !known {
             return Err(UsageError::new(format!(
                 "{where_}: [target.{triple}] names an unknown target triple{}",
                 model::closest(triple.triple(), &toolchain.known_targets)
@@ -1127,6 +1133,19 @@ fn resolve_targets(raw: &RawDist, overrides: &Overrides, toolchain: &Toolchain, 
     }
     let mut unique: Vec<Target> = Vec::new();
     for target in targets {
+        if target == model::UNIVERSAL2 {
+            // Made from its two slices: each is built (once) as a target of its own,
+            // before it, whether or not the matrix lists it.
+            let universal: Target = target.parse().expect("a well-formed triple");
+            for slice in universal.slices() {
+                if !unique.contains(&slice) {
+                    unique.push(slice);
+                }
+            }
+            unique.retain(|t| *t != universal);
+            unique.push(universal);
+            continue;
+        }
         if !toolchain.known_targets.contains(&target) {
             let hint = match model::closest(&target, &toolchain.known_targets) {
                 Some(close) => format!("did you mean `{close}`?"),

@@ -71,6 +71,9 @@ pub struct Plan {
     /// Print only the GitHub Actions build matrix, as one line of JSON.
     #[arg(long, conflicts_with = "json")]
     pub github_matrix: bool,
+    /// Print only the GitHub Actions matrix of macOS smoke runs, as one line of JSON.
+    #[arg(long, conflicts_with_all = ["json", "github_matrix"])]
+    pub github_smoke_matrix: bool,
 }
 
 #[derive(Debug, Args)]

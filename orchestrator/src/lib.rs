@@ -76,6 +76,7 @@ pub mod context;
 pub mod deps;
 pub mod flags;
 pub mod inspect;
+pub mod lipo;
 pub mod model;
 pub mod mt;
 pub mod package;

@@ -20,6 +20,10 @@ pub const DEFAULT_TARGETS: [&str; 5] = [
     "aarch64-apple-darwin",
 ];
 
+/// The one target that is not a rustc triple: a universal (fat) Mach-O made from the
+/// x86_64 and aarch64 apple-darwin builds, which the config adds to the matrix for it.
+pub const UNIVERSAL2: &str = "universal2-apple-darwin";
+
 /// Text that is not what it was meant to be: says what it is and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -145,6 +149,23 @@ impl Target {
 
     pub fn triple(&self) -> &str {
         &self.triple
+    }
+
+    /// The targets whose binaries make this one's (a universal Mach-O's slices, in the
+    /// order lipo writes them); empty for a target that cargo builds itself.
+    pub fn slices(&self) -> Vec<Target> {
+        match self.triple == UNIVERSAL2 {
+            true => ["x86_64-apple-darwin", "aarch64-apple-darwin"]
+                .iter()
+                .map(|t| Target::parse(t).expect("a well-formed triple"))
+                .collect(),
+            false => Vec::new(),
+        }
+    }
+
+    /// Made from other targets' builds, not by cargo (`slices` is not empty).
+    pub fn is_universal(&self) -> bool {
+        self.triple == UNIVERSAL2
     }
 
     pub fn family(&self) -> Family {

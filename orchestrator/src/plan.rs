@@ -114,6 +114,10 @@ pub struct Job {
     /// Why this job cannot build on this host as configured, found before cargo runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked: Option<String>,
+    /// A universal Mach-O: the targets (jobs earlier in the plan) whose binaries become its
+    /// slices. Such a job runs no cargo: `build` is its last slice's, for the log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<Target>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -557,6 +561,45 @@ fn smoke(target: &Target, host_target: &Target, host: &Host, emulators: &mut Vec
     }
 }
 
+/// The job of a universal target: no cargo run, its binaries are its slices' merged (the
+/// config puts every slice before it in the matrix).
+fn universal_job(config: &Config, target: &Target, jobs: &[Job]) -> Result<Job> {
+    let slices = target.slices();
+    let of_slices: Vec<&Job> = jobs.iter().filter(|j| slices.contains(&j.target)).collect();
+    let Some(last) = of_slices.last().filter(|_| of_slices.len() == slices.len()) else {
+        anyhow::bail!(
+            "{target} is made from {}, which must come before it in the targets",
+            slices.iter().map(Target::triple).collect::<Vec<_>>().join(" and ")
+        );
+    };
+    let blocked: Vec<String> = of_slices
+        .iter()
+        .filter_map(|j| {
+            j.blocked
+                .as_ref()
+                .map(|why| format!("its slice {} is blocked: {why}", j.target))
+        })
+        .collect();
+    Ok(Job {
+        target: target.clone(),
+        route: last.route,
+        route_reason: format!(
+            "a universal Mach-O: the {} binaries merged into one file (fat header, each slice aligned as lipo does)",
+            slices.iter().map(Target::triple).collect::<Vec<_>>().join(" and ")
+        ),
+        c_code: Vec::new(),
+        install: Vec::new(),
+        build: last.build,
+        features: config.features_for(target),
+        binaries: last.binaries.clone(),
+        archive: config.archive_name(target),
+        format: config.format_for(target),
+        smoke: Smoke::new(SmokeStatus::NoRunner),
+        blocked: (!blocked.is_empty()).then(|| blocked.join("; ")),
+        slices,
+    })
+}
+
 pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan> {
     let zig = Provision::new(&host.tools, tools::ZIG)?;
     let zigbuild = Provision::new(&host.tools, tools::CARGO_ZIGBUILD)?;
@@ -581,6 +624,10 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     let mut builds: Vec<Build> = Vec::new();
     let mut emulators = Vec::new();
     for target in &config.targets {
+        if target.is_universal() {
+            jobs.push(universal_job(config, target, &jobs)?);
+            continue;
+        }
         let c_code = config.native_code(target).compiled.clone();
         let (route, route_reason) = match config.target_config.get(target).and_then(|t| t.route) {
             Some(route) => (
@@ -645,6 +692,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             format,
             smoke: smoke(target, &toolchain.host, host, &mut emulators)?,
             blocked: blocked(config, target, host, &paths.msvc),
+            slices: Vec::new(),
         });
     }
     for build in &mut builds {
@@ -751,12 +799,12 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::deps::NativeCode;
     use crate::model::DEFAULT_TARGETS;
 
-    fn config(targets: &[&str], c_code: &[&str]) -> Config {
+    pub(crate) fn config(targets: &[&str], c_code: &[&str]) -> Config {
         Config {
             manifest_path: "/ws/Cargo.toml".into(),
             workspace_root: "/ws".into(),
@@ -803,7 +851,7 @@ mod tests {
         }
     }
 
-    fn toolchain(installed_sysroot: &std::path::Path) -> Toolchain {
+    pub(crate) fn toolchain(installed_sysroot: &std::path::Path) -> Toolchain {
         Toolchain::fixed(
             "x86_64-unknown-linux-gnu".parse().unwrap(),
             installed_sysroot.into(),
@@ -811,7 +859,7 @@ mod tests {
         )
     }
 
-    fn host() -> Host {
+    pub(crate) fn host() -> Host {
         Host {
             tools: "/cache".into(),
             msvc_dir: None,
@@ -1168,6 +1216,33 @@ mod tests {
             plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap().jobs[0].blocked,
             None
         );
+    }
+
+    #[test]
+    fn universal2_merges_its_slices_builds_and_runs_no_cargo_of_its_own() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let triples = ["x86_64-apple-darwin", "aarch64-apple-darwin", crate::model::UNIVERSAL2];
+        let mut config = config(&triples, &[]);
+        let planned = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        let universal = &planned.jobs[2];
+        assert_eq!(universal.slices, triples[..2]);
+        assert!(universal.install.is_empty(), "no rustup target for it");
+        assert_eq!(universal.archive, "app-1.0.0-universal2-apple-darwin.tar.gz");
+        assert!(planned
+            .builds
+            .iter()
+            .all(|b| !b.targets.iter().any(|t| t.is_universal())));
+        // A blocked slice blocks it, and its slices must come first.
+        config.native.get_mut("aarch64-apple-darwin").unwrap().frameworks = vec!["objc2".into()];
+        let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert!(blocked.jobs[2]
+            .blocked
+            .as_deref()
+            .unwrap()
+            .contains("its slice aarch64-apple-darwin is blocked"));
+        config.targets.remove(0);
+        let err = plan(&config, &toolchain(sysroot.path()), &host()).unwrap_err();
+        assert!(err.to_string().contains("must come before it"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::config::{Strip, TargetConfig};
 use crate::inspect::{self, Inspection, Signature};
 use crate::model::{Family, Format, GlibcVersion, MacosVersion, Target};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// manylinux2014's floor: every glibc distribution still supported has at least this.
 pub const DEFAULT_GLIBC_MAX: &str = "2.17";
@@ -107,9 +108,28 @@ pub struct Policy {
     /// macOS: the oldest version the binary must run on (`macos-min`, resolved by the config
     /// stage from the toolchain when unset); None checks nothing.
     pub macos_min: Option<MacosVersion>,
+    /// A universal target: each slice's target and the rules it is held to (its own
+    /// target's table), found by `for_target`.
+    pub slices: Vec<(Target, Policy)>,
 }
 
 impl Policy {
+    /// The rules for `target` from every target's table: a universal target's slices get
+    /// their own targets' rules.
+    pub fn for_target(target: &Target, per_target: &BTreeMap<Target, TargetConfig>, strip: Strip) -> Policy {
+        Policy {
+            slices: target
+                .slices()
+                .into_iter()
+                .map(|slice| {
+                    let policy = Policy::new(&slice, per_target.get(&slice), strip);
+                    (slice, policy)
+                })
+                .collect(),
+            ..Policy::new(target, per_target.get(target), strip)
+        }
+    }
+
     pub fn new(target: &Target, settings: Option<&TargetConfig>, strip: Strip) -> Policy {
         let settings = settings.cloned().unwrap_or_default();
         let allow = match target.family() {
@@ -127,6 +147,7 @@ impl Policy {
             allow_exec_stack: settings.allow_exec_stack.unwrap_or(false),
             allow_rpath: settings.allow_rpath.unwrap_or_default(),
             macos_min: settings.macos_min,
+            slices: Vec::new(),
         }
     }
 
@@ -178,6 +199,9 @@ impl std::fmt::Display for Failure {
 
 /// Checks an inspection against what `target` must be. Empty means the binary passes.
 pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failure> {
+    if target.is_universal() {
+        return check_universal(found, target, policy);
+    }
     let mut failures = Vec::new();
     let mut fail = |rule, message: String| failures.push(Failure { rule, message });
     let format = target.format();
@@ -376,6 +400,84 @@ fn is_system_dll(dll: &str) -> bool {
 fn is_system_dylib(path: &str) -> bool {
     (path.starts_with("/usr/lib/") || path.starts_with("/System/Library/Frameworks/")) && !path.contains("/../")
 }
+/// The smallest alignment (a power of two) each slice of a universal binary needs: its
+/// page size, what lipo uses (cctools' get_align_from_cpu_types): 16 KiB for arm64, 4 KiB
+/// for x86_64.
+fn slice_align(arch: &str) -> u32 {
+    match arch {
+        "aarch64" => 14,
+        _ => 12,
+    }
+}
+
+/// A universal Mach-O: a fat header with exactly the target's slices, each where the header
+/// says, of the CPU type it says, aligned at least as lipo aligns it; then every slice held
+/// to its own target's rules, as if it were shipped alone.
+fn check_universal(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let mut fail = |rule, message: String| failures.push(Failure { rule, message });
+    let Some(macho) = found.macho.as_ref().filter(|m| m.fat) else {
+        fail("universal", format!("the file is a {:?} {} binary, {target} needs a universal (fat) Mach-O: pack the merged binary, not one slice", found.format, found.arch));
+        return failures;
+    };
+    let wanted: Vec<String> = policy.slices.iter().map(|(t, _)| t.arch().to_string()).collect();
+    let mut archs: Vec<String> = found.archs().into_iter().map(str::to_string).collect();
+    archs.sort();
+    let mut sorted = wanted.clone();
+    sorted.sort();
+    if archs != sorted {
+        fail(
+            "arch",
+            format!(
+                "the slices are {}, {target} needs exactly {}: it was merged from other builds",
+                found.arch,
+                wanted.join("+")
+            ),
+        );
+    }
+    for slice in &macho.slices {
+        let Some(entry) = &slice.fat_entry else { continue };
+        if entry.cputype != slice.cputype {
+            fail("universal-layout", format!("the fat header says CPU type {:#x} for a slice whose own header says {:#x} ({}): the loader would pick the wrong slice; merge the binaries again", entry.cputype, slice.cputype, slice.arch));
+        }
+        let min = slice_align(&slice.arch);
+        let aligned = entry.align < 64 && entry.offset % (1u64 << entry.align) == 0;
+        if entry.align < min || !aligned {
+            fail("universal-layout", format!("the {} slice is at offset {} with alignment 2^{}, and needs a multiple of 2^{min} (its page size) declared and kept: the kernel maps it page by page; merge the binaries again (lipo -create)", slice.arch, entry.offset, entry.align));
+        }
+    }
+    for (slice_target, slice_policy) in &policy.slices {
+        let Some(slice) = macho.slices.iter().find(|s| s.arch == slice_target.arch()) else {
+            continue;
+        };
+        // The slice alone: what a thin file of its target would show.
+        let thin = Inspection {
+            arch: slice.arch.clone(),
+            needed: slice.dylibs.clone(),
+            stripped: slice.stripped,
+            size: slice.fat_entry.as_ref().map_or(found.size, |e| e.size),
+            macho: Some(inspect::MachODetails {
+                fat: false,
+                slices: vec![slice.clone()],
+            }),
+            ..found.clone()
+        };
+        for failure in check(&thin, slice_target, slice_policy) {
+            fail(
+                failure.rule,
+                format!("the {} slice ({slice_target}): {}", slice.arch, failure.message),
+            );
+        }
+    }
+    if let Some(max) = policy.max_size.filter(|&max| found.size > max) {
+        fail(
+            "max-size",
+            format!("is {} bytes, above max-size {max} for {target}", found.size),
+        );
+    }
+    failures
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

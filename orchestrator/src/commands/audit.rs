@@ -275,7 +275,8 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
     let (runner, config, plan, toolchain, host) = (&ctx.runner, &ctx.config, &ctx.plan, &ctx.toolchain, &ctx.host);
     let feature_flags = ctx.feature_flags.clone();
     let mut targets = Vec::new();
-    for job in &plan.jobs {
+    // A universal target's code is its slices', audited as their own targets.
+    for job in plan.jobs.iter().filter(|j| j.slices.is_empty()) {
         let target = &job.target;
         let graph = ctx
             .graphs

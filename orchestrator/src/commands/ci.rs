@@ -77,12 +77,15 @@ pub struct MatrixEntry {
 
 /// `cargo xtask plan --github-matrix`: the plan's jobs, each with the runner the config
 /// names. The whole plan is made first, so a config it cannot plan fails here, before the
-/// matrix fans out.
+/// matrix fans out. A universal target's slices build in its job (its `dist --target`
+/// adds them), not in jobs of their own, so no archive comes from two parts.
 pub fn matrix(ctx: &Context) -> Matrix {
+    let merged: Vec<Target> = ctx.plan.jobs.iter().flat_map(|j| j.slices.clone()).collect();
     let include = ctx
         .plan
         .jobs
         .iter()
+        .filter(|j| !merged.contains(&j.target))
         .map(|j| MatrixEntry {
             target: j.target.clone(),
             runner: config::runner_for(&ctx.config, j.target.triple()).to_string(),
@@ -90,6 +93,92 @@ pub fn matrix(ctx: &Context) -> Matrix {
         .collect();
     Matrix { include }
 }
+
+/// The GitHub-hosted macOS runners of each architecture. macos-15-intel is the Intel label
+/// GitHub offers since macos-13 was retired (December 2025); it stays until August 2027.
+const MACOS_ARM64_RUNNER: &str = "macos-15";
+const MACOS_X86_64_RUNNER: &str = "macos-15-intel";
+
+/// One smoke job: the Apple target whose binaries (and universal binaries' slice) run on
+/// `runner`, with the config's smoke arguments and expected output.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SmokeEntry {
+    pub target: Target,
+    pub runner: &'static str,
+    pub args: Vec<String>,
+    /// What the output must contain (`{target}` stands for `target`); empty: anything.
+    pub expect: String,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SmokeMatrix {
+    pub include: Vec<SmokeEntry>,
+}
+
+/// `cargo xtask plan --github-smoke-matrix`: a macOS runner of each Apple architecture the
+/// plan builds, where the merged dist's Apple binaries run before the release. Made at run
+/// time like the build matrix, so the workflow does not change when the smoke arguments do.
+pub fn smoke_matrix(plan: &crate::plan::Plan) -> SmokeMatrix {
+    let include = plan
+        .jobs
+        .iter()
+        .filter(|j| j.target.family() == Family::AppleDarwin && j.slices.is_empty())
+        .filter_map(|j| {
+            let runner = match j.target.arch() {
+                "aarch64" => MACOS_ARM64_RUNNER,
+                "x86_64" => MACOS_X86_64_RUNNER,
+                _ => return None,
+            };
+            Some(SmokeEntry {
+                target: j.target.clone(),
+                runner,
+                args: plan.smoke_args.clone(),
+                expect: plan.smoke_expect.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    SmokeMatrix { include }
+}
+
+/// Runs on a macOS runner: every executable of the merged dist's archives for `$TARGET`
+/// and the universal ones, with the smoke arguments; fails on the first that fails, on a
+/// runner of the wrong architecture (Rosetta would hide it), or when there is none to run.
+/// bash 3.2 (macOS's): no mapfile, and an empty array expands only through `${a[@]+…}`.
+const SMOKE_SCRIPT: &str = r#"want=aarch64
+[ "$TARGET" = x86_64-apple-darwin ] && want=x86_64
+got="$(uname -m)"
+[ "$got" = arm64 ] && got=aarch64
+if [ "$got" != "$want" ]; then
+  echo "::error::this runner is $got, $TARGET needs $want"
+  exit 1
+fi
+args=()
+while IFS= read -r arg; do args+=("$arg"); done < <(jq -r '.[]' <<<"$SMOKE_ARGS")
+expect="${SMOKE_EXPECT//\{target\}/$TARGET}"
+ran=0
+while IFS=$'\t' read -r archive top; do
+  mkdir -p "smoke/$top"
+  tar -xf "dist/$archive" -C "smoke/$top"
+  while IFS= read -r path; do
+    exe="smoke/$top/$top/$path"
+    if ! out="$("$exe" ${args[@]+"${args[@]}"} 2>&1)"; then
+      echo "$out"
+      echo "::error::$archive: $path ${args[*]-} failed on $got"
+      exit 1
+    fi
+    if [ -n "$expect" ] && [[ "$out" != *"$expect"* ]]; then
+      echo "$out"
+      echo "::error::$archive: $path printed no \"$expect\""
+      exit 1
+    fi
+    echo "ran $archive: $path on $got"
+    ran=$((ran + 1))
+  done < <(jq -r --arg name "$archive" '.artifacts[] | select(.name == $name) | .assets[] | select(.kind == "executable") | .path' dist/manifest.json)
+done < <(jq -r --arg t "$TARGET" '.artifacts[] | select(.target_triples[0] == $t or .target_triples[0] == "universal2-apple-darwin") | [.name, (.name | sub("\\.(tar\\.gz|tar\\.xz|tar\\.zst|zip)$"; ""))] | @tsv' dist/manifest.json)
+if [ "$ran" -eq 0 ]; then
+  echo "::error::dist has no $TARGET binary to run"
+  exit 1
+fi"#;
 
 /// What `cargo xtask ci` did with the workflow file.
 pub enum CiOutcome {
@@ -195,6 +284,8 @@ struct Shape {
     msvc: bool,
     /// Some target is Linux: its smoke run needs qemu-user on a foreign-CPU runner.
     linux: bool,
+    /// Some target is Apple: its binaries run on macOS runners before the release.
+    apple: bool,
 }
 
 /// A small writer for the workflow's text: lines at two-space indentation levels.
@@ -275,6 +366,7 @@ pub fn workflow(config: &Config) -> String {
         sccache: config.sccache,
         msvc: families.contains(&Family::WindowsMsvc),
         linux: families.iter().any(|f| f.is_linux()),
+        apple: families.contains(&Family::AppleDarwin),
     };
     render(&shape)
 }
@@ -307,7 +399,12 @@ jobs:",
 
     // The plan job: the targets and their runners come from the config at this commit.
     y.job_header("plan", "Plan", None, "ubuntu-latest", "read");
-    y.block(2, "outputs:\n  matrix: ${{ steps.plan.outputs.matrix }}\nsteps:");
+    y.line(2, "outputs:");
+    y.line(3, "matrix: ${{ steps.plan.outputs.matrix }}");
+    if shape.apple {
+        y.line(3, "smoke: ${{ steps.plan.outputs.smoke }}");
+    }
+    y.line(2, "steps:");
     y.checkout();
     y.block(
         3,
@@ -321,6 +418,13 @@ jobs:",
     matrix=\"$(cargo xtask plan --github-matrix)\"
     echo \"matrix=$matrix\" >> \"$GITHUB_OUTPUT\"",
     );
+    if shape.apple {
+        y.block(
+            5,
+            "smoke=\"$(cargo xtask plan --github-smoke-matrix)\"
+echo \"smoke=$smoke\" >> \"$GITHUB_OUTPUT\"",
+        );
+    }
     y.line(0, "");
 
     // One build job per target, each writing its part of dist/.
@@ -447,12 +551,45 @@ DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
     y.uses("Attest every file SHA256SUMS lists", &ATTEST_BUILD_PROVENANCE);
     y.block(4, "with:\n  subject-checksums: dist/SHA256SUMS");
     y.line(0, "");
+    // The Apple binaries run on macOS of each architecture before anything is published.
+    if shape.apple {
+        y.job_header(
+            "smoke-macos",
+            "Smoke-run ${{ matrix.target }} on ${{ matrix.runner }}",
+            Some("[plan, merge]"),
+            "${{ matrix.runner }}",
+            "read",
+        );
+        y.block(
+            2,
+            "strategy:
+  fail-fast: false
+  matrix: ${{ fromJSON(needs.plan.outputs.smoke) }}
+env:
+  TARGET: ${{ matrix.target }}
+  SMOKE_ARGS: ${{ toJSON(matrix.args) }}
+  SMOKE_EXPECT: ${{ matrix.expect }}
+steps:",
+        );
+        y.uses("Download dist", &DOWNLOAD_ARTIFACT);
+        y.block(4, "with:\n  name: dist\n  path: dist");
+        y.block(
+            3,
+            "- name: Run every Apple binary of dist for this architecture\n  shell: bash\n  run: |",
+        );
+        y.block(5, SMOKE_SCRIPT);
+        y.line(0, "");
+    }
 
     // Only this job can write to the repository, and only on a version tag.
     y.job_header(
         "release",
         "Draft the GitHub release",
-        Some("[merge, attest]"),
+        Some(if shape.apple {
+            "[merge, attest, smoke-macos]"
+        } else {
+            "[merge, attest]"
+        }),
         "ubuntu-latest",
         "write # gh release create uploads the files",
     );
@@ -472,7 +609,7 @@ DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}",
 }
 
 /// The build matrix for GitHub Actions: one line, as `$GITHUB_OUTPUT` needs it.
-pub fn print_github_matrix(matrix: &Matrix) {
+pub fn print_github_matrix(matrix: &impl Serialize) {
     println!("{}", serde_json::to_string(matrix).expect("the matrix serialises"));
 }
 
@@ -493,8 +630,13 @@ pub fn print_ci(path: &Path, outcome: &CiOutcome) {
 mod tests {
     use super::*;
 
-    fn shape(sccache: bool, msvc: bool, linux: bool) -> String {
-        render(&Shape { sccache, msvc, linux })
+    fn shape(sccache: bool, msvc: bool, linux: bool, apple: bool) -> String {
+        render(&Shape {
+            sccache,
+            msvc,
+            linux,
+            apple,
+        })
     }
 
     /// The `run:` scripts of the workflow, each with its continuation lines.
@@ -519,9 +661,9 @@ mod tests {
 
     #[test]
     fn every_action_is_pinned_by_a_full_commit_with_its_tag() {
-        let text = shape(true, true, true);
+        let text = shape(true, true, true, true);
         let uses: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("uses: ")).collect();
-        assert_eq!(uses.len(), 14, "{text}");
+        assert_eq!(uses.len(), 15, "{text}");
         for line in uses {
             let (action, tag) = line
                 .split_once(" # v")
@@ -537,11 +679,11 @@ mod tests {
 
     #[test]
     fn no_expression_reaches_a_shell_script() {
-        for text in [shape(true, true, true), shape(false, false, false)] {
+        for text in [shape(true, true, true, true), shape(false, false, false, false)] {
             let scripts = run_scripts(&text);
             assert_eq!(
                 scripts.len(),
-                5 + usize::from(text.contains("qemu-user")),
+                5 + usize::from(text.contains("qemu-user")) + usize::from(text.contains("smoke-macos")),
                 "{scripts:#?}"
             );
             for script in scripts {
@@ -555,9 +697,9 @@ mod tests {
 
     #[test]
     fn only_the_release_job_may_write_and_every_checkout_drops_the_token() {
-        let text = shape(false, true, true);
+        let text = shape(false, true, true, true);
         assert!(text.contains("\npermissions: {}\n"));
-        assert_eq!(text.matches("contents: read").count(), 3);
+        assert_eq!(text.matches("contents: read").count(), 4);
         assert_eq!(text.matches("contents: write").count(), 1);
         let release = &text[text.find("\n  release:").unwrap()..];
         assert!(release.contains("contents: write") && !release.contains("actions/checkout"));
@@ -578,25 +720,85 @@ mod tests {
 
     #[test]
     fn the_config_switches_sccache_qemu_and_the_msvc_opt_in() {
-        let plain = shape(false, false, false);
+        let plain = shape(false, false, false, false);
         assert!(!plain.contains("sccache") && !plain.contains("qemu") && !plain.contains("MSVC"));
-        let full = shape(true, true, true);
+        let full = shape(true, true, true, true);
         assert!(full.contains("RUSTC_WRAPPER: sccache") && full.contains("mozilla-actions/sccache-action@"));
         assert!(full.contains("DIST_ACCEPT_MSVC_LICENSE: ${{ vars.DIST_ACCEPT_MSVC_LICENSE }}"));
         assert!(full.contains("apt-get install -y -qq qemu-user"));
         // Same shape, same bytes: `ci --check` compares text.
-        assert_eq!(full, shape(true, true, true));
+        assert_eq!(full, shape(true, true, true, true));
     }
 
     #[test]
     fn the_yaml_has_no_tabs_and_consistent_indentation() {
-        let text = shape(true, true, true);
+        let text = shape(true, true, true, true);
         for line in text.lines() {
             assert!(!line.contains('\t') && !line.ends_with(' '), "{line:?}");
             let indent = line.len() - line.trim_start().len();
             assert_eq!(indent % 2, 0, "{line:?}");
         }
         assert!(text.ends_with("--title \"$TAG\"\n"));
+    }
+
+    /// The job that holds `header` (e.g. `\n  release:`), up to the next job.
+    fn job<'a>(text: &'a str, header: &str) -> &'a str {
+        let start = text.find(header).unwrap_or_else(|| panic!("no {header}"));
+        let rest = &text[start + header.len()..];
+        let end = rest.find("\n\n").unwrap_or(rest.len());
+        &rest[..end]
+    }
+
+    #[test]
+    fn apple_binaries_run_on_macos_of_both_architectures_before_the_release() {
+        let text = shape(false, false, true, true);
+        let smoke = job(&text, "\n  smoke-macos:");
+        assert!(smoke.contains("needs: [plan, merge]"), "{smoke}");
+        assert!(smoke.contains("runs-on: ${{ matrix.runner }}"));
+        assert!(smoke.contains("matrix: ${{ fromJSON(needs.plan.outputs.smoke) }}"));
+        assert!(smoke.contains("contents: read") && !smoke.contains("contents: write"));
+        assert!(smoke.contains("actions/download-artifact@") && smoke.contains("name: dist\n"));
+        assert!(
+            !smoke.contains("actions/checkout"),
+            "runs dist's binaries, not the source"
+        );
+        assert!(job(&text, "\n  plan:").contains("plan --github-smoke-matrix"));
+        // The release waits for the smoke runs; without Apple targets there are none.
+        assert!(job(&text, "\n  release:").contains("needs: [merge, smoke-macos]"));
+        let linux_only = shape(false, false, true, false);
+        assert!(!linux_only.contains("smoke-macos") && !linux_only.contains("github-smoke-matrix"));
+        assert!(job(&linux_only, "\n  release:").contains("needs: merge\n"));
+    }
+
+    #[test]
+    fn the_smoke_matrix_has_a_runner_of_each_apple_architecture() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let plan = |targets: &[&str]| {
+            use crate::plan::tests::{config, host, toolchain};
+            let config = crate::config::Config {
+                smoke_expect: Some("{target}".into()),
+                ..config(targets, &[])
+            };
+            crate::plan::plan(&config, &toolchain(sysroot.path()), &host()).unwrap()
+        };
+        let matrix = smoke_matrix(&plan(&[
+            "x86_64-unknown-linux-musl",
+            "aarch64-apple-darwin",
+            "x86_64-apple-darwin",
+        ]));
+        let runners: Vec<(&str, &str)> = matrix.include.iter().map(|e| (e.target.triple(), e.runner)).collect();
+        assert_eq!(
+            runners,
+            [
+                ("aarch64-apple-darwin", "macos-15"),
+                ("x86_64-apple-darwin", "macos-15-intel")
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&matrix.include[0]).unwrap(),
+            r#"{"target":"aarch64-apple-darwin","runner":"macos-15","args":["--version"],"expect":"{target}"}"#
+        );
+        assert!(smoke_matrix(&plan(&["x86_64-pc-windows-msvc"])).include.is_empty());
     }
 
     #[test]

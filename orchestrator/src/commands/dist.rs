@@ -154,9 +154,16 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         }
         order.clear();
     }
+    // Each target's binaries once they passed, for the universal targets made from them.
+    let mut passed: BTreeMap<Target, Vec<PathBuf>> = BTreeMap::new();
     for index in order {
         let group = &plan.builds[index];
-        let mut jobs: Vec<(usize, &Job)> = plan.jobs.iter().enumerate().filter(|(_, j)| j.build == index).collect();
+        let mut jobs: Vec<(usize, &Job)> = plan
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| j.build == index && j.slices.is_empty())
+            .collect();
         jobs.sort_by_key(|(_, j)| !j.runs_natively());
         let outcomes = build_group(runner, group, &jobs, &lines);
         for (i, job) in jobs {
@@ -166,8 +173,8 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))));
             let build_failed = built.is_err();
             let result = built.and_then(|binaries| {
-                let policy = policy::Policy::new(&job.target, config.target_config.get(&job.target), config.strip);
-                finish_job(
+                let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip);
+                let finished = finish_job(
                     runner,
                     plan,
                     job,
@@ -176,7 +183,11 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                     &lines[i],
                     &mut generated,
                     previous.as_ref(),
-                )
+                );
+                if finished.is_ok() {
+                    passed.insert(job.target.clone(), binaries);
+                }
+                finished
             });
             lines[i].finish(match &result {
                 Ok((_, true)) => "done (archive unchanged, reused)",
@@ -196,6 +207,42 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         }
         if !options.keep_going && results.values().any(Result::is_err) {
             break;
+        }
+    }
+
+    // Universal targets last: their slices are other jobs' binaries, verified already.
+    for (i, job) in plan.jobs.iter().enumerate().filter(|(_, j)| !j.slices.is_empty()) {
+        let stop = !options.keep_going && results.values().any(Result::is_err);
+        if stop || results.contains_key(&job.target) {
+            continue;
+        }
+        lines[i].stage("merging the slices into a universal binary");
+        let result = merge_slices(config, job, &passed).and_then(|binaries| {
+            let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip);
+            finish_job(
+                runner,
+                plan,
+                job,
+                &policy,
+                &binaries,
+                &lines[i],
+                &mut generated,
+                previous.as_ref(),
+            )
+        });
+        lines[i].finish(match &result {
+            Ok((_, true)) => "done (archive unchanged, reused)",
+            Ok((_, false)) => "done",
+            Err(_) => "FAILED",
+        });
+        match result {
+            Err(err) if err.chain().any(|e| e.is::<OutputFailed>()) => return Err(err),
+            Err(err) => {
+                results.insert(job.target.clone(), Err((err, false)));
+            }
+            Ok((artifact, _)) => {
+                results.insert(job.target.clone(), Ok(artifact));
+            }
         }
     }
 
@@ -705,6 +752,34 @@ fn finish_job(
         build: None,
     };
     Ok((artifact, reused))
+}
+
+/// Merges each binary of a universal job's slices into one fat Mach-O under
+/// `<target-dir>/dist-universal/<target>/`, in the order of `Job::binaries`.
+fn merge_slices(
+    config: &crate::config::Config,
+    job: &Job,
+    passed: &BTreeMap<Target, Vec<PathBuf>>,
+) -> Result<Vec<PathBuf>> {
+    let mut per_slice = Vec::new();
+    for slice in &job.slices {
+        let binaries = passed.get(slice).with_context(|| {
+            format!(
+                "{}: its slice {slice} failed or was not built, see that target's error",
+                job.target
+            )
+        })?;
+        per_slice.push(binaries);
+    }
+    let dir = config.target_dir.join("dist-universal").join(job.target.triple());
+    let mut merged = Vec::new();
+    for (index, name) in job.binaries.iter().enumerate() {
+        let slices: Vec<&Path> = per_slice.iter().map(|b| b[index].as_path()).collect();
+        let out = dir.join(name);
+        crate::lipo::merge(&slices, &out).with_context(|| format!("making the {} binary {name}", job.target))?;
+        merged.push(out);
+    }
+    Ok(merged)
 }
 
 /// Runs a built binary once (natively or under qemu) and checks what it prints.

@@ -13,6 +13,8 @@ impl flags::Plan {
         print_warnings(&ctx.config);
         if self.github_matrix {
             crate::commands::ci::print_github_matrix(&crate::commands::ci::matrix(&ctx));
+        } else if self.github_smoke_matrix {
+            crate::commands::ci::print_github_matrix(&crate::commands::ci::smoke_matrix(&ctx.plan));
         } else {
             print_plan(&ctx.plan, global.json);
         }
@@ -85,7 +87,13 @@ pub fn print_plan(plan: &Plan, json: bool) {
         for cmd in &job.install {
             println!("  install: {}", cmd.display());
         }
-        println!("  build:   cargo run #{} (below)", job.build + 1);
+        match job.slices.is_empty() {
+            true => println!("  build:   cargo run #{} (below)", job.build + 1),
+            false => println!(
+                "  build:   none: merges the binaries of {} (above)",
+                job.slices.iter().map(|t| t.triple()).collect::<Vec<_>>().join(" and ")
+            ),
+        }
         println!("  smoke:   {}", job.smoke.note);
         if let Some(reason) = &job.blocked {
             println!("  BLOCKED: {reason}");

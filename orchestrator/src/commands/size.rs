@@ -103,7 +103,11 @@ pub fn build_plan(
     let mut binaries = BTreeMap::new();
     build::install_toolchain(runner, plan, &|m| eprintln!("{m}"))?;
     for (index, group) in plan.builds.iter().enumerate() {
-        let jobs: Vec<&plan::Job> = plan.jobs.iter().filter(|j| j.build == index).collect();
+        let jobs: Vec<&plan::Job> = plan
+            .jobs
+            .iter()
+            .filter(|j| j.build == index && j.slices.is_empty())
+            .collect();
         for job in &jobs {
             build::install(runner, job, &group.log, |m| eprintln!("{m}"))?;
         }

@@ -53,6 +53,15 @@ impl Row {
 
 /// The triple a binary was most likely built for, from its headers.
 pub fn guess_target(found: &Inspection) -> Option<Target> {
+    let universal: Target = crate::model::UNIVERSAL2.parse().expect("a well-formed triple");
+    let mut archs = found.archs();
+    archs.sort();
+    let slice_targets = universal.slices();
+    let mut slices: Vec<&str> = slice_targets.iter().map(Target::arch).collect();
+    slices.sort();
+    if found.macho.as_ref().is_some_and(|m| m.fat) && archs == slices {
+        return Some(universal);
+    }
     let arch = found.archs().first().copied()?;
     if arch.starts_with("unknown") {
         return None;
@@ -102,7 +111,7 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
             }
         },
     };
-    let policy = Policy::new(&target, settings.per_target.get(&target), settings.strip);
+    let policy = Policy::for_target(&target, &settings.per_target, settings.strip);
     let mut failures = check(&found, &target, &policy);
     let dependencies = match deplist::dependency_list(bytes) {
         Ok(list) => list,
@@ -609,7 +618,11 @@ pub fn print_verify(rows: &[Row], json: bool) {
                 ),
                 None => Default::default(),
             };
-            let result = if row.passed() {
+            let slices = row.target.as_ref().map(Target::slices).unwrap_or_default();
+            let result = if row.passed() && !slices.is_empty() {
+                let slices: Vec<&str> = slices.iter().map(Target::triple).collect();
+                format!("PASS (each slice by its own target's rules: {})", slices.join(", "))
+            } else if row.passed() {
                 "PASS".to_string()
             } else {
                 let reasons: Vec<String> = row.failures.iter().map(|f| f.to_string()).collect();
@@ -668,6 +681,9 @@ fn notes(found: &crate::inspect::Inspection) -> String {
         notes.push(format!("manifest embedded ({} bytes)", manifest.len()));
     }
     for slice in found.macho.iter().flat_map(|m| &m.slices) {
+        notes.extend(
+            (slice.fat_entry.iter()).map(|e| format!("{} slice at {} (2^{} aligned)", slice.arch, e.offset, e.align)),
+        );
         notes.extend(slice.min_os.as_ref().map(|v| format!("{} macOS {v}", slice.arch)));
         notes.extend(slice.rpaths.iter().map(|p| format!("rpath {p}")));
         notes.push(format!("{} {}", slice.arch, slice.signature.note()));

@@ -3,7 +3,7 @@
 //! pre-check bounds what goblin is handed (it has overflowed and looped on crafted load
 //! commands).
 
-use super::{codesign, Inspection, Linkage, MachODetails, MachOSlice, Signature};
+use super::{codesign, FatEntry, Inspection, Linkage, MachODetails, MachOSlice, Signature};
 use crate::model::{Format, MacosVersion};
 use goblin::mach::{cputype, load_command::CommandVariant, Mach, MachO, SingleArch};
 
@@ -94,6 +94,7 @@ fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
         signature,
         stripped,
         debug_info,
+        fat_entry: None,
     }
 }
 
@@ -196,7 +197,15 @@ pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
                     .and_then(|end| bytes.get(start..end))
                     .unwrap_or_default();
                 match multi.get(index)? {
-                    SingleArch::MachO(macho) => slices.push(mach_slice(&macho, own)),
+                    SingleArch::MachO(macho) => slices.push(MachOSlice {
+                        fat_entry: Some(FatEntry {
+                            cputype: arch.cputype,
+                            offset: arch.offset.into(),
+                            size: arch.size.into(),
+                            align: arch.align,
+                        }),
+                        ..mach_slice(&macho, own)
+                    }),
                     SingleArch::Archive(_) => {
                         return Err(goblin::error::Error::Malformed(
                             "a universal slice is a static library".into(),

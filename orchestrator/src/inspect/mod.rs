@@ -138,6 +138,20 @@ pub struct MachOSlice {
     /// Debug info is left: debugging (N_STAB) symbols, or a __DWARF segment.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug_info: bool,
+    /// Where a universal binary's fat header places this slice; None in a thin file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fat_entry: Option<FatEntry>,
+}
+
+/// A slice's entry in the fat header, as written (what the loader trusts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FatEntry {
+    /// The CPU type the header claims, which must be the slice's own.
+    pub cputype: u32,
+    pub offset: u64,
+    pub size: u64,
+    /// The slice's alignment as a power of two (14: 16 KiB).
+    pub align: u32,
 }
 
 /// What a Mach-O slice's code signature is worth: macOS on Apple silicon kills an arm64
@@ -733,7 +747,18 @@ pub mod tests {
         assert!(macho.fat);
         assert_eq!(universal.archs(), ["x86_64", "aarch64"]);
         assert_eq!(universal.arch, "x86_64+aarch64");
-        assert_eq!(macho.slices[1], *slice);
+        // The slice as in its thin file, and where the fat header puts it.
+        assert_eq!(
+            MachOSlice {
+                fat_entry: None,
+                ..macho.slices[1].clone()
+            },
+            *slice
+        );
+        assert!(macho
+            .slices
+            .iter()
+            .all(|s| s.fat_entry.as_ref().is_some_and(|e| e.cputype == s.cputype)));
         assert_eq!(
             universal.needed,
             ["/usr/lib/libSystem.B.dylib"],

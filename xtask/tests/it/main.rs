@@ -30,5 +30,6 @@ mod reproducible;
 mod settings;
 mod split;
 mod supply_chain;
+mod universal;
 mod verify;
 mod wheels;
