@@ -699,6 +699,7 @@ mod tests {
     fn only_the_release_job_may_write_and_every_checkout_drops_the_token() {
         let text = shape(false, true, true, true);
         assert!(text.contains("\npermissions: {}\n"));
+        // Every job but attest (no contents) and release reads; only release writes.
         assert_eq!(text.matches("contents: read").count(), 4);
         assert_eq!(text.matches("contents: write").count(), 1);
         let release = &text[text.find("\n  release:").unwrap()..];
@@ -710,7 +711,7 @@ mod tests {
         assert!(!text.contains("pull_request"), "no pull request trigger of any kind");
         assert!(release.contains("--draft"));
         // Only the attest job gets an OIDC token, and it checks nothing out.
-        let attest = &text[text.find("\n  attest:").unwrap()..text.find("\n  release:").unwrap()];
+        let attest = job(&text, "\n  attest:");
         assert_eq!(text.matches("id-token: write").count(), 1);
         assert_eq!(text.matches("attestations: write").count(), 1);
         assert!(attest.contains("id-token: write") && attest.contains("attestations: write"));
@@ -764,10 +765,10 @@ mod tests {
         );
         assert!(job(&text, "\n  plan:").contains("plan --github-smoke-matrix"));
         // The release waits for the smoke runs; without Apple targets there are none.
-        assert!(job(&text, "\n  release:").contains("needs: [merge, smoke-macos]"));
+        assert!(job(&text, "\n  release:").contains("needs: [merge, attest, smoke-macos]"));
         let linux_only = shape(false, false, true, false);
         assert!(!linux_only.contains("smoke-macos") && !linux_only.contains("github-smoke-matrix"));
-        assert!(job(&linux_only, "\n  release:").contains("needs: merge\n"));
+        assert!(job(&linux_only, "\n  release:").contains("needs: [merge, attest]\n"));
     }
 
     #[test]
