@@ -51,8 +51,53 @@ struct RawDist {
     /// The oldest macOS every Apple target without its own `macos-min` runs on.
     #[serde(default, deserialize_with = "macos_min")]
     macos_min: Option<MacosVersion>,
+    /// "build-std": every target without its own `size-mode` rebuilds std for size on the
+    /// pinned nightly (docs/SIZE.md).
+    size_mode: Option<SizeMode>,
+    /// The nightly the size mode builds with (default [`crate::toolchain::SIZE_NIGHTLY`]).
+    size_toolchain: Option<String>,
+    /// "immediate-abort": the size mode's std panics without formatting a message.
+    panic: Option<PanicMode>,
+    /// "mimalloc": musl targets (and targets that set `allocator` themselves) are built with
+    /// the shipped packages' `mimalloc` feature (docs/SIZE.md, the allocator).
+    allocator: Option<Allocator>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
+}
+
+/// `size-mode`: how far the build goes for a small binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SizeMode {
+    /// The stable build with the size profile.
+    Off,
+    /// std and panic_abort rebuilt from rust-src with std's `optimize_for_size` feature
+    /// (nightly `-Z build-std`).
+    BuildStd,
+}
+
+/// `panic`: the only value is the one that needs the size mode's rebuilt std.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PanicMode {
+    ImmediateAbort,
+}
+
+/// `allocator`: the global allocator of the shipped binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Allocator {
+    /// The platform's malloc (musl's own on musl targets).
+    System,
+    /// The mimalloc crate, through the shipped package's `mimalloc` feature.
+    Mimalloc,
+}
+
+/// The size mode as planned: the nightly that builds and whether panics abort at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeSettings {
+    pub toolchain: String,
+    pub immediate_abort: bool,
 }
 
 /// `[workspace.metadata.dist.target.<triple>]`: settings for one target.
@@ -89,6 +134,10 @@ pub struct TargetConfig {
     /// oldest the toolchain supports for the target ([`resolve_macos_min`]).
     #[serde(default, deserialize_with = "macos_min")]
     pub macos_min: Option<MacosVersion>,
+    /// This target's own `size-mode` ("off" keeps a target out of a workspace-wide one).
+    pub size_mode: Option<SizeMode>,
+    /// This target's own `allocator` ("system" keeps musl's malloc under a workspace-wide one).
+    pub allocator: Option<Allocator>,
 }
 
 /// `glibc-max`, refused with the key's name when it is not a version.
@@ -426,6 +475,12 @@ pub struct Config {
     /// What the profile strips ([`effective_strip`]), read once: the linker's own strip flags
     /// (/DEBUG:NONE, -s) and the verification rule both follow it.
     pub strip: Strip,
+    /// The size mode's nightly and panic setting, when any target uses it
+    /// ([`Config::size_mode`] says which).
+    pub size: Option<SizeSettings>,
+    /// The workspace-wide `size-mode` and `allocator` (a target's own wins).
+    pub size_mode: SizeMode,
+    pub allocator: Option<Allocator>,
 }
 
 /// The size profile this tool defines as `dist` where the workspace has none: the settings
@@ -717,6 +772,24 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         overrides.all_features || raw.all_features.unwrap_or(false),
         overrides.no_default_features || raw.no_default_features.unwrap_or(false),
     );
+    let size_mode = raw.size_mode.unwrap_or(SizeMode::Off);
+    let size_used = targets
+        .iter()
+        .any(|t| target_config.get(t).and_then(|c| c.size_mode).unwrap_or(size_mode) == SizeMode::BuildStd);
+    if !size_used && (raw.panic.is_some() || raw.size_toolchain.is_some()) {
+        return Err(UsageError::new(format!(
+            "{where_}: `panic` and `size-toolchain` belong to the size mode, and no target uses it: add size-mode = \"build-std\" (docs/SIZE.md), or remove them"
+        )));
+    }
+    let size = size_used.then(|| SizeSettings {
+        toolchain: raw
+            .size_toolchain
+            .clone()
+            .unwrap_or_else(|| crate::toolchain::SIZE_NIGHTLY.to_string()),
+        immediate_abort: raw.panic == Some(PanicMode::ImmediateAbort),
+    });
+    let allocator = raw.allocator;
+    resolve_allocator(&mut target_config, &targets, allocator, meta, &bins, &where_)?;
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir()
@@ -754,6 +827,9 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         features,
         tool_profile,
         strip,
+        size,
+        size_mode,
+        allocator,
     };
     config.check_archive_names(&where_)?;
     Ok(config)
@@ -937,6 +1013,20 @@ impl Config {
         }
     }
 
+    /// Whether `target` is built in the size mode (its own `size-mode`, else the workspace's).
+    pub fn size_mode(&self, target: &Target) -> bool {
+        let own = self.target_config.get(target).and_then(|c| c.size_mode);
+        own.unwrap_or(self.size_mode) == SizeMode::BuildStd
+    }
+
+    /// The allocator `target` ships with: its own `allocator`, else the workspace's for
+    /// musl targets (the only libc whose malloc the switch is for), else the system's.
+    pub fn allocator_for(&self, target: &Target) -> Allocator {
+        let own = self.target_config.get(target).and_then(|c| c.allocator);
+        let workspace = self.allocator.filter(|_| target.family() == Family::LinuxMusl);
+        own.or(workspace).unwrap_or(Allocator::System)
+    }
+
     /// The archive format of `target`: its own `format`, else `unix-format` /
     /// `windows-format`, else the platform's usual one.
     pub fn format_for(&self, target: &Target) -> ArchiveFormat {
@@ -947,6 +1037,78 @@ impl Config {
             .or(if windows { self.windows_format } else { self.unix_format })
             .unwrap_or_else(|| target.archive_format())
     }
+}
+
+/// The lines a shipped package needs for `allocator = "mimalloc"`: a global allocator is
+/// declared in the binary's own code (`#[global_allocator]`), which no build flag can add,
+/// so the switch turns on a feature the package declares once.
+pub const MIMALLOC_SNIPPET: &str = "in Cargo.toml: [dependencies] mimalloc = { version = \"0.1\", optional = true }\n\
+     in the bin's main.rs: #[cfg(feature = \"mimalloc\")] #[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;";
+
+/// Adds the shipped packages' `mimalloc` feature to every target whose allocator is
+/// mimalloc, after checking each package declares it and its bin installs the allocator:
+/// a switch that built the crate without using it would ship musl's malloc under its name.
+fn resolve_allocator(
+    target_config: &mut BTreeMap<Target, TargetConfig>,
+    targets: &[Target],
+    workspace: Option<Allocator>,
+    meta: &Metadata,
+    bins: &[Bin],
+    where_: &str,
+) -> Result<()> {
+    let wants = |t: &Target, c: Option<&TargetConfig>| {
+        let own = c.and_then(|c| c.allocator);
+        own.or(workspace.filter(|_| t.family() == Family::LinuxMusl)) == Some(Allocator::Mimalloc)
+    };
+    let chosen: Vec<&Target> = targets.iter().filter(|t| wants(t, target_config.get(*t))).collect();
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let mut features = Vec::new();
+    for bin in bins {
+        let pkg = meta
+            .workspace_packages()
+            .into_iter()
+            .find(|p| p.name.as_str() == bin.package)
+            .context("a shipped package vanished from cargo metadata")?;
+        let declared = pkg.features.contains_key("mimalloc") && pkg.dependencies.iter().any(|d| d.name == "mimalloc");
+        let src = pkg
+            .targets
+            .iter()
+            .find(|t| t.is_bin() && t.name == bin.name)
+            .map(|t| t.src_path.clone().into_std_path_buf());
+        let code = src
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let installed = code.contains("global_allocator") && code.contains("MiMalloc");
+        if !declared || !installed {
+            return Err(UsageError::new(format!(
+                "{where_}: allocator = \"mimalloc\" for {} needs package {} to declare it ({}): add\n{MIMALLOC_SNIPPET}",
+                chosen.iter().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
+                bin.package,
+                match (declared, &src) {
+                    (false, _) => "it has no `mimalloc` feature enabling the mimalloc crate".to_string(),
+                    (true, Some(p)) => format!("{} installs no MiMalloc as #[global_allocator]", p.display()),
+                    (true, None) => format!("its bin {} has no source file", bin.name),
+                }
+            )));
+        }
+        let feature = format!("{}/mimalloc", bin.package);
+        if !features.contains(&feature) {
+            features.push(feature);
+        }
+    }
+    for target in chosen {
+        let own = target_config.entry(target.clone()).or_default();
+        let list = own.features.get_or_insert_with(Vec::new);
+        for f in &features {
+            if !list.contains(f) {
+                list.push(f.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Expands `completions` × `completion-shells` and `man` into one file per bin and shell.
