@@ -412,6 +412,10 @@ pub struct Overrides {
     pub features: Vec<String>,
     pub all_features: bool,
     pub no_default_features: bool,
+    /// The workspace-wide `size-mode` and `allocator`, in place of the config's (a target's
+    /// own setting still wins): the bench measures them on a project that sets neither.
+    pub size_mode: Option<SizeMode>,
+    pub allocator: Option<Allocator>,
 }
 
 impl Overrides {
@@ -772,7 +776,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         overrides.all_features || raw.all_features.unwrap_or(false),
         overrides.no_default_features || raw.no_default_features.unwrap_or(false),
     );
-    let size_mode = raw.size_mode.unwrap_or(SizeMode::Off);
+    let size_mode = overrides.size_mode.or(raw.size_mode).unwrap_or(SizeMode::Off);
     let size_used = targets
         .iter()
         .any(|t| target_config.get(t).and_then(|c| c.size_mode).unwrap_or(size_mode) == SizeMode::BuildStd);
@@ -788,7 +792,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             .unwrap_or_else(|| crate::toolchain::SIZE_NIGHTLY.to_string()),
         immediate_abort: raw.panic == Some(PanicMode::ImmediateAbort),
     });
-    let allocator = raw.allocator;
+    let allocator = overrides.allocator.or(raw.allocator);
     resolve_allocator(&mut target_config, &targets, allocator, meta, &bins, &where_)?;
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
@@ -1042,8 +1046,8 @@ impl Config {
 /// The lines a shipped package needs for `allocator = "mimalloc"`: a global allocator is
 /// declared in the binary's own code (`#[global_allocator]`), which no build flag can add,
 /// so the switch turns on a feature the package declares once.
-pub const MIMALLOC_SNIPPET: &str = "in Cargo.toml: [dependencies] mimalloc = { version = \"0.1\", optional = true }\n\
-     in the bin's main.rs: #[cfg(feature = \"mimalloc\")] #[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;";
+pub const MIMALLOC_SNIPPET: &str = "in the package's Cargo.toml, `mimalloc = { version = \"0.1\", optional = true }` under [dependencies]; \
+     in the bin's main.rs, `#[cfg(feature = \"mimalloc\")] #[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;`";
 
 /// Adds the shipped packages' `mimalloc` feature to every target whose allocator is
 /// mimalloc, after checking each package declares it and its bin installs the allocator:
@@ -1084,7 +1088,7 @@ fn resolve_allocator(
         let installed = code.contains("global_allocator") && code.contains("MiMalloc");
         if !declared || !installed {
             return Err(UsageError::new(format!(
-                "{where_}: allocator = \"mimalloc\" for {} needs package {} to declare it ({}): add\n{MIMALLOC_SNIPPET}",
+                "{where_}: allocator = \"mimalloc\" for {} needs package {} to declare it ({}): add, {MIMALLOC_SNIPPET}",
                 chosen.iter().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
                 bin.package,
                 match (declared, &src) {

@@ -27,6 +27,7 @@ mod packaging;
 mod provision;
 mod reproducible;
 mod settings;
+mod size_mode;
 mod split;
 mod verify;
 mod wheels;
