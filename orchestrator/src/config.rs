@@ -416,6 +416,7 @@ pub struct Overrides {
     /// own setting still wins): the bench measures them on a project that sets neither.
     pub size_mode: Option<SizeMode>,
     pub allocator: Option<Allocator>,
+    pub panic: Option<PanicMode>,
 }
 
 impl Overrides {
@@ -780,7 +781,8 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
     let size_used = targets
         .iter()
         .any(|t| target_config.get(t).and_then(|c| c.size_mode).unwrap_or(size_mode) == SizeMode::BuildStd);
-    if !size_used && (raw.panic.is_some() || raw.size_toolchain.is_some()) {
+    let panic = overrides.panic.or(raw.panic);
+    if !size_used && (panic.is_some() || raw.size_toolchain.is_some()) {
         return Err(UsageError::new(format!(
             "{where_}: `panic` and `size-toolchain` belong to the size mode, and no target uses it: add size-mode = \"build-std\" (docs/SIZE.md), or remove them"
         )));
@@ -790,7 +792,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             .size_toolchain
             .clone()
             .unwrap_or_else(|| crate::toolchain::SIZE_NIGHTLY.to_string()),
-        immediate_abort: raw.panic == Some(PanicMode::ImmediateAbort),
+        immediate_abort: panic == Some(PanicMode::ImmediateAbort),
     });
     let allocator = overrides.allocator.or(raw.allocator);
     resolve_allocator(&mut target_config, &targets, allocator, meta, &bins, &where_)?;

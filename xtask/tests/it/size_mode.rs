@@ -34,7 +34,7 @@ fn workspace(config: &str) -> Workspace {
 
 /// The packed binary's size from the manifest, and the binary unpacked from the archive.
 fn dist(ws: &Workspace, out: &Path) -> (u64, Vec<u8>) {
-    expect_ok(&ws.xtask(["dist", "--out"]).arg(out).run());
+    expect_ok(&ws.xtask(["dist"]).arg("--out").arg(out).run());
     let manifest = read_manifest(out);
     let size = manifest["artifacts"][0]["assets"]
         .as_array()
