@@ -1391,6 +1391,58 @@ mod tests {
     }
 
     #[test]
+    fn size_mode_is_per_target_and_its_settings_need_it() {
+        let targets = "targets = [\"x86_64-unknown-linux-musl\", \"x86_64-pc-windows-msvc\"]\n";
+        let config = load_from(
+            &format!("{targets}size-mode = \"build-std\"\npanic = \"immediate-abort\"\n[workspace.metadata.dist.target.x86_64-pc-windows-msvc]\nsize-mode = \"off\""),
+            Overrides::default(),
+        )
+        .unwrap();
+        let [musl, msvc] = &config.targets[..] else { panic!() };
+        assert!(config.size_mode(musl) && !config.size_mode(msvc));
+        let size = config.size.unwrap();
+        assert!(size.immediate_abort && size.toolchain == crate::toolchain::SIZE_NIGHTLY);
+        // Off everywhere: no nightly is planned, and its settings are a mistake.
+        let off = load_from(targets, Overrides::default()).unwrap();
+        assert!(off.size.is_none());
+        let message = usage_message(load_from(
+            &format!("{targets}size-toolchain = \"nightly\""),
+            Overrides::default(),
+        ));
+        assert!(message.contains("belong to the size mode"), "{message}");
+        let message = usage_message(load_from("size-mode = \"tiny\"", Overrides::default()));
+        assert!(
+            message.contains("`tiny`") && message.contains("build-std"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_allocator_switch_needs_the_packages_lines_and_applies_to_musl() {
+        let targets = "targets = [\"x86_64-unknown-linux-musl\", \"x86_64-pc-windows-msvc\"]\n";
+        let message = usage_message(load_from(
+            &format!("{targets}allocator = \"mimalloc\""),
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("package tool")
+                && message.contains("no `mimalloc` feature")
+                && message.contains(MIMALLOC_SNIPPET),
+            "{message}"
+        );
+        // A target that keeps the system allocator asks nothing of the package.
+        let config = load_from(
+            &format!("{targets}[workspace.metadata.dist.target.x86_64-pc-windows-msvc]\nallocator = \"system\""),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(config
+            .targets
+            .iter()
+            .all(|t| config.allocator_for(t) == Allocator::System));
+    }
+
+    #[test]
     fn an_unknown_key_is_named() {
         let message = usage_message(load_from("tragets = []", Overrides::default()));
         assert!(message.contains("unknown field `tragets`"), "{message}");
