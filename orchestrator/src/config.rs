@@ -1411,10 +1411,7 @@ mod tests {
         ));
         assert!(message.contains("belong to the size mode"), "{message}");
         let message = usage_message(load_from("size-mode = \"tiny\"", Overrides::default()));
-        assert!(
-            message.contains("`tiny`") && message.contains("build-std"),
-            "{message}"
-        );
+        assert!(message.contains("`tiny`") && message.contains("build-std"), "{message}");
     }
 
     #[test]

@@ -61,8 +61,14 @@ fn the_size_mode_ships_a_smaller_verified_binary_that_runs() {
     );
     let small_out = tempfile::tempdir().unwrap();
     let (small_size, _) = dist(&small, small_out.path());
-    // `dist` verified it; `verify` on the output directory re-checks archive and binary.
-    expect_ok(&small.xtask(["verify"]).arg(small_out.path()).run());
+    // `dist` verified it; `verify` re-checks the archive and the binary.
+    let archive = small_out.path().join(format!("tool-1.0.0-{MUSL}.tar.gz"));
+    let verified = small
+        .xtask(["verify"])
+        .arg(&archive)
+        .arg(small.path(&format!("target/{MUSL}/dist/tool")))
+        .run();
+    assert!(expect_ok(&verified).contains("static"), "{verified}");
     let run = Command::new(small.path(&format!("target/{MUSL}/dist/tool")))
         .args(["a", "b", "a"])
         .output()
@@ -142,7 +148,14 @@ fn the_allocator_switch_links_mimalloc_and_the_audit_warns_without_it() {
         .unwrap();
     assert!(String::from_utf8_lossy(&run.stdout).contains("tool 1048576"), "{run:?}");
 
-    // A package without the lines is told exactly what to add.
+    // A package whose bin does not install the allocator would ship musl's malloc under
+    // mimalloc's name: refused, and so is one without the lines, each told what to add.
+    let unused = mimalloc_workspace("allocator = \"mimalloc\"");
+    unused.write("tool/src/main.rs", crate::harness::HELLO);
+    expect_usage_error(
+        &unused.xtask(["plan"]).run(),
+        "installs no MiMalloc as #[global_allocator]",
+    );
     let bare = workspace("allocator = \"mimalloc\"");
     expect_usage_error(
         &bare.xtask(["plan"]).run(),
