@@ -2,7 +2,7 @@
 //! allocator switch (`allocator = "mimalloc"`), each through the real xtask and the real
 //! cargo on a small fixture for x86_64-unknown-linux-musl; mimalloc comes from crates.io.
 
-use crate::harness::{expect_ok, expect_usage_error, read_manifest, Workspace, MUSL};
+use crate::harness::{cargo, expect_ok, expect_usage_error, read_manifest, run_ok, Workspace, MUSL};
 use std::path::Path;
 use std::process::Command;
 
@@ -108,7 +108,9 @@ fn mimalloc_workspace(config: &str) -> Workspace {
         "#[cfg(feature = \"mimalloc\")]\n#[global_allocator]\nstatic GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;\n\n\
          fn main() {\n    let t = std::thread::spawn(|| vec![1u8; 1 << 20].len());\n    println!(\"tool {}\", t.join().unwrap());\n}\n",
     );
-    ws.lock();
+    // Not offline: nothing else in the tests depends on mimalloc, so a fresh machine's
+    // cargo has no copy of its index entry yet.
+    run_ok(cargo(ws.root()).arg("generate-lockfile"));
     ws
 }
 
