@@ -62,6 +62,33 @@ pub fn install_toolchain(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Re
     })
 }
 
+/// Installs the size mode's nightly, or adds its rust-src, when the plan says either is
+/// missing.
+pub fn install_size_toolchain(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
+    let Some(toolchain) = &plan.size_toolchain else {
+        return Ok(());
+    };
+    let Some(cmd) = &toolchain.install else {
+        return Ok(());
+    };
+    let _lock = rustup_lock(say)?;
+    if toolchain
+        .sysroot
+        .join("lib/rustlib/src/rust/library/std/Cargo.toml")
+        .is_file()
+    {
+        return Ok(());
+    }
+    say(&format!("installing the size mode's nightly: {}", cmd.display()));
+    runner.run_to_stderr(cmd).map_err(|e| {
+        UsageError::new(format!(
+            "the size mode's nightly {} (with rust-src) is not installed and rustup could not install it ({e:#}): run `{}` yourself, name another dated nightly in size-toolchain, or remove size-mode",
+            toolchain.name,
+            cmd.display(),
+        ))
+    })
+}
+
 /// Refuses, before anything is written, a run whose missing build tools may not be
 /// provisioned: provisioning switched off, or the MSVC licence not accepted. (A missing
 /// emulator only costs smoke runs: `Plan::without_downloads` drops it.)
@@ -102,6 +129,7 @@ pub fn check_provisions(plan: &Plan, accept_msvc_license: bool, no_provision: bo
 /// its smoke runs.
 pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
     install_toolchain(runner, plan, say)?;
+    install_size_toolchain(runner, plan, say)?;
     for p in plan.provisions.iter().filter(|p| !p.present) {
         tools::provision(runner, p, say)?;
     }
@@ -110,6 +138,7 @@ pub fn provision_all(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result
 
 /// Provisions only what building needs (for a run that smoke-runs nothing, like the audit).
 pub fn provision_build_tools(runner: &Runner, plan: &Plan, say: &dyn Fn(&str)) -> Result<()> {
+    install_size_toolchain(runner, plan, say)?;
     for p in plan
         .provisions
         .iter()

@@ -60,8 +60,53 @@ struct RawDist {
     /// replaced. Default: the GitHub release of tag `v{version}` when the package's
     /// `repository` is on github.com.
     installer_base_url: Option<String>,
+    /// "build-std": every target without its own `size-mode` rebuilds std for size on the
+    /// pinned nightly (docs/SIZE.md).
+    size_mode: Option<SizeMode>,
+    /// The nightly the size mode builds with (default [`crate::toolchain::SIZE_NIGHTLY`]).
+    size_toolchain: Option<String>,
+    /// "immediate-abort": the size mode's std panics without formatting a message.
+    panic: Option<PanicMode>,
+    /// "mimalloc": musl targets (and targets that set `allocator` themselves) are built with
+    /// the shipped packages' `mimalloc` feature (docs/SIZE.md, the allocator).
+    allocator: Option<Allocator>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
+}
+
+/// `size-mode`: how far the build goes for a small binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SizeMode {
+    /// The stable build with the size profile.
+    Off,
+    /// std and panic_abort rebuilt from rust-src with std's `optimize_for_size` feature
+    /// (nightly `-Z build-std`).
+    BuildStd,
+}
+
+/// `panic`: the only value is the one that needs the size mode's rebuilt std.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PanicMode {
+    ImmediateAbort,
+}
+
+/// `allocator`: the global allocator of the shipped binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Allocator {
+    /// The platform's malloc (musl's own on musl targets).
+    System,
+    /// The mimalloc crate, through the shipped package's `mimalloc` feature.
+    Mimalloc,
+}
+
+/// The size mode as planned: the nightly that builds and whether panics abort at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeSettings {
+    pub toolchain: String,
+    pub immediate_abort: bool,
 }
 
 /// `[workspace.metadata.dist.target.<triple>]`: settings for one target.
@@ -98,6 +143,10 @@ pub struct TargetConfig {
     /// oldest the toolchain supports for the target ([`resolve_macos_min`]).
     #[serde(default, deserialize_with = "macos_min")]
     pub macos_min: Option<MacosVersion>,
+    /// This target's own `size-mode` ("off" keeps a target out of a workspace-wide one).
+    pub size_mode: Option<SizeMode>,
+    /// This target's own `allocator` ("system" keeps musl's malloc under a workspace-wide one).
+    pub allocator: Option<Allocator>,
 }
 
 /// `glibc-max`, refused with the key's name when it is not a version.
@@ -412,6 +461,11 @@ pub struct Overrides {
     pub features: Vec<String>,
     pub all_features: bool,
     pub no_default_features: bool,
+    /// The workspace-wide `size-mode` and `allocator`, in place of the config's (a target's
+    /// own setting still wins): the bench measures them on a project that sets neither.
+    pub size_mode: Option<SizeMode>,
+    pub allocator: Option<Allocator>,
+    pub panic: Option<PanicMode>,
 }
 
 impl Overrides {
@@ -485,6 +539,12 @@ pub struct Config {
     /// Where the install scripts download from, placeholders replaced; None: nowhere known
     /// (the scripts then need `--base-url`).
     pub installer_base_url: Option<String>,
+    /// The size mode's nightly and panic setting, when any target uses it
+    /// ([`Config::size_mode`] says which).
+    pub size: Option<SizeSettings>,
+    /// The workspace-wide `size-mode` and `allocator` (a target's own wins).
+    pub size_mode: SizeMode,
+    pub allocator: Option<Allocator>,
 }
 
 /// The size profile this tool defines as `dist` where the workspace has none: the settings
@@ -814,6 +874,25 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         overrides.all_features || raw.all_features.unwrap_or(false),
         overrides.no_default_features || raw.no_default_features.unwrap_or(false),
     );
+    let size_mode = overrides.size_mode.or(raw.size_mode).unwrap_or(SizeMode::Off);
+    let size_used = targets
+        .iter()
+        .any(|t| target_config.get(t).and_then(|c| c.size_mode).unwrap_or(size_mode) == SizeMode::BuildStd);
+    let panic = overrides.panic.or(raw.panic);
+    if !size_used && (panic.is_some() || raw.size_toolchain.is_some()) {
+        return Err(UsageError::new(format!(
+            "{where_}: `panic` and `size-toolchain` belong to the size mode, and no target uses it: add size-mode = \"build-std\" (docs/SIZE.md), or remove them"
+        )));
+    }
+    let size = size_used.then(|| SizeSettings {
+        toolchain: raw
+            .size_toolchain
+            .clone()
+            .unwrap_or_else(|| crate::toolchain::SIZE_NIGHTLY.to_string()),
+        immediate_abort: panic == Some(PanicMode::ImmediateAbort),
+    });
+    let allocator = overrides.allocator.or(raw.allocator);
+    resolve_allocator(&mut target_config, &targets, allocator, meta, &bins, &where_)?;
     let out_dir = match overrides.out_dir {
         Some(dir) if dir.is_absolute() => dir,
         Some(dir) => std::env::current_dir()
@@ -862,6 +941,9 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             None => None,
         },
         installer_base_url: installer_base_url(raw.installer_base_url.as_deref(), owner, &where_)?,
+        size,
+        size_mode,
+        allocator,
     };
     config.check_archive_names(&where_)?;
     Ok(config)
@@ -1045,6 +1127,20 @@ impl Config {
         }
     }
 
+    /// Whether `target` is built in the size mode (its own `size-mode`, else the workspace's).
+    pub fn size_mode(&self, target: &Target) -> bool {
+        let own = self.target_config.get(target).and_then(|c| c.size_mode);
+        own.unwrap_or(self.size_mode) == SizeMode::BuildStd
+    }
+
+    /// The allocator `target` ships with: its own `allocator`, else the workspace's for
+    /// musl targets (the only libc whose malloc the switch is for), else the system's.
+    pub fn allocator_for(&self, target: &Target) -> Allocator {
+        let own = self.target_config.get(target).and_then(|c| c.allocator);
+        let workspace = self.allocator.filter(|_| target.family() == Family::LinuxMusl);
+        own.or(workspace).unwrap_or(Allocator::System)
+    }
+
     /// The archive format of `target`: its own `format`, else `unix-format` /
     /// `windows-format`, else the platform's usual one.
     pub fn format_for(&self, target: &Target) -> ArchiveFormat {
@@ -1055,6 +1151,78 @@ impl Config {
             .or(if windows { self.windows_format } else { self.unix_format })
             .unwrap_or_else(|| target.archive_format())
     }
+}
+
+/// The lines a shipped package needs for `allocator = "mimalloc"`: a global allocator is
+/// declared in the binary's own code (`#[global_allocator]`), which no build flag can add,
+/// so the switch turns on a feature the package declares once.
+pub const MIMALLOC_SNIPPET: &str = "in the package's Cargo.toml, `mimalloc = { version = \"0.1\", optional = true }` under [dependencies]; \
+     in the bin's main.rs, `#[cfg(feature = \"mimalloc\")] #[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;`";
+
+/// Adds the shipped packages' `mimalloc` feature to every target whose allocator is
+/// mimalloc, after checking each package declares it and its bin installs the allocator:
+/// a switch that built the crate without using it would ship musl's malloc under its name.
+fn resolve_allocator(
+    target_config: &mut BTreeMap<Target, TargetConfig>,
+    targets: &[Target],
+    workspace: Option<Allocator>,
+    meta: &Metadata,
+    bins: &[Bin],
+    where_: &str,
+) -> Result<()> {
+    let wants = |t: &Target, c: Option<&TargetConfig>| {
+        let own = c.and_then(|c| c.allocator);
+        own.or(workspace.filter(|_| t.family() == Family::LinuxMusl)) == Some(Allocator::Mimalloc)
+    };
+    let chosen: Vec<&Target> = targets.iter().filter(|t| wants(t, target_config.get(*t))).collect();
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let mut features = Vec::new();
+    for bin in bins {
+        let pkg = meta
+            .workspace_packages()
+            .into_iter()
+            .find(|p| p.name.as_str() == bin.package)
+            .context("a shipped package vanished from cargo metadata")?;
+        let declared = pkg.features.contains_key("mimalloc") && pkg.dependencies.iter().any(|d| d.name == "mimalloc");
+        let src = pkg
+            .targets
+            .iter()
+            .find(|t| t.is_bin() && t.name == bin.name)
+            .map(|t| t.src_path.clone().into_std_path_buf());
+        let code = src
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let installed = code.contains("global_allocator") && code.contains("MiMalloc");
+        if !declared || !installed {
+            return Err(UsageError::new(format!(
+                "{where_}: allocator = \"mimalloc\" for {} needs package {} to declare it ({}): add, {MIMALLOC_SNIPPET}",
+                chosen.iter().map(|t| t.triple()).collect::<Vec<_>>().join(", "),
+                bin.package,
+                match (declared, &src) {
+                    (false, _) => "it has no `mimalloc` feature enabling the mimalloc crate".to_string(),
+                    (true, Some(p)) => format!("{} installs no MiMalloc as #[global_allocator]", p.display()),
+                    (true, None) => format!("its bin {} has no source file", bin.name),
+                }
+            )));
+        }
+        let feature = format!("{}/mimalloc", bin.package);
+        if !features.contains(&feature) {
+            features.push(feature);
+        }
+    }
+    for target in chosen {
+        let own = target_config.entry(target.clone()).or_default();
+        let list = own.features.get_or_insert_with(Vec::new);
+        for f in &features {
+            if !list.contains(f) {
+                list.push(f.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Expands `completions` × `completion-shells` and `man` into one file per bin and shell.
@@ -1341,6 +1509,55 @@ mod tests {
         );
         assert_eq!(config.profile, "dist");
         assert_eq!(config.out_dir, PathBuf::from("/tmp/out"));
+    }
+
+    #[test]
+    fn size_mode_is_per_target_and_its_settings_need_it() {
+        let targets = "targets = [\"x86_64-unknown-linux-musl\", \"x86_64-pc-windows-msvc\"]\n";
+        let config = load_from(
+            &format!("{targets}size-mode = \"build-std\"\npanic = \"immediate-abort\"\n[workspace.metadata.dist.target.x86_64-pc-windows-msvc]\nsize-mode = \"off\""),
+            Overrides::default(),
+        )
+        .unwrap();
+        let [musl, msvc] = &config.targets[..] else { panic!() };
+        assert!(config.size_mode(musl) && !config.size_mode(msvc));
+        let size = config.size.unwrap();
+        assert!(size.immediate_abort && size.toolchain == crate::toolchain::SIZE_NIGHTLY);
+        // Off everywhere: no nightly is planned, and its settings are a mistake.
+        let off = load_from(targets, Overrides::default()).unwrap();
+        assert!(off.size.is_none());
+        let message = usage_message(load_from(
+            &format!("{targets}size-toolchain = \"nightly\""),
+            Overrides::default(),
+        ));
+        assert!(message.contains("belong to the size mode"), "{message}");
+        let message = usage_message(load_from("size-mode = \"tiny\"", Overrides::default()));
+        assert!(message.contains("`tiny`") && message.contains("build-std"), "{message}");
+    }
+
+    #[test]
+    fn the_allocator_switch_needs_the_packages_lines_and_applies_to_musl() {
+        let targets = "targets = [\"x86_64-unknown-linux-musl\", \"x86_64-pc-windows-msvc\"]\n";
+        let message = usage_message(load_from(
+            &format!("{targets}allocator = \"mimalloc\""),
+            Overrides::default(),
+        ));
+        assert!(
+            message.contains("package tool")
+                && message.contains("no `mimalloc` feature")
+                && message.contains(MIMALLOC_SNIPPET),
+            "{message}"
+        );
+        // A target that keeps the system allocator asks nothing of the package.
+        let config = load_from(
+            &format!("{targets}[workspace.metadata.dist.target.x86_64-pc-windows-msvc]\nallocator = \"system\""),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(config
+            .targets
+            .iter()
+            .all(|t| config.allocator_for(t) == Allocator::System));
     }
 
     #[test]

@@ -60,7 +60,10 @@ impl Context {
         graphs: Vec<TargetGraph>,
     ) -> Result<Context> {
         let feature_flags = config.features.cargo_flags();
-        let host = detect_host(&config.targets)?;
+        let mut host = detect_host(&config.targets)?;
+        if let Some(size) = &config.size {
+            host.size_toolchain = Some(Toolchain::for_size(&runner, &size.toolchain, &toolchain.host)?);
+        }
         let plan = plan::plan(&config, &toolchain, &host)?;
         Ok(Context {
             runner,
@@ -122,6 +125,7 @@ pub fn detect_host(targets: &[Target]) -> Result<Host> {
         xtask: std::env::current_exe().context("finding the running xtask's own path")?,
         path: std::env::var_os("PATH"),
         run: run_name(),
+        size_toolchain: None,
     })
 }
 

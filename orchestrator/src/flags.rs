@@ -270,6 +270,7 @@ impl From<Selection> for crate::config::Overrides {
             features: s.features.features,
             all_features: s.features.all_features,
             no_default_features: s.features.no_default_features,
+            ..Default::default()
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::config::{Config, Generated, Toolchain};
 use crate::model::{ArchiveFormat, Bin, Family, Features, MacosVersion, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Need, Provision};
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -26,6 +26,9 @@ pub struct Build {
     /// Files and links put in place before cargo starts (the windows-msvc route's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub prepare: Vec<Prepare>,
+    /// Built in the size mode: with the pinned nightly, std rebuilt (`-Z build-std`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub size_mode: bool,
 }
 
 /// Something a build writes before cargo starts, shown in the plan like its commands.
@@ -131,6 +134,9 @@ pub struct Plan {
     pub profile_note: Option<String>,
     /// The toolchain every command runs with, and why: the workspace's own.
     pub toolchain: crate::toolchain::Choice,
+    /// The nightly the size mode's builds run with, when a target uses it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_toolchain: Option<crate::toolchain::Choice>,
     pub commit: String,
     pub source_date_epoch: u64,
     pub out_dir: PathBuf,
@@ -216,6 +222,8 @@ pub struct Host {
     pub xtask: PathBuf,
     /// PATH, which the windows-msvc route extends by the directory of that link.
     pub path: Option<std::ffi::OsString>,
+    /// The nightly of the size mode (`Toolchain::for_size`), when the config uses it.
+    pub size_toolchain: Option<Toolchain>,
 }
 
 /// A build that is bound to fail here, said before it starts.
@@ -284,6 +292,32 @@ pub fn route(target: &Target, host: &Target, c_code: &[String]) -> (Route, Strin
     }
 }
 
+/// The route of a size-mode target without a configured one: musl goes through zig, which
+/// brings musl's C runtime (crt1.o, libc.a, libunwind). std is rebuilt from rust-src, so the
+/// nightly needs no rust-std for the target at all, whereas the native and rust-lld routes
+/// take that runtime from the nightly's rust-std (`-C link-self-contained`), which nightlies
+/// do not always ship (the pinned one has none for aarch64-unknown-linux-musl). Other
+/// families keep their route: their C runtime never came from rust-std.
+pub fn size_route(target: &Target, host: &Target, c_code: &[String]) -> (Route, String) {
+    match target.family() {
+        Family::LinuxMusl => (
+            Route::Zig,
+            "size mode: std is rebuilt from rust-src and zig cc brings musl's C runtime, so the nightly needs no rust-std for this target".into(),
+        ),
+        _ => route(target, host, c_code),
+    }
+}
+
+/// Whether a size-mode build of `target` on `route` links the C runtime Rust ships in the
+/// target's rust-std (self-contained musl and MinGW objects): then the nightly needs it.
+fn size_needs_target_std(target: &Target, route: Route) -> bool {
+    match target.family() {
+        Family::LinuxMusl => route != Route::Zig,
+        Family::WindowsGnu | Family::Other => true,
+        Family::LinuxGnu | Family::WindowsMsvc | Family::AppleDarwin => false,
+    }
+}
+
 /// The oldest macOS the Apple targets among `targets` run on (`macos-min`, resolved by
 /// the config stage); the plan puts only Apple targets of one minimum into a cargo run.
 fn macos_min(config: &Config, targets: &[Target]) -> Option<MacosVersion> {
@@ -303,8 +337,19 @@ fn musl_stubs_dir(config: &Config) -> PathBuf {
 }
 
 /// The rustflags every job gets, per target so host build scripts are not rebuilt.
-fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target) -> Result<Vec<String>> {
+fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target, build: &Build) -> Result<Vec<String>> {
     let mut flags = Vec::new();
+    if build.size_mode {
+        if config.size.as_ref().is_some_and(|s| s.immediate_abort) {
+            // No panic machinery at all: a panic is an abort without a message. A rustc
+            // flag since cargo's `panic` setting has no such value on stable's schema.
+            flags.extend(["-Zunstable-options".to_string(), "-Cpanic=immediate-abort".to_string()]);
+        }
+        if target.family() == Family::LinuxMusl && build.route == Route::Zig {
+            // zig's own crt1.o and libc.a, not the nightly's rust-std (see `size_route`).
+            flags.push("-Clink-self-contained=no".to_string());
+        }
+    }
     if matches!(target.family(), Family::LinuxMusl | Family::WindowsMsvc) {
         // Static C runtime: the default for musl, opt-in for MSVC; explicit for both.
         flags.extend(["-C".to_string(), "target-feature=+crt-static".to_string()]);
@@ -399,14 +444,20 @@ impl ToolPaths {
     }
 }
 
-fn build_command(
-    config: &Config,
-    toolchain: &Toolchain,
-    build: &Build,
-    tools: &ToolPaths,
-    host_path: Option<&std::ffi::OsStr>,
-) -> Result<Cmd> {
+/// The size mode's nightly, which `Context` detects when the config uses the mode.
+fn size_toolchain(host: &Host) -> Result<&Toolchain> {
+    host.size_toolchain
+        .as_ref()
+        .context("a size-mode build was planned without the size mode's nightly (Host::size_toolchain)")
+}
+
+fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &ToolPaths, host: &Host) -> Result<Cmd> {
+    let host_path = host.path.as_deref();
     let (route, targets) = (build.route, &build.targets);
+    let toolchain = match build.size_mode {
+        true => size_toolchain(host)?,
+        false => toolchain,
+    };
     // With the workspace's toolchain (RUSTUP_TOOLCHAIN), from its root, so its own
     // .cargo/config.toml applies as it would to `cargo build` typed there.
     let mut cmd = match (route, &tools.cargo_auditable) {
@@ -440,13 +491,21 @@ fn build_command(
         cmd = cmd.args(["--package", package, "--bin", name]);
     }
     cmd = cmd.args(build.features.cargo_flags());
+    if build.size_mode {
+        // std and the abort runtime from rust-src, with std's size-over-speed algorithms;
+        // a rebuilt std has no unwinder to fall back on, so the profile aborts.
+        cmd = cmd
+            .args(["-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size"])
+            .arg("--config")
+            .arg(format!("profile.{}.panic=\"abort\"", config.profile));
+    }
     for (key, value) in &config.tool_profile {
         cmd = cmd
             .arg("--config")
             .arg(format!("profile.{}.{key}={value}", config.profile));
     }
     for target in targets {
-        let flags: Vec<String> = rustflags(config, toolchain, target)?
+        let flags: Vec<String> = rustflags(config, toolchain, target, build)?
             .iter()
             .map(|f| toml_string(f))
             .collect();
@@ -629,11 +688,13 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             continue;
         }
         let c_code = config.native_code(target).compiled.clone();
+        let size_mode = config.size_mode(target);
         let (route, route_reason) = match config.target_config.get(target).and_then(|t| t.route) {
             Some(route) => (
                 route,
                 "set in [workspace.metadata.dist.target] of the config".to_string(),
             ),
+            None if size_mode => size_route(target, &toolchain.host, &c_code),
             None => route(target, &toolchain.host, &c_code),
         };
         let features = config.features_for(target);
@@ -647,7 +708,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         };
         let build = match builds
             .iter()
-            .position(|b| b.route == route && b.features == features && fits(b))
+            .position(|b| b.route == route && b.features == features && b.size_mode == size_mode && fits(b))
         {
             Some(i) => i,
             None => {
@@ -664,15 +725,22 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                     cmd: Cmd::new("cargo"),
                     log: log_dir.join(log),
                     prepare: Vec::new(),
+                    size_mode,
                 });
                 builds.len() - 1
             }
         };
         builds[build].targets.push(target.clone());
-        let install = if toolchain.has_target(target) {
-            Vec::new()
-        } else {
-            vec![toolchain.target_add(target)]
+        let install = match size_mode {
+            true => {
+                let nightly = size_toolchain(host)?;
+                match size_needs_target_std(target, route) && !nightly.has_target(target) {
+                    true => vec![nightly.target_add(target)],
+                    false => Vec::new(),
+                }
+            }
+            false if toolchain.has_target(target) => Vec::new(),
+            false => vec![toolchain.target_add(target)],
         };
         let format = config.format_for(target);
         jobs.push(Job {
@@ -696,7 +764,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         });
     }
     for build in &mut builds {
-        build.cmd = build_command(config, toolchain, build, &paths, host.path.as_deref())?;
+        build.cmd = build_command(config, toolchain, build, &paths, host)?;
         if build.targets.iter().any(|t| t.family() == Family::LinuxMusl) {
             for name in MUSL_EMPTY_LIBS {
                 build.prepare.push(Prepare::File {
@@ -731,8 +799,9 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                 cmd: Cmd::new("cargo"),
                 log: log_dir.join("generate.log"),
                 prepare: Vec::new(),
+                size_mode: false,
             };
-            build.cmd = build_command(config, toolchain, &build, &paths, host.path.as_deref())?;
+            build.cmd = build_command(config, toolchain, &build, &paths, host)?;
             Some(HostBuild {
                 binaries: config
                     .bins
@@ -774,6 +843,10 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             )
         }),
         toolchain: toolchain.choice(),
+        size_toolchain: match jobs.iter().any(|j| builds[j.build].size_mode) {
+            true => Some(size_toolchain(host)?.choice()),
+            false => None,
+        },
         commit: config.commit.clone(),
         source_date_epoch: config.source_date_epoch,
         out_dir: config.out_dir.clone(),
@@ -848,6 +921,9 @@ pub(crate) mod tests {
             features: Features::default(),
             tool_profile: Vec::new(),
             strip: crate::config::Strip::Symbols,
+            size: None,
+            size_mode: crate::config::SizeMode::Off,
+            allocator: None,
         }
     }
 
@@ -868,7 +944,83 @@ pub(crate) mod tests {
             xtask: "/ws/target/debug/xtask".into(),
             path: Some("/usr/bin:/bin".into()),
             run: "1700000000-1".into(),
+            size_toolchain: None,
         }
+    }
+
+    #[test]
+    fn the_size_mode_builds_with_the_nightly_and_rebuilds_std_per_route() {
+        let sysroot = tempfile::tempdir().unwrap();
+        let nightly_root = tempfile::tempdir().unwrap();
+        let mut config = config(&DEFAULT_TARGETS, &[]);
+        config.size_mode = crate::config::SizeMode::BuildStd;
+        config.size = Some(crate::config::SizeSettings {
+            toolchain: "nightly-2026-05-20".into(),
+            immediate_abort: true,
+        });
+        // One target keeps the stable build.
+        let windows: Target = "x86_64-pc-windows-msvc".parse().unwrap();
+        config.target_config.insert(
+            windows.clone(),
+            crate::config::TargetConfig {
+                size_mode: Some(crate::config::SizeMode::Off),
+                ..Default::default()
+            },
+        );
+        let mut nightly = toolchain(nightly_root.path());
+        nightly.name = Some("nightly-2026-05-20".into());
+        let host = Host {
+            size_toolchain: Some(nightly),
+            ..host()
+        };
+        let plan = plan(&config, &toolchain(sysroot.path()), &host).unwrap();
+        assert_eq!(plan.size_toolchain.as_ref().unwrap().name, "nightly-2026-05-20");
+        for job in &plan.jobs {
+            let build = &plan.builds[job.build];
+            let args = build.cmd.args.join(" ");
+            let nightly = build.cmd.env.get("RUSTUP_TOOLCHAIN").map(String::as_str) == Some("nightly-2026-05-20");
+            if job.target == windows {
+                assert!(!build.size_mode && !nightly && !args.contains("build-std"), "{args}");
+                continue;
+            }
+            assert!(build.size_mode && nightly, "{}: {args}", job.target);
+            assert!(
+                args.contains("-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size"),
+                "{args}"
+            );
+            assert!(args.contains("profile.dist.panic=\"abort\""), "{args}");
+            assert!(args.contains("\"-Cpanic=immediate-abort\""), "{args}");
+            if job.target.family() == Family::LinuxMusl {
+                // Both musl targets through zig, with zig's C runtime, and no rust-std
+                // to add to the nightly.
+                assert_eq!(job.route, Route::Zig);
+                assert!(args.contains("\"-Clink-self-contained=no\""), "{args}");
+                assert!(job.install.is_empty(), "{:?}", job.install);
+            }
+        }
+        // A configured native route links Rust's self-contained CRT: the nightly needs the
+        // target's rust-std.
+        let musl: Target = "x86_64-unknown-linux-musl".parse().unwrap();
+        config.target_config.insert(
+            musl.clone(),
+            crate::config::TargetConfig {
+                route: Some(Route::Native),
+                ..Default::default()
+            },
+        );
+        let plan = super::plan(&config, &toolchain(sysroot.path()), &host).unwrap();
+        let job = plan.jobs.iter().find(|j| j.target == musl).unwrap();
+        assert_eq!(job.route, Route::Native);
+        let install: Vec<String> = job.install.iter().map(|c| c.args.join(" ")).collect();
+        assert_eq!(
+            install,
+            ["target add --toolchain nightly-2026-05-20 x86_64-unknown-linux-musl"]
+        );
+        assert!(!plan.builds[job.build]
+            .cmd
+            .args
+            .join(" ")
+            .contains("link-self-contained"));
     }
 
     #[test]

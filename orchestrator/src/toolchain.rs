@@ -221,6 +221,63 @@ impl Toolchain {
     }
 }
 
+/// The nightly the size mode builds with unless `size-toolchain` names another: a dated
+/// nightly, so the same source builds the same std (a moving `nightly` would not). Its
+/// std has `optimize_for_size` and rustc takes `-Cpanic=immediate-abort`
+/// (with -Zunstable-options); it has no rust-std for aarch64-unknown-linux-musl, which the
+/// size mode does not need (see `plan::size_route`).
+pub const SIZE_NIGHTLY: &str = "nightly-2026-05-20";
+
+impl Toolchain {
+    /// The nightly `name` that size-mode builds use, with `rust-src` (the std it rebuilds).
+    /// Installed and complete: nothing to do; installed without rust-src: `rustup component
+    /// add`; missing: `rustup toolchain install` with rust-src. Runs only queries.
+    pub fn for_size(runner: &Runner, name: &str, host: &Target) -> Result<Toolchain> {
+        if find_on_path("rustup").is_none() {
+            return Err(UsageError::new(format!(
+                "size-mode = \"build-std\" builds with the nightly {name}, which only rustup installs: install rustup, or remove size-mode"
+            )));
+        }
+        let reason = format!("size-mode = \"build-std\": std is rebuilt with the nightly {name}");
+        if is_installed(name, &installed(runner, host.triple())?, host.triple()) {
+            let mut toolchain = Toolchain::detect(runner, Some(name), reason)?;
+            if !toolchain.has_rust_src() {
+                toolchain.reason.push_str("; rustup adds its rust-src first");
+                toolchain.install =
+                    Some(Cmd::new("rustup").args(["component", "add", "rust-src", "--toolchain", name]));
+            }
+            return Ok(toolchain);
+        }
+        let running = Toolchain::detect(runner, None, String::new())?;
+        Ok(Toolchain {
+            sysroot: rustup_home().join("toolchains").join(format!("{name}-{host}")),
+            name: Some(name.to_string()),
+            version: None,
+            reason: format!("{reason}; not installed: rustup installs it first"),
+            install: Some(Cmd::new("rustup").args([
+                "toolchain",
+                "install",
+                name,
+                "--profile",
+                "minimal",
+                "--component",
+                "rust-src",
+                "--no-self-update",
+            ])),
+            ..running
+        })
+    }
+
+    /// Where rust-src puts the standard library's sources, which `-Z build-std` compiles.
+    pub fn rust_src(&self) -> PathBuf {
+        self.sysroot.join("lib/rustlib/src/rust/library")
+    }
+
+    fn has_rust_src(&self) -> bool {
+        self.rust_src().join("std/Cargo.toml").is_file()
+    }
+}
+
 /// `rustc --print deployment-target --target <target>` with `rustc` as given: the oldest
 /// macOS that rustc supports for the target.
 pub fn deployment_target(runner: &Runner, rustc: Cmd, target: &Target) -> Result<MacosVersion> {

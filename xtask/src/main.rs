@@ -77,7 +77,7 @@ struct Bench {
     /// One run per figure, for trying the harness out; the file says the figures are not medians.
     #[arg(long)]
     quick: bool,
-    /// Measure only this figure (repeatable): verify, pack, size, projects, noop, overhead, matrix, help, breakdown.
+    /// Measure only this figure (repeatable): verify, pack, size, projects, noop, overhead, matrix, help, size-mode, allocator, breakdown.
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
     /// Where to write the results (default: BENCHMARKS.md at the workspace root).

@@ -238,6 +238,7 @@ impl Args {
             features: self.features.features.clone(),
             all_features: self.features.all_features,
             no_default_features: self.features.no_default_features,
+            ..Default::default()
         };
         let ctx = Context::load_with_graphs(global.runner(), global.manifest_path.as_deref(), overrides)?;
         let audit = audit(&ctx, &AuditOptions { build: self.build })?;
@@ -646,6 +647,9 @@ pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job, machine: &Mac
             system_libraries.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
+    if let Some(note) = musl_malloc_note(&packages, target) {
+        notes.push(note);
+    }
     let prediction = predict(&packages, job, host, machine);
     TargetReport {
         target: target.to_string(),
@@ -659,6 +663,32 @@ pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job, machine: &Mac
         packages,
         build: None,
     }
+}
+
+/// The warning for a multi-threaded musl binary that keeps musl's malloc, which serialises
+/// threads on one lock (users report 1.2× to 90× slower). "Multi-threaded": a package built
+/// for the target starts threads through std (scan.rs reads its code); "keeps the
+/// default": no package of the graph, resolved with the target's features, implements
+/// GlobalAlloc.
+fn musl_malloc_note(packages: &[PackageReport], target: &Target) -> Option<String> {
+    if target.family() != Family::LinuxMusl {
+        return None;
+    }
+    let shipped = packages.iter().filter(|p| !p.host_only);
+    if shipped.clone().any(|p| p.evidence.files.global_alloc) {
+        return None;
+    }
+    let threaded: Vec<&str> = shipped
+        .filter(|p| p.evidence.files.spawns_threads)
+        .map(|p| p.name.as_str())
+        .collect();
+    (!threaded.is_empty()).then(|| {
+        format!(
+            "multi-threaded ({} start threads) and on musl's malloc, which is slow under threads: set allocator = \"mimalloc\" in [workspace.metadata.dist] (docs/SIZE.md) after adding, {}",
+            threaded.join(", "),
+            crate::config::MIMALLOC_SNIPPET
+        )
+    })
 }
 
 /// The outcome the packages' verdicts add up to for the planned job on this machine.

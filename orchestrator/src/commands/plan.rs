@@ -45,15 +45,18 @@ pub fn print_plan(plan: &Plan, json: bool) {
         plan.builds.len(),
         plan.out_dir.display()
     );
-    let toolchain = &plan.toolchain;
-    let version = toolchain
-        .version
-        .as_ref()
-        .map(|v| format!(" (rustc {v})"))
-        .unwrap_or_default();
-    println!("toolchain {}{version}: {}", toolchain.name, toolchain.reason);
-    if let Some(cmd) = &toolchain.install {
-        println!("  install: {}", cmd.display());
+    for (what, toolchain) in std::iter::once(("toolchain", &plan.toolchain))
+        .chain(plan.size_toolchain.as_ref().map(|t| ("size-mode toolchain", t)))
+    {
+        let version = toolchain
+            .version
+            .as_ref()
+            .map(|v| format!(" (rustc {v})"))
+            .unwrap_or_default();
+        println!("{what} {}{version}: {}", toolchain.name, toolchain.reason);
+        if let Some(cmd) = &toolchain.install {
+            println!("  install: {}", cmd.display());
+        }
     }
     println!("dependency list: {}", plan.dependency_list);
     if let Some(note) = &plan.profile_note {

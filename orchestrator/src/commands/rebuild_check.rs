@@ -161,6 +161,8 @@ pub fn rebuild_check(runner: &Runner, manifest_path: Option<&Path>, dist_dir: Op
         },
         all_features: same_features && first.all_features,
         no_default_features: same_features && first.no_default_features,
+        // The size mode and allocator are the commit's config, read again in the clone.
+        ..Overrides::default()
     };
     let ctx = Context::load(*runner, Some(&checkout.join(relative)), overrides)?;
     let run = dist(

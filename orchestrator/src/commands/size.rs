@@ -102,6 +102,7 @@ pub fn build_plan(
 ) -> Result<BTreeMap<Target, PathBuf>> {
     let mut binaries = BTreeMap::new();
     build::install_toolchain(runner, plan, &|m| eprintln!("{m}"))?;
+    build::install_size_toolchain(runner, plan, &|m| eprintln!("{m}"))?;
     for (index, group) in plan.builds.iter().enumerate() {
         let jobs: Vec<&plan::Job> = plan
             .jobs

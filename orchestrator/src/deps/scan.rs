@@ -41,6 +41,13 @@ pub struct Files {
     /// "framework")]` or its build script's `cargo:rustc-link-lib=framework=…`: they exist
     /// only in a macOS SDK. objc2 and its generated objc2-* crates are not -sys packages.
     pub frameworks: Vec<String>,
+    /// Its compiled Rust code starts threads through std (`thread::spawn`, `thread::scope`,
+    /// `thread::Builder`), outside comments and the `#[cfg(test)]` module tail of a file:
+    /// the audit's fact for "multi-threaded" (docs/SIZE.md, the allocator).
+    pub spawns_threads: bool,
+    /// Its compiled Rust code implements `GlobalAlloc` (mimalloc, tikv-jemallocator …): a
+    /// graph holding it ships an allocator other than the libc's malloc.
+    pub global_alloc: bool,
 }
 
 impl Files {
@@ -141,7 +148,11 @@ fn walk(root: &Path, skip: Option<&Path>, code_dirs: &[&Path], files: &mut Files
                         && entry.metadata().is_ok_and(|m| m.len() <= MAX_SCRIPT_BYTES) =>
                     {
                         let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                        for name in framework_links(&String::from_utf8_lossy(&text)) {
+                        let text = String::from_utf8_lossy(&text);
+                        let (threads, alloc) = threads_and_allocator(&text);
+                        files.spawns_threads |= threads;
+                        files.global_alloc |= alloc;
+                        for name in framework_links(&text) {
                             if !files.frameworks.contains(&name) {
                                 files.frameworks.push(name);
                             }
@@ -153,6 +164,21 @@ fn walk(root: &Path, skip: Option<&Path>, code_dirs: &[&Path], files: &mut Files
         }
     }
     Ok(())
+}
+
+/// Whether Rust source `text` starts threads through std, and whether it implements
+/// `GlobalAlloc`. Comment lines are skipped, and a file is read only up to its first
+/// `#[cfg(test)]`, where tests (which start threads freely) usually sit.
+fn threads_and_allocator(text: &str) -> (bool, bool) {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let (mut threads, mut alloc) = (false, false);
+    for line in code.lines().map(str::trim_start).filter(|l| !l.starts_with("//")) {
+        threads |= ["thread::spawn(", "thread::scope(", "thread::Builder::new("]
+            .iter()
+            .any(|call| line.contains(call));
+        alloc |= line.contains("GlobalAlloc for ");
+    }
+    (threads, alloc)
 }
 
 /// The names in `link(…)` attributes whose kind is "framework", whatever the order of the
@@ -418,6 +444,30 @@ mod tests {
             "if generator.to_lowercase() != \"ninja\" { Command::new(cmake); }\ncc::Build::new().compile(\"x\");",
         );
         assert!(files.script_tools.is_empty(), "{files:?}");
+    }
+
+    #[test]
+    fn threads_and_allocators_are_read_from_code_not_comments_or_tests() {
+        assert_eq!(
+            threads_and_allocator("fn f() { std::thread::spawn(|| ()); }"),
+            (true, false)
+        );
+        assert_eq!(
+            threads_and_allocator("let b = thread::Builder::new().name(n);\nthread::scope(|s| ());"),
+            (true, false)
+        );
+        assert_eq!(
+            threads_and_allocator("unsafe impl GlobalAlloc for MiMalloc {}"),
+            (false, true)
+        );
+        assert_eq!(
+            threads_and_allocator("/// thread::spawn(|| ()) in a doc\n// thread::spawn(\n"),
+            (false, false)
+        );
+        assert_eq!(
+            threads_and_allocator("fn f() {}\n#[cfg(test)]\nmod tests { fn t() { std::thread::spawn(|| ()); } }"),
+            (false, false)
+        );
     }
 
     #[test]

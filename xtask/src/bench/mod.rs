@@ -9,6 +9,7 @@
 
 mod markdown;
 mod projects;
+mod size_mode;
 
 use anyhow::{Context as _, Result};
 use release_orchestrator::commands::size::{self, Breakdown};
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Every figure, in the order they run and are written.
-pub const FIGURES: [&str; 9] = [
+pub const FIGURES: [&str; 11] = [
     "verify",
     "pack",
     "size",
@@ -36,6 +37,8 @@ pub const FIGURES: [&str; 9] = [
     "overhead",
     "matrix",
     "help",
+    "size-mode",
+    "allocator",
     "breakdown",
 ];
 
@@ -1065,6 +1068,8 @@ pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
             "overhead" => bench.overhead(plan)?,
             "matrix" => bench.matrix(plan)?,
             "help" => bench.help()?,
+            "size-mode" => bench.size_mode()?,
+            "allocator" => bench.allocator()?,
             _ => continue, // "breakdown" is not a figure but a section of its own
         };
         markdown::print_figure(&figure);

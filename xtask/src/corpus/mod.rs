@@ -8,7 +8,7 @@
 //! others.
 
 mod markdown;
-mod projects;
+pub(crate) mod projects;
 
 use anyhow::{bail, Context as _, Result};
 use projects::{Crate, Project, PROJECTS};
@@ -244,7 +244,7 @@ fn is_apple(target: &str) -> bool {
 }
 
 /// Everything the corpus keeps: downloads, unpacked projects, logs, results.
-fn corpus_dir() -> Result<PathBuf> {
+pub(crate) fn corpus_dir() -> Result<PathBuf> {
     let tools = tools::cache_dir()?;
     Ok(tools.parent().unwrap_or(&tools).join("corpus"))
 }
@@ -321,7 +321,7 @@ pub(crate) fn prepare_named(runner: &Runner, name: &str) -> Result<(&'static Pro
 /// a new git repository (a user's project is a checkout; the commit and its date reach the
 /// manifest). The previous run's copy, target directory included, is removed first, so
 /// every cell's time includes its share of a cold build.
-fn prepare(runner: &Runner, root: &Path, project: &Project) -> Result<PathBuf> {
+pub(crate) fn prepare(runner: &Runner, root: &Path, project: &Project) -> Result<PathBuf> {
     let downloads = root.join("crates");
     let dir = root.join("work").join(project.name);
     if dir.exists() {

@@ -28,6 +28,7 @@ mod provenance;
 mod provision;
 mod reproducible;
 mod settings;
+mod size_mode;
 mod split;
 mod supply_chain;
 mod universal;
