@@ -5,6 +5,7 @@
 //! `catch_unwind`). One file per format: elf.rs, pe.rs, macho.rs (codesign.rs checks a Mach-O
 //! signature's page hashes); file.rs maps a file.
 
+pub mod binds;
 mod codesign;
 mod elf;
 mod file;
@@ -137,6 +138,33 @@ pub struct MachOSlice {
     /// Debug info is left: debugging (N_STAB) symbols, or a __DWARF segment.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug_info: bool,
+    /// MH_TWOLEVEL: each import names the library it comes from.
+    #[serde(default = "yes")]
+    pub two_level: bool,
+    /// The loaded libraries (LC_LOAD_DYLIB, weak, re-export, upward, lazy) in load-command
+    /// order, so library ordinal n is `libraries[n - 1]`, with the versions they require.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libraries: Vec<LoadedDylib>,
+    /// Every imported symbol and the library ordinal it binds through (binds.rs); not in
+    /// the manifest, where thousands of names would say nothing the rules do not.
+    #[serde(skip)]
+    pub binds: Vec<binds::Bind>,
+    /// Why the bind information could not be read, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binds_unreadable: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A library a Mach-O slice loads: its install name and the versions it was linked against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadedDylib {
+    pub name: String,
+    /// The compatibility version the library must have at least, e.g. "150.0.0".
+    pub compatibility: MacosVersion,
+    pub current: MacosVersion,
 }
 
 /// What a Mach-O slice's code signature is worth: macOS on Apple silicon kills an arm64
