@@ -925,6 +925,7 @@ impl Config {
             compiled: Vec::new(),
             frameworks: Vec::new(),
             framework_names: Vec::new(),
+            apple_libraries: std::collections::BTreeMap::new(),
         };
         self.native.get(target.triple()).unwrap_or(&NONE)
     }

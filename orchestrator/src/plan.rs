@@ -114,6 +114,44 @@ pub struct Job {
     /// Why this job cannot build on this host as configured, found before cargo runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked: Option<String>,
+    /// Apple targets: what the linker finds the system libraries in (apple.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apple_link: Option<AppleLink>,
+}
+
+/// Where an Apple target's frameworks and system libraries come from at link time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum AppleLink {
+    /// Text-based stubs written before the build (`Build::prepare`), one per library.
+    Stubs { dir: PathBuf, libraries: Vec<String> },
+    /// The user's macOS SDK (SDKROOT), which zig links against instead.
+    Sdk { path: PathBuf },
+}
+
+impl AppleLink {
+    /// In words, for the plan and the manifest.
+    pub fn note(&self) -> String {
+        match self {
+            AppleLink::Stubs { libraries, .. } if libraries.is_empty() => {
+                "libSystem only (zig's own stub): no crate links another macOS library".into()
+            }
+            AppleLink::Stubs { libraries, .. } => format!(
+                "stubs generated from the crates' extern declarations and orchestrator/facts/macos-*.txt (released macOS binaries): {}",
+                libraries.join("; ")
+            ),
+            AppleLink::Sdk { path } => format!("SDK at {}", path.display()),
+        }
+    }
+}
+
+/// Where an Apple target's stubs go: `Frameworks/` (`-F`) and `lib/` (`-L`) below it.
+fn apple_stubs_dir(config: &Config, target: &Target) -> PathBuf {
+    config
+        .target_dir
+        .join("dist-tools")
+        .join("apple-stubs")
+        .join(target.triple())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +250,21 @@ pub struct Host {
     pub path: Option<std::ffi::OsString>,
 }
 
+/// How an Apple target on the zig route finds its system libraries: the user's SDK, else
+/// stubs made from the facts and the crates' declarations (apple.rs).
+fn apple_link(config: &Config, target: &Target, route: Route, host: &Host) -> Option<AppleLink> {
+    if target.family() != Family::AppleDarwin || route != Route::Zig {
+        return None;
+    }
+    Some(match &host.sdkroot {
+        Some(path) => AppleLink::Sdk { path: path.clone() },
+        None => AppleLink::Stubs {
+            dir: apple_stubs_dir(config, target),
+            libraries: crate::apple::Stubs::new(&config.native_code(target).apple_libraries).summary(),
+        },
+    })
+}
+
 /// A build that is bound to fail here, said before it starts.
 fn blocked(config: &Config, target: &Target, host: &Host, msvc: &tools::MsvcDirs) -> Option<String> {
     let compiled = &config.native_code(target).compiled;
@@ -222,12 +275,26 @@ fn blocked(config: &Config, target: &Target, host: &Host, msvc: &tools::MsvcDirs
             compiled.join(", ")
         ));
     }
+    // The stubs cover every framework the facts know; another needs the SDK.
     let apple = target.family() == Family::AppleDarwin;
-    let frameworks = &config.native_code(target).frameworks;
-    (apple && !frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
+    let unknown: Vec<&String> = config
+        .native_code(target)
+        .framework_names
+        .iter()
+        .filter(|name| !name.starts_with('('))
+        .filter(|name| {
+            crate::apple::LinkName {
+                name: name.to_string(),
+                framework: true,
+            }
+            .dylib()
+            .is_none()
+        })
+        .collect();
+    (apple && !unknown.is_empty() && host.sdkroot.is_none()).then(|| {
         format!(
-            "{} link(s) Apple frameworks, which only a macOS SDK provides: set SDKROOT to a MacOSX.sdk directory, or drop {target} from the matrix",
-            frameworks.join(", ")
+            "links the Apple framework(s) {}, which no released macOS binary of orchestrator/facts/macos-dylibs.txt loads, so no stub is made for them: set SDKROOT to a MacOSX.sdk directory, add a wheel that loads them to `cargo xtask facts`, or drop {target} from the matrix",
+            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         )
     })
 }
@@ -362,6 +429,8 @@ struct ToolPaths {
     msvc: tools::MsvcDirs,
     /// Where the windows-msvc route's `mt.exe` link and zig's libc file go.
     msvc_tools: PathBuf,
+    /// The user's macOS SDK, if any: Apple targets link against it instead of stubs.
+    sdkroot: Option<PathBuf>,
 }
 
 impl ToolPaths {
@@ -430,10 +499,18 @@ fn build_command(
             .arg(format!("profile.{}.{key}={value}", config.profile));
     }
     for target in targets {
-        let flags: Vec<String> = rustflags(config, toolchain, target)?
-            .iter()
-            .map(|f| toml_string(f))
-            .collect();
+        let mut flags = rustflags(config, toolchain, target)?;
+        // The stubs: rustc passes `-L framework=` on as -F, `-L native=` as -L.
+        if route == Route::Zig && target.family() == Family::AppleDarwin && tools.sdkroot.is_none() {
+            let dir = apple_stubs_dir(config, target);
+            flags.extend([
+                "-L".to_string(),
+                format!("framework={}", path_arg(&dir.join("Frameworks"))?),
+                "-L".to_string(),
+                format!("native={}", path_arg(&dir.join("lib"))?),
+            ]);
+        }
+        let flags: Vec<String> = flags.iter().map(|f| toml_string(f)).collect();
         cmd = cmd
             .arg("--config")
             .arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
@@ -444,6 +521,14 @@ fn build_command(
     match route {
         Route::Zig => {
             cmd = cmd.env("CARGO_ZIGBUILD_ZIG_PATH", path_arg(&tools.zig)?);
+            // cargo-zigbuild hands the SDK to zig (--sysroot, -F, -L) when SDKROOT is set.
+            if let Some(sdk) = tools
+                .sdkroot
+                .as_deref()
+                .filter(|_| targets.iter().any(|t| t.family() == Family::AppleDarwin))
+            {
+                cmd = cmd.env("SDKROOT", path_arg(sdk)?);
+            }
         }
         Route::Msvc => {
             // lld-link reads LIB like link.exe does: ';'-separated; INCLUDE is the same
@@ -549,6 +634,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         cargo_zigbuild: zigbuild.program().expect("cargo-zigbuild is a program"),
         msvc,
         msvc_tools: config.target_dir.join("dist-tools"),
+        sdkroot: host.sdkroot.clone(),
     };
 
     let log_dir = config.target_dir.join("dist-logs").join(&host.run);
@@ -620,7 +706,17 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             format,
             smoke: smoke(target, &toolchain.host, host, &mut emulators)?,
             blocked: blocked(config, target, host, &paths.msvc),
+            apple_link: apple_link(config, target, route, host),
         });
+        if let Some(AppleLink::Stubs { dir, .. }) = &jobs.last().and_then(|j| j.apple_link.clone()) {
+            let stubs = crate::apple::Stubs::new(&config.native_code(target).apple_libraries);
+            for (path, contents) in stubs.files() {
+                builds[build].prepare.push(Prepare::File {
+                    path: dir.join(path),
+                    contents,
+                });
+            }
+        }
     }
     for build in &mut builds {
         build.cmd = build_command(config, toolchain, build, &paths, host.path.as_deref())?;
