@@ -89,6 +89,9 @@ pub struct TargetConfig {
     /// oldest the toolchain supports for the target ([`resolve_macos_min`]).
     #[serde(default, deserialize_with = "macos_min")]
     pub macos_min: Option<MacosVersion>,
+    /// A macOS binary may leave imports to flat lookup (`-undefined dynamic_lookup`), not
+    /// bound to the library that defines them; default false.
+    pub allow_flat_lookup: Option<bool>,
 }
 
 /// `glibc-max`, refused with the key's name when it is not a version.

@@ -1204,27 +1204,66 @@ mod tests {
     }
 
     #[test]
-    fn frameworks_without_an_sdk_block_macos_before_building() {
+    fn apple_frameworks_link_through_stubs_or_the_sdk_and_unknown_ones_block() {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["x86_64-apple-darwin", "x86_64-unknown-linux-musl"], &[]);
+        let cf = crate::apple::LinkName {
+            name: "CoreFoundation".into(),
+            framework: true,
+        };
         for native in config.native.values_mut() {
             native.frameworks = vec!["core-foundation-sys".into()];
+            native.framework_names = vec!["CoreFoundation".into()];
+            native.apple_libraries = [(cf.clone(), ["_CFRelease".to_string()].into())].into();
+        }
+        let stubs = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert_eq!(stubs.jobs[0].blocked, None);
+        let Some(AppleLink::Stubs { dir, libraries }) = &stubs.jobs[0].apple_link else {
+            panic!("{:?}", stubs.jobs[0].apple_link)
+        };
+        assert!(
+            libraries[0].starts_with(
+                "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation (compatibility 150.0.0)"
+            ),
+            "{libraries:?}"
+        );
+        // The stub is written before cargo runs, and rustc hands its directory to zig as -F.
+        let build = &stubs.builds[stubs.jobs[0].build];
+        let Some(Prepare::File { path, contents }) = build.prepare.first() else {
+            panic!("{:?}", build.prepare)
+        };
+        assert_eq!(
+            path,
+            &dir.join("Frameworks/CoreFoundation.framework/CoreFoundation.tbd")
+        );
+        assert!(contents.contains("'_CFRelease'"), "{contents}");
+        let framework_flag = format!("\"framework={}\"", dir.join("Frameworks").display());
+        assert!(
+            build.cmd.args.iter().any(|a| a.contains(&framework_flag)),
+            "{:?}",
+            build.cmd.args
+        );
+        assert_eq!(stubs.jobs[1].apple_link, None, "Linux links no macOS library");
+        // A framework the facts do not know has no stub: refused before building.
+        for native in config.native.values_mut() {
+            native.framework_names.push("NoSuchKit".into());
         }
         let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
         assert!(blocked.jobs[0]
             .blocked
             .as_deref()
             .unwrap()
-            .contains("core-foundation-sys link(s) Apple frameworks"));
-        assert_eq!(blocked.jobs[1].blocked, None, "Linux needs no SDK");
+            .contains("links the Apple framework(s) NoSuchKit"));
+        // With an SDK, zig links against it instead, and the plan says so.
         let with_sdk = Host {
             sdkroot: Some("/sdk".into()),
             ..host()
         };
-        assert_eq!(
-            plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap().jobs[0].blocked,
-            None
-        );
+        let sdk = plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap();
+        assert_eq!(sdk.jobs[0].blocked, None);
+        assert_eq!(sdk.jobs[0].apple_link.as_ref().unwrap().note(), "SDK at /sdk");
+        assert_eq!(sdk.builds[sdk.jobs[0].build].cmd.env["SDKROOT"], "/sdk");
+        assert!(sdk.builds[sdk.jobs[0].build].prepare.is_empty());
     }
 
     #[test]

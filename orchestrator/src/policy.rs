@@ -107,6 +107,8 @@ pub struct Policy {
     /// macOS: the oldest version the binary must run on (`macos-min`, resolved by the config
     /// stage from the toolchain when unset); None checks nothing.
     pub macos_min: Option<MacosVersion>,
+    /// macOS: imports may be left to flat lookup (`allow-flat-lookup`); default false.
+    pub allow_flat_lookup: bool,
 }
 
 impl Policy {
@@ -127,6 +129,7 @@ impl Policy {
             allow_exec_stack: settings.allow_exec_stack.unwrap_or(false),
             allow_rpath: settings.allow_rpath.unwrap_or_default(),
             macos_min: settings.macos_min,
+            allow_flat_lookup: settings.allow_flat_lookup.unwrap_or(false),
         }
     }
 
@@ -329,6 +332,7 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
                         Signature::Valid { .. } | Signature::Unsupported { .. } => {}
                     }
                 }
+                two_level(slice, policy, &mut fail);
                 // Only this target's slices: a universal binary's other slice has its own.
                 let too_new = slice
                     .min_os
@@ -370,6 +374,73 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
 fn is_system_dll(dll: &str) -> bool {
     let dll = dll.to_ascii_lowercase();
     is_api_set(&dll) || facts(WINDOWS_SYSTEM_DLLS).any(|known| known == dll)
+}
+
+/// The `two-level` rule: every import of the slice is bound through the two-level
+/// namespace to a library its load commands name, none is left to flat lookup (unless
+/// allowed), and every system library it loads is one released macOS binaries load
+/// (facts/macos-dylibs.txt), at a compatibility version macOS has.
+fn two_level(slice: &crate::inspect::MachOSlice, policy: &Policy, fail: &mut impl FnMut(&'static str, String)) {
+    use crate::inspect::binds::FLAT_LOOKUP;
+    let arch = &slice.arch;
+    let few = |names: Vec<String>| {
+        let more = names.len().saturating_sub(5);
+        let mut shown = names.into_iter().take(5).collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            shown.push_str(&format!(" and {more} more"));
+        }
+        shown
+    };
+    if !slice.two_level {
+        fail("two-level", format!("the {arch} slice is linked without the two-level namespace (MH_TWOLEVEL unset): dyld looks every import up in whatever images are loaded, not in the library it was linked against; link without -flat_namespace"));
+    }
+    if let Some(why) = &slice.binds_unreadable {
+        fail(
+            "two-level",
+            format!("the {arch} slice's imports cannot be read ({why}): which library each comes from is unknown"),
+        );
+    }
+    let flat: Vec<String> = slice
+        .binds
+        .iter()
+        .filter(|b| b.ordinal == FLAT_LOOKUP)
+        .map(|b| b.symbol.clone())
+        .collect();
+    if !flat.is_empty() && !policy.allow_flat_lookup {
+        fail("two-level", format!("the {arch} slice leaves {} import(s) to flat lookup ({}): linked with `-undefined dynamic_lookup`, they resolve to whatever loaded image has the name, or the binary dies when none has; link the library that defines them, or set allow-flat-lookup = true", flat.len(), few(flat)));
+    }
+    let unbound: Vec<String> = slice
+        .binds
+        .iter()
+        .filter(|b| b.ordinal < -3 || usize::try_from(b.ordinal).is_ok_and(|n| n > slice.libraries.len()))
+        .map(|b| format!("{} (ordinal {})", b.symbol, b.ordinal))
+        .collect();
+    if !unbound.is_empty() {
+        fail("two-level", format!("the {arch} slice binds {} import(s) to no library it loads ({}): the library ordinal is past its {} LC_LOAD_DYLIB commands; the binary is malformed", unbound.len(), few(unbound), slice.libraries.len()));
+    }
+    let unknown: Vec<String> = slice
+        .libraries
+        .iter()
+        .filter(|lib| is_system_dylib(&lib.name))
+        .filter_map(|lib| match crate::apple::dylib(&lib.name) {
+            None => Some(format!("{} (no released macOS binary of the facts loads it)", lib.name)),
+            Some(known)
+                if known
+                    .compatibility
+                    .parse::<MacosVersion>()
+                    .is_ok_and(|v| lib.compatibility > v) =>
+            {
+                Some(format!(
+                    "{} (compatibility version {} required, macOS has {})",
+                    lib.name, lib.compatibility, known.compatibility
+                ))
+            }
+            Some(_) => None,
+        })
+        .collect();
+    if !unknown.is_empty() {
+        fail("two-level", format!("the {arch} slice loads system libraries macOS may not have as named: {}; a stub or SDK gave a wrong install name or version (orchestrator/facts/macos-dylibs.txt lists what released binaries load)", unknown.join(", ")));
+    }
 }
 
 /// /usr/lib and the system frameworks ship with macOS; /usr/local/lib is Homebrew's on Intel.

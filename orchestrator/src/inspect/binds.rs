@@ -185,7 +185,7 @@ mod tests {
         data[16..20].copy_from_slice(&2u32.to_le_bytes());
         data[20..24].copy_from_slice(&1u32.to_le_bytes());
         data.extend((1u32 | (1 << 9)).to_le_bytes());
-        data.extend((0xfeu32 | (5 << 9)).to_le_bytes());
+        data.extend((0xfeu32 | (6 << 9)).to_le_bytes());
         data.extend(b"\0_foo\0_bar\0");
         let mut out = Vec::new();
         assert_eq!(chained(&data, &mut out), Some(()));
