@@ -793,6 +793,63 @@ mod tests {
     }
 
     #[test]
+    fn darwin_imports_must_bind_two_level_to_libraries_macos_has() {
+        use crate::inspect::binds::{Bind, FLAT_LOOKUP};
+        // zig's hello binds everything to libSystem, as the facts have it.
+        let clean = fixture("hello-aarch64-macos");
+        let slice = &clean.macho.as_ref().unwrap().slices[0];
+        assert!(slice.two_level && !slice.binds.is_empty(), "{slice:?}");
+        assert!(slice.binds.iter().all(|b| b.ordinal >= 1), "{:?}", slice.binds);
+        let two_level = |found: &Inspection, config: TargetConfig| {
+            check(found, &target(MAC_ARM), &policy(MAC_ARM, config))
+                .into_iter()
+                .filter(|f| f.rule == "two-level")
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+        };
+        assert!(two_level(&clean, TargetConfig::default()).is_empty());
+        let edit = |f: &dyn Fn(&mut crate::inspect::MachOSlice)| {
+            let mut found = clean.clone();
+            f(&mut found.macho.as_mut().unwrap().slices[0]);
+            found
+        };
+        let flat = edit(&|s| {
+            s.binds.push(Bind {
+                symbol: "_CFRelease".into(),
+                ordinal: FLAT_LOOKUP,
+            })
+        });
+        let says = two_level(&flat, TargetConfig::default());
+        assert!(
+            says[0].contains("leaves 1 import(s) to flat lookup (_CFRelease)"),
+            "{says:?}"
+        );
+        let allowed = TargetConfig {
+            allow_flat_lookup: Some(true),
+            ..TargetConfig::default()
+        };
+        assert!(two_level(&flat, allowed).is_empty());
+        let past = edit(&|s| {
+            s.binds.push(Bind {
+                symbol: "_x".into(),
+                ordinal: 7,
+            })
+        });
+        assert!(two_level(&past, TargetConfig::default())[0].contains("_x (ordinal 7)"));
+        let not_two_level = edit(&|s| s.two_level = false);
+        assert!(two_level(&not_two_level, TargetConfig::default())[0].contains("MH_TWOLEVEL unset"));
+        // A stub with a made-up install name, or a compatibility version macOS lacks.
+        let wrong_name = edit(&|s| {
+            s.libraries[0].name = "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation".into()
+        });
+        assert!(two_level(&wrong_name, TargetConfig::default())[0]
+            .contains("no released macOS binary of the facts loads it"));
+        let too_new = edit(&|s| s.libraries[0].compatibility = "2.0".parse().unwrap());
+        assert!(two_level(&too_new, TargetConfig::default())[0]
+            .contains("compatibility version 2.0 required, macOS has 1.0.0"));
+    }
+
+    #[test]
     fn darwin_fails_on_foreign_dylibs_rpaths_and_a_missing_signature() {
         let mut found = fixture("hello-aarch64-macos");
         found.needed.push("/opt/homebrew/lib/libssl.3.dylib".into());

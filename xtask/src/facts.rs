@@ -13,7 +13,7 @@
 //!   glibc-max rule).
 //! - `macos-dylibs.txt`: the install name and compatibility and current versions of every
 //!   system library and framework loaded by the macOS binaries inside pinned PyPI wheels
-//!   (uv, psutil, watchfiles, rapidfuzz, grpcio, pyobjc): what Apple's linker wrote from
+//!   (uv, hf-xet, psutil, watchfiles, rapidfuzz, grpcio, pyobjc): what Apple's linker wrote from
 //!   the SDK, the names the apple stubs (plan.rs) give and the two-level rule accepts.
 //!
 //! `--check` compares instead of writing; the integration test `facts::` runs it, so a
@@ -56,12 +56,21 @@ pub const MACOS_SYMBOLS_FILE: &str = "orchestrator/facts/macos-symbols.txt";
 /// link (Security and SystemConfiguration through uv's TLS and proxy crates, IOKit through
 /// psutil, CoreServices through watchfiles' notify, libc++ through rapidfuzz and grpcio,
 /// Foundation, AppKit and libobjc through pyobjc), each with the platform pip fetches it for.
-const MACOS_WHEELS: [(Wheel, &str); 7] = [
+const MACOS_WHEELS: [(Wheel, &str); 8] = [
     (
         macos_wheel(
             "uv",
             "0.9.5",
             "8603bb902e578463c50c3ddd4ee376ba4172ccdf4979787f8948747d1bb0e18b",
+        ),
+        "macosx_11_0_arm64",
+    ),
+    // Rust: sysinfo with its user feature (OpenDirectory), reqwest, objc2.
+    (
+        macos_wheel(
+            "hf-xet",
+            "1.8.0",
+            "3e8934784425781f0f779b91044df441f3a7af4dab47375d7e3aeaecbb8eecb4",
         ),
         "macosx_11_0_arm64",
     ),
