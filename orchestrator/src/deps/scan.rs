@@ -335,7 +335,10 @@ fn apple_imports(blocks: &[ForeignBlock]) -> BTreeMap<LinkName, BTreeSet<String>
         [only] => Some(only),
         _ => None,
     };
-    let mut imports: BTreeMap<LinkName, BTreeSet<String>> = BTreeMap::new();
+    // Every library named gets a stub, if only with the facts' symbols: objc2 names libobjc
+    // on an empty block and declares its functions in others.
+    let mut imports: BTreeMap<LinkName, BTreeSet<String>> =
+        system.iter().map(|l| ((*l).clone(), BTreeSet::new())).collect();
     for block in blocks.iter().filter(|b| !b.symbols.is_empty()) {
         let own = block.links.iter().find(|l| l.dylib().is_some());
         let library = match (own, block.links.is_empty()) {
@@ -609,7 +612,8 @@ mod tests {
         let imports = apple_imports(&blocks);
         let keys: Vec<(&str, bool)> = imports.keys().map(|l| (l.name.as_str(), l.framework)).collect();
         // objc and CoreFoundation both named: the unannotated block has no library of its own.
-        assert_eq!(keys, [("objc", false)]);
+        assert_eq!(keys, [("CoreFoundation", true), ("objc", false)]);
+        assert!(imports[&LinkName { name: "CoreFoundation".into(), framework: true }].is_empty());
         // Without the objc block the crate names one library, and its blocks are that one's.
         let imports = apple_imports(&foreign_blocks(&lib[..lib.find("#[link(name = \"objc\"").unwrap()]));
         assert_eq!(
