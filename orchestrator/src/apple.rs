@@ -80,10 +80,18 @@ impl LinkName {
 
 /// Where released macOS binaries bind `symbol`, if one does.
 pub fn symbol_home(symbol: &str) -> Option<&'static str> {
-    SYMBOLS
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|line| line.strip_prefix(symbol)?.strip_prefix(' '))
+    static HOMES: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::OnceLock::new();
+    HOMES
+        .get_or_init(|| {
+            SYMBOLS
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split_once(' '))
+                .collect()
+        })
+        .get(symbol)
+        .copied()
 }
 
 /// The stubs for one target: each library the graph names, with the symbols it exports.
@@ -116,6 +124,10 @@ impl Stubs {
         }
         for (link, symbols) in declared {
             for symbol in symbols {
+                // libSystem's own (a -sys crate redeclaring `free`): zig's stub has them.
+                if symbol_home(symbol) == Some(LIBSYSTEM) {
+                    continue;
+                }
                 let moved = symbol_home(symbol).and_then(|home| {
                     libraries
                         .keys()
@@ -213,12 +225,16 @@ mod tests {
                 foundation.clone(),
                 BTreeSet::from(["_OBJC_CLASS_$_NSArray".to_string(), "_NSLog".into()]),
             ),
-            (cf.clone(), BTreeSet::from(["_CFRelease".to_string()])),
+            (cf.clone(), BTreeSet::from(["_CFRelease".to_string(), "_free".into()])),
         ]);
         let stubs = Stubs::new(&declared);
         assert!(stubs.libraries[&cf].contains("_OBJC_CLASS_$_NSArray"));
         assert!(!stubs.libraries[&foundation].contains("_OBJC_CLASS_$_NSArray"));
         assert!(stubs.libraries[&foundation].contains("_NSLog"));
+        assert!(
+            !stubs.libraries[&cf].contains("_free"),
+            "libSystem's, whoever declares it"
+        );
         let files = stubs.files();
         let (path, text) = &files[0];
         assert_eq!(path, "Frameworks/CoreFoundation.framework/CoreFoundation.tbd");

@@ -418,6 +418,23 @@ fn two_level(slice: &crate::inspect::MachOSlice, policy: &Policy, fail: &mut imp
     if !unbound.is_empty() {
         fail("two-level", format!("the {arch} slice binds {} import(s) to no library it loads ({}): the library ordinal is past its {} LC_LOAD_DYLIB commands; the binary is malformed", unbound.len(), few(unbound), slice.libraries.len()));
     }
+    // A stub that exports libSystem's symbols (a crate's declarations taken for another
+    // library's) binds them there, and dyld finds none at launch.
+    let misplaced: Vec<String> = slice
+        .binds
+        .iter()
+        .filter_map(|b| {
+            let lib = &slice
+                .libraries
+                .get(usize::try_from(b.ordinal).ok()?.checked_sub(1)?)?
+                .name;
+            let home = crate::apple::symbol_home(&b.symbol)?;
+            (home == crate::apple::LIBSYSTEM && lib != home).then(|| format!("{} to {lib}", b.symbol))
+        })
+        .collect();
+    if !misplaced.is_empty() {
+        fail("two-level", format!("the {arch} slice binds libSystem's symbols elsewhere ({}): macOS has them in /usr/lib/libSystem.B.dylib only (orchestrator/facts/macos-symbols.txt), so dyld cannot find them at launch; a stub exported what its library lacks", few(misplaced)));
+    }
     let unknown: Vec<String> = slice
         .libraries
         .iter()
@@ -842,8 +859,22 @@ mod tests {
         let wrong_name = edit(&|s| {
             s.libraries[0].name = "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation".into()
         });
-        assert!(two_level(&wrong_name, TargetConfig::default())[0]
-            .contains("no released macOS binary of the facts loads it"));
+        assert!(two_level(&wrong_name, TargetConfig::default())
+            .iter()
+            .any(|m| m.contains("no released macOS binary of the facts loads it")));
+        let misplaced = edit(&|s| {
+            s.libraries.push(crate::inspect::LoadedDylib {
+                name: "/usr/lib/libiconv.2.dylib".into(),
+                compatibility: "7.0".parse().unwrap(),
+                current: "7.0".parse().unwrap(),
+            });
+            s.binds.push(Bind {
+                symbol: "_free".into(),
+                ordinal: s.libraries.len() as i32,
+            })
+        });
+        assert!(two_level(&misplaced, TargetConfig::default())[0]
+            .contains("binds libSystem's symbols elsewhere (_free to /usr/lib/libiconv.2.dylib)"));
         let too_new = edit(&|s| s.libraries[0].compatibility = "2.0".parse().unwrap());
         assert!(two_level(&too_new, TargetConfig::default())[0]
             .contains("compatibility version 2.0 required, macOS has 1.0.0"));

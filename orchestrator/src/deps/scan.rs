@@ -83,7 +83,8 @@ pub fn scan(pkg: &Package) -> Result<Files> {
     let mut blocks = Vec::new();
     walk(root, script_dir, &code_dirs, &mut files, &mut blocks)
         .with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
-    files.apple_imports = apple_imports(&blocks);
+    // Frameworks only the build script names (system-configuration-sys has no link attribute).
+    let mut script_frameworks: Vec<String> = Vec::new();
     if let Some(script) = script {
         files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
         let mut text = String::new();
@@ -108,8 +109,16 @@ pub fn scan(pkg: &Package) -> Result<Files> {
                 text.push('\n');
             }
         }
+        let before = files.frameworks.clone();
         scan_script(&text, &mut files);
+        script_frameworks = files
+            .frameworks
+            .iter()
+            .filter(|f| !before.contains(f))
+            .cloned()
+            .collect();
     }
+    files.apple_imports = apple_imports(&blocks, &script_frameworks);
     Ok(files)
 }
 
@@ -326,13 +335,24 @@ fn link_attributes(text: &str) -> Vec<LinkName> {
 
 /// Each block's symbols, by the system library they come from: the block's own link
 /// attribute if it names one the facts know, else the crate's, when all of its link
-/// attributes name that one library (-sys crates put it on an empty block). Symbols of
-/// other blocks are not the stubs' business (libSystem, a bundled library, another OS).
-fn apple_imports(blocks: &[ForeignBlock]) -> BTreeMap<LinkName, BTreeSet<String>> {
+/// attributes name that one library (-sys crates put it on an empty block) or it has none
+/// and its build script names one framework. Symbols of other blocks are not the stubs'
+/// business (libSystem, a bundled library, another OS): libc names iconv for iconv's block
+/// beside c and System, so its other blocks are no library's here.
+fn apple_imports(blocks: &[ForeignBlock], script_frameworks: &[String]) -> BTreeMap<LinkName, BTreeSet<String>> {
     let named: BTreeSet<&LinkName> = blocks.iter().flat_map(|b| &b.links).collect();
     let system: Vec<&LinkName> = named.iter().copied().filter(|l| l.dylib().is_some()).collect();
-    let crate_library = match system[..] {
-        [only] => Some(only),
+    let from_script: Vec<LinkName> = script_frameworks
+        .iter()
+        .map(|name| LinkName {
+            name: name.clone(),
+            framework: true,
+        })
+        .filter(|l| l.dylib().is_some())
+        .collect();
+    let crate_library = match (&named.iter().collect::<Vec<_>>()[..], &from_script[..]) {
+        ([only], _) if only.dylib().is_some() => Some(**only),
+        ([], [only]) => Some(only),
         _ => None,
     };
     // Every library named gets a stub, if only with the facts' symbols: objc2 names libobjc
@@ -609,16 +629,37 @@ mod tests {
             blocks[1].symbols,
             ["_CFStringGetLength", "_kCFAllocatorDefault", "_CFRetain"]
         );
-        let imports = apple_imports(&blocks);
+        let imports = apple_imports(&blocks, &[]);
         let keys: Vec<(&str, bool)> = imports.keys().map(|l| (l.name.as_str(), l.framework)).collect();
         // objc and CoreFoundation both named: the unannotated block has no library of its own.
         assert_eq!(keys, [("CoreFoundation", true), ("objc", false)]);
-        assert!(imports[&LinkName { name: "CoreFoundation".into(), framework: true }].is_empty());
+        assert!(imports[&LinkName {
+            name: "CoreFoundation".into(),
+            framework: true
+        }]
+            .is_empty());
         // Without the objc block the crate names one library, and its blocks are that one's.
-        let imports = apple_imports(&foreign_blocks(&lib[..lib.find("#[link(name = \"objc\"").unwrap()]));
+        let imports = apple_imports(
+            &foreign_blocks(&lib[..lib.find("#[link(name = \"objc\"").unwrap()]),
+            &[],
+        );
         assert_eq!(
             imports.values().next().unwrap().iter().collect::<Vec<_>>(),
             ["_CFRetain", "_CFStringGetLength", "_kCFAllocatorDefault"]
+        );
+        // libc: iconv's block is iconv's; the rest, beside `link(name = "c")`, is no stub's.
+        let libc = foreign_blocks(
+            "#[link(name = \"iconv\")]\nextern \"C\" { pub fn iconv_open(); }\n\
+             #[link(name = \"c\")]\nextern {}\nextern \"C\" { pub fn malloc(); }\n",
+        );
+        let imports = apple_imports(&libc, &[]);
+        assert_eq!(imports.values().flatten().collect::<Vec<_>>(), ["_iconv_open"]);
+        // system-configuration-sys: no attribute; its build script names the framework.
+        let sc = foreign_blocks("extern \"C\" { pub fn SCDynamicStoreCreate(); }");
+        let imports = apple_imports(&sc, &["SystemConfiguration".into()]);
+        assert_eq!(
+            imports.values().flatten().collect::<Vec<_>>(),
+            ["_SCDynamicStoreCreate"]
         );
     }
 

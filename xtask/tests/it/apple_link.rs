@@ -81,7 +81,10 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
     let manifest = read_manifest(&ws.path("dist"));
     let artifact = &manifest["artifacts"][0];
     assert!(
-        artifact["apple_link"].as_str().unwrap().starts_with("stubs generated from"),
+        artifact["apple_link"]
+            .as_str()
+            .unwrap()
+            .starts_with("stubs generated from"),
         "{artifact}"
     );
     let exe = artifact["assets"]
