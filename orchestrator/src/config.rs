@@ -51,6 +51,9 @@ struct RawDist {
     /// The oldest macOS every Apple target without its own `macos-min` runs on.
     #[serde(default, deserialize_with = "macos_min")]
     macos_min: Option<MacosVersion>,
+    /// A macOS SDK (MacOSX.sdk directory, relative to the workspace root) the Apple targets
+    /// link against instead of the generated stubs; SDKROOT, when set, wins.
+    macos_sdk: Option<PathBuf>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
 }
@@ -418,6 +421,8 @@ pub struct Config {
     pub sccache: bool,
     /// `accept-msvc-license = true` in the config.
     pub accept_msvc_license: bool,
+    /// `macos-sdk`, resolved against the workspace root (see plan::AppleLink).
+    pub macos_sdk: Option<PathBuf>,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
     /// The features every target is built with; a target's own `features` add to them
@@ -727,6 +732,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             .join(dir),
         None => workspace_root.join("dist"),
     };
+    let macos_sdk = raw.macos_sdk.as_ref().map(|sdk| workspace_root.join(sdk));
     let config = Config {
         generated: resolve_generated(&raw, &bins, &where_)?,
         archive_name: raw
@@ -753,6 +759,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         target_config,
         sccache: raw.sccache.unwrap_or(false),
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
+        macos_sdk,
         source_date_epoch: 0,
         features,
         tool_profile,

@@ -256,7 +256,7 @@ fn apple_link(config: &Config, target: &Target, route: Route, host: &Host) -> Op
     if target.family() != Family::AppleDarwin || route != Route::Zig {
         return None;
     }
-    Some(match &host.sdkroot {
+    Some(match host.sdkroot.as_ref().or(config.macos_sdk.as_ref()) {
         Some(path) => AppleLink::Sdk { path: path.clone() },
         None => AppleLink::Stubs {
             dir: apple_stubs_dir(config, target),
@@ -634,7 +634,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         cargo_zigbuild: zigbuild.program().expect("cargo-zigbuild is a program"),
         msvc,
         msvc_tools: config.target_dir.join("dist-tools"),
-        sdkroot: host.sdkroot.clone(),
+        sdkroot: host.sdkroot.clone().or_else(|| config.macos_sdk.clone()),
     };
 
     let log_dir = config.target_dir.join("dist-logs").join(&host.run);
@@ -853,6 +853,7 @@ mod tests {
             target_config: Default::default(),
             sccache: false,
             accept_msvc_license: false,
+            macos_sdk: None,
             source_date_epoch: 1_700_000_000,
             features: Features::default(),
             tool_profile: Vec::new(),

@@ -286,7 +286,7 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
                     "no dependency graph was resolved for {target}: load the context with Context::load_with_graphs"
                 )
             })?;
-        let sdkroot = ctx.host.sdkroot.as_deref();
+        let sdkroot = ctx.host.sdkroot.as_deref().or(config.macos_sdk.as_deref());
         let machine = Machine {
             // With an SDK, what it has; without, what the stubs cover (the facts' frameworks,
             // plan::apple_link). A framework named at build time cannot be looked up.

@@ -106,6 +106,29 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
     let verified = ws.xtask(["verify"]).run();
     assert!(expect_ok(&verified).contains("PASS"), "{verified}");
 
+    // A config key naming an SDK: zig links against it (SDKROOT), and no stub is written.
+    ws.write(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n\
+             targets = [\"{AARCH64}\"]\nprofile = \"release\"\nmacos-sdk = \"MacOSX.sdk\"\n"
+        ),
+    );
+    let plan = ws.xtask(["plan", "--json"]).env_remove("SDKROOT").run();
+    let plan: serde_json::Value = serde_json::from_str(expect_ok(&plan)).unwrap();
+    let sdk = ws.path("MacOSX.sdk").display().to_string();
+    assert_eq!(plan["jobs"][0]["apple_link"]["kind"], "sdk", "{}", plan["jobs"][0]);
+    assert_eq!(plan["jobs"][0]["apple_link"]["path"], sdk.as_str());
+    assert_eq!(plan["builds"][0]["cmd"]["env"]["SDKROOT"], sdk.as_str());
+    assert!(plan["builds"][0]["prepare"].is_null(), "{}", plan["builds"][0]);
+    ws.write(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n\
+             targets = [\"{AARCH64}\"]\nprofile = \"release\"\n"
+        ),
+    );
+
     // Without its declaration nothing links CoreFoundation: zig cannot resolve the calls.
     ws.write("tool/src/main.rs", &main_rs(""));
     let out = ws.xtask(["dist"]).run();
