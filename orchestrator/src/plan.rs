@@ -123,8 +123,14 @@ pub struct Job {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum AppleLink {
-    /// Text-based stubs written before the build (`Build::prepare`), one per library.
-    Stubs { dir: PathBuf, libraries: Vec<String> },
+    /// Text-based stubs written before the build (`Build::prepare`), one per library, and
+    /// the frameworks the crates name that no stub covers (the link fails if one is used).
+    Stubs {
+        dir: PathBuf,
+        libraries: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        uncovered: Vec<String>,
+    },
     /// The user's macOS SDK (SDKROOT), which zig links against instead.
     Sdk { path: PathBuf },
 }
@@ -133,13 +139,24 @@ impl AppleLink {
     /// In words, for the plan and the manifest.
     pub fn note(&self) -> String {
         match self {
-            AppleLink::Stubs { libraries, .. } if libraries.is_empty() => {
-                "libSystem only (zig's own stub): no crate links another macOS library".into()
+            AppleLink::Stubs {
+                libraries, uncovered, ..
+            } => {
+                let mut note = match libraries.is_empty() {
+                    true => "libSystem only (zig's own stub): no crate links another macOS library".to_string(),
+                    false => format!(
+                        "stubs generated from the crates' extern declarations and orchestrator/facts/macos-*.txt (released macOS binaries): {}",
+                        libraries.join("; ")
+                    ),
+                };
+                if !uncovered.is_empty() {
+                    note.push_str(&format!(
+                        "; no stub for the framework(s) {} (no released binary of the facts loads them): the link fails if a crate really links one (set SDKROOT then)",
+                        uncovered.join(", ")
+                    ));
+                }
+                note
             }
-            AppleLink::Stubs { libraries, .. } => format!(
-                "stubs generated from the crates' extern declarations and orchestrator/facts/macos-*.txt (released macOS binaries): {}",
-                libraries.join("; ")
-            ),
             AppleLink::Sdk { path } => format!("SDK at {}", path.display()),
         }
     }
@@ -261,6 +278,21 @@ fn apple_link(config: &Config, target: &Target, route: Route, host: &Host) -> Op
         None => AppleLink::Stubs {
             dir: apple_stubs_dir(config, target),
             libraries: crate::apple::Stubs::new(&config.native_code(target).apple_libraries).summary(),
+            uncovered: config
+                .native_code(target)
+                .framework_names
+                .iter()
+                .filter(|name| !name.starts_with('('))
+                .filter(|name| {
+                    crate::apple::LinkName {
+                        name: name.to_string(),
+                        framework: true,
+                    }
+                    .dylib()
+                    .is_none()
+                })
+                .cloned()
+                .collect(),
         },
     })
 }
@@ -275,28 +307,10 @@ fn blocked(config: &Config, target: &Target, host: &Host, msvc: &tools::MsvcDirs
             compiled.join(", ")
         ));
     }
-    // The stubs cover every framework the facts know; another needs the SDK.
-    let apple = target.family() == Family::AppleDarwin;
-    let unknown: Vec<&String> = config
-        .native_code(target)
-        .framework_names
-        .iter()
-        .filter(|name| !name.starts_with('('))
-        .filter(|name| {
-            crate::apple::LinkName {
-                name: name.to_string(),
-                framework: true,
-            }
-            .dylib()
-            .is_none()
-        })
-        .collect();
-    (apple && !unknown.is_empty() && host.sdkroot.is_none()).then(|| {
-        format!(
-            "links the Apple framework(s) {}, which no released macOS binary of orchestrator/facts/macos-dylibs.txt loads, so no stub is made for them: set SDKROOT to a MacOSX.sdk directory, add a wheel that loads them to `cargo xtask facts`, or drop {target} from the matrix",
-            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        )
-    })
+    // Apple frameworks never block: the facts' have stubs, and the detector reads attributes
+    // without their cfg (security-framework's ServiceManagement is behind a feature), so
+    // one the facts lack is named in the plan (AppleLink::note) and left to the link.
+    None
 }
 
 /// Chooses the linker route for `target` built on `host`, with the reason. `c_code` names
@@ -1205,7 +1219,7 @@ mod tests {
     }
 
     #[test]
-    fn apple_frameworks_link_through_stubs_or_the_sdk_and_unknown_ones_block() {
+    fn apple_frameworks_link_through_stubs_or_the_sdk_and_unknown_ones_are_named() {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["x86_64-apple-darwin", "x86_64-unknown-linux-musl"], &[]);
         let cf = crate::apple::LinkName {
@@ -1219,7 +1233,7 @@ mod tests {
         }
         let stubs = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
         assert_eq!(stubs.jobs[0].blocked, None);
-        let Some(AppleLink::Stubs { dir, libraries }) = &stubs.jobs[0].apple_link else {
+        let Some(AppleLink::Stubs { dir, libraries, .. }) = &stubs.jobs[0].apple_link else {
             panic!("{:?}", stubs.jobs[0].apple_link)
         };
         assert!(
@@ -1245,16 +1259,14 @@ mod tests {
             build.cmd.args
         );
         assert_eq!(stubs.jobs[1].apple_link, None, "Linux links no macOS library");
-        // A framework the facts do not know has no stub: refused before building.
+        // A framework the facts do not know has no stub: the plan names it, the link decides.
         for native in config.native.values_mut() {
             native.framework_names.push("NoSuchKit".into());
         }
-        let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
-        assert!(blocked.jobs[0]
-            .blocked
-            .as_deref()
-            .unwrap()
-            .contains("links the Apple framework(s) NoSuchKit"));
+        let uncovered = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert_eq!(uncovered.jobs[0].blocked, None);
+        let note = uncovered.jobs[0].apple_link.as_ref().unwrap().note();
+        assert!(note.contains("no stub for the framework(s) NoSuchKit"), "{note}");
         // With an SDK, zig links against it instead, and the plan says so.
         let with_sdk = Host {
             sdkroot: Some("/sdk".into()),
