@@ -70,6 +70,9 @@ struct RawDist {
     /// "mimalloc": musl targets (and targets that set `allocator` themselves) are built with
     /// the shipped packages' `mimalloc` feature (docs/SIZE.md, the allocator).
     allocator: Option<Allocator>,
+    /// A macOS SDK (MacOSX.sdk directory, relative to the workspace root) the Apple targets
+    /// link against instead of the generated stubs; SDKROOT, when set, wins.
+    macos_sdk: Option<PathBuf>,
     #[serde(default)]
     target: BTreeMap<Target, TargetConfig>,
 }
@@ -147,6 +150,9 @@ pub struct TargetConfig {
     pub size_mode: Option<SizeMode>,
     /// This target's own `allocator` ("system" keeps musl's malloc under a workspace-wide one).
     pub allocator: Option<Allocator>,
+    /// A macOS binary may leave imports to flat lookup (`-undefined dynamic_lookup`), not
+    /// bound to the library that defines them; default false.
+    pub allow_flat_lookup: Option<bool>,
 }
 
 /// `glibc-max`, refused with the key's name when it is not a version.
@@ -523,6 +529,8 @@ pub struct Config {
     pub dirty: bool,
     /// `accept-msvc-license = true` in the config.
     pub accept_msvc_license: bool,
+    /// `macos-sdk`, resolved against the workspace root (see plan::AppleLink).
+    pub macos_sdk: Option<PathBuf>,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
     /// The features every target is built with; a target's own `features` add to them
@@ -900,6 +908,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
             .join(dir),
         None => workspace_root.join("dist"),
     };
+    let macos_sdk = raw.macos_sdk.as_ref().map(|sdk| workspace_root.join(sdk));
     let config = Config {
         generated: resolve_generated(&raw, &bins, &where_)?,
         archive_name: raw
@@ -928,6 +937,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         auditable: raw.auditable.unwrap_or(true),
         dirty: false,
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
+        macos_sdk,
         source_date_epoch: 0,
         features,
         tool_profile,
@@ -1115,6 +1125,7 @@ impl Config {
             compiled: Vec::new(),
             frameworks: Vec::new(),
             framework_names: Vec::new(),
+            apple_libraries: std::collections::BTreeMap::new(),
         };
         self.native.get(target.triple()).unwrap_or(&NONE)
     }

@@ -68,6 +68,7 @@
 //! }
 //! ```
 
+pub mod apple;
 pub mod build;
 pub mod cli;
 pub mod commands;

@@ -494,6 +494,11 @@ impl MacosVersion {
     pub fn new(major: u32, minor: u32, patch: u32) -> MacosVersion {
         MacosVersion([major, minor, patch])
     }
+
+    /// Major, minor and patch.
+    pub fn parts(self) -> [u32; 3] {
+        self.0
+    }
 }
 
 impl FromStr for MacosVersion {

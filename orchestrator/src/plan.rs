@@ -121,6 +121,61 @@ pub struct Job {
     /// slices. Such a job runs no cargo: `build` is its last slice's, for the log.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub slices: Vec<Target>,
+    /// Apple targets: what the linker finds the system libraries in (apple.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apple_link: Option<AppleLink>,
+}
+
+/// Where an Apple target's frameworks and system libraries come from at link time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum AppleLink {
+    /// Text-based stubs written before the build (`Build::prepare`), one per library, and
+    /// the frameworks the crates name that no stub covers (the link fails if one is used).
+    Stubs {
+        dir: PathBuf,
+        libraries: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        uncovered: Vec<String>,
+    },
+    /// The user's macOS SDK (SDKROOT), which zig links against instead.
+    Sdk { path: PathBuf },
+}
+
+impl AppleLink {
+    /// In words, for the plan and the manifest.
+    pub fn note(&self) -> String {
+        match self {
+            AppleLink::Stubs {
+                libraries, uncovered, ..
+            } => {
+                let mut note = match libraries.is_empty() {
+                    true => "libSystem only (zig's own stub): no crate links another macOS library".to_string(),
+                    false => format!(
+                        "stubs generated from the crates' extern declarations and orchestrator/facts/macos-*.txt (released macOS binaries): {}",
+                        libraries.join("; ")
+                    ),
+                };
+                if !uncovered.is_empty() {
+                    note.push_str(&format!(
+                        "; no stub for the framework(s) {} (no released binary of the facts loads them): the link fails if a crate really links one (set SDKROOT then)",
+                        uncovered.join(", ")
+                    ));
+                }
+                note
+            }
+            AppleLink::Sdk { path } => format!("SDK at {}", path.display()),
+        }
+    }
+}
+
+/// Where an Apple target's stubs go: `Frameworks/` (`-F`) and `lib/` (`-L`) below it.
+fn apple_stubs_dir(config: &Config, target: &Target) -> PathBuf {
+    config
+        .target_dir
+        .join("dist-tools")
+        .join("apple-stubs")
+        .join(target.triple())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +281,36 @@ pub struct Host {
     pub size_toolchain: Option<Toolchain>,
 }
 
+/// How an Apple target on the zig route finds its system libraries: the user's SDK, else
+/// stubs made from the facts and the crates' declarations (apple.rs).
+fn apple_link(config: &Config, target: &Target, route: Route, host: &Host) -> Option<AppleLink> {
+    if target.family() != Family::AppleDarwin || route != Route::Zig {
+        return None;
+    }
+    Some(match host.sdkroot.as_ref().or(config.macos_sdk.as_ref()) {
+        Some(path) => AppleLink::Sdk { path: path.clone() },
+        None => AppleLink::Stubs {
+            dir: apple_stubs_dir(config, target),
+            libraries: crate::apple::Stubs::new(&config.native_code(target).apple_libraries).summary(),
+            uncovered: config
+                .native_code(target)
+                .framework_names
+                .iter()
+                .filter(|name| !name.starts_with('('))
+                .filter(|name| {
+                    crate::apple::LinkName {
+                        name: name.to_string(),
+                        framework: true,
+                    }
+                    .dylib()
+                    .is_none()
+                })
+                .cloned()
+                .collect(),
+        },
+    })
+}
+
 /// A build that is bound to fail here, said before it starts.
 fn blocked(config: &Config, target: &Target, host: &Host, msvc: &tools::MsvcDirs) -> Option<String> {
     let compiled = &config.native_code(target).compiled;
@@ -236,14 +321,10 @@ fn blocked(config: &Config, target: &Target, host: &Host, msvc: &tools::MsvcDirs
             compiled.join(", ")
         ));
     }
-    let apple = target.family() == Family::AppleDarwin;
-    let frameworks = &config.native_code(target).frameworks;
-    (apple && !frameworks.is_empty() && host.sdkroot.is_none()).then(|| {
-        format!(
-            "{} link(s) Apple frameworks, which only a macOS SDK provides: set SDKROOT to a MacOSX.sdk directory, or drop {target} from the matrix",
-            frameworks.join(", ")
-        )
-    })
+    // Apple frameworks never block: the facts' have stubs, and the detector reads attributes
+    // without their cfg (security-framework's ServiceManagement is behind a feature), so
+    // one the facts lack is named in the plan (AppleLink::note) and left to the link.
+    None
 }
 
 /// Chooses the linker route for `target` built on `host`, with the reason. `c_code` names
@@ -415,6 +496,8 @@ struct ToolPaths {
     msvc: tools::MsvcDirs,
     /// Where the windows-msvc route's `mt.exe` link and zig's libc file go.
     msvc_tools: PathBuf,
+    /// The user's macOS SDK, if any: Apple targets link against it instead of stubs.
+    sdkroot: Option<PathBuf>,
 }
 
 impl ToolPaths {
@@ -505,10 +588,18 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
             .arg(format!("profile.{}.{key}={value}", config.profile));
     }
     for target in targets {
-        let flags: Vec<String> = rustflags(config, toolchain, target, build)?
-            .iter()
-            .map(|f| toml_string(f))
-            .collect();
+        let mut flags = rustflags(config, toolchain, target, build)?;
+        // The stubs: rustc passes `-L framework=` on as -F, `-L native=` as -L.
+        if route == Route::Zig && target.family() == Family::AppleDarwin && tools.sdkroot.is_none() {
+            let dir = apple_stubs_dir(config, target);
+            flags.extend([
+                "-L".to_string(),
+                format!("framework={}", path_arg(&dir.join("Frameworks"))?),
+                "-L".to_string(),
+                format!("native={}", path_arg(&dir.join("lib"))?),
+            ]);
+        }
+        let flags: Vec<String> = flags.iter().map(|f| toml_string(f)).collect();
         cmd = cmd
             .arg("--config")
             .arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
@@ -527,6 +618,14 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
                     path.push(rest);
                 }
                 cmd = cmd.env("PATH", path_arg(std::path::Path::new(&path))?);
+            }
+            // cargo-zigbuild hands the SDK to zig (--sysroot, -F, -L) when SDKROOT is set.
+            if let Some(sdk) = tools
+                .sdkroot
+                .as_deref()
+                .filter(|_| targets.iter().any(|t| t.family() == Family::AppleDarwin))
+            {
+                cmd = cmd.env("SDKROOT", path_arg(sdk)?);
             }
         }
         Route::Msvc => {
@@ -656,6 +755,8 @@ fn universal_job(config: &Config, target: &Target, jobs: &[Job]) -> Result<Job> 
         smoke: Smoke::new(SmokeStatus::NoRunner),
         blocked: (!blocked.is_empty()).then(|| blocked.join("; ")),
         slices,
+        // Linked as its slices, each with its own.
+        apple_link: None,
     })
 }
 
@@ -676,6 +777,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             .then(|| auditable.program().expect("cargo-auditable is a program")),
         msvc,
         msvc_tools: config.target_dir.join("dist-tools"),
+        sdkroot: host.sdkroot.clone().or_else(|| config.macos_sdk.clone()),
     };
 
     let log_dir = config.target_dir.join("dist-logs").join(&host.run);
@@ -761,7 +863,17 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             smoke: smoke(target, &toolchain.host, host, &mut emulators)?,
             blocked: blocked(config, target, host, &paths.msvc),
             slices: Vec::new(),
+            apple_link: apple_link(config, target, route, host),
         });
+        if let Some(AppleLink::Stubs { dir, .. }) = &jobs.last().and_then(|j| j.apple_link.clone()) {
+            let stubs = crate::apple::Stubs::new(&config.native_code(target).apple_libraries);
+            for (path, contents) in stubs.files() {
+                builds[build].prepare.push(Prepare::File {
+                    path: dir.join(path),
+                    contents,
+                });
+            }
+        }
     }
     for build in &mut builds {
         build.cmd = build_command(config, toolchain, build, &paths, host)?;
@@ -917,6 +1029,7 @@ pub(crate) mod tests {
             auditable: false,
             dirty: false,
             accept_msvc_license: false,
+            macos_sdk: None,
             source_date_epoch: 1_700_000_000,
             features: Features::default(),
             tool_profile: Vec::new(),
@@ -1347,27 +1460,64 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn frameworks_without_an_sdk_block_macos_before_building() {
+    fn apple_frameworks_link_through_stubs_or_the_sdk_and_unknown_ones_are_named() {
         let sysroot = tempfile::tempdir().unwrap();
         let mut config = config(&["x86_64-apple-darwin", "x86_64-unknown-linux-musl"], &[]);
+        let cf = crate::apple::LinkName {
+            name: "CoreFoundation".into(),
+            framework: true,
+        };
         for native in config.native.values_mut() {
             native.frameworks = vec!["core-foundation-sys".into()];
+            native.framework_names = vec!["CoreFoundation".into()];
+            native.apple_libraries = [(cf.clone(), ["_CFRelease".to_string()].into())].into();
         }
-        let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
-        assert!(blocked.jobs[0]
-            .blocked
-            .as_deref()
-            .unwrap()
-            .contains("core-foundation-sys link(s) Apple frameworks"));
-        assert_eq!(blocked.jobs[1].blocked, None, "Linux needs no SDK");
+        let stubs = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert_eq!(stubs.jobs[0].blocked, None);
+        let Some(AppleLink::Stubs { dir, libraries, .. }) = &stubs.jobs[0].apple_link else {
+            panic!("{:?}", stubs.jobs[0].apple_link)
+        };
+        assert!(
+            libraries[0].starts_with(
+                "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation (compatibility 150.0.0)"
+            ),
+            "{libraries:?}"
+        );
+        // The stub is written before cargo runs, and rustc hands its directory to zig as -F.
+        let build = &stubs.builds[stubs.jobs[0].build];
+        let Some(Prepare::File { path, contents }) = build.prepare.first() else {
+            panic!("{:?}", build.prepare)
+        };
+        assert_eq!(
+            path,
+            &dir.join("Frameworks/CoreFoundation.framework/CoreFoundation.tbd")
+        );
+        assert!(contents.contains("'_CFRelease'"), "{contents}");
+        let framework_flag = format!("\"framework={}\"", dir.join("Frameworks").display());
+        assert!(
+            build.cmd.args.iter().any(|a| a.contains(&framework_flag)),
+            "{:?}",
+            build.cmd.args
+        );
+        assert_eq!(stubs.jobs[1].apple_link, None, "Linux links no macOS library");
+        // A framework the facts do not know has no stub: the plan names it, the link decides.
+        for native in config.native.values_mut() {
+            native.framework_names.push("NoSuchKit".into());
+        }
+        let uncovered = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
+        assert_eq!(uncovered.jobs[0].blocked, None);
+        let note = uncovered.jobs[0].apple_link.as_ref().unwrap().note();
+        assert!(note.contains("no stub for the framework(s) NoSuchKit"), "{note}");
+        // With an SDK, zig links against it instead, and the plan says so.
         let with_sdk = Host {
             sdkroot: Some("/sdk".into()),
             ..host()
         };
-        assert_eq!(
-            plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap().jobs[0].blocked,
-            None
-        );
+        let sdk = plan(&config, &toolchain(sysroot.path()), &with_sdk).unwrap();
+        assert_eq!(sdk.jobs[0].blocked, None);
+        assert_eq!(sdk.jobs[0].apple_link.as_ref().unwrap().note(), "SDK at /sdk");
+        assert_eq!(sdk.builds[sdk.jobs[0].build].cmd.env["SDKROOT"], "/sdk");
+        assert!(sdk.builds[sdk.jobs[0].build].prepare.is_empty());
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub struct Policy {
     /// A universal target: each slice's target and the rules it is held to (its own
     /// target's table), found by `for_target`.
     pub slices: Vec<(Target, Policy)>,
+    /// macOS: imports may be left to flat lookup (`allow-flat-lookup`); default false.
+    pub allow_flat_lookup: bool,
 }
 
 impl Policy {
@@ -148,6 +150,7 @@ impl Policy {
             allow_rpath: settings.allow_rpath.unwrap_or_default(),
             macos_min: settings.macos_min,
             slices: Vec::new(),
+            allow_flat_lookup: settings.allow_flat_lookup.unwrap_or(false),
         }
     }
 
@@ -353,6 +356,7 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
                         Signature::Valid { .. } | Signature::Unsupported { .. } => {}
                     }
                 }
+                two_level(slice, policy, &mut fail);
                 // Only this target's slices: a universal binary's other slice has its own.
                 let too_new = slice
                     .min_os
@@ -394,6 +398,90 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
 fn is_system_dll(dll: &str) -> bool {
     let dll = dll.to_ascii_lowercase();
     is_api_set(&dll) || facts(WINDOWS_SYSTEM_DLLS).any(|known| known == dll)
+}
+
+/// The `two-level` rule: every import of the slice is bound through the two-level
+/// namespace to a library its load commands name, none is left to flat lookup (unless
+/// allowed), and every system library it loads is one released macOS binaries load
+/// (facts/macos-dylibs.txt), at a compatibility version macOS has.
+fn two_level(slice: &crate::inspect::MachOSlice, policy: &Policy, fail: &mut impl FnMut(&'static str, String)) {
+    use crate::inspect::binds::FLAT_LOOKUP;
+    let arch = &slice.arch;
+    let few = |names: Vec<String>| {
+        let more = names.len().saturating_sub(5);
+        let mut shown = names.into_iter().take(5).collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            shown.push_str(&format!(" and {more} more"));
+        }
+        shown
+    };
+    if !slice.two_level {
+        fail("two-level", format!("the {arch} slice is linked without the two-level namespace (MH_TWOLEVEL unset): dyld looks every import up in whatever images are loaded, not in the library it was linked against; link without -flat_namespace"));
+    }
+    if let Some(why) = &slice.binds_unreadable {
+        fail(
+            "two-level",
+            format!("the {arch} slice's imports cannot be read ({why}): which library each comes from is unknown"),
+        );
+    }
+    let flat: Vec<String> = slice
+        .binds
+        .iter()
+        .filter(|b| b.ordinal == FLAT_LOOKUP)
+        .map(|b| b.symbol.clone())
+        .collect();
+    if !flat.is_empty() && !policy.allow_flat_lookup {
+        fail("two-level", format!("the {arch} slice leaves {} import(s) to flat lookup ({}): linked with `-undefined dynamic_lookup`, they resolve to whatever loaded image has the name, or the binary dies when none has; link the library that defines them, or set allow-flat-lookup = true", flat.len(), few(flat)));
+    }
+    let unbound: Vec<String> = slice
+        .binds
+        .iter()
+        .filter(|b| b.ordinal < -3 || usize::try_from(b.ordinal).is_ok_and(|n| n > slice.libraries.len()))
+        .map(|b| format!("{} (ordinal {})", b.symbol, b.ordinal))
+        .collect();
+    if !unbound.is_empty() {
+        fail("two-level", format!("the {arch} slice binds {} import(s) to no library it loads ({}): the library ordinal is past its {} LC_LOAD_DYLIB commands; the binary is malformed", unbound.len(), few(unbound), slice.libraries.len()));
+    }
+    // A stub that exports libSystem's symbols (a crate's declarations taken for another
+    // library's) binds them there, and dyld finds none at launch.
+    let misplaced: Vec<String> = slice
+        .binds
+        .iter()
+        .filter_map(|b| {
+            let lib = &slice
+                .libraries
+                .get(usize::try_from(b.ordinal).ok()?.checked_sub(1)?)?
+                .name;
+            let home = crate::apple::symbol_home(&b.symbol)?;
+            (home == crate::apple::LIBSYSTEM && lib != home).then(|| format!("{} to {lib}", b.symbol))
+        })
+        .collect();
+    if !misplaced.is_empty() {
+        fail("two-level", format!("the {arch} slice binds libSystem's symbols elsewhere ({}): macOS has them in /usr/lib/libSystem.B.dylib only (orchestrator/facts/macos-symbols.txt), so dyld cannot find them at launch; a stub exported what its library lacks", few(misplaced)));
+    }
+    let unknown: Vec<String> = slice
+        .libraries
+        .iter()
+        .filter(|lib| is_system_dylib(&lib.name))
+        .filter_map(|lib| match crate::apple::dylib(&lib.name) {
+            None => Some(format!("{} (no released macOS binary of the facts loads it)", lib.name)),
+            Some(known)
+                if known
+                    .compatibility
+                    .parse::<MacosVersion>()
+                    .is_ok_and(|v| lib.compatibility > v) =>
+            {
+                Some(format!(
+                    "{} (compatibility version {} required, macOS has {})",
+                    lib.name, lib.compatibility, known.compatibility
+                ))
+            }
+            Some(_) => None,
+        })
+        .collect();
+    if !unknown.is_empty() {
+        fail("two-level", format!("the {arch} slice loads system libraries macOS may not have as named: {}; a stub or SDK gave a wrong install name or version (orchestrator/facts/macos-dylibs.txt lists what released binaries load)", unknown.join(", ")));
+    }
 }
 
 /// /usr/lib and the system frameworks ship with macOS; /usr/local/lib is Homebrew's on Intel.
@@ -821,6 +909,77 @@ mod tests {
         assert!(failures[0]
             .message
             .contains("libgcc_s_seh-1.dll, libwinpthread-1.dll, libstdc++-6.dll"));
+    }
+
+    #[test]
+    fn darwin_imports_must_bind_two_level_to_libraries_macos_has() {
+        use crate::inspect::binds::{Bind, FLAT_LOOKUP};
+        // zig's hello binds everything to libSystem, as the facts have it.
+        let clean = fixture("hello-aarch64-macos");
+        let slice = &clean.macho.as_ref().unwrap().slices[0];
+        assert!(slice.two_level && !slice.binds.is_empty(), "{slice:?}");
+        assert!(slice.binds.iter().all(|b| b.ordinal >= 1), "{:?}", slice.binds);
+        let two_level = |found: &Inspection, config: TargetConfig| {
+            check(found, &target(MAC_ARM), &policy(MAC_ARM, config))
+                .into_iter()
+                .filter(|f| f.rule == "two-level")
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+        };
+        assert!(two_level(&clean, TargetConfig::default()).is_empty());
+        let edit = |f: &dyn Fn(&mut crate::inspect::MachOSlice)| {
+            let mut found = clean.clone();
+            f(&mut found.macho.as_mut().unwrap().slices[0]);
+            found
+        };
+        let flat = edit(&|s| {
+            s.binds.push(Bind {
+                symbol: "_CFRelease".into(),
+                ordinal: FLAT_LOOKUP,
+            })
+        });
+        let says = two_level(&flat, TargetConfig::default());
+        assert!(
+            says[0].contains("leaves 1 import(s) to flat lookup (_CFRelease)"),
+            "{says:?}"
+        );
+        let allowed = TargetConfig {
+            allow_flat_lookup: Some(true),
+            ..TargetConfig::default()
+        };
+        assert!(two_level(&flat, allowed).is_empty());
+        let past = edit(&|s| {
+            s.binds.push(Bind {
+                symbol: "_x".into(),
+                ordinal: 7,
+            })
+        });
+        assert!(two_level(&past, TargetConfig::default())[0].contains("_x (ordinal 7)"));
+        let not_two_level = edit(&|s| s.two_level = false);
+        assert!(two_level(&not_two_level, TargetConfig::default())[0].contains("MH_TWOLEVEL unset"));
+        // A stub with a made-up install name, or a compatibility version macOS lacks.
+        let wrong_name = edit(&|s| {
+            s.libraries[0].name = "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation".into()
+        });
+        assert!(two_level(&wrong_name, TargetConfig::default())
+            .iter()
+            .any(|m| m.contains("no released macOS binary of the facts loads it")));
+        let misplaced = edit(&|s| {
+            s.libraries.push(crate::inspect::LoadedDylib {
+                name: "/usr/lib/libiconv.2.dylib".into(),
+                compatibility: "7.0".parse().unwrap(),
+                current: "7.0".parse().unwrap(),
+            });
+            s.binds.push(Bind {
+                symbol: "_free".into(),
+                ordinal: s.libraries.len() as i32,
+            })
+        });
+        assert!(two_level(&misplaced, TargetConfig::default())[0]
+            .contains("binds libSystem's symbols elsewhere (_free to /usr/lib/libiconv.2.dylib)"));
+        let too_new = edit(&|s| s.libraries[0].compatibility = "2.0".parse().unwrap());
+        assert!(two_level(&too_new, TargetConfig::default())[0]
+            .contains("compatibility version 2.0 required, macOS has 1.0.0"));
     }
 
     #[test]

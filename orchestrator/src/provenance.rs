@@ -157,15 +157,22 @@ pub fn collect(ctx: &Context, plan: &Plan, built: &[&Job]) -> Result<Provenance>
     // By name: a merge of parts lists the same tools in the same order as one run.
     tools.sort_by(|a, b| (&a.tool, &a.origin).cmp(&(&b.tool, &b.origin)));
     let apple = built.iter().any(|j| j.target.family() == Family::AppleDarwin);
-    let apple_sdk = apple.then(|| match &ctx.host.sdkroot {
+    let stubs = built.iter().any(
+        |j| matches!(&j.apple_link, Some(crate::plan::AppleLink::Stubs { libraries, .. }) if !libraries.is_empty()),
+    );
+    let apple_sdk = apple.then(|| match ctx.host.sdkroot.as_ref().or(ctx.config.macos_sdk.as_ref()) {
         Some(sdk) => format!(
             "SDKROOT {}",
             sdk.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         ),
+        None if stubs => format!(
+            "no macOS SDK: zig {}'s libSystem stub and .tbd stubs generated from the crates' declarations and orchestrator/facts/macos-*.txt (artifacts[].apple_link names each target's)",
+            tools::ZIG.version
+        ),
         None => format!(
-            "no macOS SDK: zig {}'s bundled libSystem stubs (the targets link no framework)",
+            "no macOS SDK: zig {}'s bundled libSystem stubs (the targets link no other library)",
             tools::ZIG.version
         ),
     });

@@ -11,13 +11,18 @@
 //! - `manylinux-versions.txt`: the same policies' `symbol_versions` per architecture
 //!   (GCC_, GLIBCXX_, CXXABI_ … of libgcc_s, libstdc++ and the rest; GLIBC_ has the
 //!   glibc-max rule).
+//! - `macos-dylibs.txt`: the install name and compatibility and current versions of every
+//!   system library and framework loaded by the macOS binaries inside pinned PyPI wheels
+//!   (uv, hf-xet, psutil, watchfiles, rapidfuzz, grpcio, pyobjc): what Apple's linker wrote from
+//!   the SDK, the names the apple stubs (plan.rs) give and the two-level rule accepts; and
+//!   the SDK stubs cargo-zigbuild carries (libiconv, re-exporting libcharset).
 //!
 //! `--check` compares instead of writing; the integration test `facts::` runs it, so a
 //! file that no longer matches its sources fails the tests.
 
 use anyhow::{bail, Context, Result};
 use release_orchestrator::inspect::is_crt_dll;
-use release_orchestrator::model::GlibcVersion;
+use release_orchestrator::model::{GlibcVersion, MacosVersion};
 use release_orchestrator::policy::is_api_set;
 use release_orchestrator::runner::{path_arg, Cmd, Runner};
 use release_orchestrator::tools::{self, Provision, Wheel};
@@ -45,6 +50,90 @@ const WINDOWS_SYS: [&str; 4] = ["0.48.0", "0.52.0", "0.59.0", "0.61.2"];
 pub const WINDOWS_FILE: &str = "orchestrator/facts/windows-system-dlls.txt";
 pub const MANYLINUX_FILE: &str = "orchestrator/facts/manylinux-libs.txt";
 pub const VERSIONS_FILE: &str = "orchestrator/facts/manylinux-versions.txt";
+pub const MACOS_FILE: &str = "orchestrator/facts/macos-dylibs.txt";
+pub const MACOS_SYMBOLS_FILE: &str = "orchestrator/facts/macos-symbols.txt";
+
+/// Released macOS builds on PyPI that load the system libraries and frameworks Rust crates
+/// link (Security and SystemConfiguration through uv's TLS and proxy crates, IOKit through
+/// psutil, CoreServices through watchfiles' notify, libc++ through rapidfuzz and grpcio,
+/// Foundation, AppKit and libobjc through pyobjc), each with the platform pip fetches it for.
+const MACOS_WHEELS: [(Wheel, &str); 8] = [
+    (
+        macos_wheel(
+            "uv",
+            "0.9.5",
+            "8603bb902e578463c50c3ddd4ee376ba4172ccdf4979787f8948747d1bb0e18b",
+        ),
+        "macosx_11_0_arm64",
+    ),
+    // Rust: sysinfo with its user feature (OpenDirectory), reqwest, objc2.
+    (
+        macos_wheel(
+            "hf-xet",
+            "1.8.0",
+            "3e8934784425781f0f779b91044df441f3a7af4dab47375d7e3aeaecbb8eecb4",
+        ),
+        "macosx_11_0_arm64",
+    ),
+    (
+        macos_wheel(
+            "psutil",
+            "7.1.0",
+            "5d007560c8c372efdff9e4579c2846d71de737e4605f611437255e81efcca2c5",
+        ),
+        "macosx_11_0_arm64",
+    ),
+    (
+        macos_wheel(
+            "watchfiles",
+            "1.1.0",
+            "d9ba68ec283153dead62cbe81872d28e053745f12335d037de9cbd14bd1877f5",
+        ),
+        "macosx_11_0_arm64",
+    ),
+    (
+        macos_wheel(
+            "rapidfuzz",
+            "3.14.1",
+            "0afcf2d6cb633d0d4260d8df6a40de2d9c93e9546e2c6b317ab03f89aa120ad7",
+        ),
+        "macosx_11_0_arm64",
+    ),
+    (
+        macos_wheel(
+            "grpcio",
+            "1.76.0",
+            "04bbe1bfe3a68bbfd4e52402ab7d4eb59d72d02647ae2042204326cf4bbad280",
+        ),
+        "macosx_11_0_universal2",
+    ),
+    (
+        macos_wheel(
+            "pyobjc-core",
+            "11.1",
+            "765b97dea6b87ec4612b3212258024d8496ea23517c95a1c5f0735f96b7fd529",
+        ),
+        "macosx_10_13_universal2",
+    ),
+    (
+        macos_wheel(
+            "pyobjc-framework-cocoa",
+            "11.1",
+            "806de56f06dfba8f301a244cce289d54877c36b4b19818e3b53150eb7c2424d0",
+        ),
+        "macosx_10_13_universal2",
+    ),
+];
+
+const fn macos_wheel(package: &'static str, version: &'static str, sha256: &'static str) -> Wheel {
+    Wheel {
+        tool: package,
+        package,
+        version,
+        sha256,
+        program: None,
+    }
+}
 
 /// The two files' generated text, by their paths relative to the repository root.
 pub fn generate(runner: &Runner, say: &dyn Fn(&str)) -> Result<Vec<(&'static str, String)>> {
@@ -83,6 +172,7 @@ pub fn generate(runner: &Runner, say: &dyn Fn(&str)) -> Result<Vec<(&'static str
         windows.push('\n');
     }
 
+    let (dylibs, symbols) = macos_dylibs(runner, &cache, say)?;
     let policy_path = auditwheel.dir.join(MANYLINUX_POLICY);
     let (libs, versions) = manylinux_texts(
         &std::fs::read_to_string(&policy_path).with_context(|| format!("reading {}", policy_path.display()))?,
@@ -92,7 +182,129 @@ pub fn generate(runner: &Runner, say: &dyn Fn(&str)) -> Result<Vec<(&'static str
         (WINDOWS_FILE, windows),
         (MANYLINUX_FILE, libs),
         (VERSIONS_FILE, versions),
+        (MACOS_FILE, dylibs),
+        (MACOS_SYMBOLS_FILE, symbols),
     ])
+}
+
+/// `<install name> <compatibility version> <current version> <wheel>` for every /usr/lib or
+/// /System library the wheels' Mach-O files load: the newest current version seen, with
+/// the compatibility version of that build. And `<symbol> <install name>` for every symbol
+/// they bind to one of those (two-level binds: the library that exports it on macOS), which
+/// the apple stubs put where macOS has them and keep libSystem's out of.
+fn macos_dylibs(runner: &Runner, cache: &Path, say: &dyn Fn(&str)) -> Result<(String, String)> {
+    let mut found: BTreeMap<String, (MacosVersion, MacosVersion, String)> = BTreeMap::new();
+    let mut symbols: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (wheel, platform) in MACOS_WHEELS {
+        let mut provision = Provision::new(cache, wheel)?.for_platform(platform);
+        // The cp312 builds whatever python3 runs pip: the pin is one file.
+        provision.download = provision.download.args(["--python-version", "3.12"]);
+        tools::provision(runner, &provision, say)?;
+        let mut files = vec![provision.dir.clone()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))? {
+                    files.push(entry?.path());
+                }
+                continue;
+            }
+            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let Ok(found_here) = release_orchestrator::inspect::inspect(&bytes) else {
+                continue;
+            };
+            for slice in found_here.macho.iter().flat_map(|m| &m.slices) {
+                for bind in &slice.binds {
+                    let Some(lib) = usize::try_from(bind.ordinal - 1)
+                        .ok()
+                        .and_then(|i| slice.libraries.get(i))
+                    else {
+                        continue;
+                    };
+                    let system = lib.name.starts_with("/usr/lib/") || lib.name.starts_with("/System/Library/");
+                    if system {
+                        symbols.entry(bind.symbol.clone()).or_default().insert(lib.name.clone());
+                    }
+                }
+                for lib in &slice.libraries {
+                    if !(lib.name.starts_with("/usr/lib/") || lib.name.starts_with("/System/Library/")) {
+                        continue;
+                    }
+                    let source = format!("{}-{}", wheel.package, wheel.version);
+                    let entry =
+                        found
+                            .entry(lib.name.clone())
+                            .or_insert((lib.compatibility, lib.current, source.clone()));
+                    if lib.current > entry.1 {
+                        *entry = (lib.compatibility, lib.current, source);
+                    }
+                }
+            }
+        }
+    }
+    // cargo-zigbuild writes the SDK's own libiconv stub into the target directory; it
+    // re-exports libcharset, and zig gives each re-exported library a load command: the
+    // stubs it carries are facts of the libraries macOS has too.
+    let zigbuild = Provision::new(cache, tools::CARGO_ZIGBUILD)?;
+    tools::provision(runner, &zigbuild, say)?;
+    let program = zigbuild.program().context("cargo-zigbuild is a program")?;
+    let bytes = std::fs::read(&program).with_context(|| format!("reading {}", program.display()))?;
+    let source = format!("cargo-zigbuild-{}", tools::CARGO_ZIGBUILD.version);
+    for (name, compatibility, current) in embedded_tbds(&String::from_utf8_lossy(&bytes)) {
+        found.entry(name).or_insert((compatibility, current, source.clone()));
+    }
+    if found.is_empty() {
+        bail!("the macOS wheels load no system library");
+    }
+    let mut text = format!(
+        "# The macOS system libraries and frameworks released macOS binaries load: `<install name> <compatibility version> <current version> <wheel>`. Generated by `cargo xtask facts`: do not edit.\n\
+         # Sources (PyPI, macOS wheels): {}; and the SDK stubs cargo-zigbuild {} carries.\n",
+        MACOS_WHEELS
+            .iter()
+            .map(|(w, platform)| format!("{} {} ({platform})", w.package, w.version))
+            .collect::<Vec<_>>()
+            .join(", "),
+        tools::CARGO_ZIGBUILD.version
+    );
+    for (name, (compatibility, current, source)) in found {
+        text.push_str(&format!(
+            "{name} {} {} {source}\n",
+            full_version(compatibility),
+            full_version(current)
+        ));
+    }
+    let mut symbols_text = "# Symbols released macOS binaries bind (two-level) to one system library, the same in every wheel: `<symbol> <install name>`. Generated by `cargo xtask facts` from the wheels of macos-dylibs.txt: do not edit.\n".to_string();
+    // A symbol bound to two libraries (a re-export seen from two SDKs) is neither's to say.
+    for (symbol, libs) in symbols.iter().filter(|(_, libs)| libs.len() == 1) {
+        let lib = libs.first().expect("one library");
+        symbols_text.push_str(&format!("{symbol} {lib}\n"));
+    }
+    Ok((text, symbols_text))
+}
+
+/// The install name and versions of each text-based stub (`--- !tapi-tbd` … `...`) in `text`.
+fn embedded_tbds(text: &str) -> Vec<(String, MacosVersion, MacosVersion)> {
+    let mut stubs = Vec::new();
+    for doc in text.split("--- !tapi-tbd").skip(1) {
+        let doc = doc.split("\n...").next().unwrap_or(doc);
+        let value = |key: &str| {
+            doc.lines()
+                .find_map(|l| l.trim_start().strip_prefix(key))
+                .map(|v| v.trim().trim_matches('\'').to_string())
+        };
+        let version = |key: &str| value(key).and_then(|v| v.parse::<MacosVersion>().ok());
+        if let (Some(name), Some(current)) = (value("install-name:"), version("current-version:")) {
+            // A stub without a compatibility version has 1.0, as ld64 reads it.
+            let compatibility = version("compatibility-version:").unwrap_or(MacosVersion::new(1, 0, 0));
+            stubs.push((name, compatibility, current));
+        }
+    }
+    stubs
+}
+
+/// x.y.z, as otool shows a dylib's versions.
+fn full_version(v: MacosVersion) -> String {
+    let [a, b, c] = v.parts();
+    format!("{a}.{b}.{c}")
 }
 
 /// From auditwheel's policy file: `<glibc> <library>` lines, one per policy and library,

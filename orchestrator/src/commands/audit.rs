@@ -288,17 +288,24 @@ pub fn audit(ctx: &Context, options: &AuditOptions) -> Result<AuditReport> {
                     "no dependency graph was resolved for {target}: load the context with Context::load_with_graphs"
                 )
             })?;
-        let sdkroot = ctx.host.sdkroot.as_deref();
+        let sdkroot = ctx.host.sdkroot.as_deref().or(config.macos_sdk.as_deref());
         let machine = Machine {
-            // A framework named at build time cannot be looked up: an SDK is all one can say.
+            // With an SDK, what it has; without, what the stubs cover (the facts' frameworks,
+            // plan::apple_link). A framework named at build time cannot be looked up.
             sdk_has: &|framework| {
-                sdkroot.is_some_and(|sdk| {
-                    framework.starts_with('(')
-                        || sdk
+                framework.starts_with('(')
+                    || match sdkroot {
+                        Some(sdk) => sdk
                             .join("System/Library/Frameworks")
                             .join(format!("{framework}.framework"))
-                            .is_dir()
-                })
+                            .is_dir(),
+                        None => crate::apple::LinkName {
+                            name: framework.to_string(),
+                            framework: true,
+                        }
+                        .dylib()
+                        .is_some(),
+                    }
             },
             on_path: &|program| crate::runner::find_on_path(program).is_some(),
         };
@@ -528,9 +535,9 @@ pub fn c_compiler(route: Route, target: &Target, host: &Target) -> Option<String
     }
 }
 
-/// What the prediction reads from the machine: whether the macOS SDK that SDKROOT names
-/// holds a framework (`System/Library/Frameworks/<name>.framework`; false without SDKROOT),
-/// and whether a program is on PATH.
+/// What the prediction reads from the machine: whether the link finds a framework (in the
+/// SDK that SDKROOT names, `System/Library/Frameworks/<name>.framework`; without SDKROOT,
+/// among the stubs the facts allow), and whether a program is on PATH.
 pub struct Machine<'a> {
     pub sdk_has: &'a dyn Fn(&str) -> bool,
     pub on_path: &'a dyn Fn(&str) -> bool,
@@ -739,7 +746,7 @@ fn predict(packages: &[PackageReport], job: &Job, host: &Target, machine: &Machi
         reasons.push((
             Outcome::NeedsMacosSdk,
             format!(
-                "needs the macOS SDK frameworks {} (linked by {}): SDKROOT names no SDK that has them",
+                "needs the macOS SDK frameworks {} (linked by {}): no stub covers them (orchestrator/facts/macos-dylibs.txt) and SDKROOT names no SDK that has them",
                 list(&missing_frameworks),
                 list(&framework_packages)
             ),
@@ -1360,7 +1367,8 @@ mod tests {
             (&["Foundation".to_string()][..], &["apple-fw".to_string()][..])
         );
         assert!(p.summary.contains("Foundation"), "{}", p.summary);
-        assert!(plan.jobs[0].blocked.is_some(), "dist refuses it too: the same detector");
+        // The stubs cover Foundation: dist builds it (the audit's machine here has none).
+        assert!(plan.jobs[0].blocked.is_none(), "{:?}", plan.jobs[0].blocked);
         // Windows: winc-sys compiles C there, and no framework is Windows's concern.
         let windows = audit_target(&graphs[1], &toolchain.host, &plan.jobs[1], &everything).prediction;
         assert_eq!(

@@ -742,6 +742,7 @@ fn finish_job(
         target_triples: vec![job.target.clone()],
         format: job.format,
         route: job.route,
+        apple_link: job.apple_link.as_ref().map(|a| a.note()),
         features: job.features.clone(),
         size,
         checksums: BTreeMap::from([("sha256".to_string(), sha256)]),

@@ -385,6 +385,7 @@ mod tests {
                     target_triples: vec![t.parse().unwrap()],
                     format: ArchiveFormat::TarGz,
                     route: Route::Zig,
+                    apple_link: None,
                     features: Default::default(),
                     size: bytes.len() as u64,
                     checksums: BTreeMap::from([("sha256".into(), package::sha256_file(&dir.join(&name)).unwrap())]),

@@ -98,6 +98,9 @@ pub fn print_plan(plan: &Plan, json: bool) {
             ),
         }
         println!("  smoke:   {}", job.smoke.note);
+        if let Some(apple) = &job.apple_link {
+            println!("  macOS libraries: {}", apple.note());
+        }
         if let Some(reason) = &job.blocked {
             println!("  BLOCKED: {reason}");
         }
@@ -120,6 +123,10 @@ pub fn print_plan(plan: &Plan, json: bool) {
             match step {
                 crate::plan::Prepare::Link { path, to } => {
                     println!("  before:  link {} -> {}", path.display(), to.display())
+                }
+                // A stub's symbol list is one long line: `plan --json` has it whole.
+                crate::plan::Prepare::File { path, contents } if contents.len() > 2000 => {
+                    println!("  before:  write {} ({} bytes)", path.display(), contents.len());
                 }
                 crate::plan::Prepare::File { path, contents } => {
                     println!("  before:  write {}:", path.display());

@@ -8,6 +8,7 @@
 
 pub mod scan;
 
+use crate::apple::LinkName;
 use crate::model::Bin;
 use crate::runner::{path_arg, Cmd, Runner};
 use anyhow::{Context, Result};
@@ -37,6 +38,9 @@ pub struct NativeCode {
     pub frameworks: Vec<String>,
     /// The frameworks those packages link (Foundation, IOKit, …).
     pub framework_names: Vec<String>,
+    /// The macOS system libraries the packages link that the facts know (apple.rs), each
+    /// with the symbols their Rust declares from it: what the stubs are made of.
+    pub apple_libraries: BTreeMap<LinkName, BTreeSet<String>>,
 }
 
 impl TargetGraph {
@@ -48,6 +52,24 @@ impl TargetGraph {
             let evidence = &self.evidence[id];
             if evidence.compiles_native() {
                 native.compiled.push(name.clone());
+            }
+            let files = &evidence.files;
+            for (library, symbols) in &files.apple_imports {
+                native
+                    .apple_libraries
+                    .entry(library.clone())
+                    .or_default()
+                    .extend(symbols.iter().cloned());
+            }
+            let named = files.frameworks.iter().map(|name| (name, true));
+            for (name, framework) in named.chain(files.link_libs.iter().map(|name| (name, false))) {
+                let library = LinkName {
+                    name: name.clone(),
+                    framework,
+                };
+                if library.dylib().is_some() {
+                    native.apple_libraries.entry(library).or_default();
+                }
             }
             if !evidence.files.frameworks.is_empty() {
                 native.frameworks.push(name);

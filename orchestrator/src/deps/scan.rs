@@ -2,9 +2,11 @@
 //! text and the framework links its Rust code declares. The only file reading of the
 //! dependency graph; what it finds is the same for every target.
 
+use crate::apple::LinkName;
 use anyhow::{Context, Result};
 use cargo_metadata::{Package, TargetKind};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Bounds on reading a package: the biggest vendored trees (libgit2, aws-lc) hold a few
@@ -48,6 +50,10 @@ pub struct Files {
     /// Its compiled Rust code implements `GlobalAlloc` (mimalloc, tikv-jemallocator …): a
     /// graph holding it ships an allocator other than the libc's malloc.
     pub global_alloc: bool,
+    /// The foreign items the package's Rust declares for each macOS system library the
+    /// facts know (apple.rs), as Mach-O symbols: what the library's stub must export.
+    #[serde(skip)]
+    pub apple_imports: BTreeMap<LinkName, BTreeSet<String>>,
 }
 
 impl Files {
@@ -81,8 +87,11 @@ pub fn scan(pkg: &Package) -> Result<Files> {
         .filter(|t| t.is_kind(TargetKind::Lib) || t.is_kind(TargetKind::RLib) || t.is_kind(TargetKind::Bin))
         .filter_map(|t| t.src_path.as_std_path().parent())
         .collect();
-    walk(root, script_dir, &code_dirs, &mut files)
+    let mut blocks = Vec::new();
+    walk(root, script_dir, &code_dirs, &mut files, &mut blocks)
         .with_context(|| format!("reading the sources of {} in {}", pkg.name, root.display()))?;
+    // Frameworks only the build script names (system-configuration-sys has no link attribute).
+    let mut script_frameworks: Vec<String> = Vec::new();
     if let Some(script) = script {
         files.build_script = Some(script.strip_prefix(root).unwrap_or(script).display().to_string());
         let mut text = String::new();
@@ -107,12 +116,26 @@ pub fn scan(pkg: &Package) -> Result<Files> {
                 text.push('\n');
             }
         }
+        let before = files.frameworks.clone();
         scan_script(&text, &mut files);
+        script_frameworks = files
+            .frameworks
+            .iter()
+            .filter(|f| !before.contains(f))
+            .cloned()
+            .collect();
     }
+    files.apple_imports = apple_imports(&blocks, &script_frameworks);
     Ok(files)
 }
 
-fn walk(root: &Path, skip: Option<&Path>, code_dirs: &[&Path], files: &mut Files) -> Result<()> {
+fn walk(
+    root: &Path,
+    skip: Option<&Path>,
+    code_dirs: &[&Path],
+    files: &mut Files,
+    blocks: &mut Vec<ForeignBlock>,
+) -> Result<()> {
     let mut stack = vec![(root.to_path_buf(), 0usize)];
     let mut entries = 0;
     while let Some((dir, depth)) = stack.pop() {
@@ -152,6 +175,9 @@ fn walk(root: &Path, skip: Option<&Path>, code_dirs: &[&Path], files: &mut Files
                         let (threads, alloc) = threads_and_allocator(&text);
                         files.spawns_threads |= threads;
                         files.global_alloc |= alloc;
+                        if text.contains("extern") {
+                            blocks.extend(foreign_blocks(&without_line_comments(&text)));
+                        }
                         for name in framework_links(&text) {
                             if !files.frameworks.contains(&name) {
                                 files.frameworks.push(name);
@@ -210,6 +236,171 @@ fn framework_links(text: &str) -> Vec<String> {
         }
     }
     names
+}
+
+fn without_line_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| line.find("//").map_or(line, |i| &line[..i]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An `extern "ABI" { … }` block: the libraries its own `link(…)` attributes name (dylib,
+/// the default kind, or framework) and the symbols of its foreign items.
+#[derive(Debug, PartialEq)]
+struct ForeignBlock {
+    links: Vec<LinkName>,
+    symbols: Vec<String>,
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The extern blocks of comment-free Rust text, read without a parser: `extern`, an
+/// optional ABI string, `{`; the attributes since the previous item; the body's items
+/// (`fn name`, `static [mut] name`, renamed by `#[link_name = "…"]`).
+fn foreign_blocks(code: &str) -> Vec<ForeignBlock> {
+    let mut blocks = Vec::new();
+    for (i, _) in code.match_indices("extern") {
+        if code[..i].chars().next_back().is_some_and(is_word) {
+            continue;
+        }
+        let mut rest = code[i + "extern".len()..].trim_start();
+        if let Some(abi) = rest.strip_prefix('"') {
+            let Some(end) = abi.find('"') else { continue };
+            rest = abi[end + 1..].trim_start();
+        }
+        let Some(body) = rest.strip_prefix('{') else { continue };
+        let mut depth = 1usize;
+        let Some(end) = body.find(|c| {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        }) else {
+            continue;
+        };
+        let body = &body[..end];
+        let attrs_start = code[..i].rfind([';', '}', '{']).map_or(0, |p| p + 1);
+        let links = link_attributes(&code[attrs_start..i]);
+        let mut symbols = Vec::new();
+        for item in body.split(';') {
+            let renamed = item.find("link_name").and_then(|at| {
+                let value = item[at + "link_name".len()..]
+                    .trim_start()
+                    .strip_prefix('=')?
+                    .trim_start();
+                let value = value.strip_prefix('"')?;
+                Some(value[..value.find('"')?].to_string())
+            });
+            let declared = [" fn ", "\nfn ", " static ", "\nstatic "].iter().find_map(|kw| {
+                let at = item.find(kw)?;
+                let after = item[at + kw.len()..].trim_start();
+                let after = after.strip_prefix("mut ").unwrap_or(after).trim_start();
+                let name: String = after.chars().take_while(|c| is_word(*c)).collect();
+                (!name.is_empty()).then_some(name)
+            });
+            let item_start = item.trim_start();
+            let declared = declared.or_else(|| {
+                let after = item_start
+                    .strip_prefix("fn ")
+                    .or_else(|| item_start.strip_prefix("static "))?;
+                let name: String = after.trim_start().chars().take_while(|c| is_word(*c)).collect();
+                (!name.is_empty()).then_some(name)
+            });
+            if let Some(name) = renamed.or(declared) {
+                if declared_item(item) {
+                    // Mach-O C symbols carry a leading underscore; "\u{1}" asks for none.
+                    symbols.push(match name.strip_prefix('\u{1}') {
+                        Some(raw) => raw.to_string(),
+                        None => format!("_{name}"),
+                    });
+                }
+            }
+        }
+        blocks.push(ForeignBlock { links, symbols });
+    }
+    blocks
+}
+
+/// A foreign item declares a function or a static (not a type or a macro call).
+fn declared_item(item: &str) -> bool {
+    item.split(|c: char| !is_word(c)).any(|w| w == "fn" || w == "static")
+}
+
+/// The libraries named by the `link(…)` attributes in a stretch of text, with their kind
+/// (dylib unless it says framework; static and raw-dylib links are no system library).
+fn link_attributes(text: &str) -> Vec<LinkName> {
+    let mut links = Vec::new();
+    for (i, _) in text.match_indices("link(") {
+        if text[..i].chars().next_back().is_some_and(is_word) {
+            continue;
+        }
+        let args = &text[i + "link(".len()..];
+        let Some(end) = args.find(')') else { continue };
+        let pairs = key_values(&args[..end]);
+        let value = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let framework = match value("kind") {
+            None | Some("dylib") => false,
+            Some("framework") => true,
+            Some(_) => continue,
+        };
+        if let Some(name) = value("name").filter(|n| !n.is_empty()) {
+            links.push(LinkName {
+                name: name.to_string(),
+                framework,
+            });
+        }
+    }
+    links
+}
+
+/// Each block's symbols, by the system library they come from: the block's own link
+/// attribute if it names one the facts know, else the crate's, when all of its link
+/// attributes name that one library (-sys crates put it on an empty block) or it has none
+/// and its build script names one framework. Symbols of other blocks are not the stubs'
+/// business (libSystem, a bundled library, another OS): libc names iconv for iconv's block
+/// beside c and System, so its other blocks are no library's here.
+fn apple_imports(blocks: &[ForeignBlock], script_frameworks: &[String]) -> BTreeMap<LinkName, BTreeSet<String>> {
+    let named: BTreeSet<&LinkName> = blocks.iter().flat_map(|b| &b.links).collect();
+    let system: Vec<&LinkName> = named.iter().copied().filter(|l| l.dylib().is_some()).collect();
+    let from_script: Vec<LinkName> = script_frameworks
+        .iter()
+        .map(|name| LinkName {
+            name: name.clone(),
+            framework: true,
+        })
+        .filter(|l| l.dylib().is_some())
+        .collect();
+    let crate_library = match (&named.iter().collect::<Vec<_>>()[..], &from_script[..]) {
+        ([only], _) if only.dylib().is_some() => Some(**only),
+        ([], [only]) => Some(only),
+        _ => None,
+    };
+    // Every library named gets a stub, if only with the facts' symbols: objc2 names libobjc
+    // on an empty block and declares its functions in others.
+    let mut imports: BTreeMap<LinkName, BTreeSet<String>> =
+        system.iter().map(|l| ((*l).clone(), BTreeSet::new())).collect();
+    for block in blocks.iter().filter(|b| !b.symbols.is_empty()) {
+        let own = block.links.iter().find(|l| l.dylib().is_some());
+        let library = match (own, block.links.is_empty()) {
+            (Some(own), _) => own,
+            (None, true) => match crate_library {
+                Some(l) => l,
+                None => continue,
+            },
+            // A block linking something else (libSystem, a bundled library).
+            (None, false) => continue,
+        };
+        imports
+            .entry(library.clone())
+            .or_default()
+            .extend(block.symbols.iter().cloned());
+    }
+    imports
 }
 
 /// `key = "value"` pairs, separated by commas (an attribute's arguments).
@@ -366,7 +557,7 @@ pub fn native_objects(out_dir: &Path) -> Result<usize> {
         return Ok(0);
     }
     let mut files = Files::default();
-    walk(out_dir, None, &[], &mut files)?;
+    walk(out_dir, None, &[], &mut files, &mut Vec::new())?;
     Ok(files.prebuilt_libraries)
 }
 
@@ -467,6 +658,57 @@ mod tests {
         assert_eq!(
             threads_and_allocator("fn f() {}\n#[cfg(test)]\nmod tests { fn t() { std::thread::spawn(|| ()); } }"),
             (false, false)
+        );
+    }
+
+    #[test]
+    fn foreign_items_belong_to_their_blocks_library_or_the_crates_only_one() {
+        let lib = without_line_comments(
+            "#[cfg_attr(target_os = \"macos\", link(name = \"CoreFoundation\", kind = \"framework\"))]\n\
+             extern \"C\" {}\n\
+             extern \"C\" fn callback() {}\n\
+             pub mod string {\n  extern \"C\" {\n    pub fn CFStringGetLength(s: Ref) -> isize; // fn not_this()\n\
+                 pub static kCFAllocatorDefault: Ref;\n    #[link_name = \"CFRetain\"] fn retain(x: Ref);\n  }\n}\n\
+             #[link(name = \"objc\", kind = \"dylib\")]\nunsafe extern \"C\" { pub fn objc_autoreleasePoolPush() -> *mut u8; }\n\
+             #[link(name = \"c\")]\nextern { fn malloc(n: usize) -> *mut u8; }\n",
+        );
+        let blocks = foreign_blocks(&lib);
+        assert_eq!(blocks.len(), 4, "{blocks:?}");
+        assert_eq!(
+            blocks[1].symbols,
+            ["_CFStringGetLength", "_kCFAllocatorDefault", "_CFRetain"]
+        );
+        let imports = apple_imports(&blocks, &[]);
+        let keys: Vec<(&str, bool)> = imports.keys().map(|l| (l.name.as_str(), l.framework)).collect();
+        // objc and CoreFoundation both named: the unannotated block has no library of its own.
+        assert_eq!(keys, [("CoreFoundation", true), ("objc", false)]);
+        assert!(imports[&LinkName {
+            name: "CoreFoundation".into(),
+            framework: true
+        }]
+            .is_empty());
+        // Without the objc block the crate names one library, and its blocks are that one's.
+        let imports = apple_imports(
+            &foreign_blocks(&lib[..lib.find("#[link(name = \"objc\"").unwrap()]),
+            &[],
+        );
+        assert_eq!(
+            imports.values().next().unwrap().iter().collect::<Vec<_>>(),
+            ["_CFRetain", "_CFStringGetLength", "_kCFAllocatorDefault"]
+        );
+        // libc: iconv's block is iconv's; the rest, beside `link(name = "c")`, is no stub's.
+        let libc = foreign_blocks(
+            "#[link(name = \"iconv\")]\nextern \"C\" { pub fn iconv_open(); }\n\
+             #[link(name = \"c\")]\nextern {}\nextern \"C\" { pub fn malloc(); }\n",
+        );
+        let imports = apple_imports(&libc, &[]);
+        assert_eq!(imports.values().flatten().collect::<Vec<_>>(), ["_iconv_open"]);
+        // system-configuration-sys: no attribute; its build script names the framework.
+        let sc = foreign_blocks("extern \"C\" { pub fn SCDynamicStoreCreate(); }");
+        let imports = apple_imports(&sc, &["SystemConfiguration".into()]);
+        assert_eq!(
+            imports.values().flatten().collect::<Vec<_>>(),
+            ["_SCDynamicStoreCreate"]
         );
     }
 

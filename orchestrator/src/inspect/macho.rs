@@ -3,7 +3,7 @@
 //! pre-check bounds what goblin is handed (it has overflowed and looped on crafted load
 //! commands).
 
-use super::{codesign, FatEntry, Inspection, Linkage, MachODetails, MachOSlice, Signature};
+use super::{binds, codesign, FatEntry, Inspection, Linkage, LoadedDylib, MachODetails, MachOSlice, Signature};
 use crate::model::{Format, MacosVersion};
 use goblin::mach::{cputype, load_command::CommandVariant, Mach, MachO, SingleArch};
 
@@ -30,8 +30,32 @@ fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
     let mut signature = Signature::Missing;
     let mut local_symbols = None;
     let mut dwarf = false;
+    let mut libraries = Vec::new();
+    let mut bind_streams: Vec<(u32, u32)> = Vec::new();
+    let mut chained = None;
+    // The name of a dylib command sits inside the command, at its own offset.
+    let dylib_name = |offset: usize, name: u32| {
+        let start = offset.checked_add(name as usize)?;
+        let rest = bytes.get(start..)?;
+        let len = rest.iter().position(|b| *b == 0)?;
+        Some(String::from_utf8_lossy(&rest[..len]).into_owned())
+    };
     for lc in &macho.load_commands {
         match &lc.command {
+            CommandVariant::LoadDylib(d)
+            | CommandVariant::LoadWeakDylib(d)
+            | CommandVariant::ReexportDylib(d)
+            | CommandVariant::LoadUpwardDylib(d)
+            | CommandVariant::LazyLoadDylib(d) => libraries.push(LoadedDylib {
+                name: dylib_name(lc.offset, d.dylib.name).unwrap_or_default(),
+                compatibility: mach_version(d.dylib.compatibility_version),
+                current: mach_version(d.dylib.current_version),
+            }),
+            // Weak binds carry no ordinal: they coalesce by name.
+            CommandVariant::DyldInfo(d) | CommandVariant::DyldInfoOnly(d) => {
+                bind_streams.extend([(d.bind_off, d.bind_size), (d.lazy_bind_off, d.lazy_bind_size)])
+            }
+            CommandVariant::DyldChainedFixups(c) => chained = Some((c.dataoff, c.datasize)),
             CommandVariant::Segment64(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
             CommandVariant::Segment32(s) => dwarf |= s.segname.starts_with(b"__DWARF\0"),
             CommandVariant::Dysymtab(d) => local_symbols = Some(d.nlocalsym),
@@ -78,6 +102,31 @@ fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
         })
     };
     let debug_info = dwarf || stabs();
+    let range = |off: u32, size: u32| bytes.get(off as usize..(off as usize).checked_add(size as usize)?);
+    let mut found = Vec::new();
+    let mut unreadable = None;
+    for (what, data, ok) in bind_streams
+        .iter()
+        .filter(|(_, size)| *size > 0)
+        .map(|&(off, size)| {
+            (
+                "bind opcodes",
+                range(off, size),
+                binds::opcodes as fn(&[u8], &mut Vec<binds::Bind>) -> Option<()>,
+            )
+        })
+        .chain(chained.map(|(off, size)| {
+            (
+                "chained fixups",
+                range(off, size),
+                binds::chained as fn(&[u8], &mut Vec<binds::Bind>) -> Option<()>,
+            )
+        }))
+    {
+        if data.and_then(|data| ok(data, &mut found)).is_none() {
+            unreadable = Some(format!("the {what} are malformed or outside the file"));
+        }
+    }
     MachOSlice {
         arch: mach_arch(macho.header.cputype()),
         cputype: macho.header.cputype(),
@@ -95,6 +144,10 @@ fn mach_slice(macho: &MachO, bytes: &[u8]) -> MachOSlice {
         stripped,
         debug_info,
         fat_entry: None,
+        two_level: macho.header.flags & goblin::mach::header::MH_TWOLEVEL != 0,
+        libraries,
+        binds: found,
+        binds_unreadable: unreadable,
     }
 }
 

@@ -5,6 +5,7 @@
 //! `catch_unwind`). One file per format: elf.rs, pe.rs, macho.rs (codesign.rs checks a Mach-O
 //! signature's page hashes); file.rs maps a file.
 
+pub mod binds;
 mod codesign;
 pub mod deplist;
 mod elf;
@@ -141,6 +142,20 @@ pub struct MachOSlice {
     /// Where a universal binary's fat header places this slice; None in a thin file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fat_entry: Option<FatEntry>,
+    /// MH_TWOLEVEL: each import names the library it comes from.
+    #[serde(default = "yes")]
+    pub two_level: bool,
+    /// The loaded libraries (LC_LOAD_DYLIB, weak, re-export, upward, lazy) in load-command
+    /// order, so library ordinal n is `libraries[n - 1]`, with the versions they require.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libraries: Vec<LoadedDylib>,
+    /// Every imported symbol and the library ordinal it binds through (binds.rs); not in
+    /// the manifest, where thousands of names would say nothing the rules do not.
+    #[serde(skip)]
+    pub binds: Vec<binds::Bind>,
+    /// Why the bind information could not be read, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binds_unreadable: Option<String>,
 }
 
 /// A slice's entry in the fat header, as written (what the loader trusts).
@@ -152,6 +167,19 @@ pub struct FatEntry {
     pub size: u64,
     /// The slice's alignment as a power of two (14: 16 KiB).
     pub align: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A library a Mach-O slice loads: its install name and the versions it was linked against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadedDylib {
+    pub name: String,
+    /// The compatibility version the library must have at least, e.g. "150.0.0".
+    pub compatibility: MacosVersion,
+    pub current: MacosVersion,
 }
 
 /// What a Mach-O slice's code signature is worth: macOS on Apple silicon kills an arm64
@@ -858,8 +886,13 @@ pub mod tests {
     #[test]
     fn inspections_round_trip_through_json() {
         for name in ["hello-x86_64-linux-gnu-2.17", "hello-pdb.exe", "hello-aarch64-macos"] {
-            let found = inspect(&fixture(name)).unwrap();
+            let mut found = inspect(&fixture(name)).unwrap();
             let json = serde_json::to_string(&found).unwrap();
+            // The binds stay out of the manifest: the rules read them from the binary.
+            for slice in found.macho.iter_mut().flat_map(|m| &mut m.slices) {
+                assert!(!slice.binds.is_empty());
+                slice.binds.clear();
+            }
             assert_eq!(serde_json::from_str::<Inspection>(&json).unwrap(), found);
         }
         // A manifest from before signatures were checked still reads: its slices say so.

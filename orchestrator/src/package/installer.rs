@@ -204,6 +204,7 @@ mod tests {
                     }],
                     sbom: None,
                     build: None,
+                    apple_link: None,
                 }
             })
             .collect();

@@ -142,6 +142,10 @@ pub struct Artifact {
     pub target_triples: Vec<Target>,
     pub format: ArchiveFormat,
     pub route: Route,
+    /// Apple targets: where the linker found the frameworks and system libraries ("stubs
+    /// generated from …" or "SDK at …", plan::AppleLink::note).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apple_link: Option<String>,
     /// The cargo features the binaries were built with; absent when cargo's defaults were
     /// (so a manifest without features keeps its bytes).
     #[serde(default, skip_serializing_if = "Features::is_empty")]

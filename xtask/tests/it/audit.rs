@@ -243,9 +243,10 @@ fn an_apple_framework_needs_the_macos_sdk() {
         mac["reason"]
     );
     assert!(package_in(target(&report, "x86_64-unknown-linux-musl"), "mac-sys").is_none());
-    // The per-target prediction a corpus harness reads.
+    // The per-target prediction a corpus harness reads: the stubs cover the frameworks,
+    // zzsys is what stops it.
     let prediction = &apple["prediction"];
-    assert_eq!(prediction["outcome"], "needs-macos-sdk", "{prediction}");
+    assert_eq!(prediction["outcome"], "needs-system-library", "{prediction}");
     assert_eq!(
         prediction["frameworks"],
         serde_json::json!(["CoreFoundation", "Foundation"])
@@ -256,20 +257,13 @@ fn an_apple_framework_needs_the_macos_sdk() {
     );
     let musl = &target(&report, "x86_64-unknown-linux-musl")["prediction"];
     assert_eq!(musl["frameworks"], serde_json::json!([]), "{musl}");
-    // plan refuses the target for the same packages, before any build.
+    // plan links the same frameworks through stubs, and refuses nothing for them.
     let plan = ws
         .xtask(["plan", "--json", "--target", "aarch64-apple-darwin"])
         .env_remove("SDKROOT")
         .run();
     expect_ok(&plan);
-    let blocked = plan.json()["jobs"][0]["blocked"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        blocked.contains("mac-objc, mac-sys link(s) Apple frameworks"),
-        "{blocked}"
-    );
+    assert_eq!(plan.json()["jobs"][0]["apple_link"]["kind"], "stubs");
 }
 
 #[test]
@@ -433,7 +427,8 @@ fn real_projects_are_predicted_per_target() {
         assert_eq!(strings(&musl["build_systems"]), ["configure", "make"], "{musl}");
         assert_eq!(musl["c_compiler"], "zig cc (cargo-zigbuild)");
         assert!(strings(&windows["compiles_native"]).is_empty(), "{windows}");
-        assert_eq!(apple["outcome"], "needs-macos-sdk", "{apple}");
+        // The stubs cover Foundation: no SDK needed (docs/APPLE.md).
+        assert_eq!(apple["outcome"], "builds", "{apple}");
         assert_eq!(strings(&apple["frameworks"]), ["Foundation"]);
         assert!(strings(&apple["framework_packages"]).contains(&"objc2"), "{apple}");
         assert!(strings(&windows["frameworks"]).is_empty() && strings(&musl["frameworks"]).is_empty());
@@ -442,7 +437,7 @@ fn real_projects_are_predicted_per_target() {
     if let Some(ws) = real_project("du-dust-1.2.7") {
         let [musl, _, apple] = <[Value; 3]>::try_from(predictions(&ws, &[], &cells)).unwrap();
         assert_eq!(musl["outcome"], "builds", "{musl}");
-        assert_eq!(apple["outcome"], "needs-macos-sdk", "{apple}");
+        assert_eq!(apple["outcome"], "builds", "{apple}");
         for framework in ["CoreFoundation", "IOKit"] {
             assert!(strings(&apple["frameworks"]).contains(&framework), "{apple}");
         }

@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod apple_link;
 mod audit;
 mod bad_input;
 mod bench;

@@ -1,0 +1,245 @@
+//! Linking Apple frameworks and system libraries from Linux without Apple's SDK: text-based
+//! stubs (.tbd) written per build, from facts, never from Apple's files (docs/APPLE.md).
+//!
+//! A .tbd tells the linker a library's install name, its versions and the symbols it
+//! exports; zig's Mach-O linker reads `Foo.framework/Foo.tbd` from a `-F` directory and
+//! `libfoo.tbd` from a `-L` one, and the binary then loads the real library on the Mac. What
+//! each stub says comes from:
+//! - `facts/macos-dylibs.txt`: the install names and compatibility versions released macOS
+//!   binaries load (the only libraries a stub is written for);
+//! - `facts/macos-symbols.txt`: where those binaries bind a symbol (Foundation's classes
+//!   live in CoreFoundation today): the authority when it knows the symbol;
+//! - the crates' own declarations (deps/scan.rs): the foreign items of an extern block with
+//!   `#[link(name = "X", kind = "framework")]`, or of any block of a crate whose link
+//!   attributes name only X (-sys crates put the attribute on an empty block).
+
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+const DYLIBS: &str = include_str!("../facts/macos-dylibs.txt");
+const SYMBOLS: &str = include_str!("../facts/macos-symbols.txt");
+
+/// zig brings libSystem's own stub; every program links it.
+pub const LIBSYSTEM: &str = "/usr/lib/libSystem.B.dylib";
+
+/// A macOS system library as released binaries load it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dylib {
+    pub install_name: &'static str,
+    pub compatibility: &'static str,
+    pub current: &'static str,
+}
+
+/// Every library of the facts.
+pub fn dylibs() -> impl Iterator<Item = Dylib> {
+    DYLIBS.lines().filter(|l| !l.starts_with('#')).filter_map(|line| {
+        let mut words = line.split(' ');
+        Some(Dylib {
+            install_name: words.next()?,
+            compatibility: words.next()?,
+            current: words.next()?,
+        })
+    })
+}
+
+/// The facts' entry for an install name.
+pub fn dylib(install_name: &str) -> Option<Dylib> {
+    dylibs().find(|d| d.install_name == install_name)
+}
+
+/// A library as a `#[link]` attribute or `-framework`/`-l` names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LinkName {
+    pub name: String,
+    pub framework: bool,
+}
+
+impl LinkName {
+    /// The system library this name links on macOS, if the facts know it (libSystem's
+    /// names — System, c, m, pthread — are zig's own).
+    pub fn dylib(&self) -> Option<Dylib> {
+        let found = if self.framework {
+            let part = format!("/{}.framework/", self.name);
+            dylibs()
+                .find(|d| d.install_name.starts_with("/System/Library/Frameworks/") && d.install_name.contains(&part))
+        } else {
+            let file = format!("/usr/lib/lib{}.", self.name);
+            dylibs().find(|d| d.install_name.starts_with(&file) && !d.install_name[file.len()..].contains('/'))
+        };
+        found.filter(|d| d.install_name != LIBSYSTEM)
+    }
+
+    /// Where the stub goes under the stubs directory: zig finds it by this name.
+    fn stub_path(&self) -> String {
+        match self.framework {
+            true => format!("Frameworks/{0}.framework/{0}.tbd", self.name),
+            false => format!("lib/lib{}.tbd", self.name),
+        }
+    }
+}
+
+/// Where released macOS binaries bind `symbol`, if one does.
+pub fn symbol_home(symbol: &str) -> Option<&'static str> {
+    static HOMES: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::OnceLock::new();
+    HOMES
+        .get_or_init(|| {
+            SYMBOLS
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split_once(' '))
+                .collect()
+        })
+        .get(symbol)
+        .copied()
+}
+
+/// The stubs for one target: each library the graph names, with the symbols it exports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stubs {
+    pub libraries: BTreeMap<LinkName, BTreeSet<String>>,
+}
+
+impl Stubs {
+    /// From the declarations of the packages a target builds: library → symbols (Mach-O
+    /// names, with the leading underscore). A symbol the facts place elsewhere goes there.
+    pub fn new<'a>(declared: impl IntoIterator<Item = (&'a LinkName, &'a BTreeSet<String>)>) -> Stubs {
+        let mut libraries: BTreeMap<LinkName, BTreeSet<String>> = BTreeMap::new();
+        let declared: Vec<_> = declared.into_iter().filter(|(l, _)| l.dylib().is_some()).collect();
+        for (link, _) in &declared {
+            libraries.entry((*link).clone()).or_default();
+        }
+        // The facts' symbols of every library named, so a symbol declared in a crate that
+        // names several (objc2: libobjc and Foundation) still finds its library.
+        for (link, symbols) in libraries.iter_mut() {
+            let home = link.dylib().map(|d| d.install_name);
+            symbols.extend(
+                SYMBOLS
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .filter_map(|l| l.split_once(' '))
+                    .filter(|(_, lib)| Some(*lib) == home)
+                    .map(|(s, _)| s.to_string()),
+            );
+        }
+        for (link, symbols) in declared {
+            for symbol in symbols {
+                // libSystem's own (a -sys crate redeclaring `free`): zig's stub has them.
+                if symbol_home(symbol) == Some(LIBSYSTEM) {
+                    continue;
+                }
+                let moved = symbol_home(symbol).and_then(|home| {
+                    libraries
+                        .keys()
+                        .find(|l| l.dylib().is_some_and(|d| d.install_name == home))
+                        .cloned()
+                });
+                let to = moved.unwrap_or_else(|| link.clone());
+                libraries.entry(to).or_default().insert(symbol.clone());
+            }
+        }
+        Stubs { libraries }
+    }
+
+    /// `(path under the stubs directory, .tbd text)` for each library.
+    pub fn files(&self) -> Vec<(String, String)> {
+        self.libraries
+            .iter()
+            .filter_map(|(link, symbols)| Some((link.stub_path(), tbd(link.dylib()?, symbols))))
+            .collect()
+    }
+
+    /// One line per library for the plan and the manifest: what each stub says.
+    pub fn summary(&self) -> Vec<String> {
+        self.libraries
+            .iter()
+            .filter_map(|(link, symbols)| {
+                let d = link.dylib()?;
+                Some(format!(
+                    "{} (compatibility {}): {} symbols",
+                    d.install_name,
+                    d.compatibility,
+                    symbols.len()
+                ))
+            })
+            .collect()
+    }
+}
+
+/// A text-based stub, version 4 (what the SDKs ship), for both macOS architectures.
+fn tbd(dylib: Dylib, symbols: &BTreeSet<String>) -> String {
+    let targets = "[ x86_64-macos, arm64-macos ]";
+    let mut text = format!(
+        "--- !tapi-tbd\ntbd-version: 4\ntargets: {targets}\ninstall-name: '{}'\ncurrent-version: {}\ncompatibility-version: {}\n",
+        dylib.install_name, dylib.current, dylib.compatibility
+    );
+    if !symbols.is_empty() {
+        text.push_str(&format!("exports:\n  - targets: {targets}\n    symbols: [ "));
+        let quoted: Vec<String> = symbols.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect();
+        text.push_str(&quoted.join(", "));
+        text.push_str(" ]\n");
+    }
+    text.push_str("...\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(name: &str, framework: bool) -> LinkName {
+        LinkName {
+            name: name.into(),
+            framework,
+        }
+    }
+
+    #[test]
+    fn link_names_map_to_the_install_names_macos_has() {
+        let cf = link("CoreFoundation", true).dylib().unwrap();
+        assert_eq!(
+            cf.install_name,
+            "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation"
+        );
+        assert_eq!(cf.compatibility, "150.0.0");
+        assert_eq!(
+            link("objc", false).dylib().unwrap().install_name,
+            "/usr/lib/libobjc.A.dylib"
+        );
+        assert_eq!(
+            link("iconv", false).dylib().unwrap().install_name,
+            "/usr/lib/libiconv.2.dylib"
+        );
+        assert!(link("System", false).dylib().is_none());
+        assert!(link("c", false).dylib().is_none());
+        assert!(link("NoSuchKit", true).dylib().is_none());
+    }
+
+    #[test]
+    fn the_facts_move_a_symbol_to_where_macos_binds_it() {
+        // objc2 names libobjc and Foundation; NSArray's class lives in CoreFoundation.
+        let foundation = link("Foundation", true);
+        let cf = link("CoreFoundation", true);
+        let declared = BTreeMap::from([
+            (
+                foundation.clone(),
+                BTreeSet::from(["_OBJC_CLASS_$_NSArray".to_string(), "_NSLog".into()]),
+            ),
+            (cf.clone(), BTreeSet::from(["_CFRelease".to_string(), "_free".into()])),
+        ]);
+        let stubs = Stubs::new(&declared);
+        assert!(stubs.libraries[&cf].contains("_OBJC_CLASS_$_NSArray"));
+        assert!(!stubs.libraries[&foundation].contains("_OBJC_CLASS_$_NSArray"));
+        assert!(stubs.libraries[&foundation].contains("_NSLog"));
+        assert!(
+            !stubs.libraries[&cf].contains("_free"),
+            "libSystem's, whoever declares it"
+        );
+        let files = stubs.files();
+        let (path, text) = &files[0];
+        assert_eq!(path, "Frameworks/CoreFoundation.framework/CoreFoundation.tbd");
+        assert!(text
+            .contains("install-name: '/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation'"));
+        assert!(text.contains("'_CFRelease'"));
+    }
+}

@@ -1,0 +1,150 @@
+//! Apple frameworks from Linux with no SDK: a bin that calls CoreFoundation, Security and
+//! libobjc through its own extern blocks links against the stubs the plan writes, loads the
+//! libraries by the install names macOS has, and passes verify's two-level proof; without
+//! the declaration nothing names the framework and the link fails; left to flat lookup, the
+//! binary builds but fails the `two-level` rule.
+
+use crate::harness::{expect_ok, read_manifest, Workspace};
+
+const AARCH64: &str = "aarch64-apple-darwin";
+const CORE_FOUNDATION: &str = "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation";
+
+/// The bin; `cf_link` is the attribute line over the CoreFoundation block.
+fn main_rs(cf_link: &str) -> String {
+    format!(
+        r#"use std::os::raw::{{c_char, c_void}};
+
+#[cfg(target_os = "macos")]
+{cf_link}
+extern "C" {{
+    fn CFStringCreateWithCString(alloc: *const c_void, s: *const c_char, encoding: u32) -> *const c_void;
+    fn CFStringGetLength(s: *const c_void) -> isize;
+}}
+
+#[cfg(target_os = "macos")]
+#[link(name = "Security", kind = "framework")]
+extern "C" {{
+    fn SecRandomCopyBytes(rnd: *const c_void, count: usize, bytes: *mut u8) -> i32;
+}}
+
+#[cfg(target_os = "macos")]
+#[link(name = "objc", kind = "dylib")]
+extern "C" {{
+    fn objc_getClass(name: *const c_char) -> *const c_void;
+}}
+
+#[cfg(target_os = "macos")]
+fn main() {{
+    unsafe {{
+        let s = CFStringCreateWithCString(std::ptr::null(), c"tool".as_ptr(), 0x0800_0100);
+        let mut buf = [0u8; 4];
+        let random = SecRandomCopyBytes(std::ptr::null(), buf.len(), buf.as_mut_ptr());
+        let class = objc_getClass(c"NSObject".as_ptr());
+        println!("tool {{}} {{random}} {{}}", CFStringGetLength(s), class.is_null());
+    }}
+}}
+
+#[cfg(not(target_os = "macos"))]
+fn main() {{}}
+"#
+    )
+}
+
+const DECLARED: &str = r#"#[link(name = "CoreFoundation", kind = "framework")]"#;
+
+#[test]
+fn frameworks_link_through_generated_stubs_and_bind_two_level() {
+    let ws = Workspace::tool(
+        "0.1.0",
+        &format!("[workspace.metadata.dist]\ntargets = [\"{AARCH64}\"]\nprofile = \"release\"\n"),
+    );
+    ws.write("tool/src/main.rs", &main_rs(DECLARED));
+    ws.lock();
+
+    // The plan says where the libraries come from: stubs, one per library, with the
+    // install names of the facts.
+    let plan = ws.xtask(["plan", "--json"]).run();
+    let plan: serde_json::Value = serde_json::from_str(expect_ok(&plan)).unwrap();
+    let apple = &plan["jobs"][0]["apple_link"];
+    assert_eq!(apple["kind"], "stubs", "{apple}");
+    let libraries = apple["libraries"].to_string();
+    for name in [
+        CORE_FOUNDATION,
+        "/System/Library/Frameworks/Security.framework/Versions/A/Security",
+        "/usr/lib/libobjc.A.dylib",
+    ] {
+        assert!(libraries.contains(name), "{libraries}");
+    }
+    assert!(plan["jobs"][0]["blocked"].is_null(), "{}", plan["jobs"][0]);
+
+    expect_ok(&ws.xtask(["dist"]).run());
+    let manifest = read_manifest(&ws.path("dist"));
+    let artifact = &manifest["artifacts"][0];
+    assert!(
+        artifact["apple_link"]
+            .as_str()
+            .unwrap()
+            .starts_with("stubs generated from"),
+        "{artifact}"
+    );
+    let exe = artifact["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "executable")
+        .unwrap();
+    let slice = &exe["inspection"]["macho"]["slices"][0];
+    assert_eq!(slice["two_level"], true);
+    let cf = slice["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == CORE_FOUNDATION)
+        .unwrap_or_else(|| panic!("no CoreFoundation load command: {slice}"));
+    assert_eq!(cf["compatibility"], "150.0");
+    // verify re-reads the binary from the archive: the two-level proof passes.
+    let verified = ws.xtask(["verify"]).run();
+    assert!(expect_ok(&verified).contains("PASS"), "{verified}");
+
+    // A config key naming an SDK: zig links against it (SDKROOT), and no stub is written.
+    ws.write(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n\
+             targets = [\"{AARCH64}\"]\nprofile = \"release\"\nmacos-sdk = \"MacOSX.sdk\"\n"
+        ),
+    );
+    let plan = ws.xtask(["plan", "--json"]).env_remove("SDKROOT").run();
+    let plan: serde_json::Value = serde_json::from_str(expect_ok(&plan)).unwrap();
+    let sdk = ws.path("MacOSX.sdk").display().to_string();
+    assert_eq!(plan["jobs"][0]["apple_link"]["kind"], "sdk", "{}", plan["jobs"][0]);
+    assert_eq!(plan["jobs"][0]["apple_link"]["path"], sdk.as_str());
+    assert_eq!(plan["builds"][0]["cmd"]["env"]["SDKROOT"], sdk.as_str());
+    assert!(plan["builds"][0]["prepare"].is_null(), "{}", plan["builds"][0]);
+    ws.write(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nmembers = [\"tool\"]\nresolver = \"2\"\n\n[workspace.metadata.dist]\n\
+             targets = [\"{AARCH64}\"]\nprofile = \"release\"\n"
+        ),
+    );
+
+    // Without its declaration nothing links CoreFoundation: zig cannot resolve the calls.
+    ws.write("tool/src/main.rs", &main_rs(""));
+    let out = ws.xtask(["dist"]).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("_CFStringGetLength"), "{out}");
+
+    // Left to flat lookup (`-undefined dynamic_lookup`), it links and verify refuses it.
+    ws.write(
+        "tool/build.rs",
+        "fn main() {\n    if std::env::var(\"TARGET\").unwrap().contains(\"apple\") {\n        \
+         println!(\"cargo:rustc-link-arg=-undefined\");\n        println!(\"cargo:rustc-link-arg=dynamic_lookup\");\n    }\n}\n",
+    );
+    let out = ws.xtask(["dist"]).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stderr.contains("fails verification for aarch64-apple-darwin, not packed: [two-level] the aarch64 slice leaves 2 import(s) to flat lookup (_CFStringCreateWithCString, _CFStringGetLength)"),
+        "{out}"
+    );
+}
