@@ -1534,14 +1534,16 @@ pub(crate) mod tests {
             .builds
             .iter()
             .all(|b| !b.targets.iter().any(|t| t.is_universal())));
-        // A blocked slice blocks it, and its slices must come first.
-        config.native.get_mut("aarch64-apple-darwin").unwrap().frameworks = vec!["objc2".into()];
-        let blocked = plan(&config, &toolchain(sysroot.path()), &host()).unwrap();
-        assert!(blocked.jobs[2]
+        // A blocked slice blocks it (nothing blocks an Apple target in a plan today: frameworks
+        // link through stubs), and its slices must come first.
+        let mut slices = planned.jobs[..2].to_vec();
+        slices[1].blocked = Some("no linker".into());
+        let blocked = universal_job(&config, &universal.target, &slices).unwrap();
+        assert!(blocked
             .blocked
             .as_deref()
             .unwrap()
-            .contains("its slice aarch64-apple-darwin is blocked"));
+            .contains("its slice aarch64-apple-darwin is blocked: no linker"));
         config.targets.remove(0);
         let err = plan(&config, &toolchain(sysroot.path()), &host()).unwrap_err();
         assert!(err.to_string().contains("must come before it"), "{err}");
