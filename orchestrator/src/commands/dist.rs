@@ -876,11 +876,16 @@ pub fn write_sboms(ctx: &Context, out: &Path, artifacts: &mut [Artifact]) -> Res
         let Some(target) = artifact.target_triples.first() else {
             continue;
         };
+        // A universal binary holds its slices' code: its SBOM is the union of their graphs.
+        let graph_targets = match target.is_universal() {
+            true => target.slices(),
+            false => vec![target.clone()],
+        };
         let graphs = crate::deps::load(
             &ctx.runner,
             &ctx.toolchain.query_cmd("cargo"),
             &manifest_path,
-            &[target.triple().to_string()],
+            &graph_targets.iter().map(|t| t.triple().to_string()).collect::<Vec<_>>(),
             &config.bins,
             &config.features_for(target).cargo_flags(),
         )
@@ -895,7 +900,11 @@ pub fn write_sboms(ctx: &Context, out: &Path, artifacts: &mut [Artifact]) -> Res
             source_date_epoch: config.source_date_epoch,
             bins: &config.bins,
         };
-        let bom = package::sbom::bom(&graphs[0], &subject, &lock, env!("CARGO_PKG_VERSION"))?;
+        let boms = graphs
+            .iter()
+            .map(|graph| package::sbom::bom(graph, &subject, &lock, env!("CARGO_PKG_VERSION")))
+            .collect::<Result<Vec<_>>>()?;
+        let bom = package::sbom::union(boms)?;
         let name = package::sbom::file_name(&artifact.name, artifact.format.extension());
         package::sbom::write(&out.join(&name), &bom).map_err(|e| anyhow::Error::new(OutputFailed(format!("{e:#}"))))?;
         artifact.sbom = Some(IndexFile::hash(out, &name)?);

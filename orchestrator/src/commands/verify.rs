@@ -397,6 +397,12 @@ fn verify_manifest(
             let (Some((runner, manifest_path)), Some(triple)) = (lock, artifact.target_triples.first()) else {
                 continue;
             };
+            // A universal binary's list is its first slice's (deplist.rs), checked against
+            // that slice's graph.
+            let triple = &match triple.is_universal() {
+                true => triple.slices().swap_remove(0),
+                false => triple.clone(),
+            };
             let flags = artifact.features.cargo_flags();
             let graph = graphs.entry((triple.clone(), flags.clone())).or_insert_with(|| {
                 crate::deps::resolve(runner, &Cmd::new("cargo"), manifest_path, triple.triple(), &flags)

@@ -386,6 +386,38 @@ pub fn bom(
     Ok(bom)
 }
 
+/// One SBOM for a universal binary from its slices' (each made with the universal archive as
+/// its subject): every component and dependency edge of either slice, once, in order.
+pub fn union(mut boms: Vec<Bom>) -> Result<Bom> {
+    if boms.len() == 1 {
+        return Ok(boms.remove(0));
+    }
+    let mut bom = boms.remove(0);
+    for other in boms {
+        for component in other.components {
+            if !bom.components.iter().any(|c| c.bom_ref == component.bom_ref) {
+                bom.components.push(component);
+            }
+        }
+        for dep in other.dependencies {
+            match bom.dependencies.iter_mut().find(|d| d.reference == dep.reference) {
+                Some(mine) => mine.depends_on.extend(dep.depends_on),
+                None => bom.dependencies.push(dep),
+            }
+        }
+    }
+    bom.components
+        .sort_by(|a, b| (&a.bom_ref, &a.name).cmp(&(&b.bom_ref, &b.name)));
+    for dep in &mut bom.dependencies {
+        dep.depends_on.sort();
+        dep.depends_on.dedup();
+    }
+    bom.dependencies.sort_by(|a, b| a.reference.cmp(&b.reference));
+    bom.serial_number = String::new();
+    bom.serial_number = serial(&bom)?;
+    Ok(bom)
+}
+
 /// A UUID (version 5 layout) from the SHA-256 of the document without its serial: the same
 /// content always gets the same serial, a different one another.
 fn serial(bom: &Bom) -> Result<String> {
