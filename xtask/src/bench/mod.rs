@@ -804,15 +804,21 @@ impl Harness<'_> {
                 worst_elf = target.format() == release_orchestrator::model::Format::Elf;
             }
         }
-        fig.judge("largest dist ÷ release", Unit::Ratio, &[worst], |r| r <= 0.65, |r| {
-            let (d, rel) = worst_sizes;
-            // The breakdown section reads ELF symbol tables only: pointed to where it applies.
-            let breakdown = match worst_elf {
-                true => "; the size breakdown below splits it by crate",
-                false => "",
-            };
-            format!("{worst_target} is {r:.2}× > 0.65× ({d} B against {rel} B){breakdown}")
-        });
+        fig.judge(
+            "largest dist ÷ release",
+            Unit::Ratio,
+            &[worst],
+            |r| r <= 0.65,
+            |r| {
+                let (d, rel) = worst_sizes;
+                // The breakdown section reads ELF symbol tables only: pointed to where it applies.
+                let breakdown = match worst_elf {
+                    true => "; the size breakdown below splits it by crate",
+                    false => "",
+                };
+                format!("{worst_target} is {r:.2}× > 0.65× ({d} B against {rel} B){breakdown}")
+            },
+        );
         fig.notes.push("Sizes are exact (one build each); the release profile is cargo's default (no LTO, symbols kept, unwinding).".into());
         Ok(fig)
     }
