@@ -634,14 +634,8 @@ fn unpack_wheel(wheel: &Path, dest: &Path, wanted: impl Fn(&Path) -> bool) -> Re
             std::fs::create_dir_all(parent)?;
         }
         let entry = zip.get_entry(record.wayfinder()).map_err(not_readable)?;
-        // The CRC-32 and size the wheel's directory claims are checked as the data is read.
-        let mut data: Box<dyn std::io::Read> = match record.compression_method() {
-            rawzip::CompressionMethod::STORE => Box::new(entry.verifying_reader(entry.data())),
-            rawzip::CompressionMethod::DEFLATE => {
-                Box::new(entry.verifying_reader(flate2::read::DeflateDecoder::new(entry.data())))
-            }
-            method => bail!("{}: {name} uses compression method {method}", wheel.display()),
-        };
+        let mut data = crate::package::read::zip_data(&entry, record.compression_method())
+            .with_context(|| format!("{}: {name}", wheel.display()))?;
         let mut target = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
         std::io::copy(&mut data, &mut target).with_context(|| format!("unpacking {}", out.display()))?;
         use std::os::unix::fs::PermissionsExt;

@@ -181,14 +181,7 @@ fn read_zip(mut reader: impl Read + Seek, limits: Limits, visit: &mut dyn FnMut(
         let entry = archive
             .get_entry(record.wayfinder())
             .map_err(|e| anyhow::anyhow!("entry `{name}` is corrupt: {e}"))?;
-        // The CRC-32 and size the directory claims are checked as the data is read.
-        let data: Box<dyn Read> = match record.compression_method() {
-            rawzip::CompressionMethod::STORE => Box::new(entry.verifying_reader(entry.data())),
-            rawzip::CompressionMethod::DEFLATE => {
-                Box::new(entry.verifying_reader(flate2::read::DeflateDecoder::new(entry.data())))
-            }
-            method => bail!("entry `{name}` uses compression method {method}, which no release archive uses"),
-        };
+        let data = zip_data(&entry, record.compression_method()).with_context(|| format!("entry `{name}`"))?;
         if record.mode().is_symlink() {
             let mut target = String::new();
             data.take(4096)
@@ -201,6 +194,21 @@ fn read_zip(mut reader: impl Read + Seek, limits: Limits, visit: &mut dyn FnMut(
         }
     }
     Ok(())
+}
+
+/// A zip entry's contents, stored or deflated (what release archives and wheels use), with
+/// the CRC-32 and size its directory record claims checked as the data is read.
+pub(crate) fn zip_data<'a>(
+    entry: &rawzip::ZipSliceEntry<'a>,
+    method: rawzip::CompressionMethod,
+) -> Result<Box<dyn Read + 'a>> {
+    Ok(match method {
+        rawzip::CompressionMethod::STORE => Box::new(entry.verifying_reader(entry.data())),
+        rawzip::CompressionMethod::DEFLATE => {
+            Box::new(entry.verifying_reader(flate2::read::DeflateDecoder::new(entry.data())))
+        }
+        method => bail!("compression method {method} is neither stored nor deflate"),
+    })
 }
 
 /// An entry's path must stay inside the archive.
