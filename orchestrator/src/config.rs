@@ -692,12 +692,15 @@ fn provenance_warnings(root: &Path, commit: Option<&str>, date: Option<u64>) -> 
     warnings
 }
 
+/// The config, and the per-target dependency graphs when it needed them (empty when nothing
+/// anywhere compiles native code): later stages (the SBOMs) reuse them rather than resolve
+/// each target again.
 pub fn load(
     runner: &Runner,
     manifest_path: Option<&Path>,
     toolchain: &Toolchain,
     overrides: Overrides,
-) -> Result<Config> {
+) -> Result<(Config, Vec<TargetGraph>)> {
     let (meta, mut config) = read(runner, manifest_path, toolchain, overrides)?;
     macos_min_from_toolchain(runner, toolchain, &mut config)?;
     // Every target's graph is part of the whole workspace's: when that compiles no native
@@ -705,10 +708,11 @@ pub fn load(
     // The whole workspace's graph has the default features only: with features selected
     // anywhere, every target is resolved.
     let features = !config.features.is_empty() || config.target_config.values().any(|t| t.features.is_some());
+    let mut graphs = Vec::new();
     if features || deps::native_anywhere(&meta, &config.bins)? {
-        resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
+        graphs = resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
     }
-    Ok(config)
+    Ok((config, graphs))
 }
 
 /// The config, and the per-target dependency graphs its native-code answers come from,

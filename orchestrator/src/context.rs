@@ -22,8 +22,9 @@ pub struct Context {
     pub config: Config,
     pub host: Host,
     pub plan: Plan,
-    /// Every target's resolved dependency graph, when loaded with
-    /// [`Context::load_with_graphs`] (the audit reads them); empty otherwise.
+    /// Every target's resolved dependency graph: always with [`Context::load_with_graphs`]
+    /// (the audit reads them), and with [`Context::load`] when the config needed them
+    /// (native code somewhere, or features selected); the SBOMs reuse them.
     pub graphs: Vec<TargetGraph>,
     /// The workspace-wide feature flags, as cargo takes them (a target's own `features`
     /// add to them: [`Config::features_for`]).
@@ -38,8 +39,8 @@ impl Context {
         let manifest_path = absolute(manifest_path)?;
         let manifest_path = manifest_path.as_deref();
         let toolchain = workspace_toolchain(&runner, manifest_path)?;
-        let config = config::load(&runner, manifest_path, &toolchain, overrides)?;
-        Context::plan(runner, manifest_path, toolchain, config, Vec::new())
+        let (config, graphs) = config::load(&runner, manifest_path, &toolchain, overrides)?;
+        Context::plan(runner, manifest_path, toolchain, config, graphs)
     }
 
     /// As [`Context::load`], and keeps every target's dependency graph, resolved with the
@@ -80,13 +81,13 @@ impl Context {
     /// The same workspace planned again for other overrides (another target or profile),
     /// reusing the toolchain already detected.
     pub fn replan(&self, overrides: Overrides) -> Result<Context> {
-        let config = config::load(&self.runner, self.manifest_path.as_deref(), &self.toolchain, overrides)?;
+        let (config, graphs) = config::load(&self.runner, self.manifest_path.as_deref(), &self.toolchain, overrides)?;
         Context::plan(
             self.runner,
             self.manifest_path.as_deref(),
             self.toolchain.clone(),
             config,
-            Vec::new(),
+            graphs,
         )
     }
 }

@@ -862,8 +862,8 @@ fn released_files(manifest: &Manifest) -> Vec<&str> {
 }
 
 /// Writes each artifact's CycloneDX SBOM beside its archive, from its target's dependency
-/// graph (resolved again here with the target's features: `dist` does not keep the graphs
-/// the config read) and the workspace's Cargo.lock.
+/// graph (the one the config stage resolved, with the target's features) and the
+/// workspace's Cargo.lock.
 pub fn write_sboms(ctx: &Context, out: &Path, artifacts: &mut [Artifact]) -> Result<()> {
     let config = &ctx.config;
     let manifest_path = ctx
@@ -881,15 +881,33 @@ pub fn write_sboms(ctx: &Context, out: &Path, artifacts: &mut [Artifact]) -> Res
             true => target.slices(),
             false => vec![target.clone()],
         };
-        let graphs = crate::deps::load(
+        // The graphs the config stage resolved, with the same features, where it did; the
+        // others (a universal target's slices outside the matrix, or none resolved) now.
+        let features = config.features_for(target);
+        let reusable = |t: &Target| {
+            config.features_for(t) == features && ctx.graphs.iter().any(|g| g.target == t.triple())
+        };
+        let missing: Vec<String> = graph_targets
+            .iter()
+            .filter(|t| !reusable(t))
+            .map(|t| t.triple().to_string())
+            .collect();
+        let resolved = crate::deps::load(
             &ctx.runner,
             &ctx.toolchain.query_cmd("cargo"),
             &manifest_path,
-            &graph_targets.iter().map(|t| t.triple().to_string()).collect::<Vec<_>>(),
+            &missing,
             &config.bins,
-            &config.features_for(target).cargo_flags(),
+            &features.cargo_flags(),
         )
         .with_context(|| format!("resolving the dependency graph of {target} for its SBOM"))?;
+        let graphs: Vec<&crate::deps::TargetGraph> = graph_targets
+            .iter()
+            .filter_map(|t| match reusable(t) {
+                true => ctx.graphs.iter().find(|g| g.target == t.triple()),
+                false => resolved.iter().find(|g| g.target == t.triple()),
+            })
+            .collect();
         let subject = package::sbom::Subject {
             app_name: &config.name,
             app_version: &config.version,
