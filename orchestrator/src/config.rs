@@ -1649,7 +1649,7 @@ mod tests {
         };
         let (dir, meta) = workspace("");
         let manifest = dir.path().join("Cargo.toml");
-        let config = load(&Runner::default(), Some(&manifest), &toolchain(), one_target()).unwrap();
+        let (config, _) = load(&Runner::default(), Some(&manifest), &toolchain(), one_target()).unwrap();
         assert_eq!(
             config.native_code(musl),
             &NativeCode::default(),
@@ -1664,7 +1664,7 @@ mod tests {
             .parent()
             .unwrap()
             .join("Cargo.toml");
-        let config = load(&Runner::default(), Some(&here), &toolchain(), one_target()).unwrap();
+        let (config, _) = load(&Runner::default(), Some(&here), &toolchain(), one_target()).unwrap();
         assert_eq!(config.native_code(musl).compiled, ["app"]);
     }
 
