@@ -183,6 +183,10 @@ pub struct Dist {
     /// instead of waiting for it.
     #[arg(long)]
     pub no_wait: bool,
+    /// Also write where this run's time went, stage by stage, as JSON to FILE (the last
+    /// line on stderr always sums it up).
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

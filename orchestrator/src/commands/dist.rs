@@ -45,7 +45,69 @@ pub struct DistRun {
     pub not_started: usize,
     /// This run's build logs.
     pub log_dir: PathBuf,
+    /// Where the run's time went, in the order the stages ran.
+    pub timings: Timings,
 }
+
+/// Wall-clock seconds per stage of a run: what a no-op rerun or a slow release spends its
+/// time on, measured rather than guessed (`dist --timings FILE`, and the benchmark's notes).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Timings {
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Stage {
+    /// What ran: `config`, `provision`, `cargo <route>: <targets>`, `<target>: verify, run, pack`,
+    /// `sboms`, `provenance`, `release files`.
+    pub stage: String,
+    pub seconds: f64,
+}
+
+impl Timings {
+    /// Runs `f`, recording its wall-clock time under `stage`.
+    pub fn time<T>(&mut self, stage: impl Into<String>, f: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let value = f();
+        self.stages.push(Stage {
+            stage: stage.into(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        value
+    }
+
+    /// One line for people: the total and the stages, grouped by kind, longest first.
+    pub fn summary(&self) -> String {
+        let mut kinds: Vec<(&str, f64)> = Vec::new();
+        for stage in &self.stages {
+            let kind = stage.kind();
+            match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, seconds)) => *seconds += stage.seconds,
+                None => kinds.push((kind, stage.seconds)),
+            }
+        }
+        kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let total: f64 = kinds.iter().map(|(_, s)| s).sum();
+        let parts: Vec<String> = kinds.iter().map(|(k, s)| format!("{k} {s:.1} s")).collect();
+        format!("took {total:.1} s: {}", parts.join(", "))
+    }
+}
+
+impl Stage {
+    /// The stage without its targets: `cargo`, `targets (verify, run, pack)`, `config`, …
+    pub fn kind(&self) -> &str {
+        if self.stage.starts_with("cargo ") {
+            "cargo"
+        } else if self.stage.ends_with(TARGET_STAGE) {
+            "targets (verify, run, pack)"
+        } else {
+            &self.stage
+        }
+    }
+}
+
+/// The suffix of a target's own stage: everything after its build.
+const TARGET_STAGE: &str = ": verify, run, pack";
 
 impl DistRun {
     /// The manifest when every target succeeded, else one error naming the failed targets
@@ -80,7 +142,10 @@ impl flags::Dist {
         if let Some(dir) = self.partial.take() {
             self.selection.out = Some(dir);
         }
-        let ctx = Context::load(global.runner(), global.manifest_path.as_deref(), self.selection.into())?;
+        let mut timings = Timings::default();
+        let ctx = timings.time("config", || {
+            Context::load(global.runner(), global.manifest_path.as_deref(), self.selection.into())
+        })?;
         if self.dry_run {
             crate::commands::plan::print_warnings(&ctx.config);
             crate::commands::plan::print_plan(&ctx.plan, global.json);
@@ -94,9 +159,20 @@ impl flags::Dist {
             no_provision,
             no_wait: self.no_wait,
         };
-        let run = dist(&ctx, &options)?;
+        let mut run = dist(&ctx, &options)?;
+        timings.stages.append(&mut run.timings.stages);
         if !run.manifest.artifacts.is_empty() || !run.manifest.failed.is_empty() {
             report::print_dist(&run.manifest, global.json);
+        }
+        eprintln!("{}", timings.summary());
+        if let Some(path) = &self.timings {
+            let json = serde_json::to_string_pretty(&timings).context("serialising the timings")?;
+            std::fs::write(path, format!("{json}\n")).with_context(|| {
+                format!(
+                    "writing the timings to {}: check that its directory exists",
+                    path.display()
+                )
+            })?;
         }
         run.into_result().map(drop)
     }
@@ -116,6 +192,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     } else {
         &ctx.plan
     };
+    let mut timings = Timings::default();
     build::check_provisions(plan, options.accept_msvc_license, options.no_provision)?;
     // A wrong or unreadable signing key fails now, not after the builds.
     let signing_key = crate::sign::key_from_env(config.minisign_public_key.as_deref())?;
@@ -127,7 +204,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         progress.say(&format!("removed {}, left by an interrupted run", leftover.display()));
     }
     let previous = previous_manifest(&plan.out_dir);
-    build::provision_all(runner, plan, &|m| progress.say(m))?;
+    timings.time("provision", || build::provision_all(runner, plan, &|m| progress.say(m)))?;
 
     for warning in &config.warnings {
         progress.say(&format!("warning: {warning}"));
@@ -165,7 +242,10 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
             .filter(|(_, j)| j.build == index && j.slices.is_empty())
             .collect();
         jobs.sort_by_key(|(_, j)| !j.runs_natively());
-        let outcomes = build_group(runner, group, &jobs, &lines);
+        let targets: Vec<&str> = jobs.iter().map(|(_, j)| j.target.triple()).collect();
+        let outcomes = timings.time(format!("cargo {}: {}", group.route, targets.join(" ")), || {
+            build_group(runner, group, &jobs, &lines)
+        });
         for (i, job) in jobs {
             let built = outcomes
                 .get(&job.target)
@@ -174,16 +254,18 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
             let build_failed = built.is_err();
             let result = built.and_then(|binaries| {
                 let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip);
-                let finished = finish_job(
-                    runner,
-                    plan,
-                    job,
-                    &policy,
-                    &binaries,
-                    &lines[i],
-                    &mut generated,
-                    previous.as_ref(),
-                );
+                let finished = timings.time(format!("{}{TARGET_STAGE}", job.target), || {
+                    finish_job(
+                        runner,
+                        plan,
+                        job,
+                        &policy,
+                        &binaries,
+                        &lines[i],
+                        &mut generated,
+                        previous.as_ref(),
+                    )
+                });
                 if finished.is_ok() {
                     passed.insert(job.target.clone(), binaries);
                 }
@@ -219,16 +301,18 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         lines[i].stage("merging the slices into a universal binary");
         let result = merge_slices(config, job, &passed).and_then(|binaries| {
             let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip);
-            finish_job(
-                runner,
-                plan,
-                job,
-                &policy,
-                &binaries,
-                &lines[i],
-                &mut generated,
-                previous.as_ref(),
-            )
+            timings.time(format!("{}{TARGET_STAGE}", job.target), || {
+                finish_job(
+                    runner,
+                    plan,
+                    job,
+                    &policy,
+                    &binaries,
+                    &lines[i],
+                    &mut generated,
+                    previous.as_ref(),
+                )
+            })
         });
         lines[i].finish(match &result {
             Ok((_, true)) => "done (archive unchanged, reused)",
@@ -281,13 +365,13 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     if !artifacts.is_empty() {
         progress.say("writing the SBOMs");
     }
-    write_sboms(ctx, &plan.out_dir, &mut artifacts)?;
+    timings.time("sboms", || write_sboms(ctx, &plan.out_dir, &mut artifacts))?;
     let built: Vec<&Job> = plan
         .jobs
         .iter()
         .filter(|j| artifacts.iter().any(|a| a.target_triples.contains(&j.target)))
         .collect();
-    let provenance = crate::provenance::collect(ctx, plan, &built)?;
+    let provenance = timings.time("provenance", || crate::provenance::collect(ctx, plan, &built))?;
     let mut manifest = Manifest {
         format_version: manifest::FORMAT_VERSION,
         dist_version: env!("CARGO_PKG_VERSION").into(),
@@ -303,8 +387,10 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
     };
     // The index always describes exactly this run, even an empty one, so an old manifest
     // or SHA256SUMS never vouches for files this run did not make.
-    write_release(&plan.out_dir, config, &mut manifest, signing_key.as_ref(), &|m| {
-        progress.say(m)
+    timings.time("release files", || {
+        write_release(&plan.out_dir, config, &mut manifest, signing_key.as_ref(), &|m| {
+            progress.say(m)
+        })
     })?;
     for stale in remove_stale(&plan.out_dir, &config.archive_prefix(), &manifest, previous.as_ref())? {
         progress.say(&format!(
@@ -318,6 +404,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         failures,
         not_started,
         log_dir: plan.log_dir.clone(),
+        timings,
     })
 }
 
@@ -884,9 +971,8 @@ pub fn write_sboms(ctx: &Context, out: &Path, artifacts: &mut [Artifact]) -> Res
         // The graphs the config stage resolved, with the same features, where it did; the
         // others (a universal target's slices outside the matrix, or none resolved) now.
         let features = config.features_for(target);
-        let reusable = |t: &Target| {
-            config.features_for(t) == features && ctx.graphs.iter().any(|g| g.target == t.triple())
-        };
+        let reusable =
+            |t: &Target| config.features_for(t) == features && ctx.graphs.iter().any(|g| g.target == t.triple());
         let missing: Vec<String> = graph_targets
             .iter()
             .filter(|t| !reusable(t))
@@ -1008,4 +1094,34 @@ pub fn write_index(out: &Path, manifest: &Manifest) -> Result<()> {
     let json = serde_json::to_string_pretty(manifest).context("serialising the manifest")?;
     package::write_if_changed(&out.join("manifest.json"), format!("{json}\n").as_bytes())?;
     package::write_if_changed(&out.join("REPORT.md"), report::release_notes(manifest).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timings_sum_up_by_kind_longest_first() {
+        let stage = |stage: &str, seconds: f64| Stage {
+            stage: stage.into(),
+            seconds,
+        };
+        let timings = Timings {
+            stages: vec![
+                stage("config", 0.5),
+                stage("cargo zig: x86_64-unknown-linux-musl aarch64-apple-darwin", 1.0),
+                stage("x86_64-unknown-linux-musl: verify, run, pack", 0.25),
+                stage("cargo msvc: x86_64-pc-windows-msvc", 0.5),
+                stage("aarch64-apple-darwin: verify, run, pack", 0.5),
+                stage("sboms", 0.25),
+            ],
+        };
+        assert_eq!(
+            timings.summary(),
+            "took 3.0 s: cargo 1.5 s, targets (verify, run, pack) 0.8 s, config 0.5 s, sboms 0.2 s"
+        );
+        let mut recorded = Timings::default();
+        let value = recorded.time("provision", || 7);
+        assert_eq!((value, recorded.stages[0].stage.as_str()), (7, "provision"));
+    }
 }

@@ -70,12 +70,14 @@ impl Harness<'_> {
         let features = corpus::feature_args(project);
         let out = self.dir.join(format!("projects-{name}"));
         let log = self.log(&format!("projects-{name}"));
+        let timings_file = self.dir.join(format!("projects-{name}-timings.json"));
         let dist = |targets: &[Target]| -> Result<(f64, bool)> {
             let mut cmd = Cmd::new(path_arg(
                 &std::env::current_exe().context("finding the running xtask")?,
             )?)
             .args(["--manifest-path", &path_arg(&manifest_path)?, "dist", "--keep-going"])
             .args(["--accept-msvc-license", "--out", &path_arg(&out)?])
+            .args(["--timings", &path_arg(&timings_file)?])
             .args(features.iter().cloned())
             .cwd(&dir);
             for target in targets {
@@ -156,9 +158,13 @@ impl Harness<'_> {
         );
 
         let mut pairs = Vec::new();
+        let mut stages: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for run in 0..self.runs {
             eprintln!("bench projects: {name}: no-op run {}/{}", run + 1, self.runs);
             let ours = dist(&targets)?.0;
+            for (kind, seconds) in super::stage_seconds(&timings_file)? {
+                stages.entry(kind).or_default().push(seconds);
+            }
             let started = Instant::now();
             for build in &ctx.plan.builds {
                 self.runner.run(&build.cmd, Some(&log))?;
@@ -181,6 +187,9 @@ impl Harness<'_> {
             &pairs.iter().map(|(d, c)| d - c).collect::<Vec<_>>(),
         );
         fig.row(format!("{name}: no-op dist ÷ cargo"), Unit::Ratio, &ratios(&pairs));
+        for (kind, samples) in &stages {
+            fig.row(format!("{name}: no-op `dist`, stage: {kind}"), Unit::Seconds, samples);
+        }
         for (target, dist_size) in &built {
             if let Some(release_size) = release_sizes.get(target) {
                 fig.row(
