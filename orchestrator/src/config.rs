@@ -1,7 +1,7 @@
 //! Stage 1, config: reads `[workspace.metadata.dist]` through `cargo metadata`, applies the
 //! command-line overrides and checks everything a user can get wrong before anything runs.
 
-use crate::deps::{self, NativeCode, TargetGraph};
+use crate::deps::{self, GraphCache, NativeCode, TargetGraph};
 use crate::model::{self, ArchiveFormat, AssetKind, Bin, Family, Features, GlibcVersion, MacosVersion, Route, Target};
 use crate::runner::{Cmd, Runner};
 use crate::UsageError;
@@ -533,6 +533,9 @@ pub struct Config {
     pub macos_sdk: Option<PathBuf>,
     /// The one timestamp every archive entry carries: SOURCE_DATE_EPOCH, else the commit time.
     pub source_date_epoch: u64,
+    /// Where per-target graphs resolved from this workspace's inputs are kept between runs
+    /// (deps/cache.rs); None for a config not read from a workspace.
+    pub graph_cache: Option<GraphCache>,
     /// The features every target is built with; a target's own `features` add to them
     /// ([`Config::features_for`]).
     pub features: Features,
@@ -610,10 +613,36 @@ pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadat
     metadata_with(runner, manifest_path, Cmd::new("cargo"), true)
 }
 
+/// [`metadata`], and a cache for the per-target graphs resolved with the same `cargo`
+/// (deps/cache.rs), in the workspace's target directory.
+pub fn metadata_and_graph_cache(runner: &Runner, manifest_path: Option<&Path>) -> Result<(Metadata, GraphCache)> {
+    let cargo = Cmd::new("cargo");
+    let (meta, json) = metadata_json(runner, manifest_path, cargo.clone(), true)?;
+    let root = meta.workspace_root.as_std_path();
+    // rustup picks the toolchain from the workspace's files, as for cargo itself.
+    let rustc = runner
+        .query(&Cmd::new("rustc").arg("-vV").cwd(root))
+        .unwrap_or_default();
+    let manifest = root.join("Cargo.toml");
+    let dir = meta.target_directory.as_std_path().join("dist-tools").join("graphs");
+    let cache = GraphCache::new(dir, &json, &cargo, manifest_path.unwrap_or(&manifest), &rustc);
+    Ok((meta, cache))
+}
+
 /// The same with `cargo` as the toolchain starts it, from the workspace's directory so its
 /// `.cargo/config.toml` applies (a `build.target-dir` there moves the target directory).
 /// `with_deps: false` reads only the workspace's own packages (`--no-deps`), which is quicker.
 fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd, with_deps: bool) -> Result<Metadata> {
+    metadata_json(runner, manifest_path, cargo, with_deps).map(|(meta, _)| meta)
+}
+
+/// [`metadata_with`], and the JSON cargo printed (what the graph cache's key is made of).
+fn metadata_json(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    cargo: Cmd,
+    with_deps: bool,
+) -> Result<(Metadata, String)> {
     let mut cmd = cargo.args(["metadata", "--format-version", "1"]);
     if !with_deps {
         cmd = cmd.arg("--no-deps");
@@ -633,7 +662,9 @@ fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd, with
     let json = runner
         .query(&cmd)
         .map_err(|e| UsageError::new(format!("cannot read the workspace (is this a Cargo workspace?): {e:#}")))?;
-    cargo_metadata::MetadataCommand::parse(json).context("cargo metadata printed JSON this tool cannot read")
+    let meta =
+        cargo_metadata::MetadataCommand::parse(&json).context("cargo metadata printed JSON this tool cannot read")?;
+    Ok((meta, json))
 }
 
 /// The commit being released and its time (`git log -1`). Outside git, the commit that
@@ -737,7 +768,8 @@ fn read(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<(Metadata, Config)> {
-    let meta = metadata_with(runner, manifest_path, toolchain.query_cmd("cargo"), true)?;
+    let cargo = toolchain.query_cmd("cargo");
+    let (meta, json) = metadata_json(runner, manifest_path, cargo.clone(), true)?;
     let root = meta.workspace_root.as_std_path();
     let (commit, time) = commit(runner, root);
     let date = source_date_epoch(time)?;
@@ -746,6 +778,15 @@ fn read(
     config.source_date_epoch = date.unwrap_or(0);
     config.dirty = dirty(runner, root);
     config.warnings = warnings;
+    let manifest = manifest_path.unwrap_or(&config.manifest_path);
+    let cache_dir = config.target_dir.join("dist-tools").join("graphs");
+    config.graph_cache = Some(GraphCache::new(
+        cache_dir,
+        &json,
+        &cargo,
+        manifest,
+        &toolchain.identity(),
+    ));
     Ok((meta, config))
 }
 
@@ -777,6 +818,7 @@ fn resolve_graphs(
             &triples,
             &config.bins,
             &features.cargo_flags(),
+            config.graph_cache.as_ref(),
         )?;
         graphs.extend(loaded);
     }
@@ -943,6 +985,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         accept_msvc_license: raw.accept_msvc_license.unwrap_or(false),
         macos_sdk,
         source_date_epoch: 0,
+        graph_cache: None,
         features,
         tool_profile,
         strip,

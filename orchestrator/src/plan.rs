@@ -1031,6 +1031,7 @@ pub(crate) mod tests {
             accept_msvc_license: false,
             macos_sdk: None,
             source_date_epoch: 1_700_000_000,
+            graph_cache: None,
             features: Features::default(),
             tool_profile: Vec::new(),
             strip: crate::config::Strip::Symbols,

@@ -184,6 +184,16 @@ impl Toolchain {
         }
     }
 
+    /// What tells this toolchain from another of the same name: its version, sysroot, and
+    /// its cargo binary's size and modification time (an updated `stable` keeps the name).
+    pub fn identity(&self) -> String {
+        let cargo = self.sysroot.join("bin").join("cargo");
+        let stamp = std::fs::metadata(&cargo)
+            .map(|m| format!("{} {:?}", m.len(), m.modified().ok()))
+            .unwrap_or_default();
+        format!("{:?} {:?} {} {stamp}", self.name, self.version, self.sysroot.display())
+    }
+
     /// `rustup target add` for this toolchain.
     pub fn target_add(&self, target: &Target) -> Cmd {
         let cmd = Cmd::new("rustup").args(["target", "add"]);

@@ -985,6 +985,7 @@ pub fn write_sboms(ctx: &Context, out: &Path, artifacts: &mut [Artifact]) -> Res
             &missing,
             &config.bins,
             &features.cargo_flags(),
+            config.graph_cache.as_ref(),
         )
         .with_context(|| format!("resolving the dependency graph of {target} for its SBOM"))?;
         let graphs: Vec<&crate::deps::TargetGraph> = graph_targets

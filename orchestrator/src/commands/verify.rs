@@ -3,6 +3,7 @@
 //! Nothing read here is trusted: archive names, checksums and contents are checked first.
 
 use crate::config::{self, VerifySettings};
+use crate::deps::GraphCache;
 use crate::flags::{self, Global};
 use crate::inspect::deplist::{self, DepPackage};
 use crate::inspect::{self, Inspection};
@@ -325,7 +326,7 @@ fn verify_manifest(
     settings: &VerifySettings,
     target: Option<&Target>,
     public_key: Option<&str>,
-    lock: Option<(&Runner, &Path)>,
+    lock: Option<(&Runner, &Path, Option<&GraphCache>)>,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let path = out_dir.join("manifest.json");
@@ -394,7 +395,7 @@ fn verify_manifest(
                 }
                 continue;
             };
-            let (Some((runner, manifest_path)), Some(triple)) = (lock, artifact.target_triples.first()) else {
+            let (Some((runner, manifest_path, cache)), Some(triple)) = (lock, artifact.target_triples.first()) else {
                 continue;
             };
             // A universal binary's list is its first slice's (deplist.rs), checked against
@@ -405,8 +406,15 @@ fn verify_manifest(
             };
             let flags = artifact.features.cargo_flags();
             let graph = graphs.entry((triple.clone(), flags.clone())).or_insert_with(|| {
-                crate::deps::resolve(runner, &Cmd::new("cargo"), manifest_path, triple.triple(), &flags)
-                    .map_err(|e| format!("{e:#}"))
+                crate::deps::resolve(
+                    runner,
+                    &Cmd::new("cargo"),
+                    manifest_path,
+                    triple.triple(),
+                    &flags,
+                    cache,
+                )
+                .map_err(|e| format!("{e:#}"))
             });
             let differs = match graph {
                 Ok(graph) => dependencies_differ(list, graph),
@@ -523,10 +531,10 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     };
     // The workspace's settings apply when there is one; loose files outside any workspace
     // are checked with the defaults.
-    let meta = match config::metadata(runner, manifest_path) {
-        Ok(meta) => Some(meta),
+    let (meta, graph_cache) = match config::metadata_and_graph_cache(runner, manifest_path) {
+        Ok((meta, cache)) => (Some(meta), Some(cache)),
         Err(e) if manifest_path.is_some() || args.paths.is_empty() => return Err(e),
-        Err(_) => None,
+        Err(_) => (None, None),
     };
     let mut settings = match &meta {
         Some(meta) => config::verify_settings(meta)?,
@@ -568,7 +576,7 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
         let manifest = meta
             .as_ref()
             .map(|m| m.workspace_root.join("Cargo.toml").into_std_path_buf());
-        let lock = manifest.as_deref().map(|m| (runner, m));
+        let lock = manifest.as_deref().map(|m| (runner, m, graph_cache.as_ref()));
         verify_manifest(
             &out_dir,
             &settings,

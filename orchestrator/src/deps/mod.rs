@@ -6,12 +6,14 @@
 //! [`Evidence::compiles_native`]. The plan chooses routes from [`TargetGraph::native_code`]
 //! and the audit sorts the same evidence into tiers, so the two cannot disagree.
 
+pub mod cache;
 pub mod scan;
 
 use crate::apple::LinkName;
 use crate::model::Bin;
 use crate::runner::{path_arg, Cmd, Runner};
 use anyhow::{Context, Result};
+pub use cache::GraphCache;
 use cargo_metadata::{DependencyKind, Metadata, Package, PackageId, TargetKind};
 pub use scan::{scan, Files};
 use serde::Serialize;
@@ -115,11 +117,12 @@ pub fn load(
     targets: &[String],
     bins: &[Bin],
     feature_flags: &[String],
+    cache: Option<&GraphCache>,
 ) -> Result<Vec<TargetGraph>> {
     let mut files: HashMap<PackageId, Files> = HashMap::new();
     let mut graphs = Vec::new();
     for target in targets {
-        let meta = resolve(runner, cargo, manifest, target, feature_flags)?;
+        let meta = resolve(runner, cargo, manifest, target, feature_flags, cache)?;
         let reached = reachable(&meta, bins)?;
         let mut evidence = HashMap::new();
         for id in reached.keys() {
@@ -139,14 +142,21 @@ pub fn load(
     Ok(graphs)
 }
 
-/// The resolved graph as the dist build for `target` sees it.
+/// The resolved graph as the dist build for `target` sees it: from `cache` when the same
+/// inputs resolved it before, else from cargo (and then stored there).
 pub fn resolve(
     runner: &Runner,
     cargo: &Cmd,
     manifest: &Path,
     target: &str,
     feature_flags: &[String],
+    cache: Option<&GraphCache>,
 ) -> Result<Metadata> {
+    if let Some(json) = cache.and_then(|c| c.get(target, feature_flags)) {
+        if let Ok(meta) = cargo_metadata::MetadataCommand::parse(json) {
+            return Ok(meta);
+        }
+    }
     let mut cmd = cargo
         .clone()
         .args([
@@ -174,8 +184,12 @@ pub fn resolve(
             manifest.display()
         ))
     })?;
-    cargo_metadata::MetadataCommand::parse(json)
-        .with_context(|| format!("cargo metadata for {target} printed JSON this tool cannot read"))
+    let meta = cargo_metadata::MetadataCommand::parse(&json)
+        .with_context(|| format!("cargo metadata for {target} printed JSON this tool cannot read"))?;
+    if let Some(cache) = cache {
+        cache.put(target, feature_flags, &json);
+    }
+    Ok(meta)
 }
 
 fn is_proc_macro(pkg: &Package) -> bool {
@@ -469,6 +483,7 @@ mod tests {
             &targets,
             &bins,
             &[],
+            None,
         )
         .unwrap();
         let compiled: Vec<Vec<String>> = graphs.iter().map(|g| g.native_code().compiled).collect();
@@ -477,6 +492,28 @@ mod tests {
             [vec!["conf-sys".to_string()], vec![], vec!["winc-sys".to_string()]],
             "target-specific dependencies count only on their targets: the musl-only C is not Windows's"
         );
+        // Through the graph cache: stored on the first load, read back the same on the second.
+        let manifest = dir.path().join("Cargo.toml");
+        let (_, cache) = crate::config::metadata_and_graph_cache(&Runner::default(), Some(&manifest)).unwrap();
+        for _ in 0..2 {
+            let cached = load(
+                &Runner::default(),
+                &Cmd::new("cargo"),
+                &manifest,
+                &targets,
+                &bins,
+                &[],
+                Some(&cache),
+            )
+            .unwrap();
+            let names =
+                |g: &[TargetGraph]| -> Vec<Vec<String>> { g.iter().map(|g| g.native_code().compiled).collect() };
+            assert_eq!(names(&cached), compiled);
+        }
+        let stored = std::fs::read_dir(dir.path().join("target/dist-tools/graphs"))
+            .unwrap()
+            .count();
+        assert_eq!(stored, targets.len());
         let whole = crate::config::metadata(&Runner::default(), Some(&dir.path().join("Cargo.toml"))).unwrap();
         assert!(
             native_anywhere(&whole, &bins).unwrap(),
@@ -509,6 +546,7 @@ mod tests {
             &targets,
             &bins,
             &[],
+            None,
         )
         .unwrap();
         let apple = graphs[0].native_code();

@@ -516,6 +516,7 @@ mod tests {
             &targets,
             &bins,
             &[],
+            None,
         )
         .unwrap();
         let subject = |target| Subject {
