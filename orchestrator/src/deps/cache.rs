@@ -99,7 +99,7 @@ impl GraphCache {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
-        entries.sort_by(|a, b| b.0.cmp(&a.0));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0));
         for (_, stale) in entries.iter().skip(KEEP) {
             let _ = std::fs::remove_file(stale);
         }
