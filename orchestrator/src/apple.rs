@@ -48,7 +48,7 @@ pub fn dylib(install_name: &str) -> Option<Dylib> {
 }
 
 /// A library as a `#[link]` attribute or `-framework`/`-l` names it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct LinkName {
     pub name: String,
     pub framework: bool,

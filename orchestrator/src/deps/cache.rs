@@ -13,9 +13,18 @@
 //! - the CARGO_* and RUST* environment (the jobserver's CARGO_MAKEFLAGS aside).
 //!
 //! A missing, unreadable or corrupt entry is resolved again, never an error.
+//!
+//! Beside them, [`ScanCache`]: what [`super::scan()`] read from each package whose files
+//! cannot change (a registry or git package at its locked version), the other half of a
+//! run's start (a real project's graph holds hundreds of packages).
 
+use super::scan::Files;
+use crate::apple::LinkName;
 use crate::runner::Cmd;
+use cargo_metadata::Package;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Bumped when what is stored changes meaning.
@@ -104,6 +113,111 @@ impl GraphCache {
             let _ = std::fs::remove_file(stale);
         }
     }
+}
+
+impl GraphCache {
+    /// The scans kept beside the graphs (one file per target directory).
+    pub fn scans(&self) -> ScanCache {
+        let path = self.dir.with_file_name("scans.json");
+        let tool = tool_identity();
+        let stored = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<StoredScans>(&bytes).ok())
+            .filter(|s| s.tool == tool);
+        ScanCache {
+            path,
+            entries: stored.map(|s| s.packages).unwrap_or_default(),
+            tool,
+            changed: false,
+        }
+    }
+}
+
+/// Scans of packages whose files cannot change, by package id, valid for one build of this
+/// tool (what a scan finds, and the facts it is read against, are part of the tool).
+#[derive(Debug)]
+pub struct ScanCache {
+    path: PathBuf,
+    entries: BTreeMap<String, StoredFiles>,
+    tool: String,
+    changed: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredScans {
+    tool: String,
+    packages: BTreeMap<String, StoredFiles>,
+}
+
+/// [`Files`] with the Apple imports as a list: JSON's keys are strings only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredFiles {
+    files: Files,
+    apple_imports: Vec<(LinkName, BTreeSet<String>)>,
+}
+
+/// Most packages a stored scan file keeps: far above any real graph, a bound on the file.
+const KEEP_SCANS: usize = 5000;
+
+impl ScanCache {
+    /// A package's files: its stored scan when it has one, else [`super::scan()`] (stored
+    /// when the package comes from a registry or a git revision).
+    pub fn scan(&mut self, pkg: &Package) -> anyhow::Result<Files> {
+        let immutable = pkg.source.as_ref().is_some_and(|s| {
+            s.repr.starts_with("registry+") || s.repr.starts_with("sparse+") || s.repr.starts_with("git+")
+        });
+        let key = pkg.id.repr.clone();
+        if immutable {
+            if let Some(stored) = self.entries.get(&key) {
+                let mut files = stored.files.clone();
+                files.apple_imports = stored.apple_imports.iter().cloned().collect();
+                return Ok(files);
+            }
+        }
+        let files = super::scan(pkg)?;
+        if immutable && self.entries.len() < KEEP_SCANS {
+            let apple_imports = files
+                .apple_imports
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            self.entries.insert(
+                key,
+                StoredFiles {
+                    files: files.clone(),
+                    apple_imports,
+                },
+            );
+            self.changed = true;
+        }
+        Ok(files)
+    }
+
+    /// Writes the scans back when this run added any (best effort, as the graphs).
+    pub fn save(self) {
+        if !self.changed || self.path.parent().is_none_or(|d| std::fs::create_dir_all(d).is_err()) {
+            return;
+        }
+        let stored = StoredScans {
+            tool: self.tool,
+            packages: self.entries,
+        };
+        let Ok(json) = serde_json::to_vec(&stored) else {
+            return;
+        };
+        let partial = self.path.with_extension(format!("partial-{}", std::process::id()));
+        if std::fs::write(&partial, json).is_err() || std::fs::rename(&partial, &self.path).is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+}
+
+/// This build of the tool: its executable's size and modification time.
+fn tool_identity() -> String {
+    std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| format!("{} {} {:?}", env!("CARGO_PKG_VERSION"), m.len(), m.modified().ok()))
+        .unwrap_or_default()
 }
 
 /// The config and toolchain files cargo reads for a workspace at `manifest`: `.cargo/config`

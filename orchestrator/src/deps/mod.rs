@@ -120,6 +120,7 @@ pub fn load(
     cache: Option<&GraphCache>,
 ) -> Result<Vec<TargetGraph>> {
     let mut files: HashMap<PackageId, Files> = HashMap::new();
+    let mut scans = cache.map(GraphCache::scans);
     let mut graphs = Vec::new();
     for target in targets {
         let meta = resolve(runner, cargo, manifest, target, feature_flags, cache)?;
@@ -127,8 +128,14 @@ pub fn load(
         let mut evidence = HashMap::new();
         for id in reached.keys() {
             if !files.contains_key(id) {
-                let read = scan(&meta[id]).with_context(|| format!("reading the packages {target} needs"))?;
-                files.insert(id.clone(), read);
+                let read = match &mut scans {
+                    Some(scans) => scans.scan(&meta[id]),
+                    None => scan(&meta[id]),
+                };
+                files.insert(
+                    id.clone(),
+                    read.with_context(|| format!("reading the packages {target} needs"))?,
+                );
             }
             evidence.insert(id.clone(), self::evidence(&meta, id, &files[id]));
         }
@@ -138,6 +145,9 @@ pub fn load(
             reached,
             evidence,
         });
+    }
+    if let Some(scans) = scans {
+        scans.save();
     }
     Ok(graphs)
 }
@@ -514,6 +524,50 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(stored, targets.len());
+
+        // A scan is kept only for a package whose files cannot change: a registry's is
+        // served from the scan cache after its files changed, a path package is read again.
+        let whole = crate::config::metadata(&Runner::default(), Some(&manifest)).unwrap();
+        let path_pkg = whole
+            .packages
+            .iter()
+            .find(|p| p.name.as_str() == "winc-sys")
+            .unwrap()
+            .clone();
+        let mut registry_pkg = path_pkg.clone();
+        registry_pkg.source = Some(cargo_metadata::Source {
+            repr: "registry+https://github.com/rust-lang/crates.io-index".into(),
+        });
+        let mut apple_pkg = whole
+            .packages
+            .iter()
+            .find(|p| p.name.as_str() == "apple-fw")
+            .unwrap()
+            .clone();
+        apple_pkg.source = registry_pkg.source.clone();
+        let mut scans = cache.scans();
+        let before = scans.scan(&registry_pkg).unwrap();
+        assert_eq!(before.c_sources, 1);
+        let apple = scans.scan(&apple_pkg).unwrap();
+        assert_eq!(apple.frameworks, ["Foundation"]);
+        scans.save();
+        assert_eq!(
+            cache.scans().scan(&apple_pkg).unwrap(),
+            apple,
+            "frameworks and Apple imports kept"
+        );
+        std::fs::write(dir.path().join("winc-sys/csrc/two.c"), "int g(void) { return 2; }\n").unwrap();
+        let mut scans = cache.scans();
+        assert_eq!(
+            scans.scan(&registry_pkg).unwrap(),
+            before,
+            "stored, and read back whole"
+        );
+        assert_eq!(
+            scans.scan(&path_pkg).unwrap().c_sources,
+            2,
+            "a path package is read every time"
+        );
         let whole = crate::config::metadata(&Runner::default(), Some(&dir.path().join("Cargo.toml"))).unwrap();
         assert!(
             native_anywhere(&whole, &bins).unwrap(),

@@ -5,7 +5,7 @@
 use crate::apple::LinkName;
 use anyhow::{Context, Result};
 use cargo_metadata::{Package, TargetKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -16,7 +16,7 @@ const MAX_WALK_DEPTH: usize = 16;
 const MAX_SCRIPT_BYTES: u64 = 1 << 20;
 
 /// What a package's own files say; the same for every target.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Files {
     /// The build script, relative to the package root.
     pub build_script: Option<String>,
