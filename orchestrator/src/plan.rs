@@ -2,7 +2,7 @@
 //! the reason for that route, and the exact commands — before anything runs. The plan is
 //! plain data: `cargo xtask plan` prints it, `dist --dry-run` prints it, tests assert on it.
 
-use crate::config::{Config, Generated, Toolchain};
+use crate::config::{Config, Generated, Toolchain, WindowsCrt};
 use crate::model::{ArchiveFormat, Bin, Family, Features, MacosVersion, Route, SmokeStatus, Target};
 use crate::runner::{path_arg, Cmd};
 use crate::tools::{self, Need, Provision};
@@ -456,6 +456,12 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target, build: &Bu
         flags.extend(["-C".to_string(), "link-arg=/Brepro".to_string()]);
         if config.strips() {
             flags.extend(["-C".to_string(), "link-arg=/DEBUG:NONE".to_string()]);
+        }
+        if WindowsCrt::for_target(target, config.target_config.get(target)) == WindowsCrt::Hybrid {
+            // +crt-static's libucrt.lib swapped for ucrt.lib, the import library of the
+            // Universal CRT that Windows 10 and later ship (config::WindowsCrt).
+            flags.extend(["-C".to_string(), "link-arg=/NODEFAULTLIB:libucrt.lib".to_string()]);
+            flags.extend(["-C".to_string(), "link-arg=/DEFAULTLIB:ucrt.lib".to_string()]);
         }
         // MSVC's compiler marks every object to link OLDNAMES.lib, where the CRT's POSIX
         // names (close, read, write → _close, …) live; zig cc does not, so C code that uses

@@ -3,7 +3,7 @@
 //! [name]` rows and in dist's refusal, and a message that says what usually causes it. A
 //! pure function of an `Inspection`, the `Target` and the `Policy` the config sets.
 
-use crate::config::{Strip, TargetConfig};
+use crate::config::{Strip, TargetConfig, WindowsCrt};
 use crate::inspect::{self, Inspection, Signature};
 use crate::model::{Family, Format, GlibcVersion, MacosVersion, Target};
 use serde::Serialize;
@@ -113,6 +113,9 @@ pub struct Policy {
     pub slices: Vec<(Target, Policy)>,
     /// macOS: imports may be left to flat lookup (`allow-flat-lookup`); default false.
     pub allow_flat_lookup: bool,
+    /// windows-msvc: the C runtime the build links (`windows-crt`): with `hybrid` the
+    /// binary may import the Universal CRT, which Windows ships, and nothing else of the CRT.
+    pub windows_crt: WindowsCrt,
 }
 
 impl Policy {
@@ -134,6 +137,7 @@ impl Policy {
 
     pub fn new(target: &Target, settings: Option<&TargetConfig>, strip: Strip) -> Policy {
         let settings = settings.cloned().unwrap_or_default();
+        let windows_crt = WindowsCrt::for_target(target, Some(&settings));
         let allow = match target.family() {
             Family::WindowsMsvc | Family::WindowsGnu => settings.allow_dlls,
             Family::AppleDarwin => settings.allow_dylibs,
@@ -151,6 +155,7 @@ impl Policy {
             macos_min: settings.macos_min,
             slices: Vec::new(),
             allow_flat_lookup: settings.allow_flat_lookup.unwrap_or(false),
+            windows_crt,
         }
     }
 
@@ -299,8 +304,12 @@ pub fn check(found: &Inspection, target: &Target, policy: &Policy) -> Vec<Failur
                 .map(String::as_str)
                 .filter(|d| inspect::is_crt_dll(d) && !policy.allows(d))
                 .collect();
-            if !crt.is_empty() {
-                fail("static-crt", format!("imports the C runtime ({}): users without the VC++ redistributable cannot start it; build with -C target-feature=+crt-static", crt.join(", ")));
+            let (ucrt, redistributable): (Vec<&str>, Vec<&str>) = crt.iter().partition(|d| inspect::is_ucrt_dll(d));
+            if !redistributable.is_empty() {
+                fail("static-crt", format!("imports the C runtime ({}): users without the VC++ redistributable cannot start it; build with -C target-feature=+crt-static", redistributable.join(", ")));
+            }
+            if !ucrt.is_empty() && policy.windows_crt == WindowsCrt::Static {
+                fail("static-crt", format!("imports the Universal CRT ({}), though windows-crt = \"static\" promises no C runtime import: build with -C target-feature=+crt-static and without ucrt.lib, or set windows-crt = \"hybrid\" (Windows 10 and later ship the UCRT)", ucrt.join(", ")));
             }
             let other: Vec<&str> = found
                 .needed
@@ -822,14 +831,24 @@ mod tests {
 
     #[test]
     fn msvc_fails_on_a_dynamic_crt_and_on_foreign_dlls() {
-        // zig's mingw output imports the UCRT: exactly what a missing +crt-static looks like.
+        // zig's mingw output imports the UCRT: what a hybrid CRT (the default) imports too,
+        // and what `windows-crt = "static"` must not.
         let mut found = fixture("hello-x86_64-windows-gnu.exe");
-        let failures = check(&found, &target(MSVC), &policy(MSVC, TargetConfig::default()));
+        assert_eq!(check(&found, &target(MSVC), &policy(MSVC, TargetConfig::default())), []);
+        let static_crt = TargetConfig {
+            windows_crt: Some(WindowsCrt::Static),
+            ..TargetConfig::default()
+        };
+        let failures = check(&found, &target(MSVC), &policy(MSVC, static_crt));
         assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt"]);
         assert!(
             failures[0].message.contains("api-ms-win-crt-heap-l1-1-0.dll")
-                && failures[0].message.contains("+crt-static")
+                && failures[0].message.contains("windows-crt = \"static\"")
         );
+        // Windows 7 has no UCRT of its own: its targets link the CRT statically by default.
+        let win7 = "x86_64-win7-windows-msvc";
+        let failures = check(&found, &target(win7), &policy(win7, TargetConfig::default()));
+        assert_eq!(failures.iter().map(|f| f.rule).collect::<Vec<_>>(), ["static-crt"]);
 
         found.needed = vec![
             "KERNEL32.dll".into(),
@@ -844,10 +863,9 @@ mod tests {
             ["static-crt", "system-dlls"]
         );
         assert!(
-            failures[0]
-                .message
-                .contains("VCRUNTIME140.dll, ucrtbase.dll, msvcp140.dll"),
-            "{}",
+            failures[0].message.contains("VCRUNTIME140.dll, msvcp140.dll")
+                && failures[0].message.contains("+crt-static"),
+            "the redistributable's DLLs fail, Windows' own UCRT does not: {}",
             failures[0]
         );
         assert!(failures[1].message.contains("libssl-3-x64.dll"));

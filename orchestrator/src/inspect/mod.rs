@@ -14,7 +14,7 @@ mod macho;
 mod pe;
 
 pub use file::{inspect_file, map, Mapped};
-pub use pe::is_crt_dll;
+pub use pe::{is_crt_dll, is_ucrt_dll};
 
 use crate::model::{Format, GlibcVersion, MacosVersion};
 use serde::{Deserialize, Serialize};

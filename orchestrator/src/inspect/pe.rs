@@ -13,6 +13,13 @@ pub fn is_crt_dll(dll: &str) -> bool {
         .any(|p| dll.starts_with(p))
 }
 
+/// The Universal CRT: an API set of Windows 10 and later, or its implementation DLL. Unlike
+/// vcruntime and msvcp (the VC++ redistributable), every supported Windows has it.
+pub fn is_ucrt_dll(dll: &str) -> bool {
+    let dll = dll.to_ascii_lowercase();
+    dll.starts_with("api-ms-win-crt-") || dll.starts_with("ucrtbase")
+}
+
 pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     let pe = PE::parse(bytes)?;
     let coff = pe.header.coff_header;
