@@ -640,11 +640,14 @@ pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadat
     metadata_with(runner, manifest_path, Cmd::new("cargo"), true)
 }
 
-/// [`metadata`], and a cache for the per-target graphs resolved with the same `cargo`
-/// (deps/cache.rs), in the workspace's target directory.
-pub fn metadata_and_graph_cache(runner: &Runner, manifest_path: Option<&Path>) -> Result<(Metadata, GraphCache)> {
-    let cargo = Cmd::new("cargo");
-    let (meta, json) = metadata_json(runner, manifest_path, cargo.clone(), true)?;
+/// [`metadata`], and what [`graph_cache`] needs of it: the JSON cargo printed.
+pub fn metadata_with_json(runner: &Runner, manifest_path: Option<&Path>) -> Result<(Metadata, String)> {
+    metadata_json(runner, manifest_path, Cmd::new("cargo"), true)
+}
+
+/// The cache for the per-target graphs that plain `cargo` resolves for the workspace of
+/// [`metadata_with_json`] (deps/cache.rs), in its target directory.
+pub fn graph_cache(runner: &Runner, manifest_path: Option<&Path>, meta: &Metadata, json: &str) -> GraphCache {
     let root = meta.workspace_root.as_std_path();
     // rustup picks the toolchain from the workspace's files, as for cargo itself.
     let rustc = runner
@@ -652,8 +655,13 @@ pub fn metadata_and_graph_cache(runner: &Runner, manifest_path: Option<&Path>) -
         .unwrap_or_default();
     let manifest = root.join("Cargo.toml");
     let dir = meta.target_directory.as_std_path().join("dist-tools").join("graphs");
-    let cache = GraphCache::new(dir, &json, &cargo, manifest_path.unwrap_or(&manifest), &rustc);
-    Ok((meta, cache))
+    GraphCache::new(
+        dir,
+        json,
+        &Cmd::new("cargo"),
+        manifest_path.unwrap_or(&manifest),
+        &rustc,
+    )
 }
 
 /// The same with `cargo` as the toolchain starts it, from the workspace's directory so its

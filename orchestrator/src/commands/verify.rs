@@ -531,10 +531,10 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     };
     // The workspace's settings apply when there is one; loose files outside any workspace
     // are checked with the defaults.
-    let (meta, graph_cache) = match config::metadata_and_graph_cache(runner, manifest_path) {
-        Ok((meta, cache)) => (Some(meta), Some(cache)),
+    let (meta, json) = match config::metadata_with_json(runner, manifest_path) {
+        Ok((meta, json)) => (Some(meta), json),
         Err(e) if manifest_path.is_some() || args.paths.is_empty() => return Err(e),
-        Err(_) => (None, None),
+        Err(_) => (None, String::new()),
     };
     let mut settings = match &meta {
         Some(meta) => config::verify_settings(meta)?,
@@ -576,6 +576,10 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
         let manifest = meta
             .as_ref()
             .map(|m| m.workspace_root.join("Cargo.toml").into_std_path_buf());
+        // Only a manifest's archives are checked against the workspace's graphs.
+        let graph_cache = meta
+            .as_ref()
+            .map(|m| config::graph_cache(runner, manifest_path, m, &json));
         let lock = manifest.as_deref().map(|m| (runner, m, graph_cache.as_ref()));
         verify_manifest(
             &out_dir,
