@@ -1105,31 +1105,44 @@ pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
         .map(|(target, path)| (format!("app {target}"), Some(target.clone()), path.clone()))
         .collect();
     binaries.push(("xtask (debug, unstripped)".into(), None, large.clone()));
-    for name in FIGURES.into_iter().filter(|n| selected(n)) {
-        let figure = match name {
-            "verify" => bench.verify(&binaries)?,
-            "pack" => {
-                let mut inputs = Vec::new();
-                if let Some(path) = &small {
-                    let mut entries = vec![Entry::new("app", path, true)?];
-                    for include in &plan.include {
-                        entries.push(Entry::include(include)?);
+    // A figure that fails is written down as not measured, with why, and the others still
+    // run: an hour's run is not lost to one broken figure (the command exits 1 after).
+    let mut failed = Vec::new();
+    // "breakdown" is not a figure but a section of its own.
+    for name in FIGURES.into_iter().filter(|n| selected(n) && *n != "breakdown") {
+        let measured = (|| -> Result<Figure> {
+            Ok(match name {
+                "verify" => bench.verify(&binaries)?,
+                "pack" => {
+                    let mut inputs = Vec::new();
+                    if let Some(path) = &small {
+                        let mut entries = vec![Entry::new("app", path, true)?];
+                        for include in &plan.include {
+                            entries.push(Entry::include(include)?);
+                        }
+                        inputs.push(("release".to_string(), entries));
                     }
-                    inputs.push(("release".to_string(), entries));
+                    inputs.push(("large".to_string(), vec![Entry::new("xtask", &large, true)?]));
+                    bench.pack(&inputs, PACK_FORMATS)?
                 }
-                inputs.push(("large".to_string(), vec![Entry::new("xtask", &large, true)?]));
-                bench.pack(&inputs, PACK_FORMATS)?
-            }
-            "size" => bench.size(plan)?,
-            "projects" => bench.projects(&projects::PROJECTS)?,
-            "noop" => bench.noop(plan)?,
-            "overhead" => bench.overhead(plan)?,
-            "matrix" => bench.matrix(plan)?,
-            "help" => bench.help()?,
-            "size-mode" => bench.size_mode()?,
-            "allocator" => bench.allocator()?,
-            _ => continue, // "breakdown" is not a figure but a section of its own
-        };
+                "size" => bench.size(plan)?,
+                "projects" => bench.projects(&projects::PROJECTS)?,
+                "noop" => bench.noop(plan)?,
+                "overhead" => bench.overhead(plan)?,
+                "matrix" => bench.matrix(plan)?,
+                "help" => bench.help()?,
+                "size-mode" => bench.size_mode()?,
+                "allocator" => bench.allocator()?,
+                other => anyhow::bail!("no figure is called {other}"),
+            })
+        })();
+        let figure = measured.unwrap_or_else(|e| {
+            eprintln!("bench {name}: failed: {e:#}");
+            failed.push(name);
+            let mut figure = Figure::new(name, name, "—");
+            figure.verdict = Verdict::NotMeasured(format!("the figure's run failed: {e:#}"));
+            figure
+        });
         markdown::print_figure(&figure);
         figures.push(figure);
     }
@@ -1149,6 +1162,13 @@ pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
         Ok(w.write_all(markdown.as_bytes())?)
     })?;
     markdown::print_bench(&results, &out, global.json);
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} figure(s) failed to run: {} (written as not measured, with why)",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
     Ok(())
 }
 
