@@ -606,6 +606,7 @@ impl Harness<'_> {
         // config read included), against the script's processes over the same files.
         let shipped: Vec<&PathBuf> = binaries.iter().filter(|b| b.1.is_some()).map(|b| &b.2).collect();
         let mut pairs = Vec::new();
+        let mut config_read = Vec::new();
         if !shipped.is_empty() {
             let mut command = Cmd::new(path_arg(
                 &std::env::current_exe().context("finding the running xtask")?,
@@ -616,6 +617,14 @@ impl Harness<'_> {
                 command = command.arg(path_arg(path)?);
                 script.extend(script_for(path)?);
             }
+            // The query the command starts with, alone: what reading the workspace costs.
+            let metadata = Cmd::new("cargo").args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--manifest-path",
+                &path_arg(&self.root.join("Cargo.toml"))?,
+            ]);
             for _ in 0..self.runs {
                 let started = Instant::now();
                 self.runner.query(&command)?;
@@ -625,6 +634,9 @@ impl Harness<'_> {
                     self.runner.query(cmd)?;
                 }
                 pairs.push((ours, seconds(started)));
+                let started = Instant::now();
+                self.runner.query(&metadata)?;
+                config_read.push(seconds(started));
             }
             let n = shipped.len();
             fig.row(
@@ -638,6 +650,12 @@ impl Harness<'_> {
                 &pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
             );
         }
+        let config_read = fig.row(
+            "of the command: `cargo metadata`, the workspace's config read, alone",
+            Unit::Seconds,
+            &config_read,
+        );
+        let script_median = Stats::of(&pairs.iter().map(|p| p.1).collect::<Vec<_>>()).map(|s| s.median);
         // Judged on the whole command when it ran, else on the slowest binary in process.
         let headline = if pairs.is_empty() { per_binary } else { ratios(&pairs) };
         fig.judge(
@@ -653,6 +671,12 @@ impl Harness<'_> {
                 let mut why = Vec::new();
                 if r > 1.0 {
                     why.push(format!("{r:.2}× the script's time"));
+                    if let (Some(read), Some(script)) = (config_read, script_median) {
+                        why.push(format!(
+                            "reading the workspace's config (`cargo metadata`) alone takes {:.2}× the whole script",
+                            read.median / script
+                        ));
+                    }
                 }
                 if !slower.is_empty() {
                     why.push(format!("in process slower than the script on {}", slower.join(", ")));
