@@ -878,8 +878,15 @@ impl Harness<'_> {
                 Unit::Seconds,
                 &[r.tail_seconds],
             );
+            let waited = match r.tail.len() {
+                1 => format!("which waited for {}", r.waited_for),
+                _ => format!(
+                    "each waiting for the one before it ({} for {})",
+                    r.tail[0], r.waited_for
+                ),
+            };
             format!(
-                "; its last {:.0} s were {}, each waiting for the one before",
+                "; its last {:.0} s were {}, {waited}",
                 r.tail_seconds,
                 r.tail.join(" then ")
             )
@@ -943,6 +950,8 @@ struct Timings {
     /// wall time no number of cores shortens.
     tail: Vec<String>,
     tail_seconds: f64,
+    /// The unit the chain's first one waited for (its last dependency to end).
+    waited_for: String,
 }
 
 /// Reads the unit table cargo writes into cargo-timing.html; None if it is not there.
@@ -955,9 +964,12 @@ fn timings(html: &str) -> Option<Timings> {
         target: String,
         start: f64,
         duration: f64,
-        /// The units this one's end left with no dependency still to build.
+        /// The units this one's end (or, pipelined, its metadata) left with no dependency
+        /// still to build.
         #[serde(default)]
         unblocked_units: Vec<u64>,
+        #[serde(default)]
+        unblocked_rmeta_units: Vec<u64>,
     }
     let start = html.find("const UNIT_DATA = ")? + "const UNIT_DATA = ".len();
     let end = start + html[start..].find(";\n")?;
@@ -972,7 +984,9 @@ fn timings(html: &str) -> Option<Timings> {
         .max_by(|a, b| (a.start + a.duration).total_cmp(&(b.start + b.duration)));
     while let Some(unit) = at.filter(|u| chain.len() < units.len() && !chain.iter().any(|c| c.i == u.i)) {
         chain.push(unit);
-        at = units.iter().find(|b| b.unblocked_units.contains(&unit.i));
+        at = units
+            .iter()
+            .find(|b| b.unblocked_units.contains(&unit.i) || b.unblocked_rmeta_units.contains(&unit.i));
     }
     chain.reverse();
     let tail_seconds = match (chain.get(1), chain.last()) {
@@ -980,10 +994,12 @@ fn timings(html: &str) -> Option<Timings> {
         _ => 0.0,
     };
     let tail = chain.iter().skip(1).map(|u| label(u)).collect();
+    let waited_for = chain.first().map(|u| label(u)).unwrap_or_default();
     Some(Timings {
         slowest,
         tail,
         tail_seconds,
+        waited_for,
     })
 }
 
@@ -1228,9 +1244,9 @@ mod tests {
 
     #[test]
     fn timings_give_the_slowest_units_and_the_chain_the_build_ended_with() {
-        // zstd-sys's build script unblocks its library, whose end unblocks the orchestrator;
+        // zstd-sys's build script unblocks its library, whose metadata unblocks the orchestrator;
         // goblin ran beside them and unblocked nothing that ended last.
-        let html = "<script>\nconst UNIT_DATA = [{\"i\":0,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\" build-script (run)\",\"start\":1.0,\"duration\":47.3,\"unblocked_units\":[2]},{\"i\":1,\"name\":\"goblin\",\"version\":\"0.10.7\",\"target\":\"\",\"start\":0.5,\"duration\":21.0,\"unblocked_units\":[]},{\"i\":2,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\"\",\"start\":48.5,\"duration\":0.5,\"unblocked_units\":[3]},{\"i\":3,\"name\":\"release-orchestrator\",\"version\":\"0.1.0\",\"target\":\"\",\"start\":49.0,\"duration\":17.0,\"unblocked_units\":[]}];\nconst CONCURRENCY_DATA = [];\n</script>";
+        let html = "<script>\nconst UNIT_DATA = [{\"i\":0,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\" build-script (run)\",\"start\":1.0,\"duration\":47.3,\"unblocked_units\":[2]},{\"i\":1,\"name\":\"goblin\",\"version\":\"0.10.7\",\"target\":\"\",\"start\":0.5,\"duration\":21.0,\"unblocked_units\":[]},{\"i\":2,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\"\",\"start\":48.5,\"duration\":0.5,\"unblocked_units\":[],\"unblocked_rmeta_units\":[3]},{\"i\":3,\"name\":\"release-orchestrator\",\"version\":\"0.1.0\",\"target\":\"\",\"start\":49.0,\"duration\":17.0,\"unblocked_units\":[]}];\nconst CONCURRENCY_DATA = [];\n</script>";
         let read = timings(html).unwrap();
         assert_eq!(
             read.slowest,
@@ -1244,6 +1260,7 @@ mod tests {
         // The first unit of the chain started on its own: the chain's time is what followed it.
         assert_eq!(read.tail, ["zstd-sys 2.1.3", "release-orchestrator 0.1.0"]);
         assert_eq!(read.tail_seconds, 66.0 - 48.5);
+        assert_eq!(read.waited_for, "zstd-sys 2.1.3 build-script (run)");
         assert_eq!(timings("<html>no table</html>"), None);
     }
 
