@@ -946,8 +946,8 @@ struct Timings {
     /// The six longest units, with their durations (they overlap on the cores).
     slowest: Vec<(String, f64)>,
     /// The chain the build ended with: each unit waited for the one before it, its last
-    /// dependency, and started when that one ended. Its seconds past the first unit are
-    /// wall time no number of cores shortens.
+    /// dependency, and started when that one ended. Its seconds past the first unit ran
+    /// one unit at a time: more cores shorten them only through rustc's parallel codegen.
     tail: Vec<String>,
     tail_seconds: f64,
     /// The unit the chain's first one waited for (its last dependency to end).
