@@ -136,31 +136,43 @@ fn supervised(handle: duct::Handle) -> std::io::Result<std::process::Output> {
 /// rustc keeps writing into the target directory after the tool is gone. Files being
 /// written are temp files that the next run removes.
 pub fn handle_interrupts() {
-    let result = ctrlc::set_handler(|| {
-        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-        let groups: Vec<u32> = RUNNING.lock().map(|r| r.clone()).unwrap_or_default();
-        let alive = |pgid: u32| unsafe { libc::kill(-(pgid as libc::pid_t), 0) } == 0;
-        for &pgid in &groups {
-            // SAFETY: kill(2) on a process group this process created; no memory involved.
-            unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGINT) };
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while groups.iter().any(|&g| alive(g)) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        for &pgid in groups.iter().filter(|&&g| alive(g)) {
-            // SAFETY: as above.
-            unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
-        }
-        eprintln!(
-            "interrupted: stopped {} running command(s); rerun to continue",
-            groups.len()
-        );
-        std::process::exit(130);
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // signal-hook's iterator delivers the signal on a thread of its own, where the handler
+    // may lock, sleep and exit; the crate is built for duct (sigchld) anyway.
+    let result = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).map(|mut signals| {
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                on_interrupt();
+            }
+        })
     });
     if let Err(e) = result {
         eprintln!("warning: cannot handle Ctrl-C ({e}): an interrupt may leave cargo running");
     }
+}
+
+/// What [`handle_interrupts`] does on the first signal; never returns.
+fn on_interrupt() -> ! {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let groups: Vec<u32> = RUNNING.lock().map(|r| r.clone()).unwrap_or_default();
+    let alive = |pgid: u32| unsafe { libc::kill(-(pgid as libc::pid_t), 0) } == 0;
+    for &pgid in &groups {
+        // SAFETY: kill(2) on a process group this process created; no memory involved.
+        unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGINT) };
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while groups.iter().any(|&g| alive(g)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for &pgid in groups.iter().filter(|&&g| alive(g)) {
+        // SAFETY: as above.
+        unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) };
+    }
+    eprintln!(
+        "interrupted: stopped {} running command(s); rerun to continue",
+        groups.len()
+    );
+    std::process::exit(130);
 }
 
 /// Single-quotes a word for a POSIX shell when it holds anything but safe characters.

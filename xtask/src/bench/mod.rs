@@ -895,7 +895,7 @@ impl Harness<'_> {
     /// Figure: the first `cargo xtask --help` on a fresh clone (a fresh target dir).
     fn help(&self) -> Result<Figure> {
         let mut fig = Figure::new("help", "cold `cargo xtask --help` (fresh target dir)", "≤ 30 s");
-        let (mut samples, mut cpu, mut slowest) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut samples, mut cpu, mut report) = (Vec::new(), Vec::new(), None);
         for run in 0..self.cold_runs {
             eprintln!(
                 "bench help: cold run {}/{} (compiles the xtask)",
@@ -923,34 +923,50 @@ impl Harness<'_> {
             if let (Some(before), Some(after)) = (cpu_before, children_cpu()) {
                 cpu.push(after - before);
             }
-            let timings = dir.join("cargo-timings").join("cargo-timing.html");
-            match std::fs::read_to_string(&timings)
-                .ok()
-                .and_then(|html| slowest_units(&html))
-            {
-                Some(units) => slowest = units,
-                None => fig.notes.push(format!(
-                    "cargo's --timings report {} could not be read",
-                    timings.display()
-                )),
+            let html = dir.join("cargo-timings").join("cargo-timing.html");
+            match std::fs::read_to_string(&html).ok().and_then(|text| timings(&text)) {
+                Some(read) => report = Some(read),
+                None => fig
+                    .notes
+                    .push(format!("cargo's --timings report {} could not be read", html.display())),
             }
             let _ = std::fs::remove_dir_all(&dir);
         }
         let cpu = fig.row("CPU time of the build (user + sys, all processes)", Unit::Seconds, &cpu);
         // Where the time goes, from the last run's `cargo --timings`: units overlap on the cores.
-        for (unit, secs) in &slowest {
+        for (unit, secs) in report.iter().flat_map(|r| &r.slowest) {
             fig.row(
                 format!("slowest units (last run, --timings): {unit}"),
                 Unit::Seconds,
                 &[*secs],
             );
         }
+        let tail = report.as_ref().filter(|r| !r.tail.is_empty()).map(|r| {
+            fig.row(
+                format!("the build's last chain (last run, --timings): {}", r.tail.join(" → ")),
+                Unit::Seconds,
+                &[r.tail_seconds],
+            );
+            let waited = match r.tail.len() {
+                1 => format!("which waited for {}", r.waited_for),
+                _ => format!(
+                    "each waiting for the one before it ({} for {})",
+                    r.tail[0], r.waited_for
+                ),
+            };
+            format!(
+                "; its last {:.0} s were {}, {waited}",
+                r.tail_seconds,
+                r.tail.join(" then ")
+            )
+        });
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         fig.judge("cold `cargo xtask --help`", Unit::Seconds, &samples, |s| s <= 30.0, |s| match cpu {
             Some(cpu) => format!(
-                "{s:.0} s > 30 s; compiling the xtask and its dependencies takes {:.0} s of CPU, so even with all {cores} cores to itself the build needs ≥ {:.0} s",
+                "{s:.0} s > 30 s; compiling the xtask and its dependencies takes {:.0} s of CPU, so even with all {cores} cores to itself the build needs ≥ {:.0} s{}",
                 cpu.median,
-                cpu.median / cores
+                cpu.median / cores,
+                tail.as_deref().unwrap_or("")
             ),
             None => format!("{s:.0} s > 30 s"),
         });
@@ -993,27 +1009,67 @@ const PACK_FORMATS: &[PackFormat] = &[
     },
 ];
 
-/// The six longest compile units of a `cargo build --timings` HTML report, from the unit
-/// table cargo embeds as `const UNIT_DATA = [...]`; None when the report's layout changed.
-fn slowest_units(html: &str) -> Option<Vec<(String, f64)>> {
+/// What a cold build's `cargo --timings` report says about where its time went.
+#[derive(Debug, PartialEq)]
+struct Timings {
+    /// The six longest units, with their durations (they overlap on the cores).
+    slowest: Vec<(String, f64)>,
+    /// The chain the build ended with: each unit waited for the one before it, its last
+    /// dependency, and started when that one ended. Its seconds past the first unit ran
+    /// one unit at a time: more cores shorten them only through rustc's parallel codegen.
+    tail: Vec<String>,
+    tail_seconds: f64,
+    /// The unit the chain's first one waited for (its last dependency to end).
+    waited_for: String,
+}
+
+/// Reads the unit table cargo writes into cargo-timing.html; None if it is not there.
+fn timings(html: &str) -> Option<Timings> {
     #[derive(Deserialize)]
     struct Unit {
+        i: u64,
         name: String,
         version: String,
         target: String,
+        start: f64,
         duration: f64,
+        /// The units this one's end (or, pipelined, its metadata) left with no dependency
+        /// still to build.
+        #[serde(default)]
+        unblocked_units: Vec<u64>,
+        #[serde(default)]
+        unblocked_rmeta_units: Vec<u64>,
     }
     let start = html.find("const UNIT_DATA = ")? + "const UNIT_DATA = ".len();
     let end = start + html[start..].find(";\n")?;
     let mut units: Vec<Unit> = serde_json::from_str(&html[start..end]).ok()?;
     units.sort_by(|a, b| b.duration.total_cmp(&a.duration));
-    Some(
-        units
-            .into_iter()
-            .take(6)
-            .map(|u| (format!("{} {}{}", u.name, u.version, u.target), u.duration))
-            .collect(),
-    )
+    let label = |u: &Unit| format!("{} {}{}", u.name, u.version, u.target);
+    let slowest = units.iter().take(6).map(|u| (label(u), u.duration)).collect();
+    // Back from the unit that ended last, through the unit whose end unblocked each one.
+    let mut chain: Vec<&Unit> = Vec::new();
+    let mut at = units
+        .iter()
+        .max_by(|a, b| (a.start + a.duration).total_cmp(&(b.start + b.duration)));
+    while let Some(unit) = at.filter(|u| chain.len() < units.len() && !chain.iter().any(|c| c.i == u.i)) {
+        chain.push(unit);
+        at = units
+            .iter()
+            .find(|b| b.unblocked_units.contains(&unit.i) || b.unblocked_rmeta_units.contains(&unit.i));
+    }
+    chain.reverse();
+    let tail_seconds = match (chain.get(1), chain.last()) {
+        (Some(first), Some(last)) => last.start + last.duration - first.start,
+        _ => 0.0,
+    };
+    let tail = chain.iter().skip(1).map(|u| label(u)).collect();
+    let waited_for = chain.first().map(|u| label(u)).unwrap_or_default();
+    Some(Timings {
+        slowest,
+        tail,
+        tail_seconds,
+        waited_for,
+    })
 }
 
 /// CPU seconds (user + sys) of this process's finished, waited-for descendants, from
@@ -1276,16 +1332,25 @@ mod tests {
     }
 
     #[test]
-    fn the_slowest_units_come_from_cargos_timings_report() {
-        let html = "<script>\nconst UNIT_DATA = [{\"i\":0,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\" build-script (run)\",\"start\":1.0,\"duration\":47.3},{\"i\":1,\"name\":\"goblin\",\"version\":\"0.10.7\",\"target\":\"\",\"start\":0.5,\"duration\":21.0}];\nconst CONCURRENCY_DATA = [];\n</script>";
+    fn timings_give_the_slowest_units_and_the_chain_the_build_ended_with() {
+        // zstd-sys's build script unblocks its library, whose metadata unblocks the orchestrator;
+        // goblin ran beside them and unblocked nothing that ended last.
+        let html = "<script>\nconst UNIT_DATA = [{\"i\":0,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\" build-script (run)\",\"start\":1.0,\"duration\":47.3,\"unblocked_units\":[2]},{\"i\":1,\"name\":\"goblin\",\"version\":\"0.10.7\",\"target\":\"\",\"start\":0.5,\"duration\":21.0,\"unblocked_units\":[]},{\"i\":2,\"name\":\"zstd-sys\",\"version\":\"2.1.3\",\"target\":\"\",\"start\":48.5,\"duration\":0.5,\"unblocked_units\":[],\"unblocked_rmeta_units\":[3]},{\"i\":3,\"name\":\"release-orchestrator\",\"version\":\"0.1.0\",\"target\":\"\",\"start\":49.0,\"duration\":17.0,\"unblocked_units\":[]}];\nconst CONCURRENCY_DATA = [];\n</script>";
+        let read = timings(html).unwrap();
         assert_eq!(
-            slowest_units(html),
-            Some(vec![
+            read.slowest,
+            vec![
                 ("zstd-sys 2.1.3 build-script (run)".to_string(), 47.3),
-                ("goblin 0.10.7".to_string(), 21.0)
-            ])
+                ("goblin 0.10.7".to_string(), 21.0),
+                ("release-orchestrator 0.1.0".to_string(), 17.0),
+                ("zstd-sys 2.1.3".to_string(), 0.5),
+            ]
         );
-        assert_eq!(slowest_units("<html>no table</html>"), None);
+        // The first unit of the chain started on its own: the chain's time is what followed it.
+        assert_eq!(read.tail, ["zstd-sys 2.1.3", "release-orchestrator 0.1.0"]);
+        assert_eq!(read.tail_seconds, 66.0 - 48.5);
+        assert_eq!(read.waited_for, "zstd-sys 2.1.3 build-script (run)");
+        assert_eq!(timings("<html>no table</html>"), None);
     }
 
     #[test]
