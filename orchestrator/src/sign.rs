@@ -209,6 +209,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_encrypted_secret_key_signs_with_its_password_only() {
+        let pair = minisign::KeyPair::generate_encrypted_keypair(Some("hunter2".into())).unwrap();
+        let text = pair.sk.to_box(None).unwrap().to_string();
+        let key = secret_key(&text, Some("hunter2".into()), "test").unwrap();
+        assert_eq!(key.public.to_base64(), pair.pk.to_base64());
+        let err = format!("{:#}", secret_key(&text, None, "test").unwrap_err());
+        assert!(err.contains(PASSWORD_ENV), "{err}");
+        assert!(secret_key(&text, Some("wrong".into()), "test").is_err());
+    }
+
+    #[test]
     fn a_signature_verifies_only_its_own_file_with_its_own_key() {
         let dir = tempfile::tempdir().unwrap();
         let (secret_path, public_path, public) = keygen(dir.path()).unwrap();

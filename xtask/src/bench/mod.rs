@@ -12,7 +12,7 @@ mod projects;
 mod size_mode;
 
 use anyhow::{Context as _, Result};
-use release_orchestrator::commands::dist::Timings;
+use release_orchestrator::commands::dist::Timings as DistTimings;
 use release_orchestrator::commands::size::{self, Breakdown};
 use release_orchestrator::commands::verify::verify_bytes;
 use release_orchestrator::config::{self, Overrides, VerifySettings};
@@ -226,7 +226,7 @@ fn missing(program: &str, package: &str) -> Verdict {
 /// A `dist --timings` file's seconds per kind of stage (config, cargo, …).
 fn stage_seconds(path: &Path) -> Result<BTreeMap<String, f64>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let timings: Timings = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let timings: DistTimings = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let mut kinds = BTreeMap::new();
     for stage in &timings.stages {
         *kinds.entry(stage.kind().to_string()).or_insert(0.0) += stage.seconds;
