@@ -355,5 +355,4 @@ mod tests {
         fat[..4].copy_from_slice(&0xcafe_babe_u32.to_be_bytes());
         assert_eq!(localize_indirect_symbols(&mut fat), 0);
     }
-
 }

@@ -5,8 +5,8 @@
 use crate::apple;
 use crate::model::{Family, Route, Target};
 use crate::plan::{Build, Job, Plan, Prepare};
-use crate::runner::{path_arg, Cmd, Runner};
 use crate::runner::{first_error, log_tail};
+use crate::runner::{path_arg, Cmd, Runner};
 use crate::{tools, UsageError};
 use anyhow::{anyhow, Context, Result};
 use cargo_metadata::Message;

@@ -219,7 +219,12 @@ fn merge_into_last(
         }
         row
     });
-    let mut all_rows: Vec<ProjectRow> = last_rows.iter().filter(|r| !rerun(&r.name)).cloned().chain(rows).collect();
+    let mut all_rows: Vec<ProjectRow> = last_rows
+        .iter()
+        .filter(|r| !rerun(&r.name))
+        .cloned()
+        .chain(rows)
+        .collect();
     let mut all_cells: Vec<Cell> = kept.into_iter().chain(cells).collect();
     let order = |name: &str| PROJECTS.iter().position(|p| p.name == name);
     let target_order = |target: &str| DEFAULT_TARGETS.iter().position(|t| *t == target);
@@ -674,9 +679,14 @@ mod tests {
             vec![row("hexyl", "new at bbbbbbbbbbbb")],
         )
         .unwrap();
-        let got: Vec<(&str, &str, bool)> =
-            cells.iter().map(|c| (c.project.as_str(), c.target.as_str(), c.built)).collect();
-        assert_eq!(got, [("hexyl", musl, true), ("hexyl", apple, true), ("fd", apple, false)]);
+        let got: Vec<(&str, &str, bool)> = cells
+            .iter()
+            .map(|c| (c.project.as_str(), c.target.as_str(), c.built))
+            .collect();
+        assert_eq!(
+            got,
+            [("hexyl", musl, true), ("hexyl", apple, true), ("fd", apple, false)]
+        );
         assert_eq!(
             rows[0].run,
             "new at bbbbbbbbbbbb (aarch64-apple-darwin); old at aaaaaaaaaaaa (the other targets)"
