@@ -281,6 +281,10 @@ mod tests {
             link("iconv", false).dylib().unwrap().install_name,
             "/usr/lib/libiconv.2.dylib"
         );
+        assert_eq!(
+            link("resolv", false).dylib().unwrap().install_name,
+            "/usr/lib/libresolv.9.dylib"
+        );
         assert!(link("System", false).dylib().is_none());
         assert!(link("c", false).dylib().is_none());
         assert!(link("NoSuchKit", true).dylib().is_none());
