@@ -183,6 +183,77 @@ fn tbd(dylib: Dylib, symbols: &BTreeSet<String>) -> String {
     text
 }
 
+/// What zig's Mach-O linker writes that ld64 does not: a GOT slot of a symbol defined in
+/// the binary itself (a C library's hidden-visibility function or table, reached from
+/// another object file through the GOT) names that local symbol in the indirect symbol
+/// table, where ld64 writes INDIRECT_SYMBOL_LOCAL. llvm-objcopy (rustc's strip on Apple
+/// targets) keeps every symbol the table names, so those locals survive `strip = true`.
+/// Rewrites such entries as ld64 would, in place, and returns how many; dyld never reads
+/// them (the slots are rebased), so only the symbol table changes meaning. A thin 64-bit
+/// little-endian Mach-O only (what cargo writes for both Apple targets); anything else,
+/// or a table that points outside the file, is left as it is.
+pub fn localize_indirect_symbols(bytes: &mut [u8]) -> usize {
+    use goblin::mach::header::MH_MAGIC_64;
+    use goblin::mach::load_command::{LC_DYSYMTAB, LC_SYMTAB};
+    use goblin::mach::symbols::{N_ABS, N_EXT, N_STAB, N_TYPE, N_UNDF};
+    const INDIRECT_SYMBOL_LOCAL: u32 = 0x8000_0000;
+    const INDIRECT_SYMBOL_ABS: u32 = 0x4000_0000;
+    let u32_at = |bytes: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    };
+    // Read by hand, not with goblin: only two load commands matter, and the walk is bounded
+    // by the header's count and the file.
+    if u32_at(bytes, 0) != Some(MH_MAGIC_64) {
+        return 0;
+    }
+    let (mut symtab, mut indirect) = (None, None);
+    let mut at = 32usize;
+    for _ in 0..u32_at(bytes, 16).unwrap_or(0) {
+        let (Some(cmd), Some(size)) = (u32_at(bytes, at), u32_at(bytes, at + 4)) else {
+            return 0;
+        };
+        let field = |n: usize| u32_at(bytes, at + 8 + 4 * n).map(|v| v as usize);
+        match cmd {
+            LC_SYMTAB => symtab = field(0).zip(field(1)),
+            // indirectsymoff and nindirectsyms are LC_DYSYMTAB's 13th and 14th fields.
+            LC_DYSYMTAB => indirect = field(12).zip(field(13)),
+            _ => {}
+        }
+        match at.checked_add(size as usize) {
+            Some(next) if size >= 8 => at = next,
+            _ => return 0,
+        }
+    }
+    let (Some((symoff, nsyms)), Some((first, count))) = (symtab, indirect) else {
+        return 0;
+    };
+    let mut changed = 0;
+    for i in 0..count {
+        let at = first.saturating_add(4 * i);
+        let Some(index) = u32_at(bytes, at) else {
+            break;
+        };
+        if index & (INDIRECT_SYMBOL_LOCAL | INDIRECT_SYMBOL_ABS) != 0 || index as usize >= nsyms {
+            continue;
+        }
+        // An nlist_64 is 16 bytes; n_type follows the 4-byte n_strx.
+        let Some(&n_type) = bytes.get(symoff.saturating_add(16 * index as usize + 4)) else {
+            continue;
+        };
+        let kind = n_type & N_TYPE;
+        if n_type & N_STAB != 0 || n_type & N_EXT != 0 || kind == N_UNDF {
+            continue;
+        }
+        let local = match kind == N_ABS {
+            true => INDIRECT_SYMBOL_LOCAL | INDIRECT_SYMBOL_ABS,
+            false => INDIRECT_SYMBOL_LOCAL,
+        };
+        bytes[at..at + 4].copy_from_slice(&local.to_le_bytes());
+        changed += 1;
+    }
+    changed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +280,10 @@ mod tests {
         assert_eq!(
             link("iconv", false).dylib().unwrap().install_name,
             "/usr/lib/libiconv.2.dylib"
+        );
+        assert_eq!(
+            link("resolv", false).dylib().unwrap().install_name,
+            "/usr/lib/libresolv.9.dylib"
         );
         assert!(link("System", false).dylib().is_none());
         assert!(link("c", false).dylib().is_none());
@@ -241,5 +316,47 @@ mod tests {
         assert!(text
             .contains("install-name: '/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation'"));
         assert!(text.contains("'_CFRelease'"));
+    }
+
+    #[test]
+    fn indirect_entries_naming_local_symbols_become_local_as_ld64_writes_them() {
+        // A thin arm64 Mach-O with LC_SYMTAB, LC_DYSYMTAB, five symbols and an indirect
+        // table naming each of them and one entry already LOCAL.
+        let types = [0x0e, 0x0f, 0x01, 0x02, 0x1e]; // local, extern, undefined, absolute, private extern
+        let (symoff, nsyms) = (32 + 24 + 80, types.len() as u32);
+        let indoff = symoff + 16 * types.len();
+        let entries = [0u32, 1, 2, 3, 4, 0x8000_0000];
+        let mut bytes = Vec::new();
+        let words = |bytes: &mut Vec<u8>, words: &[u32]| {
+            for w in words {
+                bytes.extend(w.to_le_bytes())
+            }
+        };
+        words(&mut bytes, &[0xfeed_facf, 0x0100_000c, 0, 2, 2, 104, 0, 0]);
+        words(&mut bytes, &[0x2, 24, symoff as u32, nsyms, 0, 0]);
+        let mut dysymtab = [0u32; 20];
+        dysymtab[..2].copy_from_slice(&[0xb, 80]);
+        dysymtab[14] = indoff as u32;
+        dysymtab[15] = entries.len() as u32;
+        words(&mut bytes, &dysymtab);
+        for t in types {
+            bytes.extend([0, 0, 0, 0, t, 1, 0, 0]);
+            bytes.extend([0; 8]);
+        }
+        words(&mut bytes, &entries);
+        let entry = |bytes: &[u8], i: usize| u32::from_le_bytes(bytes[indoff + 4 * i..][..4].try_into().unwrap());
+
+        assert_eq!(localize_indirect_symbols(&mut bytes), 3);
+        let after: Vec<u32> = (0..entries.len()).map(|i| entry(&bytes, i)).collect();
+        assert_eq!(after, [0x8000_0000, 1, 2, 0xc000_0000, 0x8000_0000, 0x8000_0000]);
+        assert_eq!(localize_indirect_symbols(&mut bytes), 0, "nothing left to rewrite");
+        // Cut short, or not a thin 64-bit Mach-O: left as it is, no panic.
+        for len in [0, 4, 40, 140, indoff + 2] {
+            let mut short = bytes[..len].to_vec();
+            localize_indirect_symbols(&mut short);
+        }
+        let mut fat = bytes.clone();
+        fat[..4].copy_from_slice(&0xcafe_babe_u32.to_be_bytes());
+        assert_eq!(localize_indirect_symbols(&mut fat), 0);
     }
 }

@@ -2,15 +2,16 @@
 //! paths come from cargo's JSON artifact messages, never from guessing
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 
-use crate::model::{Route, Target};
+use crate::apple;
+use crate::model::{Family, Route, Target};
 use crate::plan::{Build, Job, Plan, Prepare};
-use crate::runner::Runner;
 use crate::runner::{first_error, log_tail};
+use crate::runner::{path_arg, Cmd, Runner};
 use crate::{tools, UsageError};
 use anyhow::{anyhow, Context, Result};
 use cargo_metadata::Message;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runs the job's install commands (e.g. `rustup target add`), telling `say` about each.
 pub fn install(runner: &Runner, job: &Job, log: &std::path::Path, say: impl Fn(&str)) -> Result<()> {
@@ -219,7 +220,7 @@ pub fn build(
     let mut outcomes = BTreeMap::new();
     for &(target, binaries) in wanted {
         let paths = &found[target.triple()];
-        let outcome = if finished.success || paths.iter().all(Option::is_some) {
+        let outcome: Outcome = if finished.success || paths.iter().all(Option::is_some) {
             paths
                 .iter()
                 .zip(binaries)
@@ -237,9 +238,44 @@ pub fn build(
                 log_tail(&build.log, 15)
             ))
         };
+        let outcome = match (&build.restrip, target.family()) {
+            (Some(strip), Family::AppleDarwin) => outcome.and_then(|paths| {
+                for path in &paths {
+                    restrip(runner, strip, path, target)?;
+                }
+                Ok(paths)
+            }),
+            _ => outcome,
+        };
         outcomes.insert(target.clone(), outcome);
     }
     Ok(outcomes)
+}
+
+/// Strips an Apple binary again when zig's indirect symbol table kept some of its local
+/// symbols through rustc's strip (see `apple::localize_indirect_symbols`). The rewritten
+/// copy goes to a file beside it and the strip writes the binary's own path, so cargo's
+/// copy under deps/ (the same inode) stays as rustc left it, and a rebuild that puts it
+/// back is stripped again the same way.
+fn restrip(runner: &Runner, strip: &Cmd, path: &Path, target: &Target) -> Result<()> {
+    let mut bytes = std::fs::read(path).with_context(|| format!("reading {} ({target})", path.display()))?;
+    if apple::localize_indirect_symbols(&mut bytes) == 0 {
+        return Ok(());
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let input = path.with_file_name(format!(".{name}.unstripped"));
+    std::fs::write(&input, &bytes).with_context(|| format!("writing {}", input.display()))?;
+    let cmd = strip.clone().arg(path_arg(&input)?).arg(path_arg(path)?);
+    let stripped = runner.run(&cmd, None).with_context(|| {
+        format!(
+            "stripping {} for {target} again after rustc's strip kept local symbols: `{}` failed; \
+             is the toolchain's rust-objcopy installed (rustc ≥ 1.84 ships it)?",
+            path.display(),
+            cmd.display()
+        )
+    });
+    let _ = std::fs::remove_file(&input);
+    stripped
 }
 
 #[cfg(test)]

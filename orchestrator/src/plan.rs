@@ -29,6 +29,11 @@ pub struct Build {
     /// Built in the size mode: with the pinned nightly, std rebuilt (`-Z build-std`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub size_mode: bool,
+    /// The strip an Apple binary gets again after cargo when zig's indirect symbol table
+    /// kept local symbols through rustc's own (`apple::localize_indirect_symbols`); the
+    /// input and output paths are appended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restrip: Option<Cmd>,
 }
 
 /// Something a build writes before cargo starts, shown in the plan like its commands.
@@ -482,6 +487,20 @@ fn rustflags(config: &Config, toolchain: &Toolchain, target: &Target, build: &Bu
     Ok(flags)
 }
 
+/// rustc's own strip for Apple targets, `rust-objcopy --strip-all` (llvm-objcopy, which
+/// also rewrites the arm64 ad-hoc signature over the new pages), run from the toolchain's
+/// sysroot as rustc runs it; rustup's proxy would add the sysroot's lib/ for its libLLVM.
+fn restrip(toolchain: &Toolchain) -> Result<Cmd> {
+    let bin = toolchain
+        .sysroot
+        .join("lib/rustlib")
+        .join(toolchain.host.triple())
+        .join("bin/rust-objcopy");
+    Ok(Cmd::new(path_arg(&bin)?)
+        .arg("--strip-all")
+        .env("LD_LIBRARY_PATH", path_arg(&toolchain.sysroot.join("lib"))?))
+}
+
 fn cargo_home() -> Option<PathBuf> {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
@@ -834,6 +853,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                     log: log_dir.join(log),
                     prepare: Vec::new(),
                     size_mode,
+                    restrip: None,
                 });
                 builds.len() - 1
             }
@@ -883,6 +903,10 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
     }
     for build in &mut builds {
         build.cmd = build_command(config, toolchain, build, &paths, host)?;
+        let apple = build.targets.iter().any(|t| t.family() == Family::AppleDarwin);
+        if apple && build.route == Route::Zig && config.strips() {
+            build.restrip = Some(restrip(toolchain)?);
+        }
         if build.targets.iter().any(|t| t.family() == Family::LinuxMusl) {
             for name in MUSL_EMPTY_LIBS {
                 build.prepare.push(Prepare::File {
@@ -918,6 +942,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                 log: log_dir.join("generate.log"),
                 prepare: Vec::new(),
                 size_mode: false,
+                restrip: None,
             };
             build.cmd = build_command(config, toolchain, &build, &paths, host)?;
             Some(HostBuild {

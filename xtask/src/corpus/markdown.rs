@@ -8,7 +8,7 @@ pub fn render(run: &Run) -> String {
     let _ = writeln!(
         out,
         "Written by `cargo xtask corpus` on {} ({}), this repository at commit {}; each \
-         project's row names the run its cells come from (`--update` reruns some projects). Each project is a pinned .crate from crates.io \
+         project's row names the run its cells come from (`--update` reruns some projects, or some of their targets). Each project is a pinned .crate from crates.io \
          with its own Cargo.lock, unpacked fresh and committed to a new git repository, then built \
          with `cargo xtask dist --manifest-path … --target T` once per target (cold: the previous \
          run's copy and target directory are removed). Nothing of the projects is edited; a \

@@ -145,7 +145,7 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
         .collect();
     let json = root.join("corpus.json");
     let (cells, rows) = if options.update {
-        merge_into_last(&json, &selected, cells, rows)?
+        merge_into_last(&json, &selected, &targets, cells, rows)?
     } else {
         (cells, rows)
     };
@@ -177,11 +177,13 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
     Ok(())
 }
 
-/// The last whole table with this run's projects replaced, in the corpus's order; projects
-/// no longer in the corpus are dropped.
+/// The last whole table with this run's cells replaced (each rerun project's cells for the
+/// rerun targets), in the corpus's order; projects no longer in the corpus are dropped. A
+/// project rerun for some of its targets names both runs in its row.
 fn merge_into_last(
     json: &Path,
     selected: &[Project],
+    targets: &[String],
     cells: Vec<Cell>,
     rows: Vec<ProjectRow>,
 ) -> Result<(Vec<Cell>, Vec<ProjectRow>)> {
@@ -193,30 +195,44 @@ fn merge_into_last(
     })?;
     let last: Run = serde_json::from_slice(&bytes).with_context(|| format!("reading {}", json.display()))?;
     let rerun = |name: &str| selected.iter().any(|p| p.name == name);
+    let replaced = |c: &Cell| rerun(&c.project) && targets.contains(&c.target);
     let last_run = format!(
         "{} at {}",
         last.date,
         last.tool_commit.get(..12).unwrap_or(&last.tool_commit)
     );
-    let last_projects = last.projects.into_iter().map(|mut r| {
-        if r.run.is_empty() {
-            r.run = last_run.clone();
-        }
-        r
-    });
-    let mut all_rows: Vec<ProjectRow> = last_projects.filter(|r| !rerun(&r.name)).chain(rows).collect();
-    let mut all_cells: Vec<Cell> = last
-        .cells
+    let last_rows: Vec<ProjectRow> = last
+        .projects
         .into_iter()
-        .filter(|c| !rerun(&c.project))
-        .chain(cells)
+        .map(|mut r| {
+            if r.run.is_empty() {
+                r.run = last_run.clone();
+            }
+            r
+        })
         .collect();
+    let kept: Vec<Cell> = last.cells.into_iter().filter(|c| !replaced(c)).collect();
+    let rows = rows.into_iter().map(|mut row| {
+        let others = kept.iter().any(|c| c.project == row.name);
+        if let Some(old) = last_rows.iter().find(|r| r.name == row.name && others) {
+            row.run = format!("{} ({}); {} (the other targets)", row.run, targets.join(", "), old.run);
+        }
+        row
+    });
+    let mut all_rows: Vec<ProjectRow> = last_rows
+        .iter()
+        .filter(|r| !rerun(&r.name))
+        .cloned()
+        .chain(rows)
+        .collect();
+    let mut all_cells: Vec<Cell> = kept.into_iter().chain(cells).collect();
     let order = |name: &str| PROJECTS.iter().position(|p| p.name == name);
+    let target_order = |target: &str| DEFAULT_TARGETS.iter().position(|t| *t == target);
     all_rows.retain(|r| order(&r.name).is_some());
     all_cells.retain(|c| order(&c.project).is_some());
     all_rows.sort_by_key(|r| order(&r.name));
-    // Stable: each project's cells keep their matrix order.
-    all_cells.sort_by_key(|c| order(&c.project));
+    // Each project's cells in matrix order (stable: targets off the matrix keep theirs).
+    all_cells.sort_by_key(|c| (order(&c.project), target_order(&c.target)));
     Ok((all_cells, all_rows))
 }
 
@@ -604,4 +620,77 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         out.write_all(bytes)
             .with_context(|| format!("writing {}", path.display()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(project: &str, target: &str, built: bool) -> Cell {
+        Cell {
+            project: project.into(),
+            target: target.into(),
+            built,
+            verified: built,
+            ran: "no runner here".into(),
+            binary_size: None,
+            seconds: 1.0,
+            failure: None,
+            predicted: PREDICTED_BUILDS.into(),
+            log: PathBuf::new(),
+        }
+    }
+
+    fn row(name: &str, run: &str) -> ProjectRow {
+        ProjectRow {
+            name: name.into(),
+            krate: name.into(),
+            version: "1.0.0".into(),
+            features: Vec::new(),
+            toolchain: String::new(),
+            covers: String::new(),
+            run: run.into(),
+        }
+    }
+
+    #[test]
+    fn an_update_of_some_targets_replaces_only_their_cells() {
+        let (musl, apple) = ("x86_64-unknown-linux-musl", "aarch64-apple-darwin");
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("corpus.json");
+        let last = Run {
+            date: "old".into(),
+            host: String::new(),
+            tool_commit: "aaaaaaaaaaaaaaaa".into(),
+            cells: vec![
+                cell("hexyl", musl, true),
+                cell("hexyl", apple, false),
+                cell("fd", apple, false),
+            ],
+            projects: vec![row("hexyl", "old at aaaaaaaaaaaa"), row("fd", "old at aaaaaaaaaaaa")],
+        };
+        std::fs::write(&json, serde_json::to_string(&last).unwrap()).unwrap();
+        let hexyl: Vec<Project> = PROJECTS.iter().filter(|p| p.name == "hexyl").copied().collect();
+        let (cells, rows) = merge_into_last(
+            &json,
+            &hexyl,
+            &[apple.to_string()],
+            vec![cell("hexyl", apple, true)],
+            vec![row("hexyl", "new at bbbbbbbbbbbb")],
+        )
+        .unwrap();
+        let got: Vec<(&str, &str, bool)> = cells
+            .iter()
+            .map(|c| (c.project.as_str(), c.target.as_str(), c.built))
+            .collect();
+        assert_eq!(
+            got,
+            [("hexyl", musl, true), ("hexyl", apple, true), ("fd", apple, false)]
+        );
+        assert_eq!(
+            rows[0].run,
+            "new at bbbbbbbbbbbb (aarch64-apple-darwin); old at aaaaaaaaaaaa (the other targets)"
+        );
+        assert_eq!(rows[1].run, "old at aaaaaaaaaaaa");
+    }
 }

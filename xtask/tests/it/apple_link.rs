@@ -148,3 +148,56 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
         "{out}"
     );
 }
+
+/// C compiled with hidden visibility across two files, as libgit2, zlib and ring are: the
+/// call from one object to the other goes through a GOT slot, which zig's linker names
+/// with the callee's local symbol in the indirect symbol table. rustc's strip keeps such
+/// symbols; the build strips again after making the slots local, so `[stripped]` passes
+/// and the re-signed arm64 binary still matches its code signature.
+#[test]
+fn c_with_hidden_symbols_across_objects_is_stripped_and_still_signed() {
+    let ws = Workspace::tool(
+        "0.1.0",
+        &format!(
+            "[workspace.metadata.dist]\ntargets = [\"{AARCH64}\"]\nprofile = \"release\"\n\n[profile.release]\nstrip = true\n"
+        ),
+    );
+    ws.write(
+        "tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\ncc = \"1\"\n",
+    )
+    .write(
+        "tool/build.rs",
+        "fn main() {\n    cc::Build::new().files([\"c/table.c\", \"c/entry.c\"]).flag(\"-fvisibility=hidden\").compile(\"hidden\");\n}\n",
+    )
+    .write(
+        "tool/c/table.c",
+        "int hidden_table[4] = {1, 2, 3, 4};\nint hidden_twice(int x) { return 2 * x; }\n",
+    )
+    .write(
+        "tool/c/entry.c",
+        "extern int hidden_table[4];\nextern int hidden_twice(int);\nint (*volatile pick)(int);\n\
+         __attribute__((visibility(\"default\"))) int c_entry(int x) { pick = hidden_twice; return pick(hidden_table[x & 3]); }\n",
+    )
+    .write(
+        "tool/src/main.rs",
+        "extern \"C\" {\n    fn c_entry(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"tool {}\", unsafe { c_entry(1) });\n}\n",
+    )
+    .lock();
+
+    let out = ws.xtask(["dist"]).run();
+    expect_ok(&out);
+    let manifest = read_manifest(&ws.path("dist"));
+    let exe = manifest["artifacts"][0]["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "executable")
+        .unwrap()
+        .clone();
+    assert_eq!(exe["inspection"]["stripped"], true, "{exe}");
+    let slice = &exe["inspection"]["macho"]["slices"][0];
+    assert_eq!(slice["signature"]["status"], "valid", "{slice}");
+    let verified = ws.xtask(["verify"]).run();
+    assert!(expect_ok(&verified).contains("PASS"), "{verified}");
+}
