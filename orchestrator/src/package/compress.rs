@@ -144,7 +144,11 @@ fn zlib_rs_piece(dictionary: &[u8], piece: &[u8], last: bool) -> Result<Vec<u8>>
         .compress(piece, &mut out, flush)
         .map_err(|e| anyhow::anyhow!("zlib-rs: deflating: {}", e.as_str()))?;
     let done = deflate.total_in() as usize == piece.len() && (!last || status == Status::StreamEnd);
-    anyhow::ensure!(done, "zlib-rs: a {} B piece did not fit its worst-case buffer", piece.len());
+    anyhow::ensure!(
+        done,
+        "zlib-rs: a {} B piece did not fit its worst-case buffer",
+        piece.len()
+    );
     out.truncate(deflate.total_out() as usize);
     Ok(out)
 }
