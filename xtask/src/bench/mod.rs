@@ -237,6 +237,7 @@ fn seconds(since: Instant) -> f64 {
 
 /// CPU seconds (user + system) so far of this process's threads and of the children it has
 /// waited for (with their own waited-for children): a tool's share of a shared machine.
+/// getrusage counts in microseconds, where /proc's ticks are 10 ms: a release tar packs in tens.
 #[cfg(unix)]
 fn cpu_seconds() -> Option<(f64, f64)> {
     let usage = |who| {
@@ -990,16 +991,10 @@ fn slowest_units(html: &str) -> Option<Vec<(String, f64)>> {
     )
 }
 
-/// CPU seconds (user + sys) of this process's finished, waited-for descendants, from
-/// /proc/self/stat's cutime and cstime; None where /proc is missing. The difference around a
-/// child run is what it used, however busy the shared machine is.
+/// CPU seconds (user + sys) of this process's finished, waited-for descendants; None off Unix.
+/// The difference around a child run is what it used, however busy the shared machine is.
 fn children_cpu() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which may itself hold spaces and ends with ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
-    // cutime and cstime are fields 16 and 17 of the whole line; Linux counts in USER_HZ = 100.
-    Some((ticks(13)? + ticks(14)?) / 100.0)
+    cpu_seconds().map(|(_, children)| children)
 }
 
 /// The workspace's verify settings (profile, strip promise, per-target keys), as `verify` reads them.
@@ -1221,12 +1216,31 @@ mod tests {
     }
 
     #[test]
-    fn children_cpu_counts_a_finished_child() {
-        let before = children_cpu().expect("/proc/self/stat is readable on Linux");
+    fn cpu_seconds_count_own_threads_and_finished_children() {
+        let before = children_cpu().expect("getrusage works on Unix");
         let busy = Cmd::new("sh").args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"]);
         Runner::default().run(&busy, None).unwrap();
         let used = children_cpu().unwrap() - before;
         assert!(used > 0.05, "the busy loop used {used} s of CPU");
+        // This process's own threads count apart from its children's.
+        let (own, children) = cpu_seconds().unwrap();
+        // Spin until 50 ms of CPU show up, however loaded the machine; 30 s is far beyond that.
+        let started = Instant::now();
+        let mut x = 0u64;
+        let mut now = (own, children);
+        while now.0 - own < 0.05 && started.elapsed().as_secs() < 30 {
+            for _ in 0..1_000_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            now = cpu_seconds().unwrap();
+        }
+        let (own_after, children_after) = now;
+        assert!(
+            own_after - own >= 0.05,
+            "30 s of spinning showed {} s of CPU",
+            own_after - own
+        );
+        assert_eq!(children_after, children, "no child ran");
     }
 
     #[test]
