@@ -210,6 +210,8 @@ struct Harness<'a> {
     runs: usize,
     cold_runs: usize,
     accept_msvc_license: bool,
+    /// The size breakdown section is written by this run (`--only breakdown` or every figure).
+    breakdown: bool,
 }
 
 /// Whether `program` is on PATH, so a missing baseline is reported instead of failing.
@@ -925,7 +927,7 @@ impl Harness<'_> {
             |r| {
                 let (d, rel) = worst_sizes;
                 // The breakdown section reads ELF symbol tables only: pointed to where it applies.
-                let breakdown = match worst_elf {
+                let breakdown = match worst_elf && self.breakdown {
                     true => "; the size breakdown below splits it by crate",
                     false => "",
                 };
@@ -1199,6 +1201,7 @@ pub fn bench(global: &Global, args: crate::Bench) -> Result<()> {
             args.runs.unwrap_or(COLD_RUNS).min(runs)
         },
         accept_msvc_license: args.accept_msvc_license,
+        breakdown: selected("breakdown"),
     };
     std::fs::create_dir_all(&bench.dir).with_context(|| format!("creating {}", bench.dir.display()))?;
     let machine = machine(runner, plan, &args)?;
@@ -1451,6 +1454,7 @@ mod tests {
             runs: 2,
             cold_runs: 1,
             accept_msvc_license: false,
+            breakdown: false,
         };
         let exe = std::env::current_exe().unwrap();
         let fig = bench.verify(&[("test".into(), None, exe.clone())]).unwrap();
