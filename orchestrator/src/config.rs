@@ -775,7 +775,7 @@ pub fn load(
     // anywhere, every target is resolved.
     let features = !config.features.is_empty() || config.target_config.values().any(|t| t.features.is_some());
     let mut graphs = Vec::new();
-    if features || deps::native_anywhere(&meta, &config.bins)? {
+    if features || deps::native_anywhere(&meta, &config.bins, config.graph_cache.as_ref())? {
         graphs = resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
     }
     Ok((config, graphs))
@@ -1734,7 +1734,7 @@ mod tests {
             "a pure fixture has no C"
         );
         assert!(
-            !deps::native_anywhere(&meta, &config.bins).unwrap(),
+            !deps::native_anywhere(&meta, &config.bins, None).unwrap(),
             "so no target is resolved"
         );
         // This repository's app compiles csrc/crc32.c with the cc crate.

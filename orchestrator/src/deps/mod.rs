@@ -94,18 +94,30 @@ impl TargetGraph {
 /// links Apple frameworks, read from the whole workspace's metadata (no `--filter-platform`).
 /// Each target's graph is part of that one, with no more features on, so `false` answers for
 /// every target at once.
-pub fn native_anywhere(meta: &Metadata, bins: &[Bin]) -> Result<bool> {
+/// `cache`: the scans kept between runs (a pure-Rust project's answer reads every package,
+/// the windows and libc crates' thousands of files included).
+pub fn native_anywhere(meta: &Metadata, bins: &[Bin], cache: Option<&GraphCache>) -> Result<bool> {
+    let mut scans = cache.map(GraphCache::scans);
+    let mut found = false;
     for (id, reached) in reachable(meta, bins)? {
         if !reached.for_target {
             continue;
         }
-        let files = scan(&meta[&id]).context("reading the packages the shipped binaries need")?;
+        let files = match &mut scans {
+            Some(scans) => scans.scan(&meta[&id]),
+            None => scan(&meta[&id]),
+        };
+        let files = files.context("reading the packages the shipped binaries need")?;
         let evidence = evidence(meta, &id, &files);
         if evidence.compiles_native() || !evidence.files.frameworks.is_empty() {
-            return Ok(true);
+            found = true;
+            break;
         }
     }
-    Ok(false)
+    if let Some(scans) = scans {
+        scans.save();
+    }
+    Ok(found)
 }
 
 /// Resolves the graph of every target and reads each reached package's files once.
@@ -571,7 +583,7 @@ mod tests {
         );
         let whole = crate::config::metadata(&Runner::default(), Some(&dir.path().join("Cargo.toml"))).unwrap();
         assert!(
-            native_anywhere(&whole, &bins).unwrap(),
+            native_anywhere(&whole, &bins, None).unwrap(),
             "the whole graph holds every target's"
         );
         // hostc-sys compiles C, but for the host: no target's route needs a C compiler for it.
