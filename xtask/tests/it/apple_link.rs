@@ -4,7 +4,7 @@
 //! the declaration nothing names the framework and the link fails; left to flat lookup, the
 //! binary builds but fails the `two-level` rule.
 
-use crate::harness::{expect_ok, read_manifest, Workspace};
+use crate::harness::{executable_asset, expect_ok, read_manifest, Workspace};
 
 const AARCH64: &str = "aarch64-apple-darwin";
 const CORE_FOUNDATION: &str = "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation";
@@ -87,12 +87,7 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
             .starts_with("stubs generated from"),
         "{artifact}"
     );
-    let exe = artifact["assets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "executable")
-        .unwrap();
+    let exe = executable_asset(artifact);
     let slice = &exe["inspection"]["macho"]["slices"][0];
     assert_eq!(slice["two_level"], true);
     let cf = slice["libraries"]
@@ -188,13 +183,7 @@ fn c_with_hidden_symbols_across_objects_is_stripped_and_still_signed() {
     let out = ws.xtask(["dist"]).run();
     expect_ok(&out);
     let manifest = read_manifest(&ws.path("dist"));
-    let exe = manifest["artifacts"][0]["assets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "executable")
-        .unwrap()
-        .clone();
+    let exe = executable_asset(&manifest["artifacts"][0]);
     assert_eq!(exe["inspection"]["stripped"], true, "{exe}");
     let slice = &exe["inspection"]["macho"]["slices"][0];
     assert_eq!(slice["signature"]["status"], "valid", "{slice}");

@@ -453,6 +453,17 @@ pub fn read_manifest(dir: &Path) -> Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A manifest artifact's executable asset.
+pub fn executable_asset(artifact: &Value) -> Value {
+    artifact["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "executable")
+        .unwrap_or_else(|| panic!("no executable asset in {artifact}"))
+        .clone()
+}
+
 /// Every name in a directory, hidden ones too, sorted.
 pub fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

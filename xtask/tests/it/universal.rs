@@ -3,7 +3,9 @@
 //! byte-for-byte copy of its thin build, so the arm64 signature stays valid; verify checks
 //! the fat layout and holds each slice to its own target's rules.
 
-use crate::harness::{expect_ok, expect_report, expect_rule, read_manifest, tar_gz_entries, Workspace};
+use crate::harness::{
+    executable_asset, expect_ok, expect_report, expect_rule, read_manifest, tar_gz_entries, Workspace,
+};
 
 const UNIVERSAL: &str = "universal2-apple-darwin";
 const AARCH64: &str = "aarch64-apple-darwin";
@@ -104,13 +106,7 @@ fn universal2_is_one_fat_binary_of_both_verified_slices() {
 
     // The manifest's inspection: a fat file whose slices are placed as lipo would, the
     // arm64 one still validly signed.
-    let exe = universal["assets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "executable")
-        .unwrap()
-        .clone();
+    let exe = executable_asset(&universal);
     assert_eq!(exe["inspection"]["macho"]["fat"], true, "{exe}");
     let slices = exe["inspection"]["macho"]["slices"].as_array().unwrap();
     let archs: Vec<&str> = slices.iter().map(|s| s["arch"].as_str().unwrap()).collect();
