@@ -96,9 +96,7 @@ impl GraphCache {
             return;
         }
         let path = self.entry(target, feature_flags);
-        let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        if std::fs::write(&partial, json).is_err() || std::fs::rename(&partial, &path).is_err() {
-            let _ = std::fs::remove_file(&partial);
+        if write_atomic(&path, json.as_bytes()).is_err() {
             return;
         }
         let mut entries: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.dir)
@@ -205,11 +203,14 @@ impl ScanCache {
         let Ok(json) = serde_json::to_vec(&stored) else {
             return;
         };
-        let partial = self.path.with_extension(format!("partial-{}", std::process::id()));
-        if std::fs::write(&partial, json).is_err() || std::fs::rename(&partial, &self.path).is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
+        let _ = write_atomic(&self.path, &json);
     }
+}
+
+/// The package stage's temp-file-and-rename writer: a killed run leaves no half entry.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    crate::package::write_atomic(path, |w| Ok(w.write_all(bytes)?))
 }
 
 /// This build of the tool: its executable's size and modification time.
