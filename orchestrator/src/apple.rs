@@ -13,7 +13,7 @@
 //!   `#[link(name = "X", kind = "framework")]`, or of any block of a crate whose link
 //!   attributes name only X (-sys crates put the attribute on an empty block).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 const DYLIBS: &str = include_str!("../facts/macos-dylibs.txt");
@@ -92,6 +92,52 @@ pub fn symbol_home(symbol: &str) -> Option<&'static str> {
         })
         .get(symbol)
         .copied()
+}
+
+/// A crate's declaration of an imported symbol: the install name of the library its
+/// `#[link]` names (one the facts know), and the packages that declare it there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declared {
+    pub library: String,
+    pub crates: BTreeSet<String>,
+}
+
+/// What verify needs to prove an Apple binary's binds beyond the facts: how it was linked,
+/// and where the crates declared each symbol (symbol → its declarations; two crates may
+/// name two libraries).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppleImports {
+    /// Linked against this tool's stubs (every symbol a stub exports comes from the facts
+    /// or a declaration); false: the user's SDK, which is the authority for the rest.
+    pub stubs: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub declared: BTreeMap<String, Vec<Declared>>,
+}
+
+/// Adds `crates`' declaration of `symbol` in `library` (an install name) to `declared`.
+pub fn declare(declared: &mut BTreeMap<String, Vec<Declared>>, symbol: &str, library: &str, crates: &BTreeSet<String>) {
+    let all = declared.entry(symbol.to_string()).or_default();
+    match all.iter_mut().find(|d| d.library == library) {
+        Some(d) => d.crates.extend(crates.iter().cloned()),
+        None => all.push(Declared {
+            library: library.to_string(),
+            crates: crates.clone(),
+        }),
+    }
+}
+
+impl AppleImports {
+    /// Only the declarations of symbols the binaries import: what the manifest keeps.
+    pub fn imported_by<'a>(&self, binds: impl IntoIterator<Item = &'a str>) -> AppleImports {
+        let declared = binds
+            .into_iter()
+            .filter_map(|symbol| Some((symbol.to_string(), self.declared.get(symbol)?.clone())))
+            .collect();
+        AppleImports {
+            stubs: self.stubs,
+            declared,
+        }
+    }
 }
 
 /// The stubs for one target: each library the graph names, with the symbols it exports.

@@ -271,6 +271,9 @@ pub struct VerifySettings {
     pub workspace_root: Option<PathBuf>,
     /// `minisign-public-key`: SHA256SUMS.minisig must verify with it.
     pub minisign_public_key: Option<String>,
+    /// The manifest's record of the artifact being verified: how its Apple binaries were
+    /// linked and what the crates declared (policy::Policy::apple_imports).
+    pub apple_imports: Option<crate::apple::AppleImports>,
 }
 
 impl VerifySettings {
@@ -304,6 +307,7 @@ pub fn verify_settings(meta: &Metadata) -> Result<VerifySettings> {
         macos_min: raw.macos_min,
         workspace_root: Some(root),
         minisign_public_key: raw.minisign_public_key,
+        apple_imports: None,
     })
 }
 
@@ -1208,6 +1212,7 @@ impl Config {
             frameworks: Vec::new(),
             framework_names: Vec::new(),
             apple_libraries: std::collections::BTreeMap::new(),
+            apple_declared: std::collections::BTreeMap::new(),
         };
         self.native.get(target.triple()).unwrap_or(&NONE)
     }

@@ -3,11 +3,12 @@
 //! [name]` rows and in dist's refusal, and a message that says what usually causes it. A
 //! pure function of an `Inspection`, the `Target` and the `Policy` the config sets.
 
+use crate::apple::{AppleImports, Declared, LIBSYSTEM};
 use crate::config::{Strip, TargetConfig, WindowsCrt};
 use crate::inspect::{self, Inspection, Signature};
 use crate::model::{Family, Format, GlibcVersion, MacosVersion, Target};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// manylinux2014's floor: every glibc distribution still supported has at least this.
 pub const DEFAULT_GLIBC_MAX: &str = "2.17";
@@ -116,9 +117,22 @@ pub struct Policy {
     /// windows-msvc: the C runtime the build links (`windows-crt`): with `hybrid` the
     /// binary may import the Universal CRT, which Windows ships, and nothing else of the CRT.
     pub windows_crt: WindowsCrt,
+    /// macOS: how the binary was linked and where its crates declared each symbol (dist's
+    /// config, or the manifest's record); None (a loose file, an older manifest): only the
+    /// facts prove a bind.
+    pub apple_imports: Option<AppleImports>,
 }
 
 impl Policy {
+    /// The same rules, with the crates' declarations for this target and its slices.
+    pub fn with_apple_imports(mut self, imports: Option<AppleImports>) -> Policy {
+        for (_, slice) in &mut self.slices {
+            slice.apple_imports.clone_from(&imports);
+        }
+        self.apple_imports = imports;
+        self
+    }
+
     /// The rules for `target` from every target's table: a universal target's slices get
     /// their own targets' rules.
     pub fn for_target(target: &Target, per_target: &BTreeMap<Target, TargetConfig>, strip: Strip) -> Policy {
@@ -156,6 +170,7 @@ impl Policy {
             slices: Vec::new(),
             allow_flat_lookup: settings.allow_flat_lookup.unwrap_or(false),
             windows_crt,
+            apple_imports: None,
         }
     }
 
@@ -451,22 +466,48 @@ fn two_level(slice: &crate::inspect::MachOSlice, policy: &Policy, fail: &mut imp
     if !unbound.is_empty() {
         fail("two-level", format!("the {arch} slice binds {} import(s) to no library it loads ({}): the library ordinal is past its {} LC_LOAD_DYLIB commands; the binary is malformed", unbound.len(), few(unbound), slice.libraries.len()));
     }
-    // A stub that exports libSystem's symbols (a crate's declarations taken for another
-    // library's) binds them there, and dyld finds none at launch.
-    let misplaced: Vec<String> = slice
-        .binds
-        .iter()
-        .filter_map(|b| {
-            let lib = &slice
-                .libraries
-                .get(usize::try_from(b.ordinal).ok()?.checked_sub(1)?)?
-                .name;
-            let home = crate::apple::symbol_home(&b.symbol)?;
-            (home == crate::apple::LIBSYSTEM && lib != home).then(|| format!("{} to {lib}", b.symbol))
-        })
-        .collect();
-    if !misplaced.is_empty() {
-        fail("two-level", format!("the {arch} slice binds libSystem's symbols elsewhere ({}): macOS has them in /usr/lib/libSystem.B.dylib only (orchestrator/facts/macos-symbols.txt), so dyld cannot find them at launch; a stub exported what its library lacks", few(misplaced)));
+    // Each bind into a library must name the one the facts, else a crate's #[link], puts
+    // its symbol in: dyld looks the symbol up there only. Re-exports need no exception: the
+    // facts come from real binaries' binds, so they name the library a bind names (an
+    // umbrella such as CoreServices where ld64 binds through one), not the one that
+    // implements the symbol.
+    let (mut against_facts, mut against_declared, mut from_nowhere) = (Vec::new(), Vec::new(), Vec::new());
+    for bind in &slice.binds {
+        let Some(lib) = bound_library(slice, bind) else {
+            continue;
+        };
+        let symbol = &bind.symbol;
+        match expected(symbol, policy.apple_imports.as_ref()) {
+            Expected::Facts(home) if home != lib => against_facts.push(format!("{symbol} to {lib}, expected {home}")),
+            Expected::Declared(declared) if !declared.iter().any(|d| d.library == lib) => {
+                let by: Vec<String> = declared
+                    .iter()
+                    .map(|d| {
+                        let crates: Vec<&str> = d.crates.iter().map(String::as_str).collect();
+                        format!("{} by {}", d.library, crates.join(", "))
+                    })
+                    .collect();
+                against_declared.push(format!("{symbol} to {lib}, expected {}", by.join(" or ")));
+            }
+            Expected::Unknown if lib != LIBSYSTEM && policy.apple_imports.as_ref().is_some_and(|i| i.stubs) => {
+                from_nowhere.push(format!("{symbol} to {lib}"))
+            }
+            _ => {}
+        }
+    }
+    // A symbol can have a bind and a lazy bind: list it once.
+    for list in [&mut against_facts, &mut against_declared, &mut from_nowhere] {
+        list.sort();
+        list.dedup();
+    }
+    if !against_facts.is_empty() {
+        fail("two-level", format!("the {arch} slice binds symbols to another library than released macOS binaries do ({}; orchestrator/facts/macos-symbols.txt): dyld looks each up in the library its bind names only, so it is missing at launch; a stub exported what its library lacks, or a crate declared it in another library's #[link] block: declare it in the expected library's block, or link that library too, and run dist again", few(against_facts)));
+    }
+    if !against_declared.is_empty() {
+        fail("two-level", format!("the {arch} slice binds symbols to another library than the crates' #[link] declares ({}): the linker found them in a library the crates do not name for them, so the binary depends on an export macOS may not have there; check what the SDK (SDKROOT) or the stubs export, and fix the crate's #[link] or the stubs", few(against_declared)));
+    }
+    if !from_nowhere.is_empty() {
+        fail("two-level", format!("the {arch} slice binds symbols that neither orchestrator/facts/macos-symbols.txt nor any crate's #[link] places in a library ({}), though it was linked against this tool's stubs, which export only those: a stale stub directory or another linker input exported them; run dist again after `cargo clean`, or link against a macOS SDK (SDKROOT)", few(from_nowhere)));
     }
     let unknown: Vec<String> = slice
         .libraries
@@ -491,6 +532,73 @@ fn two_level(slice: &crate::inspect::MachOSlice, policy: &Policy, fail: &mut imp
     if !unknown.is_empty() {
         fail("two-level", format!("the {arch} slice loads system libraries macOS may not have as named: {}; a stub or SDK gave a wrong install name or version (orchestrator/facts/macos-dylibs.txt lists what released binaries load)", unknown.join(", ")));
     }
+}
+
+/// The library a bind names, for ordinals that index the load commands.
+fn bound_library<'a>(slice: &'a crate::inspect::MachOSlice, bind: &crate::inspect::binds::Bind) -> Option<&'a str> {
+    let index = usize::try_from(bind.ordinal).ok()?.checked_sub(1)?;
+    Some(slice.libraries.get(index)?.name.as_str())
+}
+
+/// Where a bind of a symbol must go: the facts first, then the crates' declarations, as
+/// `apple::Stubs::new` places a symbol.
+enum Expected<'a> {
+    Facts(&'static str),
+    Declared(&'a [Declared]),
+    Unknown,
+}
+
+fn expected<'a>(symbol: &str, imports: Option<&'a AppleImports>) -> Expected<'a> {
+    if let Some(home) = crate::apple::symbol_home(symbol) {
+        return Expected::Facts(home);
+    }
+    match imports.and_then(|i| i.declared.get(symbol)) {
+        Some(declared) if !declared.is_empty() => Expected::Declared(declared),
+        _ => Expected::Unknown,
+    }
+}
+
+/// How many of a Mach-O slice's imported symbols the two-level rule proved bound where
+/// the facts or a crate's declaration put them, per library; the rest are not proven: zig's
+/// libSystem stub or the user's SDK is their only authority (or the rule failed them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SliceBinds {
+    pub arch: String,
+    pub proven: BTreeMap<String, usize>,
+    pub not_proven: usize,
+}
+
+/// The two-level rule's count for each Mach-O slice of `found`.
+pub fn bind_proof(found: &Inspection, policy: &Policy) -> Vec<SliceBinds> {
+    let imports = policy.apple_imports.as_ref();
+    found
+        .macho
+        .iter()
+        .flat_map(|m| &m.slices)
+        .map(|slice| {
+            let mut proven: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+            let mut not_proven = BTreeSet::new();
+            for bind in &slice.binds {
+                let Some(lib) = bound_library(slice, bind) else {
+                    continue;
+                };
+                let holds = match expected(&bind.symbol, imports) {
+                    Expected::Facts(home) => home == lib,
+                    Expected::Declared(declared) => declared.iter().any(|d| d.library == lib),
+                    Expected::Unknown => false,
+                };
+                match holds {
+                    true => proven.entry(lib.to_string()).or_default().insert(&bind.symbol),
+                    false => not_proven.insert(&bind.symbol),
+                };
+            }
+            SliceBinds {
+                arch: slice.arch.clone(),
+                proven: proven.into_iter().map(|(lib, symbols)| (lib, symbols.len())).collect(),
+                not_proven: not_proven.len(),
+            }
+        })
+        .collect()
 }
 
 /// /usr/lib and the system frameworks ship with macOS; /usr/local/lib is Homebrew's on Intel.

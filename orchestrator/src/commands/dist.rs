@@ -1,12 +1,13 @@
 //! `cargo xtask plan` and `cargo xtask dist`: runs the stages in order for each job.
 
+use crate::apple::AppleImports;
 use crate::build::{self, Outcome};
 use crate::context::Context;
 use crate::flags::{self, Global};
 use crate::model::{ArchiveFormat, ArtifactKind, AssetKind, Format, Target};
 use crate::package::manifest::{self, Artifact, Asset, Failed, FailedStatus, FileCheck, IndexFile, Manifest};
 use crate::package::{self, Entry};
-use crate::plan::{self, Job, Plan};
+use crate::plan::{self, AppleLink, Job, Plan};
 use crate::policy;
 use crate::report;
 use crate::runner::{path_arg, Cmd, Runner};
@@ -253,7 +254,8 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))));
             let build_failed = built.is_err();
             let result = built.and_then(|binaries| {
-                let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip);
+                let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip)
+                    .with_apple_imports(apple_imports(config, plan, job));
                 let finished = timings.time(format!("{}{TARGET_STAGE}", job.target), || {
                     finish_job(
                         runner,
@@ -300,7 +302,8 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         }
         lines[i].stage("merging the slices into a universal binary");
         let result = merge_slices(config, job, &passed).and_then(|binaries| {
-            let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip);
+            let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip)
+                .with_apple_imports(apple_imports(config, plan, job));
             timings.time(format!("{}{TARGET_STAGE}", job.target), || {
                 finish_job(
                     runner,
@@ -830,6 +833,15 @@ fn finish_job(
         format: job.format,
         route: job.route,
         apple_link: job.apple_link.as_ref().map(|a| a.note()),
+        apple_imports: policy.apple_imports.as_ref().map(|imports| {
+            let slices = assets.iter().filter_map(|a| a.inspection.as_ref()?.macho.as_ref());
+            imports.imported_by(
+                slices
+                    .flat_map(|m| &m.slices)
+                    .flat_map(|s| &s.binds)
+                    .map(|b| b.symbol.as_str()),
+            )
+        }),
         features: job.features.clone(),
         size,
         checksums: BTreeMap::from([("sha256".to_string(), sha256)]),
@@ -840,6 +852,31 @@ fn finish_job(
         build: None,
     };
     Ok((artifact, reused))
+}
+
+/// What verify holds an Apple job's binds to beyond the facts: its link route and the
+/// crates' declarations. A universal job's are its slices' together (their graphs differ
+/// by a cfg at most), linked through stubs only if every slice was.
+fn apple_imports(config: &crate::config::Config, plan: &Plan, job: &Job) -> Option<AppleImports> {
+    let jobs: Vec<&Job> = match job.slices.is_empty() {
+        true => vec![job],
+        false => plan.jobs.iter().filter(|j| job.slices.contains(&j.target)).collect(),
+    };
+    let mut imports: Option<AppleImports> = None;
+    for job in jobs {
+        let Some(link) = &job.apple_link else { continue };
+        let into = imports.get_or_insert_with(|| AppleImports {
+            stubs: true,
+            ..AppleImports::default()
+        });
+        into.stubs &= matches!(link, AppleLink::Stubs { .. });
+        for (symbol, declared) in &config.native_code(&job.target).apple_declared {
+            for d in declared {
+                crate::apple::declare(&mut into.declared, symbol, &d.library, &d.crates);
+            }
+        }
+    }
+    imports
 }
 
 /// Merges each binary of a universal job's slices into one fat Mach-O under

@@ -386,6 +386,7 @@ mod tests {
                     format: ArchiveFormat::TarGz,
                     route: Route::Zig,
                     apple_link: None,
+                    apple_imports: None,
                     features: Default::default(),
                     size: bytes.len() as u64,
                     checksums: BTreeMap::from([("sha256".into(), package::sha256_file(&dir.join(&name)).unwrap())]),

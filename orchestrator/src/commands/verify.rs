@@ -11,7 +11,7 @@ use crate::model::{ArchiveFormat, Format, Target};
 use crate::package;
 use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
-use crate::policy::{check, Failure, Policy};
+use crate::policy::{bind_proof, check, Failure, Policy, SliceBinds};
 use crate::runner::{Cmd, Runner};
 use crate::ui::{human_size, table};
 use crate::UsageError;
@@ -32,6 +32,10 @@ pub struct Row {
     /// The dependency list the binary carries (cargo-auditable's `.dep-v0`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dependencies: Option<Vec<DepPackage>>,
+    /// Mach-O: per slice, the imported symbols the two-level rule proved bound to the
+    /// library the facts or the crates' declarations name, per library, and the rest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub binds: Vec<SliceBinds>,
     pub failures: Vec<Failure>,
 }
 
@@ -47,6 +51,7 @@ impl Row {
             target_guessed: false,
             inspection: None,
             dependencies: None,
+            binds: Vec::new(),
             failures: vec![Failure { rule, message }],
         }
     }
@@ -112,8 +117,10 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
             }
         },
     };
-    let policy = Policy::for_target(&target, &settings.per_target, settings.strip);
+    let policy = Policy::for_target(&target, &settings.per_target, settings.strip)
+        .with_apple_imports(settings.apple_imports.clone());
     let mut failures = check(&found, &target, &policy);
+    let binds = bind_proof(&found, &policy);
     let dependencies = match deplist::dependency_list(bytes) {
         Ok(list) => list,
         Err(message) => {
@@ -130,6 +137,7 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
         target_guessed: guessed,
         inspection: Some(found),
         dependencies,
+        binds,
         failures,
     }
 }
@@ -362,7 +370,13 @@ fn verify_manifest(
         match artifact.check_file(&file) {
             FileCheck::Matches => match contents_differ(&file, artifact) {
                 Some(why) => rows.push(Row::broken(shown, triple, "contents", why)),
-                None => verify_path(&file, triple.as_ref(), &settings, rows)?,
+                None => {
+                    let settings = VerifySettings {
+                        apple_imports: artifact.apple_imports.clone(),
+                        ..settings.clone()
+                    };
+                    verify_path(&file, triple.as_ref(), &settings, rows)?
+                }
             },
             FileCheck::Differs { actual, recorded } => rows.push(Row::broken(
                 shown,
@@ -445,6 +459,7 @@ fn verify_manifest(
                 target_guessed: false,
                 inspection: None,
                 dependencies: None,
+                binds: Vec::new(),
                 failures: Vec::new(),
             },
             Err(e) => Row::broken(file, None, "signature", format!("{e:#}")),
@@ -646,17 +661,21 @@ pub fn print_verify(rows: &[Row], json: bool) {
                 let reasons: Vec<String> = row.failures.iter().map(|f| f.to_string()).collect();
                 format!("FAIL {}", reasons.join("; "))
             };
-            let mut notes = row.inspection.as_ref().map(notes).unwrap_or_default();
+            let mut notes = vec![row.inspection.as_ref().map(notes).unwrap_or_default()];
             if let Some(list) = &row.dependencies {
                 let root = list.iter().find(|p| p.root).map_or("?", |p| p.name.as_str());
-                let deps = format!("{} packages listed ({root}'s {})", list.len(), deplist::SECTION);
-                notes = [notes, deps]
-                    .iter()
-                    .filter(|n| !n.is_empty())
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                notes.push(format!(
+                    "{} packages listed ({root}'s {})",
+                    list.len(),
+                    deplist::SECTION
+                ));
             }
+            notes.extend(row.binds.iter().map(binds_note));
+            let notes = notes
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
             vec![
                 row.file.clone(),
                 target,
@@ -678,6 +697,24 @@ pub fn print_verify(rows: &[Row], json: bool) {
             &table_rows
         )
     );
+}
+
+/// The two-level rule's proof of a slice's imports: how many symbols it proved bound to
+/// each library (by the facts or a crate's #[link]), and how many it could not.
+fn binds_note(binds: &SliceBinds) -> String {
+    let proven: Vec<String> = binds
+        .proven
+        .iter()
+        .map(|(lib, n)| format!("{n} {}", lib.rsplit('/').next().unwrap_or(lib)))
+        .collect();
+    let proven = match proven.is_empty() {
+        true => "none".to_string(),
+        false => proven.join(" "),
+    };
+    format!(
+        "{} imports proven: {proven}; {} not proven by facts or declaration",
+        binds.arch, binds.not_proven
+    )
 }
 
 /// What a reader should see without --json: the glibc floor, min OS, search paths, an

@@ -9,7 +9,7 @@
 pub mod cache;
 pub mod scan;
 
-use crate::apple::LinkName;
+use crate::apple::{Declared, LinkName};
 use crate::model::Bin;
 use crate::runner::{path_arg, Cmd, Runner};
 use anyhow::{Context, Result};
@@ -43,6 +43,9 @@ pub struct NativeCode {
     /// The macOS system libraries the packages link that the facts know (apple.rs), each
     /// with the symbols their Rust declares from it: what the stubs are made of.
     pub apple_libraries: BTreeMap<LinkName, BTreeSet<String>>,
+    /// The same declarations by symbol, each with the install name of its library and the
+    /// packages that declare it: what verify holds a bind to when the facts do not know it.
+    pub apple_declared: BTreeMap<String, Vec<Declared>>,
 }
 
 impl TargetGraph {
@@ -62,6 +65,11 @@ impl TargetGraph {
                     .entry(library.clone())
                     .or_default()
                     .extend(symbols.iter().cloned());
+                let Some(dylib) = library.dylib() else { continue };
+                let by = BTreeSet::from([name.clone()]);
+                for symbol in symbols {
+                    crate::apple::declare(&mut native.apple_declared, symbol, dylib.install_name, &by);
+                }
             }
             let named = files.frameworks.iter().map(|name| (name, true));
             for (name, framework) in named.chain(files.link_libs.iter().map(|name| (name, false))) {

@@ -205,6 +205,7 @@ mod tests {
                     sbom: None,
                     build: None,
                     apple_link: None,
+                    apple_imports: None,
                 }
             })
             .collect();

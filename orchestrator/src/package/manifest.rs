@@ -146,6 +146,12 @@ pub struct Artifact {
     /// generated from …" or "SDK at …", plan::AppleLink::note).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apple_link: Option<String>,
+    /// Apple targets: whether the stubs or an SDK were linked, and the library the crates'
+    /// `#[link]` declares for each symbol the binaries import (and the crates declaring
+    /// it), which verify holds the binds to where the facts do not know the symbol;
+    /// absent in older manifests (verify then proves binds by the facts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apple_imports: Option<crate::apple::AppleImports>,
     /// The cargo features the binaries were built with; absent when cargo's defaults were
     /// (so a manifest without features keeps its bytes).
     #[serde(default, skip_serializing_if = "Features::is_empty")]
