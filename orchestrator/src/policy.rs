@@ -1101,11 +1101,171 @@ mod tests {
                 ordinal: s.libraries.len() as i32,
             })
         });
-        assert!(two_level(&misplaced, TargetConfig::default())[0]
-            .contains("binds libSystem's symbols elsewhere (_free to /usr/lib/libiconv.2.dylib)"));
+        assert!(two_level(&misplaced, TargetConfig::default())[0].contains(
+            "binds symbols to another library than released macOS binaries do (_free to /usr/lib/libiconv.2.dylib, expected /usr/lib/libSystem.B.dylib"
+        ));
         let too_new = edit(&|s| s.libraries[0].compatibility = "2.0".parse().unwrap());
         assert!(two_level(&too_new, TargetConfig::default())[0]
             .contains("compatibility version 2.0 required, macOS has 1.0.0"));
+    }
+
+    const CF: &str = "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation";
+    const SECURITY: &str = "/System/Library/Frameworks/Security.framework/Versions/A/Security";
+
+    /// zig's hello with CoreFoundation and Security loaded (as the facts name them) and one
+    /// bind of `symbol` to `library`.
+    fn binding(symbol: &str, library: &str) -> Inspection {
+        use crate::inspect::binds::Bind;
+        let mut found = fixture("hello-aarch64-macos");
+        let slice = &mut found.macho.as_mut().unwrap().slices[0];
+        for name in [CF, SECURITY] {
+            let known = crate::apple::dylib(name).unwrap();
+            slice.libraries.push(crate::inspect::LoadedDylib {
+                name: name.into(),
+                compatibility: known.compatibility.parse().unwrap(),
+                current: known.current.parse().unwrap(),
+            });
+        }
+        let ordinal = slice.libraries.iter().position(|l| l.name == library).unwrap() as i32 + 1;
+        slice.binds.push(Bind {
+            symbol: symbol.into(),
+            ordinal,
+        });
+        found
+    }
+
+    /// What a crate's `#[link(name = "CoreFoundation", kind = "framework")]` of `symbol`
+    /// records, linked through the stubs or an SDK.
+    fn declared_in_cf(symbol: &str, stubs: bool) -> Option<AppleImports> {
+        let mut imports = AppleImports {
+            stubs,
+            ..AppleImports::default()
+        };
+        crate::apple::declare(
+            &mut imports.declared,
+            symbol,
+            CF,
+            &BTreeSet::from(["my-sys".to_string()]),
+        );
+        Some(imports)
+    }
+
+    /// zig's hello binds one libSystem symbol the facts do not list (zig's stub has it).
+    fn hello_not_proven() -> usize {
+        let proof = bind_proof(
+            &fixture("hello-aarch64-macos"),
+            &policy(MAC_ARM, TargetConfig::default()),
+        );
+        assert_eq!(proof[0].not_proven, 1, "{proof:?}");
+        proof[0].not_proven
+    }
+
+    fn two_level_with(found: &Inspection, imports: Option<AppleImports>) -> Vec<String> {
+        let policy = policy(MAC_ARM, TargetConfig::default()).with_apple_imports(imports);
+        check(found, &target(MAC_ARM), &policy)
+            .into_iter()
+            .map(|f| f.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_facts_symbol_bound_to_another_framework_fails() {
+        let good = binding("_CFRelease", CF);
+        assert_eq!(two_level_with(&good, None), Vec::<String>::new());
+        let proof = bind_proof(&good, &policy(MAC_ARM, TargetConfig::default()));
+        assert_eq!(proof[0].proven[CF], 1, "{proof:?}");
+        assert!(proof[0].proven[LIBSYSTEM] > 0, "{proof:?}");
+        // Declarations never outrank the facts: a crate that put CFRelease in Security's
+        // block gets a stub that binds it there, and dyld finds none in Security.
+        let wrong = binding("_CFRelease", SECURITY);
+        for imports in [None, declared_in_cf("_Unrelated", true)] {
+            let says = two_level_with(&wrong, imports);
+            assert_eq!(says.len(), 1, "{says:?}");
+            assert!(
+                says[0].starts_with("[two-level] the aarch64 slice binds symbols to another library than released macOS binaries do (_CFRelease to /System/Library/Frameworks/Security.framework/Versions/A/Security, expected /System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation; orchestrator/facts/macos-symbols.txt)"),
+                "{says:?}"
+            );
+            assert!(says[0].contains("declare it in the expected library's block"));
+        }
+        let proof = bind_proof(&wrong, &policy(MAC_ARM, TargetConfig::default()));
+        assert!(!proof[0].proven.contains_key(SECURITY), "{proof:?}");
+        assert_eq!(proof[0].not_proven, hello_not_proven() + 1, "{proof:?}");
+    }
+
+    #[test]
+    fn a_declared_symbol_bound_to_another_library_than_declared_fails() {
+        // _MyKitThing is no facts symbol: only the crate's #[link] says where it lives.
+        assert_eq!(crate::apple::symbol_home("_MyKitThing"), None);
+        let good = binding("_MyKitThing", CF);
+        for stubs in [true, false] {
+            let imports = declared_in_cf("_MyKitThing", stubs);
+            assert_eq!(two_level_with(&good, imports.clone()), Vec::<String>::new());
+            let policy = policy(MAC_ARM, TargetConfig::default()).with_apple_imports(imports);
+            assert_eq!(bind_proof(&good, &policy)[0].proven[CF], 1);
+        }
+        let wrong = binding("_MyKitThing", SECURITY);
+        let says = two_level_with(&wrong, declared_in_cf("_MyKitThing", false));
+        assert_eq!(says.len(), 1, "{says:?}");
+        assert!(
+            says[0].starts_with("[two-level] the aarch64 slice binds symbols to another library than the crates' #[link] declares (_MyKitThing to /System/Library/Frameworks/Security.framework/Versions/A/Security, expected /System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation by my-sys)"),
+            "{says:?}"
+        );
+        // Known to neither: the tool's stubs cannot have exported it, so it fails; an SDK
+        // is the authority (it passes, counted as not proven); so is an older manifest.
+        let says = two_level_with(&wrong, declared_in_cf("_Unrelated", true));
+        assert_eq!(says.len(), 1, "{says:?}");
+        assert!(
+            says[0].contains("neither orchestrator/facts/macos-symbols.txt nor any crate's #[link] places in a library (_MyKitThing to /System/Library/Frameworks/Security.framework/Versions/A/Security)"),
+            "{says:?}"
+        );
+        for imports in [declared_in_cf("_Unrelated", false), None] {
+            assert_eq!(two_level_with(&wrong, imports.clone()), Vec::<String>::new());
+            let policy = policy(MAC_ARM, TargetConfig::default()).with_apple_imports(imports);
+            assert_eq!(bind_proof(&wrong, &policy)[0].not_proven, hello_not_proven() + 1);
+        }
+    }
+
+    #[test]
+    fn a_manifest_without_apple_imports_parses_and_verifies_by_the_facts() {
+        use crate::model::{ArchiveFormat, ArtifactKind, Route, SmokeStatus};
+        use crate::package::manifest::Artifact;
+        let artifact = Artifact {
+            name: "app-1.0.0-aarch64-apple-darwin.tar.gz".into(),
+            kind: ArtifactKind::ExecutableZip,
+            target_triples: vec![target(MAC_ARM)],
+            format: ArchiveFormat::TarGz,
+            route: Route::Zig,
+            apple_link: None,
+            apple_imports: declared_in_cf("_MyKitThing", true),
+            features: Default::default(),
+            size: 1,
+            checksums: BTreeMap::new(),
+            smoke: SmokeStatus::NoRunner,
+            input_sha256: String::new(),
+            assets: Vec::new(),
+            sbom: None,
+            build: None,
+        };
+        let mut json = serde_json::to_value(&artifact).unwrap();
+        let recorded = &json["apple_imports"];
+        assert_eq!(recorded["stubs"], true);
+        assert_eq!(recorded["declared"]["_MyKitThing"][0]["crates"][0], "my-sys");
+        let back: Artifact = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, artifact);
+        // What dist wrote before the field existed: absent, read as None, and verify holds
+        // the binds to the facts alone.
+        json.as_object_mut().unwrap().remove("apple_imports");
+        let old: Artifact = serde_json::from_value(json).unwrap();
+        assert_eq!(old.apple_imports, None);
+        assert!(!serde_json::to_string(&old).unwrap().contains("apple_imports"));
+        assert_eq!(
+            two_level_with(&binding("_MyKitThing", SECURITY), old.apple_imports.clone()),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            two_level_with(&binding("_CFRelease", SECURITY), old.apple_imports).len(),
+            1
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::harness::{executable_asset, expect_ok, read_manifest, Workspace};
 
 const AARCH64: &str = "aarch64-apple-darwin";
 const CORE_FOUNDATION: &str = "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation";
+const SECURITY: &str = "/System/Library/Frameworks/Security.framework/Versions/A/Security";
 
 /// The bin; `cf_link` is the attribute line over the CoreFoundation block.
 fn main_rs(cf_link: &str) -> String {
@@ -68,11 +69,7 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
     let apple = &plan["jobs"][0]["apple_link"];
     assert_eq!(apple["kind"], "stubs", "{apple}");
     let libraries = apple["libraries"].to_string();
-    for name in [
-        CORE_FOUNDATION,
-        "/System/Library/Frameworks/Security.framework/Versions/A/Security",
-        "/usr/lib/libobjc.A.dylib",
-    ] {
+    for name in [CORE_FOUNDATION, SECURITY, "/usr/lib/libobjc.A.dylib"] {
         assert!(libraries.contains(name), "{libraries}");
     }
     assert!(plan["jobs"][0]["blocked"].is_null(), "{}", plan["jobs"][0]);
@@ -97,9 +94,52 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
         .find(|l| l["name"] == CORE_FOUNDATION)
         .unwrap_or_else(|| panic!("no CoreFoundation load command: {slice}"));
     assert_eq!(cf["compatibility"], "150.0");
-    // verify re-reads the binary from the archive: the two-level proof passes.
+    // The facts place CFString's functions; SecRandomCopyBytes and objc_getClass only the
+    // crate's #[link] does, and the manifest records that for verify.
+    let declared = &artifact["apple_imports"]["declared"];
+    assert_eq!(artifact["apple_imports"]["stubs"], true, "{artifact}");
+    assert_eq!(declared["_SecRandomCopyBytes"][0]["library"], SECURITY, "{declared}");
+    assert_eq!(declared["_SecRandomCopyBytes"][0]["crates"][0], "tool", "{declared}");
+    assert_eq!(declared["_objc_getClass"][0]["library"], "/usr/lib/libobjc.A.dylib");
+    assert!(
+        declared.get("_printf").is_none(),
+        "only the crates' declarations: {declared}"
+    );
+    // verify re-reads the binary from the archive: the two-level proof passes, and counts
+    // each library's proven binds.
     let verified = ws.xtask(["verify"]).run();
     assert!(expect_ok(&verified).contains("PASS"), "{verified}");
+    let verified = ws.xtask(["verify", "--json"]).run();
+    let rows: serde_json::Value = serde_json::from_str(expect_ok(&verified)).unwrap();
+    let proven = &rows[0]["binds"][0]["proven"];
+    assert_eq!(proven[CORE_FOUNDATION], 2, "{}", rows[0]["binds"]);
+    assert_eq!(proven[SECURITY], 1, "{}", rows[0]["binds"]);
+    assert_eq!(proven["/usr/lib/libobjc.A.dylib"], 1, "{}", rows[0]["binds"]);
+    // A record that puts SecRandomCopyBytes elsewhere than the binary binds it fails, and
+    // names where the expectation comes from; a manifest from before the record passes on
+    // the facts alone, the declared binds counted as not proven.
+    let manifest_path = ws.path("dist/manifest.json");
+    let original = std::fs::read_to_string(&manifest_path).unwrap();
+    let mut edited: serde_json::Value = serde_json::from_str(&original).unwrap();
+    edited["artifacts"][0]["apple_imports"]["declared"]["_SecRandomCopyBytes"][0]["library"] = CORE_FOUNDATION.into();
+    std::fs::write(&manifest_path, edited.to_string()).unwrap();
+    let out = ws.xtask(["verify", "--json"]).run();
+    assert_eq!(out.code(), Some(1), "{out}");
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        rows[0]["failures"][0]["message"].as_str().unwrap().contains("binds symbols to another library than the crates' #[link] declares (_SecRandomCopyBytes to /System/Library/Frameworks/Security.framework/Versions/A/Security, expected /System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation by tool)"),
+        "{out}"
+    );
+    edited["artifacts"][0].as_object_mut().unwrap().remove("apple_imports");
+    std::fs::write(&manifest_path, edited.to_string()).unwrap();
+    let verified = ws.xtask(["verify", "--json"]).run();
+    let rows: serde_json::Value = serde_json::from_str(expect_ok(&verified)).unwrap();
+    assert!(
+        rows[0]["binds"][0]["proven"].get(SECURITY).is_none(),
+        "{}",
+        rows[0]["binds"]
+    );
+    std::fs::write(&manifest_path, original).unwrap();
 
     // A config key naming an SDK: zig links against it (SDKROOT), and no stub is written.
     ws.write(
