@@ -114,7 +114,11 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
     let proven = &rows[0]["binds"][0]["proven"];
     assert_eq!(proven[CORE_FOUNDATION], 2, "{}", rows[0]["binds"]);
     assert_eq!(proven[SECURITY], 1, "{}", rows[0]["binds"]);
-    assert!(proven["/usr/lib/libobjc.A.dylib"].as_u64() >= Some(1), "{}", rows[0]["binds"]);
+    assert!(
+        proven["/usr/lib/libobjc.A.dylib"].as_u64() >= Some(1),
+        "{}",
+        rows[0]["binds"]
+    );
     assert_eq!(rows[0]["binds"][0]["not_proven"], 0, "{}", rows[0]["binds"]);
     // A record that puts SecRandomCopyBytes elsewhere than the binary binds it fails, and
     // names where the expectation comes from; a manifest from before the record passes on
