@@ -21,6 +21,7 @@
 use super::scan::Files;
 use crate::apple::LinkName;
 use crate::runner::Cmd;
+use crate::package::hex;
 use cargo_metadata::Package;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -246,10 +247,6 @@ fn read_by_cargo(manifest: &Path) -> Vec<PathBuf> {
     }
     files.retain(|f| f.is_file());
     files
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
