@@ -20,8 +20,8 @@
 
 use super::scan::Files;
 use crate::apple::LinkName;
-use crate::runner::Cmd;
 use crate::package::hex;
+use crate::runner::Cmd;
 use cargo_metadata::Package;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
