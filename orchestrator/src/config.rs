@@ -645,8 +645,14 @@ pub fn metadata(runner: &Runner, manifest_path: Option<&Path>) -> Result<Metadat
 }
 
 /// [`metadata`], and what [`graph_cache`] needs of it: the JSON cargo printed.
-pub fn metadata_with_json(runner: &Runner, manifest_path: Option<&Path>) -> Result<(Metadata, String)> {
-    metadata_json(runner, manifest_path, Cmd::new("cargo"), true)
+/// `with_deps: false` reads the workspace's own packages only (`--no-deps`, a quarter of the
+/// time), enough for the config but not for a graph cache.
+pub fn metadata_with_json(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    with_deps: bool,
+) -> Result<(Metadata, String)> {
+    metadata_json(runner, manifest_path, Cmd::new("cargo"), with_deps)
 }
 
 /// The cache for the per-target graphs that plain `cargo` resolves for the workspace of

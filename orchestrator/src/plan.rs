@@ -174,6 +174,33 @@ impl AppleLink {
     }
 }
 
+/// zlib up to 1.3.0, which older libz-sys and other -sys crates bundle, defines
+/// `fdopen(fd,mode)` as NULL on Apple targets, and that macro breaks the declaration in
+/// every current macOS SDK's stdio.h (zig's headers are an SDK's): the C build fails. On a
+/// Mac nothing meets it, as libz-sys links macOS's own zlib there; cross builds compile the
+/// bundled copy. An `fdopen` already defined (as itself) makes zutil.h's `#ifndef fdopen`
+/// skip its macro; zlib 1.3.1 dropped the macro upstream (madler/zlib 4bd9a71).
+const APPLE_CFLAGS: &str = "-Dfdopen=fdopen";
+
+/// The C flags variable for an Apple target and its value: the first one the cc crate would
+/// read (`CFLAGS_<target>`, `CFLAGS_<target with _>`, `TARGET_CFLAGS`, `CFLAGS`), which the
+/// user's flags keep, with [`APPLE_CFLAGS`] after them, under the name cc reads first.
+fn apple_cflags(target: &Target, env: impl Fn(&str) -> Option<String>) -> (String, String) {
+    let triple = target.triple();
+    let names = [
+        format!("CFLAGS_{triple}"),
+        format!("CFLAGS_{}", triple.replace('-', "_")),
+        "TARGET_CFLAGS".to_string(),
+        "CFLAGS".to_string(),
+    ];
+    let user = names.iter().find_map(|n| env(n)).filter(|v| !v.trim().is_empty());
+    let value = match user {
+        Some(flags) => format!("{} {APPLE_CFLAGS}", flags.trim()),
+        None => APPLE_CFLAGS.to_string(),
+    };
+    (names[0].clone(), value)
+}
+
 /// Where an Apple target's stubs go: `Frameworks/` (`-F`) and `lib/` (`-L`) below it.
 fn apple_stubs_dir(config: &Config, target: &Target) -> PathBuf {
     config
@@ -630,6 +657,10 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
             .arg(format!("target.{target}.rustflags=[{}]", flags.join(", ")));
         if matches!(route, Route::RustLld | Route::Msvc) {
             cmd = cmd.arg("--config").arg(format!("target.{target}.linker=\"rust-lld\""));
+        }
+        if route == Route::Zig && target.family() == Family::AppleDarwin {
+            let (key, value) = apple_cflags(target, |k| std::env::var(k).ok());
+            cmd = cmd.env(key, value);
         }
     }
     match route {
@@ -1532,6 +1563,7 @@ pub(crate) mod tests {
             build.cmd.args
         );
         assert_eq!(stubs.jobs[1].apple_link, None, "Linux links no macOS library");
+        assert_eq!(build.cmd.env["CFLAGS_x86_64-apple-darwin"], APPLE_CFLAGS);
         // A framework the facts do not know has no stub: the plan names it, the link decides.
         for native in config.native.values_mut() {
             native.framework_names.push("NoSuchKit".into());
@@ -1550,6 +1582,23 @@ pub(crate) mod tests {
         assert_eq!(sdk.jobs[0].apple_link.as_ref().unwrap().note(), "SDK at /sdk");
         assert_eq!(sdk.builds[sdk.jobs[0].build].cmd.env["SDKROOT"], "/sdk");
         assert!(sdk.builds[sdk.jobs[0].build].prepare.is_empty());
+    }
+
+    #[test]
+    fn apple_c_flags_keep_the_users_that_cc_would_read() {
+        let target: Target = "aarch64-apple-darwin".parse().unwrap();
+        let env = |set: &'static [(&'static str, &'static str)]| {
+            move |k: &str| set.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let key = "CFLAGS_aarch64-apple-darwin".to_string();
+        assert_eq!(apple_cflags(&target, env(&[])), (key.clone(), APPLE_CFLAGS.into()));
+        assert_eq!(
+            apple_cflags(&target, env(&[("CFLAGS", "-O2 -g")])),
+            (key.clone(), format!("-O2 -g {APPLE_CFLAGS}"))
+        );
+        // cc reads the target's own variable before the generic ones.
+        const BOTH: &[(&str, &str)] = &[("CFLAGS", "-O2"), ("CFLAGS_aarch64_apple_darwin", "-DX")];
+        assert_eq!(apple_cflags(&target, env(BOTH)), (key, format!("-DX {APPLE_CFLAGS}")));
     }
 
     #[test]

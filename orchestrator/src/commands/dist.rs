@@ -232,6 +232,12 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
         }
         order.clear();
     }
+    let finishing = Finishing {
+        runner,
+        plan,
+        config,
+        previous: previous.as_ref(),
+    };
     // Each target's binaries once they passed, for the universal targets made from them.
     let mut passed: BTreeMap<Target, Vec<PathBuf>> = BTreeMap::new();
     for index in order {
@@ -254,20 +260,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
                 .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))));
             let build_failed = built.is_err();
             let result = built.and_then(|binaries| {
-                let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip)
-                    .with_apple_imports(apple_imports(config, plan, job));
-                let finished = timings.time(format!("{}{TARGET_STAGE}", job.target), || {
-                    finish_job(
-                        runner,
-                        plan,
-                        job,
-                        &policy,
-                        &binaries,
-                        &lines[i],
-                        &mut generated,
-                        previous.as_ref(),
-                    )
-                });
+                let finished = finishing.target(job, &binaries, &lines[i], &mut generated, &mut timings);
                 if finished.is_ok() {
                     passed.insert(job.target.clone(), binaries);
                 }
@@ -301,22 +294,8 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
             continue;
         }
         lines[i].stage("merging the slices into a universal binary");
-        let result = merge_slices(config, job, &passed).and_then(|binaries| {
-            let policy = policy::Policy::for_target(&job.target, &config.target_config, config.strip)
-                .with_apple_imports(apple_imports(config, plan, job));
-            timings.time(format!("{}{TARGET_STAGE}", job.target), || {
-                finish_job(
-                    runner,
-                    plan,
-                    job,
-                    &policy,
-                    &binaries,
-                    &lines[i],
-                    &mut generated,
-                    previous.as_ref(),
-                )
-            })
-        });
+        let result = merge_slices(config, job, &passed)
+            .and_then(|binaries| finishing.target(job, &binaries, &lines[i], &mut generated, &mut timings));
         lines[i].finish(match &result {
             Ok((_, true)) => "done (archive unchanged, reused)",
             Ok((_, false)) => "done",
@@ -733,9 +712,44 @@ pub fn prepare_out_dir(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What finishing a target needs besides the target: the same for every target of a run.
+struct Finishing<'a> {
+    runner: &'a Runner,
+    plan: &'a Plan,
+    config: &'a crate::config::Config,
+    previous: Option<&'a Manifest>,
+}
+
+impl Finishing<'_> {
+    /// [`finish_job`] under the target's policy, timed as the target's stage.
+    fn target(
+        &self,
+        job: &Job,
+        binaries: &[PathBuf],
+        line: &Line,
+        generated: &mut GeneratedFiles,
+        timings: &mut Timings,
+    ) -> Result<(Artifact, bool)> {
+        let policy = policy::Policy::for_target(&job.target, &self.config.target_config, self.config.strip)
+            .with_apple_imports(apple_imports(self.config, self.plan, job));
+        timings.time(format!("{}{TARGET_STAGE}", job.target), || {
+            finish_job(
+                self.runner,
+                self.plan,
+                job,
+                &policy,
+                binaries,
+                line,
+                generated,
+                self.previous,
+            )
+        })
+    }
+}
+
 /// Verifies, smoke-runs and packs one target's binaries; true beside the artifact when
 /// its archive was already there with the same input and was kept.
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
+#[allow(clippy::too_many_arguments)] // one call site (Finishing::target), which names them all
 fn finish_job(
     runner: &Runner,
     plan: &Plan,

@@ -7,7 +7,7 @@ use crate::deps::GraphCache;
 use crate::flags::{self, Global};
 use crate::inspect::deplist::{self, DepPackage};
 use crate::inspect::{self, Inspection};
-use crate::model::{ArchiveFormat, Format, Target};
+use crate::model::{ArchiveFormat, Family, Format, MacosVersion, Target};
 use crate::package;
 use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
@@ -544,9 +544,37 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
         },
         None => None,
     };
+    // The oldest macOS rustc supports, for the Apple targets a file is likely verified as,
+    // asked while cargo reads the workspace: the two queries are most of the command's time.
+    let likely_apple: BTreeSet<Target> = ["x86_64-apple-darwin", "aarch64-apple-darwin"]
+        .iter()
+        .map(|t| t.parse().expect("a known triple"))
+        .chain(target.clone())
+        .filter(|t: &Target| t.family() == Family::AppleDarwin && !t.is_universal())
+        .collect();
+    // Only a manifest's archives are checked against the workspace's graphs, which need
+    // cargo's full resolve; loose files need only the config.
+    let with_deps = args.paths.is_empty();
+    let (read, mut lowest) = std::thread::scope(|s| {
+        let asked: Vec<_> = likely_apple
+            .iter()
+            .map(|t| {
+                s.spawn(move || {
+                    let found = crate::toolchain::deployment_target(runner, Cmd::new("rustc"), t);
+                    (t.clone(), found)
+                })
+            })
+            .collect();
+        let read = config::metadata_with_json(runner, manifest_path, with_deps);
+        let lowest: BTreeMap<Target, Result<MacosVersion>> = asked
+            .into_iter()
+            .map(|h| h.join().expect("a rustc query does not panic"))
+            .collect();
+        (read, lowest)
+    });
     // The workspace's settings apply when there is one; loose files outside any workspace
     // are checked with the defaults.
-    let (meta, json) = match config::metadata_with_json(runner, manifest_path) {
+    let (meta, json) = match read {
         Ok((meta, json)) => (Some(meta), json),
         Err(e) if manifest_path.is_some() || args.paths.is_empty() => return Err(e),
         Err(_) => (None, String::new()),
@@ -565,17 +593,19 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     // architecture is guessed as, --target, the configured ones). Unset, it is the oldest
     // the running rustc supports: verify does not choose the workspace's toolchain, and
     // that minimum moves seldom (10.7 to 10.12 for x86_64 in rustc 1.74).
-    let mut apple: Vec<Target> = ["x86_64-apple-darwin", "aarch64-apple-darwin"]
+    let apple: Vec<Target> = likely_apple
         .iter()
-        .map(|t| t.parse().expect("a known triple"))
-        .chain(target.clone())
-        .chain(settings.per_target.keys().cloned())
+        .chain(settings.per_target.keys())
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
-    apple.sort();
-    apple.dedup();
     let workspace_min = settings.macos_min;
     config::resolve_macos_min(&mut settings.per_target, workspace_min, &apple, |t| {
-        crate::toolchain::deployment_target(runner, Cmd::new("rustc"), t)
+        match lowest.remove(t) {
+            Some(found) => found,
+            None => crate::toolchain::deployment_target(runner, Cmd::new("rustc"), t),
+        }
     })?;
     let mut rows = Vec::new();
     if args.paths.is_empty() {

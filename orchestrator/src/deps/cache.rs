@@ -20,6 +20,7 @@
 
 use super::scan::Files;
 use crate::apple::LinkName;
+use crate::package::hex;
 use crate::runner::Cmd;
 use cargo_metadata::Package;
 use serde::{Deserialize, Serialize};
@@ -246,10 +247,6 @@ fn read_by_cargo(manifest: &Path) -> Vec<PathBuf> {
     }
     files.retain(|f| f.is_file());
     files
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -524,7 +524,7 @@ mod tests {
         );
         // Through the graph cache: stored on the first load, read back the same on the second.
         let manifest = dir.path().join("Cargo.toml");
-        let (meta, json) = crate::config::metadata_with_json(&Runner::default(), Some(&manifest)).unwrap();
+        let (meta, json) = crate::config::metadata_with_json(&Runner::default(), Some(&manifest), true).unwrap();
         let cache = crate::config::graph_cache(&Runner::default(), Some(&manifest), &meta, &json);
         for _ in 0..2 {
             let cached = load(

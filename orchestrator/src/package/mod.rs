@@ -175,7 +175,8 @@ fn directories(top: &str, entries: &[Entry]) -> BTreeSet<String> {
     dirs
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, as checksums and cache keys are written.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

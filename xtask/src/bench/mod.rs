@@ -638,9 +638,11 @@ impl Harness<'_> {
                 command = command.arg(path_arg(path)?);
                 script.extend(script_for(path)?);
             }
-            // The query the command starts with, alone: what reading the workspace costs.
+            // The query the command starts with, alone: what reading the workspace costs
+            // (its own packages only: loose files are not checked against the graph).
             let metadata = Cmd::new("cargo").args([
                 "metadata",
+                "--no-deps",
                 "--format-version",
                 "1",
                 "--manifest-path",
@@ -672,7 +674,7 @@ impl Harness<'_> {
             );
         }
         let config_read = fig.row(
-            "of the command: `cargo metadata`, the workspace's config read, alone",
+            "of the command: `cargo metadata --no-deps`, the workspace's config read, alone",
             Unit::Seconds,
             &config_read,
         );
@@ -694,7 +696,7 @@ impl Harness<'_> {
                     why.push(format!("{r:.2}× the script's time"));
                     if let (Some(read), Some(script)) = (config_read, script_median) {
                         why.push(format!(
-                            "reading the workspace's config (`cargo metadata`) alone takes {:.2}× the whole script",
+                            "reading the workspace's config (`cargo metadata --no-deps`) alone takes {:.2}× the whole script",
                             read.median / script
                         ));
                     }
@@ -706,7 +708,7 @@ impl Harness<'_> {
             },
         );
         fig.notes.push(format!(
-            "In process: `inspect::map`, `verify_bytes` (parse and the target's rules) and the file's SHA-256, the mean of enough repetitions to last ≥ 50 ms. The script: {} per binary, each a process. The whole-command row starts the xtask, which reads the workspace's config with `cargo metadata` before it verifies.",
+            "In process: `inspect::map`, `verify_bytes` (parse and the target's rules) and the file's SHA-256, the mean of enough repetitions to last ≥ 50 ms. The script: {} per binary, each a process. The whole-command row starts the xtask, which reads the workspace's config with `cargo metadata --no-deps` while rustc prints the oldest macOS of each Apple target, before it verifies.",
             script_tools.iter().map(|(l, t)| format!("{t} for {l}")).collect::<Vec<_>>().join("; ")
         ));
         Ok(fig)

@@ -235,3 +235,38 @@ fn c_with_hidden_symbols_across_objects_is_stripped_and_still_signed() {
     let verified = ws.xtask(["verify"]).run();
     assert!(expect_ok(&verified).contains("PASS"), "{verified}");
 }
+
+/// zlib up to 1.3.0 (bundled by older libz-sys, which cross builds compile: on a Mac it
+/// links macOS's zlib) defines `fdopen(fd,mode)` as NULL on Apple targets before stdio.h,
+/// and current SDK headers then fail to parse. The same lines as zutil.h's, from a build.rs.
+#[test]
+fn c_with_old_zlibs_fdopen_macro_compiles_for_apple() {
+    let ws = Workspace::tool(
+        "0.1.0",
+        &format!("[workspace.metadata.dist]\ntargets = [\"{AARCH64}\"]\n"),
+    );
+    ws.write(
+        "tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\ncc = \"1\"\n",
+    )
+    .write(
+        "tool/build.rs",
+        "fn main() {\n    cc::Build::new().file(\"c/gz.c\").compile(\"gz\");\n}\n",
+    )
+    .write(
+        "tool/c/gz.c",
+        "#include <TargetConditionals.h>\n\
+         #if defined(MACOS) || defined(TARGET_OS_MAC)\n#  ifndef fdopen\n#    define fdopen(fd,mode) NULL /* No fdopen() */\n#  endif\n#endif\n\
+         #include <stdio.h>\nint c_entry(int x) { return x + 1; }\n",
+    )
+    .write(
+        "tool/src/main.rs",
+        "extern \"C\" {\n    fn c_entry(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"tool {}\", unsafe { c_entry(1) });\n}\n",
+    )
+    .lock();
+
+    let out = ws.xtask(["dist"]).run();
+    expect_ok(&out);
+    let verified = ws.xtask(["verify"]).run();
+    assert!(expect_ok(&verified).contains("PASS"), "{verified}");
+}
