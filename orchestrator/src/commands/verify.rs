@@ -873,4 +873,30 @@ mod tests {
         );
         assert_eq!(notes(&read("hello-x86_64-linux-gnu-2.17")), "glibc 2.2.5");
     }
+
+    #[test]
+    fn a_macho_row_counts_the_imports_the_two_level_rule_proved() {
+        let bytes =
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-aarch64-macos")).unwrap();
+        let row = verify_bytes(
+            "hello".into(),
+            &bytes,
+            Some(&target(MAC_ARM)),
+            &VerifySettings::default(),
+        );
+        assert!(row.passed(), "{:?}", row.failures);
+        assert_eq!(
+            row.binds.iter().map(binds_note).collect::<Vec<_>>(),
+            ["aarch64 imports proven: 1 libSystem.B.dylib; 1 not proven by facts or declaration"]
+        );
+        let none = SliceBinds {
+            arch: "x86_64".into(),
+            proven: BTreeMap::new(),
+            not_proven: 0,
+        };
+        assert_eq!(
+            binds_note(&none),
+            "x86_64 imports proven: none; 0 not proven by facts or declaration"
+        );
+    }
 }
