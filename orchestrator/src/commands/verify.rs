@@ -144,8 +144,13 @@ pub fn verify_bytes(file: String, bytes: &[u8], target: Option<&Target>, setting
 
 /// How a binary's embedded dependency list differs from the packages its root package
 /// needs in `graph` (`cargo metadata --filter-platform <target>` with the build's features,
-/// which Cargo.lock pins): name, version and kind (runtime, or build for build scripts and
-/// proc-macros), as cargo-auditable walks it. None when they agree.
+/// which Cargo.lock pins): the same packages (name and version), and none the graph compiles
+/// into the binary listed as a build-time one. None when they agree.
+///
+/// The list may call a build-time package runtime, never the reverse: cargo-auditable takes
+/// a proc-macro for one only when it is the package's sole target, so a proc-macro with a
+/// build script (defmt-macros) and everything under it are listed as runtime. Over-reporting
+/// only makes an audit stricter; a compiled-in package listed as build-time would hide it.
 pub fn dependencies_differ(list: &[DepPackage], graph: &cargo_metadata::Metadata) -> Option<String> {
     let Some(root) = list.iter().find(|p| p.root) else {
         return Some("the dependency list names no root package".into());
@@ -164,30 +169,34 @@ pub fn dependencies_differ(list: &[DepPackage], graph: &cargo_metadata::Metadata
             root.name
         ));
     }
-    let kind = |runtime: bool| if runtime { "runtime" } else { "build" };
-    let expected: BTreeSet<(String, String, &str)> = reached
+    // (name, version) → compiled into the binary.
+    let expected: BTreeMap<(String, String), bool> = reached
         .iter()
         .map(|(id, r)| {
             (
-                graph[id].name.to_string(),
-                graph[id].version.to_string(),
-                kind(r.for_target),
+                (graph[id].name.to_string(), graph[id].version.to_string()),
+                r.for_target,
             )
         })
         .collect();
-    let embedded: BTreeSet<(String, String, &str)> = list
+    let embedded: BTreeMap<(String, String), bool> = list
         .iter()
-        .map(|p| (p.name.clone(), p.version.clone(), kind(p.kind == "runtime")))
+        .map(|p| ((p.name.clone(), p.version.clone()), p.kind == "runtime"))
         .collect();
-    let show = |set: Vec<&(String, String, &str)>| {
-        let mut names: Vec<String> = set.iter().take(6).map(|(n, v, k)| format!("{n} {v} ({k})")).collect();
+    let show = |set: Vec<&(String, String)>| {
+        let mut names: Vec<String> = set.iter().take(6).map(|(n, v)| format!("{n} {v}")).collect();
         if set.len() > 6 {
             names.push(format!("{} more", set.len() - 6));
         }
         names.join(", ")
     };
-    let missing: Vec<_> = expected.difference(&embedded).collect();
-    let extra: Vec<_> = embedded.difference(&expected).collect();
+    let extra: Vec<_> = embedded.keys().filter(|k| !expected.contains_key(*k)).collect();
+    let missing: Vec<_> = expected.keys().filter(|k| !embedded.contains_key(*k)).collect();
+    let hidden: Vec<_> = expected
+        .iter()
+        .filter(|(k, &runtime)| runtime && embedded.get(*k) == Some(&false))
+        .map(|(k, _)| k)
+        .collect();
     let mut problems = Vec::new();
     if !extra.is_empty() {
         problems.push(format!(
@@ -197,6 +206,12 @@ pub fn dependencies_differ(list: &[DepPackage], graph: &cargo_metadata::Metadata
     }
     if !missing.is_empty() {
         problems.push(format!("lacks what Cargo.lock's graph for it has: {}", show(missing)));
+    }
+    if !hidden.is_empty() {
+        problems.push(format!(
+            "calls build-time what the graph compiles into the binary: {}",
+            show(hidden)
+        ));
     }
     (!problems.is_empty()).then(|| {
         format!(
@@ -784,6 +799,78 @@ mod tests {
 
     fn target(triple: &str) -> Target {
         triple.parse().unwrap()
+    }
+
+    /// A bin with a runtime library, a proc-macro that has a build script, and a build
+    /// dependency, all path packages, through a real `cargo metadata`.
+    #[test]
+    fn an_embedded_list_may_over_report_build_time_packages_but_not_hide_runtime_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"tool\", \"lib\", \"mac\", \"bld\"]\nresolver = \"2\"\n",
+        );
+        let package = |name: &str, extra: &str| {
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}")
+        };
+        write(
+            "tool/Cargo.toml",
+            &package("tool", "[dependencies]\nlib = { path = \"../lib\" }\nmac = { path = \"../mac\" }\n[build-dependencies]\nbld = { path = \"../bld\" }\n"),
+        );
+        write("tool/src/main.rs", "fn main() {}\n");
+        write("lib/Cargo.toml", &package("lib", ""));
+        write("lib/src/lib.rs", "");
+        write("mac/Cargo.toml", &package("mac", "[lib]\nproc-macro = true\n"));
+        write("mac/src/lib.rs", "");
+        write("mac/build.rs", "fn main() {}\n");
+        write("bld/Cargo.toml", &package("bld", ""));
+        write("bld/src/lib.rs", "");
+        let graph = config::metadata(&Runner::default(), Some(&dir.path().join("Cargo.toml"))).unwrap();
+        let dep = |name: &str, kind: &str| DepPackage {
+            name: name.into(),
+            version: "0.1.0".into(),
+            source: "local".into(),
+            kind: kind.into(),
+            root: name == "tool",
+        };
+        let list = |kinds: [&str; 3]| {
+            vec![
+                dep("tool", "runtime"),
+                dep("lib", kinds[0]),
+                dep("mac", kinds[1]),
+                dep("bld", kinds[2]),
+            ]
+        };
+        assert_eq!(dependencies_differ(&list(["runtime", "build", "build"]), &graph), None);
+        // cargo-auditable's reading of a proc-macro with a build script.
+        assert_eq!(
+            dependencies_differ(&list(["runtime", "runtime", "build"]), &graph),
+            None
+        );
+        let hidden = dependencies_differ(&list(["build", "build", "build"]), &graph).unwrap();
+        assert!(
+            hidden.contains("calls build-time what the graph compiles into the binary: lib 0.1.0"),
+            "{hidden}"
+        );
+        let mut short = list(["runtime", "build", "build"]);
+        short.retain(|p| p.name != "bld");
+        let missing = dependencies_differ(&short, &graph).unwrap();
+        assert!(
+            missing.contains("lacks what Cargo.lock's graph for it has: bld 0.1.0"),
+            "{missing}"
+        );
+        let mut long = list(["runtime", "build", "build"]);
+        long.push(dep("other", "runtime"));
+        let extra = dependencies_differ(&long, &graph).unwrap();
+        assert!(
+            extra.contains("lists what Cargo.lock's graph for it does not: other 0.1.0"),
+            "{extra}"
+        );
     }
 
     const MUSL: &str = "x86_64-unknown-linux-musl";
