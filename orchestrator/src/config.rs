@@ -320,6 +320,35 @@ pub fn effective_strip(root: &Path, profile: &str) -> Result<Strip> {
     profile_strip(root, profile)
 }
 
+/// The `opt-level` a build with `profile` compiles at, as cargo resolves it ("0" to "3", "s"
+/// or "z"): the profile's own key or an inherited one, else its built-in base's (release and
+/// bench 3, dev and test 0).
+pub fn profile_opt_level(root: &Path, profile: &str) -> Result<String> {
+    if let Some((_, value)) = profile_lookup(root, profile, "opt-level")? {
+        let text = match value {
+            StripValue::Text(t) | StripValue::Other(t) => t,
+            StripValue::Bool(b) => b.to_string(),
+        };
+        return Ok(text.trim_matches('"').to_string());
+    }
+    let mut name = profile.to_string();
+    // profile_lookup refuses a cycle; the bound only keeps this loop finite.
+    for _ in 0..64 {
+        match name.as_str() {
+            "release" | "bench" => return Ok("3".into()),
+            "dev" | "test" => return Ok("0".into()),
+            _ => {}
+        }
+        match profile_lookup(root, &name, "inherits")? {
+            Some((_, StripValue::Text(parent))) => name = parent,
+            _ => break,
+        }
+    }
+    Err(UsageError::new(format!(
+        "profile `{profile}` inherits from no built-in profile: add `inherits = \"release\"` to [profile.{profile}]"
+    )))
+}
+
 /// A cargo profile's `strip` setting: what the built binary must have lost.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub enum Strip {
@@ -576,6 +605,9 @@ pub struct Config {
     /// What the profile strips ([`effective_strip`]), read once: the linker's own strip flags
     /// (/DEBUG:NONE, -s) and the verification rule both follow it.
     pub strip: Strip,
+    /// The profile's `opt-level` ([`profile_opt_level`]): what C code is compiled at where
+    /// the cc crate's own flags are off (the MSVC route).
+    pub opt_level: String,
     /// `minisign-public-key`, checked to be a key when read.
     pub minisign_public_key: Option<String>,
     /// Where the install scripts download from, placeholders replaced; None: nowhere known
@@ -933,8 +965,12 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         Err(_) if profile == "dist" => tool_profile(raw.panic_abort.unwrap_or(false)),
         Err(e) => return Err(e),
     };
-    // What the profile really strips, whatever its name.
+    // What the profile really strips and optimises for, whatever its name.
     let strip = effective_strip(&workspace_root, &profile)?;
+    let opt_level = match tool_profile.iter().find(|(k, _)| k == "opt-level") {
+        Some((_, value)) => value.trim_matches('"').to_string(),
+        None => profile_opt_level(&workspace_root, &profile)?,
+    };
     let bins = resolve_bins(meta, raw.bins.clone(), &where_)?;
     let owner = meta
         .workspace_packages()
@@ -1034,6 +1070,7 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         features,
         tool_profile,
         strip,
+        opt_level,
         minisign_public_key: match &raw.minisign_public_key {
             Some(key) => Some(
                 crate::sign::public_key(key)
@@ -2043,6 +2080,30 @@ mod tests {
             std::fs::write(dir.path().join(".cargo/config.toml"), config).unwrap();
         }
         profile_strip(dir.path(), profile)
+    }
+
+    #[test]
+    fn the_opt_level_is_the_profiles_or_its_built_in_bases() {
+        let level = |profiles: &str, profile: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("Cargo.toml"), format!("[workspace]\n\n{profiles}")).unwrap();
+            profile_opt_level(dir.path(), profile).unwrap()
+        };
+        assert_eq!(level("", "release"), "3");
+        assert_eq!(level("", "dev"), "0");
+        assert_eq!(level("[profile.release]\nopt-level = 2\n", "release"), "2");
+        assert_eq!(
+            level("[profile.dist]\ninherits = \"release\"\nopt-level = \"s\"\n", "dist"),
+            "s"
+        );
+        assert_eq!(level("[profile.quick]\ninherits = \"dev\"\n", "quick"), "0");
+        assert_eq!(
+            level(
+                "[profile.a]\ninherits = \"b\"\n[profile.b]\ninherits = \"release\"\n",
+                "a"
+            ),
+            "3"
+        );
     }
 
     #[test]

