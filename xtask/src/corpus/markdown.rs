@@ -120,6 +120,7 @@ mod tests {
             failure: failure.map(str::to_string),
             predicted: predicted.into(),
             log: "/logs/p.log".into(),
+            run: String::new(),
         }
     }
 

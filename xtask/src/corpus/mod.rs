@@ -50,6 +50,10 @@ pub struct Cell {
     pub predicted: String,
     /// Where the run's output is kept.
     pub log: PathBuf,
+    /// The run it comes from ("<date> at <commit>"); absent in tables written before cells
+    /// carried it, whose project rows said it.
+    #[serde(default)]
+    pub run: String,
 }
 
 impl Cell {
@@ -128,7 +132,8 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
         });
         for target in &targets {
             let predicted = predictions.for_target(target);
-            let cell = build_cell(&runner, &exe, project, &dir, target, predicted, &logs)?;
+            let mut cell = build_cell(&runner, &exe, project, &dir, target, predicted, &logs)?;
+            cell.run = rows.last().map(|r: &ProjectRow| r.run.clone()).unwrap_or_default();
             eprintln!(
                 "   {target}: {} in {:.0} s{}",
                 if cell.passed() { "PASS" } else { "FAIL" },
@@ -163,8 +168,18 @@ pub fn corpus(global: &Global, options: Options) -> Result<()> {
         (None, false) => root.join("CORPUS.md"),
     };
     write_atomically(&out, markdown::render(&run).as_bytes())?;
-    write_atomically(&json, serde_json::to_string_pretty(&run)?.as_bytes())?;
-    eprintln!("wrote {} and {}", out.display(), json.display());
+    // corpus.json is the last whole table that --update merges into: a partial run (--ci,
+    // some projects or targets) must not replace it.
+    if whole {
+        write_atomically(&json, serde_json::to_string_pretty(&run)?.as_bytes())?;
+        eprintln!("wrote {} and {}", out.display(), json.display());
+    } else {
+        eprintln!(
+            "wrote {} (a partial run: {} keeps the last whole table)",
+            out.display(),
+            json.display()
+        );
+    }
     if !failed.is_empty() {
         bail!(
             "{} cell(s) failed: {} (reasons in {}, logs under {})",
@@ -201,24 +216,20 @@ fn merge_into_last(
         last.date,
         last.tool_commit.get(..12).unwrap_or(&last.tool_commit)
     );
-    let last_rows: Vec<ProjectRow> = last
-        .projects
+    let last_rows: Vec<ProjectRow> = last.projects;
+    // A cell of an older table takes its run from its project's row.
+    let kept: Vec<Cell> = last
+        .cells
         .into_iter()
-        .map(|mut r| {
-            if r.run.is_empty() {
-                r.run = last_run.clone();
+        .filter(|c| !replaced(c))
+        .map(|mut c| {
+            if c.run.is_empty() {
+                let row = last_rows.iter().find(|r| r.name == c.project).map(|r| r.run.as_str());
+                c.run = legacy_run(row.unwrap_or_default(), &c.target).unwrap_or_else(|| last_run.clone());
             }
-            r
+            c
         })
         .collect();
-    let kept: Vec<Cell> = last.cells.into_iter().filter(|c| !replaced(c)).collect();
-    let rows = rows.into_iter().map(|mut row| {
-        let others = kept.iter().any(|c| c.project == row.name);
-        if let Some(old) = last_rows.iter().find(|r| r.name == row.name && others) {
-            row.run = format!("{} ({}); {} (the other targets)", row.run, targets.join(", "), old.run);
-        }
-        row
-    });
     let mut all_rows: Vec<ProjectRow> = last_rows
         .iter()
         .filter(|r| !rerun(&r.name))
@@ -233,7 +244,53 @@ fn merge_into_last(
     all_rows.sort_by_key(|r| order(&r.name));
     // Each project's cells in matrix order (stable: targets off the matrix keep theirs).
     all_cells.sort_by_key(|c| (order(&c.project), target_order(&c.target)));
+    for row in &mut all_rows {
+        row.run = runs_of(all_cells.iter().filter(|c| c.project == row.name));
+    }
     Ok((all_cells, all_rows))
+}
+
+/// A project row's run column from its cells: the one run, or each run with its targets.
+fn runs_of<'a>(cells: impl Iterator<Item = &'a Cell>) -> String {
+    let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
+    for cell in cells {
+        match runs.iter_mut().find(|(run, _)| *run == cell.run) {
+            Some((_, targets)) => targets.push(&cell.target),
+            None => runs.push((&cell.run, vec![&cell.target])),
+        }
+    }
+    match runs.as_slice() {
+        [(run, _)] => run.to_string(),
+        _ => runs
+            .iter()
+            .map(|(run, targets)| format!("{run} ({})", targets.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// The run a row of an older table gave `target`: the whole column, or the part naming the
+/// target among "<run> (<targets>); <run> (the other targets)".
+fn legacy_run(row: &str, target: &str) -> Option<String> {
+    if row.is_empty() {
+        return None;
+    }
+    if !row.contains("; ") {
+        return Some(row.to_string());
+    }
+    let parts: Vec<(&str, &str)> = row
+        .split("; ")
+        .filter_map(|part| part.trim_end_matches(')').split_once(" ("))
+        .collect();
+    parts
+        .iter()
+        .find(|(_, targets)| targets.split(", ").any(|t| t == target))
+        .or_else(|| {
+            parts
+                .iter()
+                .find(|(_, targets)| targets.starts_with("the other targets"))
+        })
+        .map(|(run, _)| run.to_string())
 }
 
 fn select(options: &Options) -> Result<Vec<Project>> {
@@ -533,11 +590,26 @@ fn build_cell(
         .as_ref()
         .and_then(|m| m.failed.iter().find(|f| f.target.triple() == target))
         .map(|f| f.reason.clone());
-    let failure = (!finished.success).then(|| {
+    let mut failure = (!finished.success).then(|| {
         recorded
             .or_else(|| first_error(&log))
             .unwrap_or_else(|| format!("dist exited with {:?}", finished.code))
     });
+    // What a release engineer runs afterwards: `verify` of the whole output directory
+    // (checksums, the embedded dependency lists against Cargo.lock, the binaries' rules).
+    if failure.is_none() && artifact.is_some() {
+        let verify_log = logs.join(format!("{target}.verify.log"));
+        let verify = Cmd::new(path_arg(exe)?)
+            .args(["--manifest-path", &path_arg(&dir.join("Cargo.toml"))?, "verify"])
+            .args(["--out", &path_arg(&out)?])
+            .cwd(dir);
+        if !runner.stream(&verify, &verify_log, |_| {})?.success {
+            failure = Some(format!(
+                "`verify` of the output fails: {}",
+                failed_rule(&verify_log).unwrap_or_else(|| format!("see {}", verify_log.display()))
+            ));
+        }
+    }
     let stage_failed = |needle: &str| failure.as_deref().is_some_and(|f| f.contains(needle));
     let built = artifact.is_some() || stage_failed("fails verification") || stage_failed("smoke run");
     let verified = artifact.is_some() || (built && !stage_failed("fails verification"));
@@ -563,7 +635,18 @@ fn build_cell(
         failure,
         predicted,
         log,
+        // The caller names the run, as it does in the project's row.
+        run: String::new(),
     })
+}
+
+/// The first failed rule of a `verify` table (`FAIL [rule] why`), cut to one line.
+fn failed_rule(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text
+        .lines()
+        .find_map(|l| l.split_once("FAIL [").map(|(_, rest)| rest))?;
+    Some(format!("[{}", line.chars().take(300).collect::<String>()))
 }
 
 /// The first `error` line of a log, without its `error: ` prefix.
@@ -638,6 +721,7 @@ mod tests {
             failure: None,
             predicted: PREDICTED_BUILDS.into(),
             log: PathBuf::new(),
+            run: String::new(),
         }
     }
 
@@ -671,11 +755,13 @@ mod tests {
         };
         std::fs::write(&json, serde_json::to_string(&last).unwrap()).unwrap();
         let hexyl: Vec<Project> = PROJECTS.iter().filter(|p| p.name == "hexyl").copied().collect();
+        let mut fresh = cell("hexyl", apple, true);
+        fresh.run = "new at bbbbbbbbbbbb".into();
         let (cells, rows) = merge_into_last(
             &json,
             &hexyl,
             &[apple.to_string()],
-            vec![cell("hexyl", apple, true)],
+            vec![fresh],
             vec![row("hexyl", "new at bbbbbbbbbbbb")],
         )
         .unwrap();
@@ -689,8 +775,45 @@ mod tests {
         );
         assert_eq!(
             rows[0].run,
-            "new at bbbbbbbbbbbb (aarch64-apple-darwin); old at aaaaaaaaaaaa (the other targets)"
+            "old at aaaaaaaaaaaa (x86_64-unknown-linux-musl); new at bbbbbbbbbbbb (aarch64-apple-darwin)"
         );
         assert_eq!(rows[1].run, "old at aaaaaaaaaaaa");
+        // A second update of the same target replaces its run; nothing piles up.
+        let (json_cells, json_rows) = (cells, rows);
+        let again = Run {
+            date: "new".into(),
+            host: String::new(),
+            tool_commit: "bbbbbbbbbbbbbbbb".into(),
+            cells: json_cells,
+            projects: json_rows,
+        };
+        std::fs::write(&json, serde_json::to_string(&again).unwrap()).unwrap();
+        let mut newer = cell("hexyl", apple, true);
+        newer.run = "newer at cccccccccccc".into();
+        let (_, rows) = merge_into_last(
+            &json,
+            &hexyl,
+            &[apple.to_string()],
+            vec![newer],
+            vec![row("hexyl", "newer at cccccccccccc")],
+        )
+        .unwrap();
+        assert_eq!(
+            rows[0].run,
+            "old at aaaaaaaaaaaa (x86_64-unknown-linux-musl); newer at cccccccccccc (aarch64-apple-darwin)"
+        );
+        // The piled-up column older tables wrote still names each target's run.
+        assert_eq!(
+            legacy_run("b at 2 (aarch64-apple-darwin); a at 1 (the other targets)", apple).as_deref(),
+            Some("b at 2")
+        );
+        assert_eq!(
+            legacy_run(
+                "b at 2 (aarch64-apple-darwin); a at 1 (the other targets) (the other targets)",
+                musl
+            )
+            .as_deref(),
+            Some("a at 1")
+        );
     }
 }
