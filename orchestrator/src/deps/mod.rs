@@ -524,8 +524,11 @@ mod tests {
         );
         // Through the graph cache: stored on the first load, read back the same on the second.
         let manifest = dir.path().join("Cargo.toml");
-        let (meta, json) = crate::config::metadata_with_json(&Runner::default(), Some(&manifest), true).unwrap();
-        let cache = crate::config::graph_cache(&Runner::default(), Some(&manifest), &meta, &json);
+        let (_, json) = crate::config::metadata_with_json(&Runner::default(), Some(&manifest), true).unwrap();
+        // The test's own cache directory: a CARGO_TARGET_DIR shared with other runs would
+        // hold their entries too.
+        let cache_dir = dir.path().join("graphs");
+        let cache = GraphCache::new(cache_dir.clone(), &json, &Cmd::new("cargo"), &manifest, "rustc 1.0.0");
         for _ in 0..2 {
             let cached = load(
                 &Runner::default(),
@@ -541,9 +544,7 @@ mod tests {
                 |g: &[TargetGraph]| -> Vec<Vec<String>> { g.iter().map(|g| g.native_code().compiled).collect() };
             assert_eq!(names(&cached), compiled);
         }
-        let stored = std::fs::read_dir(dir.path().join("target/dist-tools/graphs"))
-            .unwrap()
-            .count();
+        let stored = std::fs::read_dir(&cache_dir).unwrap().count();
         assert_eq!(stored, targets.len());
 
         // A scan is kept only for a package whose files cannot change: a registry's is
