@@ -111,7 +111,7 @@ fn binaries_carry_their_dependency_list_and_verify_checks_it_against_cargo_lock(
     expect_rule(
         &verify,
         "dependencies",
-        "lists what Cargo.lock's graph for it does not: helper 0.2.0 (runtime); lacks what Cargo.lock's graph for it has: helper 0.3.0 (runtime)",
+        "lists what Cargo.lock's graph for it does not: helper 0.2.0; lacks what Cargo.lock's graph for it has: helper 0.3.0",
     );
 }
 
