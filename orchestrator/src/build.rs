@@ -191,6 +191,7 @@ pub fn build(
     for step in &build.prepare {
         prepare(step)?;
     }
+    let started = std::time::SystemTime::now();
     let mut compiled = 0;
     let mut found: BTreeMap<&str, Vec<Option<PathBuf>>> = wanted
         .iter()
@@ -217,6 +218,9 @@ pub fn build(
             }
         }
     })?;
+    for dir in &build.tidy {
+        tidy(dir, started);
+    }
     let mut outcomes = BTreeMap::new();
     for &(target, binaries) in wanted {
         let paths = &found[target.triple()];
@@ -250,6 +254,27 @@ pub fn build(
         outcomes.insert(target.clone(), outcome);
     }
     Ok(outcomes)
+}
+
+/// Removes from `dir` the files zig's `cc -E` left there during this build: empty, named
+/// `<digits>detect_compiler_family.o` (the cc crate's probe file), written since `since`.
+/// Anything else, or a file that cannot be read, stays.
+fn tidy(dir: &Path, since: std::time::SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(hash) = name.to_str().and_then(|n| n.strip_suffix("detect_compiler_family.o")) else {
+            continue;
+        };
+        let fresh = entry
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.len() == 0 && m.modified().is_ok_and(|t| t >= since));
+        if fresh && hash.chars().all(|c| c.is_ascii_digit()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Strips an Apple binary again when zig's indirect symbol table kept some of its local

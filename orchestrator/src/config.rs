@@ -560,6 +560,8 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// Absolute paths of the extra files packed beside the binaries.
     pub include: Vec<PathBuf>,
+    /// The workspace members' directories (where their build scripts run).
+    pub member_dirs: Vec<PathBuf>,
     pub bins: Vec<Bin>,
     /// Completion scripts and man pages to generate, per shipped bin.
     pub generated: Vec<Generated>,
@@ -1054,6 +1056,11 @@ pub fn from_metadata(meta: &Metadata, toolchain: &Toolchain, overrides: Override
         profile,
         targets,
         include,
+        member_dirs: meta
+            .workspace_packages()
+            .iter()
+            .filter_map(|p| p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()))
+            .collect(),
         bins,
         commit,
         native: BTreeMap::new(),

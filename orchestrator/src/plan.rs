@@ -34,6 +34,12 @@ pub struct Build {
     /// input and output paths are appended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restrip: Option<Cmd>,
+    /// Directories to clear of the empty `<hash>detect_compiler_family.o` files that zig
+    /// 0.13's `cc -E` for a macOS target leaves in its working directory, which is a build
+    /// script's package directory: the cc crate's compiler probe would litter the
+    /// workspace's members (`build::tidy`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tidy: Vec<PathBuf>,
 }
 
 /// Something a build writes before cargo starts, shown in the plan like its commands.
@@ -892,6 +898,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                     prepare: Vec::new(),
                     size_mode,
                     restrip: None,
+                    tidy: Vec::new(),
                 });
                 builds.len() - 1
             }
@@ -945,6 +952,9 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
         if apple && build.route == Route::Zig && config.strips() {
             build.restrip = Some(restrip(toolchain)?);
         }
+        if apple && build.route == Route::Zig {
+            build.tidy = config.member_dirs.clone();
+        }
         if build.targets.iter().any(|t| t.family() == Family::LinuxMusl) {
             for name in MUSL_EMPTY_LIBS {
                 build.prepare.push(Prepare::File {
@@ -981,6 +991,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
                 prepare: Vec::new(),
                 size_mode: false,
                 restrip: None,
+                tidy: Vec::new(),
             };
             build.cmd = build_command(config, toolchain, &build, &paths, host)?;
             Some(HostBuild {
@@ -1069,6 +1080,7 @@ pub(crate) mod tests {
             profile: "dist".into(),
             targets: targets.iter().map(|s| s.parse().unwrap()).collect(),
             include: vec!["/ws/README.md".into()],
+            member_dirs: vec!["/ws/app".into()],
             bins: vec![Bin {
                 package: "app".into(),
                 name: "app".into(),

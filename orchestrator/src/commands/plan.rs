@@ -136,6 +136,13 @@ pub fn print_plan(plan: &Plan, json: bool) {
                 }
             }
         }
+        if !build.tidy.is_empty() {
+            let dirs: Vec<String> = build.tidy.iter().map(|d| d.display().to_string()).collect();
+            println!(
+                "  after:   remove the empty *detect_compiler_family.o files zig's `cc -E` for macOS left in {}",
+                dirs.join(", ")
+            );
+        }
         if let Some(strip) = &build.restrip {
             println!(
                 "  after:   {} <copy> <binary>, for each Apple binary whose indirect symbol table names local symbols (docs/APPLE.md)",

@@ -269,4 +269,12 @@ fn c_with_old_zlibs_fdopen_macro_compiles_for_apple() {
     expect_ok(&out);
     let verified = ws.xtask(["verify"]).run();
     assert!(expect_ok(&verified).contains("PASS"), "{verified}");
+    // zig's `cc -E` for macOS leaves the cc crate's probe as an empty .o in the build
+    // script's directory: the build removes it from the workspace.
+    let litter: Vec<String> = std::fs::read_dir(ws.path("tool"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".o"))
+        .collect();
+    assert!(litter.is_empty(), "{litter:?}");
 }
