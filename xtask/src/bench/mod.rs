@@ -928,7 +928,13 @@ impl Harness<'_> {
         // cannot go under.
         let floor = match worst_triple.filter(|_| worst > 0.65) {
             Some(target) => {
-                let floor = self.size_floor(&target)?;
+                let route = plan
+                    .jobs
+                    .iter()
+                    .find(|j| j.target == target)
+                    .map(|j| plan.builds[j.build].route)
+                    .context("the worst target is not in the plan")?;
+                let floor = self.size_floor(&target, route)?;
                 fig.row(
                     format!("{target}: an empty main under the dist profile"),
                     Unit::Bytes,
@@ -966,8 +972,10 @@ impl Harness<'_> {
 
     /// The dist binary of an empty `fn main() {}` for `target`: a workspace of its own with
     /// this repository's toolchain file, built through the plan with the tool's size profile
-    /// and `panic-abort = true` (the settings of this repository's [profile.dist]).
-    fn size_floor(&self, target: &Target) -> Result<f64> {
+    /// and `panic-abort = true` (the settings of this repository's [profile.dist]). Its build
+    /// script compiles an empty C file, as app's compiles C, so both link through the same
+    /// route (`app_route`); a different one would compare unequal builds, and is refused.
+    fn size_floor(&self, target: &Target, app_route: release_orchestrator::model::Route) -> Result<f64> {
         let dir = self.dir.join("size-floor");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("src")).with_context(|| format!("creating {}", dir.display()))?;
@@ -976,9 +984,14 @@ impl Harness<'_> {
         };
         write(
             "Cargo.toml",
-            &format!("[package]\nname = \"floor\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [\"{target}\"]\npanic-abort = true\naccept-msvc-license = true\n"),
+            &format!("[package]\nname = \"floor\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\ncc = \"1\"\n\n[workspace]\n\n[workspace.metadata.dist]\ntargets = [\"{target}\"]\npanic-abort = true\naccept-msvc-license = true\n"),
         )?;
         write("src/main.rs", "fn main() {}\n")?;
+        write("empty.c", "void floor_unused(void) {}\n")?;
+        write(
+            "build.rs",
+            "fn main() {\n    cc::Build::new().file(\"empty.c\").compile(\"floor\");\n}\n",
+        )?;
         let toolchain =
             std::fs::read_to_string(self.root.join("rust-toolchain.toml")).context("reading rust-toolchain.toml")?;
         write("rust-toolchain.toml", &toolchain)?;
@@ -991,6 +1004,11 @@ impl Harness<'_> {
         )?;
         eprintln!("bench size: building an empty main for {target}");
         let ctx = Context::load(*self.runner, Some(&manifest), Overrides::default())?;
+        let route = ctx.plan.builds.first().map(|b| b.route);
+        anyhow::ensure!(
+            route == Some(app_route),
+            "the empty main would link through {route:?}, app through {app_route:?}: not comparable"
+        );
         let built = size::build_plan(self.runner, &ctx.plan, &[], None)?;
         let binary = built.values().next().context("the empty main's plan built nothing")?;
         Ok(std::fs::metadata(binary)
