@@ -79,9 +79,11 @@ fn find_section(bytes: &[u8]) -> goblin::error::Result<Option<&[u8]>> {
     let too_short = || goblin::error::Error::Malformed(format!("the {SECTION} section lies outside the file"));
     match bytes.get(..4) {
         Some(b"\x7fELF") => {
-            let elf = goblin::elf::Elf::parse(bytes)?;
-            for sh in &elf.section_headers {
-                if elf.shdr_strtab.get_at(sh.sh_name) == Some(SECTION) {
+            let head = goblin::elf::Elf::parse_header(bytes)?;
+            let ctx = goblin::container::Ctx::new(head.container()?, head.endianness()?);
+            let (headers, names) = super::elf::sections(bytes, &head, ctx)?;
+            for sh in &headers {
+                if names.get_at(sh.sh_name) == Some(SECTION) {
                     return range(sh.sh_offset, sh.sh_size).map(Some).ok_or_else(too_short);
                 }
             }

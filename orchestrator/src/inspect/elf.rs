@@ -18,20 +18,30 @@ fn elf_arch(machine: u16) -> String {
     }
 }
 
+/// The section headers and their names, nothing else: goblin's full `Elf::parse` also reads
+/// every symbol name, which on an unstripped binary is most of the work. A file without
+/// names (or with a broken index) just has no named sections.
+pub(super) fn sections<'a>(
+    bytes: &'a [u8],
+    head: &header::Header,
+    ctx: goblin::container::Ctx,
+) -> goblin::error::Result<(Vec<section_header::SectionHeader>, goblin::strtab::Strtab<'a>)> {
+    let headers = section_header::SectionHeader::parse(bytes, head.e_shoff as usize, head.e_shnum as usize, ctx)?;
+    let names = headers
+        .get(head.e_shstrndx as usize)
+        .and_then(|sh| goblin::strtab::Strtab::parse(bytes, sh.sh_offset as usize, sh.sh_size as usize, 0).ok())
+        .unwrap_or_default();
+    Ok((headers, names))
+}
+
 pub(super) fn parse(bytes: &[u8]) -> goblin::error::Result<Inspection> {
     let head = Elf::parse_header(bytes)?;
     let mut elf = Elf::lazy_parse(head)?;
     let ctx = goblin::container::Ctx::new(head.container()?, head.endianness()?);
     elf.program_headers =
         program_header::ProgramHeader::parse(bytes, head.e_phoff as usize, head.e_phnum as usize, ctx)?;
-    elf.section_headers =
-        section_header::SectionHeader::parse(bytes, head.e_shoff as usize, head.e_shnum as usize, ctx)?;
-    // Section names; a file without them (or with a broken index) just has no named sections.
-    let names = elf
-        .section_headers
-        .get(head.e_shstrndx as usize)
-        .and_then(|sh| goblin::strtab::Strtab::parse(bytes, sh.sh_offset as usize, sh.sh_size as usize, 0).ok())
-        .unwrap_or_default();
+    let (section_headers, names) = sections(bytes, &head, ctx)?;
+    elf.section_headers = section_headers;
     elf.dynamic = dynamic::Dynamic::parse(bytes, &elf.program_headers, ctx)?;
 
     let interpreter = elf
