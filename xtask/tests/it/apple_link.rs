@@ -189,6 +189,19 @@ fn frameworks_link_through_generated_stubs_and_bind_two_level() {
     );
 }
 
+/// The package `tool` of `ws`: a main that prints what the C function `c_entry` returns,
+/// and the cc crate for the build script the test writes with the C.
+fn c_tool(ws: &Workspace) -> &Workspace {
+    ws.write(
+        "tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\ncc = \"1\"\n",
+    )
+    .write(
+        "tool/src/main.rs",
+        "extern \"C\" {\n    fn c_entry(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"tool {}\", unsafe { c_entry(1) });\n}\n",
+    )
+}
+
 /// C compiled with hidden visibility across two files, as libgit2, zlib and ring are: the
 /// call from one object to the other goes through a GOT slot, which zig's linker names
 /// with the callee's local symbol in the indirect symbol table. rustc's strip keeps such
@@ -202,10 +215,7 @@ fn c_with_hidden_symbols_across_objects_is_stripped_and_still_signed() {
             "[workspace.metadata.dist]\ntargets = [\"{AARCH64}\"]\nprofile = \"release\"\n\n[profile.release]\nstrip = true\n"
         ),
     );
-    ws.write(
-        "tool/Cargo.toml",
-        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\ncc = \"1\"\n",
-    )
+    c_tool(&ws)
     .write(
         "tool/build.rs",
         "fn main() {\n    cc::Build::new().files([\"c/table.c\", \"c/entry.c\"]).flag(\"-fvisibility=hidden\").compile(\"hidden\");\n}\n",
@@ -218,10 +228,6 @@ fn c_with_hidden_symbols_across_objects_is_stripped_and_still_signed() {
         "tool/c/entry.c",
         "extern int hidden_table[4];\nextern int hidden_twice(int);\nint (*volatile pick)(int);\n\
          __attribute__((visibility(\"default\"))) int c_entry(int x) { pick = hidden_twice; return pick(hidden_table[x & 3]); }\n",
-    )
-    .write(
-        "tool/src/main.rs",
-        "extern \"C\" {\n    fn c_entry(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"tool {}\", unsafe { c_entry(1) });\n}\n",
     )
     .lock();
 
@@ -245,10 +251,7 @@ fn c_with_old_zlibs_fdopen_macro_compiles_for_apple() {
         "0.1.0",
         &format!("[workspace.metadata.dist]\ntargets = [\"{AARCH64}\"]\n"),
     );
-    ws.write(
-        "tool/Cargo.toml",
-        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\ncc = \"1\"\n",
-    )
+    c_tool(&ws)
     .write(
         "tool/build.rs",
         "fn main() {\n    cc::Build::new().file(\"c/gz.c\").compile(\"gz\");\n}\n",
@@ -258,10 +261,6 @@ fn c_with_old_zlibs_fdopen_macro_compiles_for_apple() {
         "#include <TargetConditionals.h>\n\
          #if defined(MACOS) || defined(TARGET_OS_MAC)\n#  ifndef fdopen\n#    define fdopen(fd,mode) NULL /* No fdopen() */\n#  endif\n#endif\n\
          #include <stdio.h>\nint c_entry(int x) { return x + 1; }\n",
-    )
-    .write(
-        "tool/src/main.rs",
-        "extern \"C\" {\n    fn c_entry(x: i32) -> i32;\n}\n\nfn main() {\n    println!(\"tool {}\", unsafe { c_entry(1) });\n}\n",
     )
     .lock();
 
