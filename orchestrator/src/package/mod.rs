@@ -4,10 +4,10 @@
 //! fixed mtime, uid/gid 0 without names, normalised modes — and every file is written under
 //! a temporary name and renamed, so an interrupted run never leaves half an archive behind.
 //!
-//! Crates: `tar` and `zip` write the containers; flate2 compresses gzip on the zlib-rs
-//! backend (pure Rust, faster than miniz_oxide); liblzma and zstd are the reference C
-//! libraries (the pure-Rust ports are either far slower unoptimised — the xtask builds in
-//! the dev profile — or have no level above zstd's 1); sha2 hashes.
+//! Crates: `tar` and rawzip write the containers; libdeflate compresses gzip and zip entries
+//! (compress.rs says why); flate2 on the zlib-rs backend reads them back; liblzma and zstd
+//! are the reference C libraries (the pure-Rust ports are either far slower unoptimised —
+//! the xtask builds in the dev profile — or have no level above zstd's 1); sha2 hashes.
 
 mod compress;
 pub mod installer;

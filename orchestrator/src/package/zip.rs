@@ -1,4 +1,4 @@
-//! Zip archives (Windows' format): deflate 9, the source date in UTC, Unix modes.
+//! Zip archives (Windows' format): deflate 9 (libdeflate), the source date in UTC, Unix modes.
 //!
 //! rawzip writes and reads them: no dependencies of its own, where the `zip` crate brought a
 //! second `syn`, `time` and more into every fresh clone's first build. It streams (no Seek),
@@ -32,13 +32,13 @@ pub(super) fn write<W: Write>(out: &mut W, top: &str, entries: &[Entry], mtime: 
                     .last_modified(time)
                     .unix_permissions(mode(entry))
                     .start()?;
-                let mut writer = config.wrap(flate2::write::DeflateEncoder::new(
-                    &mut file,
-                    flate2::Compression::new(9),
-                ));
-                writer.write_all(&read_entry(entry)?)?;
-                let (deflate, descriptor) = writer.finish()?;
-                deflate.finish()?;
+                // The data goes through rawzip's writer only for its CRC and length; the
+                // deflate stream is libdeflate's whole-buffer one (compress.rs says why).
+                let data = read_entry(entry)?;
+                let mut counted = config.wrap(std::io::sink());
+                counted.write_all(&data)?;
+                let (_, descriptor) = counted.finish()?;
+                file.write_all(&super::compress::deflate(&data)?)?;
                 file.finish(descriptor)?;
             }
         }
