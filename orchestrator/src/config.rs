@@ -8,7 +8,7 @@ use crate::UsageError;
 use anyhow::{Context, Result};
 use cargo_metadata::Metadata;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// `[workspace.metadata.dist]` as written. Every key is optional.
@@ -227,11 +227,40 @@ pub fn resolve_macos_min(
     Ok(())
 }
 
-/// The toolchain's oldest macOS for each Apple target still without a `macos-min`.
-fn macos_min_from_toolchain(runner: &Runner, toolchain: &Toolchain, config: &mut Config) -> Result<()> {
-    resolve_macos_min(&mut config.target_config, None, &config.targets, |target| {
-        toolchain.deployment_target(runner, target)
-    })
+/// [`read`], while the toolchain's rustc prints the oldest macOS of the Apple targets a
+/// config most often ships (the default matrix's two and any `--target`); then every Apple
+/// target still without a `macos-min` gets its toolchain's. The queries (one rustc start
+/// each) run beside `cargo metadata` instead of after it; unused when the config sets
+/// `macos-min`.
+fn read_with_macos_min(
+    runner: &Runner,
+    manifest_path: Option<&Path>,
+    toolchain: &Toolchain,
+    overrides: Overrides,
+) -> Result<(Metadata, Config)> {
+    let likely: Vec<Target> = ["x86_64-apple-darwin", "aarch64-apple-darwin"]
+        .iter()
+        .map(|t| t.to_string())
+        .chain(overrides.targets.iter().cloned())
+        .filter_map(|t| t.parse::<Target>().ok())
+        .filter(|t| t.family() == Family::AppleDarwin && !t.is_universal())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (read, found) = std::thread::scope(|s| {
+        let asked = s.spawn(|| toolchain.deployment_targets(runner, &likely.iter().collect::<Vec<_>>()));
+        let read = read(runner, manifest_path, toolchain, overrides);
+        (read, asked.join().unwrap_or_default())
+    });
+    let (meta, mut config) = read?;
+    let mut lowest: BTreeMap<&Target, Result<MacosVersion>> = likely.iter().zip(found).collect();
+    let targets = config.targets.clone();
+    resolve_macos_min(&mut config.target_config, None, &targets, |target| {
+        lowest
+            .remove(target)
+            .unwrap_or_else(|| toolchain.deployment_target(runner, target))
+    })?;
+    Ok((meta, config))
 }
 
 /// The shells `completion-shells` may name, and the file each script is installed as
@@ -811,8 +840,7 @@ pub fn load(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<(Config, Vec<TargetGraph>)> {
-    let (meta, mut config) = read(runner, manifest_path, toolchain, overrides)?;
-    macos_min_from_toolchain(runner, toolchain, &mut config)?;
+    let (meta, mut config) = read_with_macos_min(runner, manifest_path, toolchain, overrides)?;
     // Every target's graph is part of the whole workspace's: when that compiles no native
     // code, no target's does, and resolving each target (a `cargo metadata` each) is skipped.
     // The whole workspace's graph has the default features only: with features selected
@@ -834,8 +862,7 @@ pub fn load_with_graphs(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<(Config, Vec<TargetGraph>)> {
-    let (_, mut config) = read(runner, manifest_path, toolchain, overrides)?;
-    macos_min_from_toolchain(runner, toolchain, &mut config)?;
+    let (_, mut config) = read_with_macos_min(runner, manifest_path, toolchain, overrides)?;
     let graphs = resolve_graphs(runner, manifest_path, toolchain, &mut config)?;
     Ok((config, graphs))
 }

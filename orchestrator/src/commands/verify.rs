@@ -571,20 +571,17 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     // cargo's full resolve; loose files need only the config.
     let with_deps = args.paths.is_empty();
     let (read, mut lowest) = std::thread::scope(|s| {
-        let asked: Vec<_> = likely_apple
-            .iter()
-            .map(|t| {
-                s.spawn(move || {
-                    let found = crate::toolchain::deployment_target(runner, Cmd::new("rustc"), t);
-                    (t.clone(), found)
-                })
-            })
-            .collect();
+        let asked = s.spawn(|| {
+            let targets: Vec<&Target> = likely_apple.iter().collect();
+            let found = crate::toolchain::deployment_targets(runner, &Cmd::new("rustc"), &targets);
+            likely_apple
+                .iter()
+                .cloned()
+                .zip(found)
+                .collect::<BTreeMap<Target, Result<MacosVersion>>>()
+        });
         let read = config::metadata_with_json(runner, manifest_path, with_deps);
-        let lowest: BTreeMap<Target, Result<MacosVersion>> = asked
-            .into_iter()
-            .map(|h| h.join().expect("a rustc query does not panic"))
-            .collect();
+        let lowest = asked.join().unwrap_or_default();
         (read, lowest)
     });
     // The workspace's settings apply when there is one; loose files outside any workspace

@@ -101,6 +101,36 @@ fn dist_packs_a_verified_static_binary_that_runs() {
 }
 
 #[test]
+fn zig_is_the_pinned_one_even_with_a_ziglang_in_python() {
+    // cargo-zigbuild asks `python3 -m ziglang` first: a python3 on PATH that answers with
+    // another zig's version, and notes that it was asked.
+    let fake = tempfile::tempdir().unwrap();
+    let asked = fake.path().join("asked");
+    let python = fake.path().join("python3");
+    std::fs::write(
+        &python,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\necho 0.14.1\n", asked.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", fake.path().display(), std::env::var("PATH").unwrap());
+    let out = tempfile::tempdir().unwrap();
+    let result = xtask(["dist", "--target", TARGET, "--out"])
+        .arg(out.path())
+        .manifest(repo_root())
+        .target_dir(&repo_target_dir())
+        .env("PATH", &path)
+        .run();
+    expect_ok(&result);
+    assert!(
+        !asked.exists(),
+        "the build asked python3: {}",
+        std::fs::read_to_string(&asked).unwrap_or_default()
+    );
+}
+
+#[test]
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let out = tempfile::tempdir().unwrap();
     let dist_dir = out.path().join("dist");
