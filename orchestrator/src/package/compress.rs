@@ -73,9 +73,22 @@ const XZ_MIN_BLOCK: u64 = 8 << 20;
 /// size only), so the archive is no larger than `xz -6`'s.
 const XZ_NICE_LEN: u32 = 72;
 
+/// The xz dictionary for `len` bytes: preset 6's 8 MiB, or for a smaller input the power of
+/// two that holds it (at least liblzma's 4 KiB minimum). A dictionary larger than the input
+/// finds no more matches, but its match finder's hash table grows with it: on app's 373 KB
+/// release tar, 512 KiB took two thirds of the time of 8 MiB for the same size (`xz
+/// --lzma2=preset=6,dict=…`, 160 932 B both). Unpacking then needs less memory too.
+fn xz_dict(len: usize) -> u32 {
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    len.checked_next_power_of_two()
+        .unwrap_or(u32::MAX)
+        .clamp(4 << 10, XZ_MIN_BLOCK as u32)
+}
+
 /// xz preset 6 (xz's default; its 8 MiB dictionary already spans a release binary, and 9
-/// only raises the memory needed to unpack), nice_len 72, CRC64, liblzma's multi-threaded
-/// encoder with blocks of [`half`] the input: two blocks compress on two cores.
+/// only raises the memory needed to unpack), nice_len 72, the dictionary of [`xz_dict`],
+/// CRC64, liblzma's multi-threaded encoder with blocks of [`half`] the input: two blocks
+/// compress on two cores.
 pub(super) fn xz(out: &mut impl Write, tar: &[u8]) -> Result<()> {
     xz_with(out, tar, threads(), XZ_MIN_BLOCK)
 }
@@ -84,6 +97,7 @@ pub(super) fn xz(out: &mut impl Write, tar: &[u8]) -> Result<()> {
 fn xz_with(out: &mut impl Write, tar: &[u8], threads: u32, min_block: u64) -> Result<()> {
     let mut options = liblzma::stream::LzmaOptions::new_preset(6)?;
     options.nice_len(XZ_NICE_LEN);
+    options.dict_size(xz_dict(tar.len()));
     let mut filters = liblzma::stream::Filters::new();
     filters.lzma2(&options);
     let stream = liblzma::stream::MtStreamBuilder::new()
@@ -214,6 +228,15 @@ mod tests {
                 .unwrap();
             assert!(inflated == tar, "{len} bytes through raw deflate");
         }
+    }
+
+    #[test]
+    fn the_xz_dictionary_holds_a_small_input_and_is_8_mib_past_it() {
+        assert_eq!(xz_dict(0), 4 << 10);
+        assert_eq!(xz_dict(372_736), 512 << 10);
+        assert_eq!(xz_dict(512 << 10), 512 << 10);
+        assert_eq!(xz_dict((8 << 20) - 1), 8 << 20);
+        assert_eq!(xz_dict(57_251_840), 8 << 20);
     }
 
     #[test]
