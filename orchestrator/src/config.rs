@@ -1290,6 +1290,7 @@ impl Config {
             framework_names: Vec::new(),
             apple_libraries: std::collections::BTreeMap::new(),
             apple_declared: std::collections::BTreeMap::new(),
+            script_os_tests: std::collections::BTreeMap::new(),
         };
         self.native.get(target.triple()).unwrap_or(&NONE)
     }

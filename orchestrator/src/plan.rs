@@ -113,6 +113,12 @@ pub struct Job {
     /// Packages built for this target that compile C (the detector in deps/): the route must
     /// bring a C compiler for the target.
     pub c_code: Vec<String>,
+    /// The OS tests in build scripts of packages built for this target that answer
+    /// otherwise on the host, which runs the scripts, than on the target, as
+    /// "package: cfg(…), cfg(…)": this cross build can take another branch than a native build
+    /// would (deps/cfg.rs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_os_tests: Vec<String>,
     /// Commands that prepare the toolchain (e.g. `rustup target add`); empty when ready.
     pub install: Vec<Cmd>,
     /// Index into `Plan::builds`.
@@ -363,6 +369,24 @@ fn blocked(config: &Config, target: &Target, host: &Host, msvc: &tools::MsvcDirs
     // without their cfg (security-framework's ServiceManagement is behind a feature), so
     // one the facts lack is named in the plan (AppleLink::note) and left to the link.
     None
+}
+
+/// The build-script OS tests of `target`'s packages that answer otherwise on `host` (see
+/// [`Job::host_os_tests`]).
+fn host_os_tests(config: &Config, host: &Target, target: &Target) -> Vec<String> {
+    config
+        .native_code(target)
+        .script_os_tests
+        .iter()
+        .filter_map(|(package, tests)| {
+            let differ: Vec<String> = tests
+                .iter()
+                .filter(|test| crate::deps::cfg::differs(test, host, target))
+                .map(|test| format!("cfg({test})"))
+                .collect();
+            (!differ.is_empty()).then(|| format!("{package}: {}", differ.join(", ")))
+        })
+        .collect()
 }
 
 /// Chooses the linker route for `target` built on `host`, with the reason. `c_code` names
@@ -823,6 +847,7 @@ fn universal_job(config: &Config, target: &Target, jobs: &[Job]) -> Result<Job> 
             slices.iter().map(Target::triple).collect::<Vec<_>>().join(" and ")
         ),
         c_code: Vec::new(),
+        host_os_tests: Vec::new(),
         install: Vec::new(),
         build: last.build,
         features: config.features_for(target),
@@ -929,6 +954,7 @@ pub fn plan(config: &Config, toolchain: &Toolchain, host: &Host) -> Result<Plan>
             route,
             route_reason,
             c_code,
+            host_os_tests: host_os_tests(config, &toolchain.host, target),
             install,
             build,
             features,

@@ -257,7 +257,8 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
             let built = outcomes
                 .get(&job.target)
                 .map(|o| o.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).cloned())
-                .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))));
+                .unwrap_or_else(|| Err(anyhow::anyhow!("{}", outcomes_error(&outcomes))))
+                .map_err(|e| with_host_os_tests(job, e));
             let build_failed = built.is_err();
             let result = built.and_then(|binaries| {
                 let finished = finishing.target(job, &binaries, &lines[i], &mut generated, &mut timings);
@@ -622,6 +623,19 @@ fn with_size_breakdown(ctx: &Context, target: &Target, err: anyhow::Error) -> an
 }
 
 /// The error that stopped a whole group before cargo reported per target.
+/// A failed build's error, with the build-script OS tests that answered otherwise on this
+/// host (plan.rs): a likely cause a linker's "undefined symbol" does not name.
+fn with_host_os_tests(job: &Job, err: anyhow::Error) -> anyhow::Error {
+    match job.host_os_tests.is_empty() {
+        true => err,
+        false => anyhow::anyhow!(
+            "{err:#}\nnote: these build scripts decide with cfg tests that answer otherwise on this host than on {}: {} — a cross build then takes another branch than a native build (missing C objects show as undefined symbols); the crate should read the CARGO_CFG_TARGET_* variables",
+            job.target,
+            job.host_os_tests.join("; ")
+        ),
+    }
+}
+
 fn outcomes_error(outcomes: &BTreeMap<Target, Outcome>) -> String {
     outcomes
         .values()

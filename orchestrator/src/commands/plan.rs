@@ -84,6 +84,12 @@ pub fn print_plan(plan: &Plan, json: bool) {
         if !job.c_code.is_empty() {
             println!("  C code:  {}", job.c_code.join(", "));
         }
+        if !job.host_os_tests.is_empty() {
+            println!(
+                "  host cfg: {} (a build script's cfg is the host's: this cross build can take another branch than a native build; the crate should read the CARGO_CFG_TARGET_* variables)",
+                job.host_os_tests.join("; ")
+            );
+        }
         if !job.features.is_empty() {
             println!("  features: {}", job.features);
         }

@@ -7,6 +7,7 @@
 //! and the audit sorts the same evidence into tiers, so the two cannot disagree.
 
 pub mod cache;
+pub mod cfg;
 pub mod scan;
 
 use crate::apple::{Declared, LinkName};
@@ -46,6 +47,10 @@ pub struct NativeCode {
     /// The same declarations by symbol, each with the install name of its library and the
     /// packages that declare it: what verify holds a bind to when the facts do not know it.
     pub apple_declared: BTreeMap<String, Vec<Declared>>,
+    /// Packages built for the target whose build script compiles or links native code,
+    /// with the script's OS tests (scan.rs): answered for the host, they can leave out or
+    /// add code a native build would not (cfg.rs).
+    pub script_os_tests: BTreeMap<String, Vec<String>>,
 }
 
 impl TargetGraph {
@@ -80,6 +85,12 @@ impl TargetGraph {
                 if library.dylib().is_some() {
                     native.apple_libraries.entry(library).or_default();
                 }
+            }
+            let native_script = !files.compile_calls.is_empty() || !files.link_libs.is_empty();
+            if native_script && !files.script_os_tests.is_empty() {
+                native
+                    .script_os_tests
+                    .insert(name.clone(), files.script_os_tests.clone());
             }
             if !evidence.files.frameworks.is_empty() {
                 native.frameworks.push(name);

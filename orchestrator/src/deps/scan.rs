@@ -43,6 +43,10 @@ pub struct Files {
     /// "framework")]` or its build script's `cargo:rustc-link-lib=framework=…`: they exist
     /// only in a macOS SDK. objc2 and its generated objc2-* crates are not -sys packages.
     pub frameworks: Vec<String>,
+    /// The `#[cfg(…)]` and `cfg!(…)` predicates of its build script that test the OS
+    /// (`target_os`, `unix` …), whitespace collapsed: in a build script they are the host's
+    /// answers, not the target's (deps/cfg.rs).
+    pub script_os_tests: Vec<String>,
     /// Its compiled Rust code starts threads through std (`thread::spawn`, `thread::scope`,
     /// `thread::Builder`), outside comments and the `#[cfg(test)]` module tail of a file:
     /// the audit's fact for "multi-threaded" (docs/SIZE.md, the allocator).
@@ -519,6 +523,9 @@ pub fn scan_script(text: &str, files: &mut Files) {
             add(&mut files.link_libs, lib);
         }
     }
+    for test in os_tests(&without_line_comments(text)) {
+        add(&mut files.script_os_tests, &test);
+    }
     // Variables the script asks cargo to watch.
     for (i, _) in text.match_indices("rerun-if-env-changed=") {
         let rest = &text[i + "rerun-if-env-changed=".len()..];
@@ -537,6 +544,37 @@ pub fn scan_script(text: &str, files: &mut Files) {
             }
         }
     }
+}
+
+/// The predicates of comment-free Rust's `#[cfg(…)]` attributes and `cfg!(…)` calls that
+/// test the OS, whitespace collapsed, each once.
+fn os_tests(code: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for opener in ["#[cfg(", "cfg!("] {
+        for (i, _) in code.match_indices(opener) {
+            let rest = &code[i + opener.len()..];
+            let mut depth = 1;
+            let close = rest.char_indices().find_map(|(j, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                (depth == 0).then_some(j)
+            });
+            let Some(close) = close else { continue };
+            let test = rest[..close]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace("( ", "(")
+                .replace(" )", ")");
+            if super::cfg::tests_os(&test) && !found.contains(&test) {
+                found.push(test);
+            }
+        }
+    }
+    found
 }
 
 /// A literal environment variable name that is not one of cargo's own (format strings like
@@ -575,6 +613,31 @@ pub(crate) fn script_files(text: &str) -> Files {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_build_scripts_os_tests_are_read_across_lines_and_outside_comments() {
+        // network-interface 1.1.4's build.rs, shortened; then the tests it must not take.
+        let script = r#"fn main() {
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios"
+    ))]
+    {
+        cc::Build::new().file("src/lladdr.c").compile("ffi");
+    }
+    // #[cfg(windows)] in a comment
+    if cfg!(feature = "static") && cfg!(windows) { println!("x"); }
+    #[cfg(test)]
+    mod tests {}
+}
+"#;
+        let files = script_files(script);
+        assert_eq!(
+            files.script_os_tests,
+            [r#"any(target_os = "macos", target_os = "ios")"#, "windows"]
+        );
+        assert_eq!(files.compile_calls, ["cc::Build::compile"]);
+    }
 
     #[test]
     fn a_cc_build_script_is_read_for_calls_and_variables() {

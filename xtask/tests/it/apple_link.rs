@@ -277,3 +277,51 @@ fn c_with_old_zlibs_fdopen_macro_compiles_for_apple() {
         .collect();
     assert!(litter.is_empty(), "{litter:?}");
 }
+
+/// A build script that compiles its C only `#[cfg(target_os = "macos")]`, as
+/// network-interface 1.1.4 does. In a build script that is the host's answer, so the macOS
+/// build links without the C: the plan names the test for the Apple target only, and the
+/// failed link's error points at it.
+#[test]
+fn a_build_script_testing_the_hosts_os_is_named_when_the_link_fails() {
+    let ws = Workspace::tool(
+        "0.1.0",
+        &format!("[workspace.metadata.dist]\ntargets = [\"{AARCH64}\", \"x86_64-unknown-linux-musl\"]\n"),
+    );
+    c_tool(&ws)
+        .write(
+            "tool/build.rs",
+            "fn main() {\n    #[cfg(any(target_os = \"macos\", target_os = \"ios\"))]\n    cc::Build::new().file(\"c/entry.c\").compile(\"entry\");\n}\n",
+        )
+        .write("tool/c/entry.c", "int c_entry(int x) { return x + 1; }\n")
+        .lock();
+    let plan = ws.xtask(["plan", "--json"]).run();
+    expect_ok(&plan);
+    let plan = plan.json();
+    let jobs = plan["jobs"].as_array().unwrap();
+    let tests = |triple: &str| jobs.iter().find(|j| j["target"] == triple).unwrap()["host_os_tests"].clone();
+    assert_eq!(
+        tests(AARCH64),
+        serde_json::json!([r#"tool: cfg(any(target_os = "macos", target_os = "ios"))"#])
+    );
+    assert!(
+        tests("x86_64-unknown-linux-musl").is_null(),
+        "false on Linux and on musl alike"
+    );
+
+    let out = ws.xtask(["dist", "--target", AARCH64]).run();
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("_c_entry"),
+        "the link names the missing symbol: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("note: these build scripts decide with cfg tests")
+            && out
+                .stderr
+                .contains(r#"tool: cfg(any(target_os = "macos", target_os = "ios"))"#),
+        "{}",
+        out.stderr
+    );
+}
