@@ -8,7 +8,7 @@ use crate::UsageError;
 use anyhow::{Context, Result};
 use cargo_metadata::Metadata;
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `[workspace.metadata.dist]` as written. Every key is optional.
@@ -238,15 +238,7 @@ fn read_with_macos_min(
     toolchain: &Toolchain,
     overrides: Overrides,
 ) -> Result<(Metadata, Config)> {
-    let likely: Vec<Target> = ["x86_64-apple-darwin", "aarch64-apple-darwin"]
-        .iter()
-        .map(|t| t.to_string())
-        .chain(overrides.targets.iter().cloned())
-        .filter_map(|t| t.parse::<Target>().ok())
-        .filter(|t| t.family() == Family::AppleDarwin && !t.is_universal())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let likely = crate::toolchain::likely_apple_targets(overrides.targets.iter().filter_map(|t| t.parse().ok()));
     let (read, found) = std::thread::scope(|s| {
         let asked = s.spawn(|| toolchain.deployment_targets(runner, &likely.iter().collect::<Vec<_>>()));
         let read = read(runner, manifest_path, toolchain, overrides);

@@ -331,6 +331,19 @@ pub fn deployment_target(runner: &Runner, rustc: Cmd, target: &Target) -> Result
         .unwrap_or_else(|| Err(anyhow::anyhow!("rustc was not asked for {target}")))
 }
 
+/// The thin Apple targets whose oldest macOS is worth asking rustc for before the config
+/// says what ships: the default matrix's two and `more` (a `--target`), each once.
+pub fn likely_apple_targets(more: impl IntoIterator<Item = Target>) -> Vec<Target> {
+    let defaults = ["x86_64-apple-darwin", "aarch64-apple-darwin"]
+        .iter()
+        .filter_map(|t| t.parse::<Target>().ok());
+    let likely: std::collections::BTreeSet<Target> = defaults
+        .chain(more)
+        .filter(|t| t.family() == crate::model::Family::AppleDarwin && !t.is_universal())
+        .collect();
+    likely.into_iter().collect()
+}
+
 /// [`deployment_target`] for each of `targets`, asked side by side (one rustc start each).
 pub fn deployment_targets(runner: &Runner, rustc: &Cmd, targets: &[&Target]) -> Vec<Result<MacosVersion>> {
     let cmds: Vec<Cmd> = targets

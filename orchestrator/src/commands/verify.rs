@@ -7,7 +7,7 @@ use crate::deps::GraphCache;
 use crate::flags::{self, Global};
 use crate::inspect::deplist::{self, DepPackage};
 use crate::inspect::{self, Inspection};
-use crate::model::{ArchiveFormat, Family, Format, MacosVersion, Target};
+use crate::model::{ArchiveFormat, Format, MacosVersion, Target};
 use crate::package;
 use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
@@ -561,12 +561,7 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     };
     // The oldest macOS rustc supports, for the Apple targets a file is likely verified as,
     // asked while cargo reads the workspace: the two queries are most of the command's time.
-    let likely_apple: BTreeSet<Target> = ["x86_64-apple-darwin", "aarch64-apple-darwin"]
-        .iter()
-        .map(|t| t.parse().expect("a known triple"))
-        .chain(target.clone())
-        .filter(|t: &Target| t.family() == Family::AppleDarwin && !t.is_universal())
-        .collect();
+    let likely_apple = crate::toolchain::likely_apple_targets(target.clone());
     // Only a manifest's archives are checked against the workspace's graphs, which need
     // cargo's full resolve; loose files need only the config.
     let with_deps = args.paths.is_empty();
