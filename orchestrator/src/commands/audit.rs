@@ -657,6 +657,13 @@ pub fn audit_target(graph: &TargetGraph, host: &Target, job: &Job, machine: &Mac
     if let Some(note) = musl_malloc_note(&packages, target) {
         notes.push(note);
     }
+    // The plan's reading of build scripts that decide with the host's cfg (deps/cfg.rs).
+    if !job.host_os_tests.is_empty() {
+        notes.push(format!(
+            "build scripts that decide with cfg tests answering otherwise on this host than on {target} (a build script's cfg is the host's): {}; a cross build can take another branch than a native one, and code left out shows as undefined symbols at link time",
+            job.host_os_tests.join("; ")
+        ));
+    }
     let prediction = predict(&packages, job, host, machine);
     TargetReport {
         target: target.to_string(),

@@ -308,6 +308,19 @@ fn a_build_script_testing_the_hosts_os_is_named_when_the_link_fails() {
         tests("x86_64-unknown-linux-musl").is_null(),
         "false on Linux and on musl alike"
     );
+    // The audit reports it for the Apple target.
+    let audit = ws.xtask(["audit", "--target", AARCH64]).run();
+    expect_ok(&audit);
+    assert!(
+        audit
+            .stdout
+            .contains("build scripts that decide with cfg tests answering otherwise")
+            && audit
+                .stdout
+                .contains(r#"tool: cfg(any(target_os = "macos", target_os = "ios"))"#),
+        "{}",
+        audit.stdout
+    );
 
     let out = ws.xtask(["dist", "--target", AARCH64]).run();
     assert_eq!(out.code(), Some(1), "{}", out.stderr);
