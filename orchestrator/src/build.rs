@@ -282,12 +282,34 @@ fn tidy(dir: &Path, since: std::time::SystemTime) {
 /// copy goes to a file beside it and the strip writes the binary's own path, so cargo's
 /// copy under deps/ (the same inode) stays as rustc left it, and a rebuild that puts it
 /// back is stripped again the same way.
+///
+/// Cargo puts deps/'s copy back on every run, a no-op too: the stripped result is kept
+/// beside it (`.<name>.restripped`, with the SHA-256 of the binary it was made from and
+/// the strip command in `.<name>.restripped.input`), and the same binary gets the kept
+/// result again instead of another rewrite and strip.
 fn restrip(runner: &Runner, strip: &Cmd, path: &Path, target: &Target) -> Result<()> {
+    use sha2::{Digest, Sha256};
     let mut bytes = std::fs::read(path).with_context(|| format!("reading {} ({target})", path.display()))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let kept = path.with_file_name(format!(".{name}.restripped"));
+    let kept_input = path.with_file_name(format!(".{name}.restripped.input"));
+    let input_id = format!(
+        "{}\n{}\n",
+        crate::package::hex(&Sha256::digest(&bytes)),
+        strip.display()
+    );
+    if std::fs::read_to_string(&kept_input).is_ok_and(|id| id == input_id) {
+        // A copy renamed over the path: the kept file stays for the next run.
+        let copy = path.with_file_name(format!(".{name}.restripped.copy"));
+        let installed = std::fs::copy(&kept, &copy).and_then(|_| std::fs::rename(&copy, path));
+        if installed.is_ok() {
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(&copy);
+    }
     if apple::localize_indirect_symbols(&mut bytes) == 0 {
         return Ok(());
     }
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let input = path.with_file_name(format!(".{name}.unstripped"));
     std::fs::write(&input, &bytes).with_context(|| format!("writing {}", input.display()))?;
     let cmd = strip.clone().arg(path_arg(&input)?).arg(path_arg(path)?);
@@ -300,7 +322,13 @@ fn restrip(runner: &Runner, strip: &Cmd, path: &Path, target: &Target) -> Result
         )
     });
     let _ = std::fs::remove_file(&input);
-    stripped
+    stripped?;
+    // Kept for the next run only when both files are whole: the record is written last.
+    let _ = std::fs::remove_file(&kept_input);
+    if std::fs::copy(path, &kept).is_ok() {
+        let _ = std::fs::write(&kept_input, input_id);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -153,8 +153,20 @@ pub fn load(
     let mut files: HashMap<PackageId, Files> = HashMap::new();
     let mut scans = cache.map(GraphCache::scans);
     let mut graphs = Vec::new();
-    for target in targets {
-        let meta = resolve(runner, cargo, manifest, target, feature_flags, cache)?;
+    // Each target's graph is a `cargo metadata` (or its cached JSON) parsed apart from the
+    // others: resolved side by side, in the targets' order.
+    let resolved: Vec<Result<Metadata>> = std::thread::scope(|s| {
+        let running: Vec<_> = targets
+            .iter()
+            .map(|target| s.spawn(move || resolve(runner, cargo, manifest, target, feature_flags, cache)))
+            .collect();
+        running
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("resolving a target's graph panicked"))))
+            .collect()
+    });
+    for (target, meta) in targets.iter().zip(resolved) {
+        let meta = meta?;
         let reached = reachable(&meta, bins)?;
         let mut evidence = HashMap::new();
         for id in reached.keys() {

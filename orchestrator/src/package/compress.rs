@@ -125,6 +125,12 @@ pub(super) fn zstd(out: &mut impl Write, tar: &[u8]) -> Result<()> {
     zstd_with(out, tar, threads(), ZSTD_MIN_JOB)
 }
 
+/// The jobs [`zstd`] cuts a `len`-byte tar into: one up to 1 MiB, else two. One job keeps
+/// one core busy, whatever the thread count.
+pub(super) fn zstd_jobs(len: usize) -> u64 {
+    (len as u64).div_ceil(half(len, ZSTD_MIN_JOB)).max(1)
+}
+
 fn zstd_with(out: &mut impl Write, tar: &[u8], threads: u32, min_job: u64) -> Result<()> {
     let mut zst = zstd::Encoder::new(out, 19)?;
     zst.include_checksum(true)?;
@@ -245,5 +251,9 @@ mod tests {
         assert_eq!(half(1000, ZSTD_MIN_JOB), 1 << 20);
         assert_eq!(half(57_251_840, XZ_MIN_BLOCK), 28 << 20);
         assert_eq!(half(57_251_840, ZSTD_MIN_JOB), 28 << 20);
+        assert_eq!(zstd_jobs(367_616), 1);
+        assert_eq!(zstd_jobs(1 << 20), 1);
+        assert_eq!(zstd_jobs((1 << 20) + 1), 2);
+        assert_eq!(zstd_jobs(57_251_840), 2);
     }
 }

@@ -147,6 +147,12 @@ pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[E
     .with_context(|| format!("packing {}", path.display()))
 }
 
+/// How many zstd jobs a tar.zst of a `tar_len`-byte tar is compressed in: each keeps one
+/// core busy (compress.rs's `zstd`).
+pub fn zstd_jobs(tar_len: usize) -> u64 {
+    compress::zstd_jobs(tar_len)
+}
+
 /// An entry's bytes, read from its source file.
 fn read_entry(entry: &Entry) -> Result<Vec<u8>> {
     std::fs::read(&entry.source).with_context(|| format!("reading {}", entry.source.display()))

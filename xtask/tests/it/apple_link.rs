@@ -240,6 +240,15 @@ fn c_with_hidden_symbols_across_objects_is_stripped_and_still_signed() {
     assert_eq!(slice["signature"]["status"], "valid", "{slice}");
     let verified = ws.xtask(["verify"]).run();
     assert!(expect_ok(&verified).contains("PASS"), "{verified}");
+
+    // A no-op rerun: cargo puts the unstripped copy back, and the kept strip of that same
+    // binary replaces it without running the strip again; the archive is the same.
+    let again = ws.xtask(["-v", "dist"]).run();
+    expect_ok(&again);
+    assert!(!again.stderr.contains("rust-objcopy"), "stripped again:\n{again}");
+    assert!(again.stderr.contains("archive unchanged, reused"), "{again}");
+    let verified = ws.xtask(["verify"]).run();
+    assert!(expect_ok(&verified).contains("PASS"), "{verified}");
 }
 
 /// zlib up to 1.3.0 (bundled by older libz-sys, which cross builds compile: on a Mac it
