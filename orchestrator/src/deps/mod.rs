@@ -162,7 +162,10 @@ pub fn load(
             .collect();
         running
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("resolving a target's graph panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("resolving a target's graph panicked")))
+            })
             .collect()
     });
     for (target, meta) in targets.iter().zip(resolved) {

@@ -890,7 +890,9 @@ impl Harness<'_> {
                             // against the first. What that costs, measured.
                             let two = self.two_frames(&stream, compressor)?;
                             fig.row(
-                                format!("{label} {ext}: our tar stream as two `{compressor}` frames of half each, size"),
+                                format!(
+                                    "{label} {ext}: our tar stream as two `{compressor}` frames of half each, size"
+                                ),
                                 Unit::Bytes,
                                 &[two],
                             );
