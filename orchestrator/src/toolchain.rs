@@ -16,7 +16,7 @@
 use crate::model::{MacosVersion, Target};
 use crate::runner::{find_on_path, Cmd, Runner};
 use crate::UsageError;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use cargo_metadata::semver::Version;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -106,25 +106,42 @@ impl Toolchain {
             let (rust_version, owner) =
                 rust_version.context("the rust-version is read when nothing names a toolchain")??;
             let stable: Vec<&Installed> = installed.iter().filter(|t| is_stable(&t.name)).collect();
-            let versions = runner.query_each(
-                &stable
-                    .iter()
-                    .map(|t| Cmd::new("rustc").arg("-V").env("RUSTUP_TOOLCHAIN", &t.name))
-                    .collect::<Vec<_>>(),
-            );
-            // A toolchain whose rustc does not run is no candidate.
-            let candidates: Vec<Candidate> = stable
-                .iter()
-                .zip(versions)
-                .filter_map(|(t, out)| {
-                    Some(Candidate {
+            // Every candidate's facts are asked at once, not only its version: the chosen
+            // one's are then at hand, without another round of rustc starts after the choice.
+            let mut answers = runner
+                .query_each(
+                    &stable
+                        .iter()
+                        .flat_map(|t| fact_queries(Some(&t.name)))
+                        .collect::<Vec<_>>(),
+                )
+                .into_iter();
+            let mut candidates = Vec::new();
+            for t in &stable {
+                let (version, printed) = (answers.next(), answers.next());
+                // A toolchain whose rustc does not run is no candidate.
+                let Some(Ok(version)) = version else { continue };
+                if let Some(parsed) = parse_rustc_version(&version) {
+                    candidates.push(Candidate {
                         name: t.name.clone(),
-                        version: parse_rustc_version(&out.ok()?)?,
+                        version: parsed,
                         default: t.default,
-                    })
-                })
-                .collect();
-            choose(rust_version.as_ref().map(|v| (v, owner.as_str())), &candidates)
+                        facts: (version, printed.unwrap_or_else(|| Err(anyhow!("rustc went unasked")))),
+                    });
+                }
+            }
+            let choice = choose(rust_version.as_ref().map(|v| (v, owner.as_str())), &candidates);
+            let chosen = candidates
+                .into_iter()
+                .find(|c| choice.installed && short_name(&c.name) == choice.name);
+            if let Some(Candidate {
+                facts: (version, printed),
+                ..
+            }) = chosen
+            {
+                return Toolchain::from_facts(Some(&choice.name), choice.reason, Ok(version), printed);
+            }
+            choice
         };
         if choice.installed {
             return Toolchain::detect(runner, Some(&choice.name), choice.reason);
@@ -153,27 +170,32 @@ impl Toolchain {
 
     /// The facts of `name` (None: the toolchain the environment selects).
     fn detect(runner: &Runner, name: Option<&str>, reason: String) -> Result<Toolchain> {
-        let rustc = || match name {
-            Some(name) => Cmd::new("rustc").env("RUSTUP_TOOLCHAIN", name),
-            None => Cmd::new("rustc"),
-        };
+        let [version, printed] = runner.query_all(fact_queries(name));
+        Toolchain::from_facts(name, reason, version, printed)
+    }
+
+    /// The toolchain from [`fact_queries`]' answers: `rustc -vV`, and the sysroot's line
+    /// followed by the target list.
+    fn from_facts(
+        name: Option<&str>,
+        reason: String,
+        version: Result<String>,
+        printed: Result<String>,
+    ) -> Result<Toolchain> {
         let which = name.map(|n| format!(" (toolchain {n})")).unwrap_or_default();
-        let [version, sysroot, list] = runner.query_all([
-            rustc().arg("-vV"),
-            rustc().args(["--print", "sysroot"]),
-            rustc().args(["--print", "target-list"]),
-        ]);
         let version = version.with_context(|| format!("asking rustc{which} for its version"))?;
         let host = host_of(&version)?;
         let release = version
             .lines()
             .find_map(|l| l.strip_prefix("release: "))
             .map(str::to_string);
-        let (sysroot, list) = (sysroot?, list?);
+        let printed = printed.with_context(|| format!("asking rustc{which} for its sysroot and targets"))?;
+        let mut lines = printed.lines();
+        let sysroot = lines.next().unwrap_or_default().trim();
         Ok(Toolchain {
             host,
-            sysroot: PathBuf::from(sysroot.trim()),
-            known_targets: list.lines().map(str::to_string).collect(),
+            sysroot: PathBuf::from(sysroot),
+            known_targets: lines.map(str::to_string).collect(),
             name: name.map(str::to_string),
             version: release,
             reason,
@@ -515,12 +537,27 @@ pub fn parse_rustc_version(line: &str) -> Option<Version> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// An installed stable toolchain and its version.
-#[derive(Debug, Clone)]
+/// The two rustc starts that tell a toolchain's facts (None: the one the environment
+/// selects): `rustc -vV`, and one `rustc --print sysroot --print target-list` (rustc prints
+/// each in the order asked).
+fn fact_queries(name: Option<&str>) -> [Cmd; 2] {
+    let rustc = || match name {
+        Some(name) => Cmd::new("rustc").env("RUSTUP_TOOLCHAIN", name),
+        None => Cmd::new("rustc"),
+    };
+    [
+        rustc().arg("-vV"),
+        rustc().args(["--print", "sysroot", "--print", "target-list"]),
+    ]
+}
+
+/// An installed stable toolchain, its version, and the answers to its [`fact_queries`].
+#[derive(Debug)]
 struct Candidate {
     name: String,
     version: Version,
     default: bool,
+    facts: (String, Result<String>),
 }
 
 /// The toolchain chosen, why, and whether it is installed.
@@ -612,6 +649,7 @@ mod tests {
             name: name.into(),
             version: version(v),
             default,
+            facts: (String::new(), Ok(String::new())),
         }
     }
 

@@ -27,6 +27,8 @@ struct Measured {
     cold_ratio: f64,
     /// dist − cargo on a no-op rerun, median seconds.
     noop_extra: f64,
+    /// Where a no-op dist's time went, from its stages' medians.
+    noop_stages: String,
 }
 
 impl Harness<'_> {
@@ -50,7 +52,10 @@ impl Harness<'_> {
                 ));
             }
             if m.noop_extra > 1.0 {
-                misses.push(format!("{}: no-op dist {:.2} s over cargo's", m.name, m.noop_extra));
+                misses.push(format!(
+                    "{}: no-op dist {:.2} s over cargo's ({})",
+                    m.name, m.noop_extra, m.noop_stages
+                ));
             }
         }
         let met = misses.is_empty();
@@ -159,8 +164,11 @@ impl Harness<'_> {
 
         let mut pairs = Vec::new();
         let mut stages: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for run in 0..self.runs {
-            eprintln!("bench projects: {name}: no-op run {}/{}", run + 1, self.runs);
+        // A no-op pair takes seconds and swings with the machine's load by tenths of one, the
+        // size of the goal's margin: at least five pairs, interleaved.
+        let noop_runs = self.runs.max(5);
+        for run in 0..noop_runs {
+            eprintln!("bench projects: {name}: no-op run {}/{noop_runs}", run + 1);
             let ours = dist(&targets)?.0;
             for (kind, seconds) in super::stage_seconds(&timings_file)? {
                 stages.entry(kind).or_default().push(seconds);
@@ -176,7 +184,7 @@ impl Harness<'_> {
             Unit::Seconds,
             &pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
         );
-        fig.row(
+        let bare = fig.row(
             format!("{name}: the plan's cargo commands, no-op"),
             Unit::Seconds,
             &pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
@@ -187,9 +195,19 @@ impl Harness<'_> {
             &pairs.iter().map(|(d, c)| d - c).collect::<Vec<_>>(),
         );
         fig.row(format!("{name}: no-op dist ÷ cargo"), Unit::Ratio, &ratios(&pairs));
+        let mut stage = BTreeMap::new();
         for (kind, samples) in &stages {
-            fig.row(format!("{name}: no-op `dist`, stage: {kind}"), Unit::Seconds, samples);
+            if let Some(s) = fig.row(format!("{name}: no-op `dist`, stage: {kind}"), Unit::Seconds, samples) {
+                stage.insert(kind.as_str(), s.median);
+            }
         }
+        let seconds = |s: Option<f64>| s.map_or("?".to_string(), |s| format!("{s:.2} s"));
+        let noop_stages = format!(
+            "inside dist its cargo runs took {} against {} run bare; config {}",
+            seconds(stage.get("cargo").copied()),
+            seconds(bare.map(|b| b.median)),
+            seconds(stage.get("config").copied())
+        );
         for (target, dist_size) in &built {
             if let Some(release_size) = release_sizes.get(target) {
                 fig.row(
@@ -203,6 +221,7 @@ impl Harness<'_> {
             name: name.to_string(),
             cold_ratio,
             noop_extra: extra.map_or(f64::NAN, |s| s.median),
+            noop_stages,
         })
     }
 }
