@@ -885,9 +885,10 @@ impl Harness<'_> {
                         let stream = self.unpacked_stream(&ours_path, *format, program)?;
                         let len = stream_len(&stream)?;
                         if package::zstd_jobs(len as usize) == 1 {
-                            // One zstd job keeps one core busy, and zstd cuts no job under 512
-                            // KiB: a second core needs a second frame, which cannot match
-                            // against the first. What that costs, measured.
+                            // One zstd job keeps one core busy. compress.rs cuts jobs of at
+                            // least 1 MiB (zstd's own minimum is 512 KiB, and below it zstd
+                            // compresses on the calling thread): a second core needs a second
+                            // frame, which cannot match against the first. What that costs.
                             let two = self.two_frames(&stream, compressor)?;
                             fig.row(
                                 format!(
@@ -897,7 +898,7 @@ impl Harness<'_> {
                                 &[two],
                             );
                             why.push_str(&format!(
-                                "; it is one zstd job ({len} B of tar; zstd cuts none under 512 KiB), and a second core needs a second frame: two `{compressor}` frames of half the stream make it {two} B, {:.3}× tar's size{}",
+                                "; it is one zstd job ({len} B of tar; jobs are at least 1 MiB, zstd's own minimum 512 KiB), and a second core needs a second frame: two `{compressor}` frames of half the stream make it {two} B, {:.3}× tar's size{}",
                                 two / theirs_size,
                                 if two > theirs_size { " > 1.0" } else { "" }
                             ));
