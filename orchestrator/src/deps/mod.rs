@@ -213,16 +213,8 @@ pub fn resolve(
             return Ok(meta);
         }
     }
-    let mut cmd = cargo
-        .clone()
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--filter-platform",
-            target,
-            "--manifest-path",
-        ])
+    let mut cmd = crate::config::metadata_cmd(cargo.clone())
+        .args(["--filter-platform", target, "--manifest-path"])
         .arg(path_arg(manifest)?)
         .args(feature_flags.iter().cloned());
     // From the workspace's directory, as the build runs: its .cargo/config.toml applies.

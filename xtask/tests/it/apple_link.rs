@@ -242,9 +242,20 @@ fn c_with_hidden_symbols_across_objects_is_stripped_and_still_signed() {
     assert!(expect_ok(&verified).contains("PASS"), "{verified}");
 
     // A no-op rerun: cargo puts the unstripped copy back, and the kept strip of that same
-    // binary replaces it without running the strip again; the archive is the same.
+    // binary replaces it without running the strip again; the archive is the same. Cargo's
+    // cache of rustc's answers stays as the build left it (the config's `cargo metadata`
+    // used to replace it, and the build then asked rustc again).
+    let rustc_info = ws.path("target/.rustc_info.json");
+    let cached = std::fs::read(&rustc_info).unwrap();
+    let modified = std::fs::metadata(&rustc_info).unwrap().modified().unwrap();
     let again = ws.xtask(["-v", "dist"]).run();
     expect_ok(&again);
+    assert_eq!(std::fs::read(&rustc_info).unwrap(), cached, "{again}");
+    assert_eq!(
+        std::fs::metadata(&rustc_info).unwrap().modified().unwrap(),
+        modified,
+        "{again}"
+    );
     assert!(!again.stderr.contains("rust-objcopy"), "stripped again:\n{again}");
     assert!(again.stderr.contains("archive unchanged, reused"), "{again}");
     let verified = ws.xtask(["verify"]).run();
