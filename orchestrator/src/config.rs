@@ -732,6 +732,10 @@ pub fn graph_cache(runner: &Runner, manifest_path: Option<&Path>, meta: &Metadat
 /// The same with `cargo` as the toolchain starts it, from the workspace's directory so its
 /// `.cargo/config.toml` applies (a `build.target-dir` there moves the target directory).
 /// `with_deps: false` reads only the workspace's own packages (`--no-deps`), which is quicker.
+fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd, with_deps: bool) -> Result<Metadata> {
+    metadata_json(runner, manifest_path, cargo, with_deps).map(|(meta, _)| meta)
+}
+
 /// `cargo metadata --format-version 1` with `cargo`, keeping its hands off the target
 /// directory's `.rustc_info.json`. That file caches what rustc answered about each target
 /// for one rustc and wrapper; the builds run with cargo-auditable as the wrapper and
@@ -742,10 +746,6 @@ pub(crate) fn metadata_cmd(cargo: Cmd) -> Cmd {
     cargo
         .env("CARGO_CACHE_RUSTC_INFO", "0")
         .args(["metadata", "--format-version", "1"])
-}
-
-fn metadata_with(runner: &Runner, manifest_path: Option<&Path>, cargo: Cmd, with_deps: bool) -> Result<Metadata> {
-    metadata_json(runner, manifest_path, cargo, with_deps).map(|(meta, _)| meta)
 }
 
 /// [`metadata_with`], and the JSON cargo printed (what the graph cache's key is made of).
