@@ -239,13 +239,11 @@ fn read_with_macos_min(
     overrides: Overrides,
 ) -> Result<(Metadata, Config)> {
     let likely = crate::toolchain::likely_apple_targets(overrides.targets.iter().filter_map(|t| t.parse().ok()));
-    let (read, found) = std::thread::scope(|s| {
-        let asked = s.spawn(|| toolchain.deployment_targets(runner, &likely.iter().collect::<Vec<_>>()));
-        let read = read(runner, manifest_path, toolchain, overrides);
-        (read, asked.join().unwrap_or_default())
-    });
+    let (read, mut lowest) =
+        crate::toolchain::beside_deployment_targets(runner, &toolchain.query_cmd("rustc"), likely, || {
+            read(runner, manifest_path, toolchain, overrides)
+        });
     let (meta, mut config) = read?;
-    let mut lowest: BTreeMap<&Target, Result<MacosVersion>> = likely.iter().zip(found).collect();
     let targets = config.targets.clone();
     resolve_macos_min(&mut config.target_config, None, &targets, |target| {
         lowest

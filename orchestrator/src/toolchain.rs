@@ -112,7 +112,7 @@ impl Toolchain {
                 .query_each(
                     &stable
                         .iter()
-                        .flat_map(|t| candidate_queries(&t.name))
+                        .flat_map(|t| fact_queries(installed_rustc(&t.name)))
                         .collect::<Vec<_>>(),
                 )
                 .into_iter();
@@ -170,7 +170,7 @@ impl Toolchain {
 
     /// The facts of `name` (None: the toolchain the environment selects).
     fn detect(runner: &Runner, name: Option<&str>, reason: String) -> Result<Toolchain> {
-        let [version, printed] = runner.query_all(fact_queries(name));
+        let [version, printed] = runner.query_all(fact_queries(proxied_rustc(name)));
         Toolchain::from_facts(name, reason, version, printed)
     }
 
@@ -366,6 +366,25 @@ pub fn likely_apple_targets(more: impl IntoIterator<Item = Target>) -> Vec<Targe
     likely.into_iter().collect()
 }
 
+/// Runs `beside` (a short command's read of the workspace) while `rustc` prints the oldest
+/// macOS of each of `targets`: the two are most of such a command's time. Returns what
+/// `beside` gave and rustc's answers by target.
+pub fn beside_deployment_targets<T: Send>(
+    runner: &Runner,
+    rustc: &Cmd,
+    targets: Vec<Target>,
+    beside: impl FnOnce() -> T + Send,
+) -> (T, std::collections::BTreeMap<Target, Result<MacosVersion>>) {
+    std::thread::scope(|s| {
+        let asked = s.spawn(|| {
+            let found = deployment_targets(runner, rustc, &targets.iter().collect::<Vec<_>>());
+            targets.iter().cloned().zip(found).collect()
+        });
+        let value = beside();
+        (value, asked.join().unwrap_or_default())
+    })
+}
+
 /// [`deployment_target`] for each of `targets`, asked side by side (one rustc start each).
 pub fn deployment_targets(runner: &Runner, rustc: &Cmd, targets: &[&Target]) -> Vec<Result<MacosVersion>> {
     let cmds: Vec<Cmd> = targets
@@ -537,35 +556,31 @@ pub fn parse_rustc_version(line: &str) -> Option<Version> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The two rustc starts that tell a toolchain's facts (None: the one the environment
-/// selects): `rustc -vV`, and one `rustc --print sysroot --print target-list` (rustc prints
-/// each in the order asked).
-fn fact_queries(name: Option<&str>) -> [Cmd; 2] {
-    let rustc = || match name {
-        Some(name) => Cmd::new("rustc").env("RUSTUP_TOOLCHAIN", name),
-        None => Cmd::new("rustc"),
-    };
+/// The two starts of `rustc` that tell a toolchain's facts: `rustc -vV`, and one
+/// `rustc --print sysroot --print target-list` (rustc prints each in the order asked).
+fn fact_queries(rustc: Cmd) -> [Cmd; 2] {
     [
-        rustc().arg("-vV"),
-        rustc().args(["--print", "sysroot", "--print", "target-list"]),
+        rustc.clone().arg("-vV"),
+        rustc.args(["--print", "sysroot", "--print", "target-list"]),
     ]
 }
 
-/// [`fact_queries`] of the installed toolchain `full_name` (as `rustup toolchain list`
-/// prints it), run as its own rustc under RUSTUP_HOME/toolchains: rustup's proxy would
-/// take another 10 ms of each start to find the same file. Through the proxy when that
-/// file is not there.
-fn candidate_queries(full_name: &str) -> [Cmd; 2] {
+/// The rustc of `name` through rustup's proxy (None: the toolchain the environment selects).
+fn proxied_rustc(name: Option<&str>) -> Cmd {
+    match name {
+        Some(name) => Cmd::new("rustc").env("RUSTUP_TOOLCHAIN", name),
+        None => Cmd::new("rustc"),
+    }
+}
+
+/// The rustc of the installed toolchain `full_name` (as `rustup toolchain list` prints it),
+/// started from RUSTUP_HOME/toolchains directly: rustup's proxy would take another 10 ms of
+/// each start to find the same file. Through the proxy when that file is not there.
+fn installed_rustc(full_name: &str) -> Cmd {
     let rustc = rustup_home().join("toolchains").join(full_name).join("bin/rustc");
     match rustc.is_file() {
-        true => {
-            let rustc = rustc.to_string_lossy();
-            [
-                Cmd::new(rustc.as_ref()).arg("-vV"),
-                Cmd::new(rustc.as_ref()).args(["--print", "sysroot", "--print", "target-list"]),
-            ]
-        }
-        false => fact_queries(Some(full_name)),
+        true => Cmd::new(rustc.to_string_lossy()),
+        false => proxied_rustc(Some(full_name)),
     }
 }
 

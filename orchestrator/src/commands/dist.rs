@@ -637,7 +637,6 @@ fn with_size_breakdown(ctx: &Context, target: &Target, err: anyhow::Error) -> an
     }
 }
 
-/// The error that stopped a whole group before cargo reported per target.
 /// A failed build's error, with the build-script OS tests that answered otherwise on this
 /// host (plan.rs): a likely cause a linker's "undefined symbol" does not name.
 fn with_host_os_tests(job: &Job, err: anyhow::Error) -> anyhow::Error {
@@ -651,6 +650,7 @@ fn with_host_os_tests(job: &Job, err: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// The error that stopped a whole group before cargo reported per target.
 fn outcomes_error(outcomes: &BTreeMap<Target, Outcome>) -> String {
     outcomes
         .values()

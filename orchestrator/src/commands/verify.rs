@@ -7,7 +7,7 @@ use crate::deps::GraphCache;
 use crate::flags::{self, Global};
 use crate::inspect::deplist::{self, DepPackage};
 use crate::inspect::{self, Inspection};
-use crate::model::{ArchiveFormat, Format, MacosVersion, Target};
+use crate::model::{ArchiveFormat, Format, Target};
 use crate::package;
 use crate::package::manifest::{FileCheck, Manifest};
 use crate::package::read;
@@ -565,20 +565,10 @@ pub fn verify(runner: &Runner, manifest_path: Option<&Path>, args: &VerifyOption
     // Only a manifest's archives are checked against the workspace's graphs, which need
     // cargo's full resolve; loose files need only the config.
     let with_deps = args.paths.is_empty();
-    let (read, mut lowest) = std::thread::scope(|s| {
-        let asked = s.spawn(|| {
-            let targets: Vec<&Target> = likely_apple.iter().collect();
-            let found = crate::toolchain::deployment_targets(runner, &Cmd::new("rustc"), &targets);
-            likely_apple
-                .iter()
-                .cloned()
-                .zip(found)
-                .collect::<BTreeMap<Target, Result<MacosVersion>>>()
+    let (read, mut lowest) =
+        crate::toolchain::beside_deployment_targets(runner, &Cmd::new("rustc"), likely_apple.clone(), || {
+            config::metadata_with_json(runner, manifest_path, with_deps)
         });
-        let read = config::metadata_with_json(runner, manifest_path, with_deps);
-        let lowest = asked.join().unwrap_or_default();
-        (read, lowest)
-    });
     // The workspace's settings apply when there is one; loose files outside any workspace
     // are checked with the defaults.
     let (meta, json) = match read {
