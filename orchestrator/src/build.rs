@@ -1,4 +1,4 @@
-//! Stage 3, build: prepares the toolchain and runs one cargo invocation per route. Output
+//! Stage 3, build: prepares the toolchain and runs one cargo invocation per `plan::Build`. Output
 //! paths come from cargo's JSON artifact messages, never from guessing
 //! `target/<triple>/<profile>/` (custom profiles and target dirs break such guesses).
 

@@ -45,10 +45,11 @@ fn generalise(text: &str, paths: &[(String, &'static str)]) -> String {
         .fold(text.to_string(), |text, (path, name)| text.replace(path.as_str(), name))
 }
 
-/// The cargo run that built `job`'s binaries: its arguments and the environment the plan set.
+/// The cargo command that builds `job`'s binaries (alone, when its run built others too):
+/// its arguments and the environment the plan set.
 pub fn build_record(ctx: &Context, plan: &Plan, job: &Job) -> BuildRecord {
     let paths = machine_paths(ctx);
-    let cmd = &plan.builds[job.build].cmd;
+    let cmd = job.alone.as_ref().unwrap_or(&plan.builds[job.build].cmd);
     let mut program = vec![generalise(&cmd.program, &paths)];
     program.extend(cmd.args.iter().map(|a| generalise(a, &paths)));
     BuildRecord {

@@ -250,7 +250,7 @@ pub fn dist(ctx: &Context, options: &DistOptions) -> Result<DistRun> {
             .collect();
         jobs.sort_by_key(|(_, j)| !j.runs_natively());
         let targets: Vec<&str> = jobs.iter().map(|(_, j)| j.target.triple()).collect();
-        let outcomes = timings.time(format!("cargo {}: {}", group.route, targets.join(" ")), || {
+        let outcomes = timings.time(format!("cargo {}: {}", group.routes_label(), targets.join(" ")), || {
             build_group(runner, group, &jobs, &lines)
         });
         for (i, job) in jobs {
@@ -694,7 +694,7 @@ fn build_group(
         if ready.iter().any(|r| r.target == job.target) {
             lines[i].stage(&format!(
                 "building ({} route, {} target(s) in one cargo run)",
-                group.route,
+                group.routes_label(),
                 ready.len()
             ));
         }

@@ -121,7 +121,7 @@ pub fn print_plan(plan: &Plan, json: bool) {
         println!(
             "\ncargo run #{} ({} route: {}):\n  {}",
             i + 1,
-            build.route,
+            build.routes_label(),
             build.targets.join(", "),
             build.cmd.display()
         );

@@ -116,7 +116,7 @@ pub fn build_plan(
         group.cmd = group.cmd.args(extra.iter().cloned());
         if let Some(dir) = target_dir {
             group.cmd = group.cmd.env("CARGO_TARGET_DIR", crate::runner::path_arg(dir)?);
-            group.log = dir.join(format!("{}.log", group.route));
+            group.log = dir.join(format!("{}.log", group.route()));
         }
         let wanted: Vec<(&Target, &[String])> = jobs.iter().map(|j| (&j.target, j.binaries.as_slice())).collect();
         for (target, outcome) in build::build(runner, &group, &wanted, |_| {})? {

@@ -452,11 +452,11 @@ impl Harness<'_> {
         Ok(fig)
     }
 
-    /// Figure: the matrix built cold and warm, grouped per route against one target per cargo run.
+    /// Figure: the matrix built cold and warm, in the plan's cargo runs against one target per cargo run.
     fn matrix(&self, plan: &Plan) -> Result<Figure> {
         let mut fig = Figure::new(
             "matrix",
-            "cold 5-target matrix, one cargo run per route vs one per target",
+            "cold 5-target matrix, the plan's cargo runs (one per group of routes) vs one per target",
             "grouped ≤ 0.8× separate",
         );
         let singles: Vec<Plan> = plan
@@ -505,7 +505,7 @@ impl Harness<'_> {
             let _ = std::fs::remove_dir_all(self.dir.join(format!("cold-separate-{run}")));
         }
         fig.row(
-            "cold, grouped (one cargo run per route)",
+            "cold, grouped (the plan's cargo runs)",
             Unit::Seconds,
             &cold.iter().map(|p| p.0).collect::<Vec<_>>(),
         );
@@ -1059,7 +1059,7 @@ impl Harness<'_> {
                     .jobs
                     .iter()
                     .find(|j| j.target == target)
-                    .map(|j| plan.builds[j.build].route)
+                    .map(|j| j.route)
                     .context("the worst target is not in the plan")?;
                 let floor = self.size_floor(&target, route)?;
                 fig.row(
@@ -1131,7 +1131,7 @@ impl Harness<'_> {
         )?;
         eprintln!("bench size: building an empty main for {target}");
         let ctx = Context::load(*self.runner, Some(&manifest), Overrides::default())?;
-        let route = ctx.plan.builds.first().map(|b| b.route);
+        let route = ctx.plan.jobs.first().map(|j| j.route);
         anyhow::ensure!(
             route == Some(app_route),
             "the empty main would link through {route:?}, app through {app_route:?}: not comparable"

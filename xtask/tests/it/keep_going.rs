@@ -6,9 +6,11 @@
 use crate::harness::{expect_exit, expect_ok, read_manifest, Workspace};
 
 /// A pure-Rust workspace whose macOS target is forced onto a route that cannot link it.
+/// A feature of its own keeps it out of the musl target's cargo run (native and rust-lld
+/// would share one), so a run without --keep-going stops before the musl build.
 /// It is not a git checkout: the run warns that it records no commit and no date.
 fn fixture() -> Workspace {
-    Workspace::tool(
+    let ws = Workspace::tool(
         "0.2.0",
         r#"[workspace.metadata.dist]
 targets = ["aarch64-apple-darwin", "x86_64-unknown-linux-musl"]
@@ -17,8 +19,12 @@ profile = "release"
 # rust-lld alone has no libSystem to link a macOS binary against: this build fails.
 [workspace.metadata.dist.target.aarch64-apple-darwin]
 route = "rust-lld"
+features = ["mac"]
 "#,
-    )
+    );
+    let manifest = std::fs::read_to_string(ws.path("tool/Cargo.toml")).unwrap();
+    ws.write("tool/Cargo.toml", &format!("{manifest}\n[features]\nmac = []\n"));
+    ws
 }
 
 /// The run directories under `target/dist-logs`, sorted (oldest first).
