@@ -1,5 +1,7 @@
 //! The tar stream of an archive, built in memory (release archives are small): sorted,
-//! fixed mtime, uid/gid 0, fixed modes.
+//! fixed mtime, uid/gid 0, fixed modes. Each header is byte for byte GNU tar's for the same
+//! entry (`--format=gnu --owner=0 --group=0 --numeric-owner --mtime=@N`), so for a typical
+//! archive a compressor sees the same input from `tar | xz` as from us.
 
 use super::{directories, mode, read_entry, Entry};
 use anyhow::Result;
@@ -32,5 +34,100 @@ pub(super) fn bytes(top: &str, entries: &[Entry], mtime: u64) -> Result<Vec<u8>>
             }
         }
     }
-    Ok(tar.into_inner()?)
+    let mut stream = tar.into_inner()?;
+    gnu_checksums(&mut stream)?;
+    Ok(stream)
+}
+
+/// Rewrites each header's checksum field as GNU tar and Python's tarfile write it: six octal
+/// digits, NUL, space. The tar crate writes seven digits and a NUL: as valid, but those few
+/// bytes change how xz parses everything after them, by ±0.03% of the size (a 41 MiB binary:
+/// +2184 B) — noise in a comparison with `tar | xz`, gone when the streams are the same.
+fn gnu_checksums(stream: &mut [u8]) -> Result<()> {
+    let mut at = 0;
+    while let Some(block) = stream.get_mut(at..at + 512) {
+        if block.iter().all(|&b| b == 0) {
+            break;
+        }
+        let size = ::tar::Header::from_byte_slice(block).entry_size()?;
+        // Summed with the field itself as eight spaces; at most 512 × 255, six octal digits.
+        let sum: u32 = block
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    u32::from(b' ')
+                } else {
+                    u32::from(b)
+                }
+            })
+            .sum();
+        block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        let padded = usize::try_from(size.div_ceil(512) * 512)?;
+        at += 512 + padded;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_stream_is_gnu_tars_for_the_same_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stage = tmp.path().join("stage");
+        let top = stage.join("tool-1.0");
+        std::fs::create_dir_all(top.join("complete")).unwrap();
+        let mut entries = Vec::new();
+        for (name, contents, executable) in [
+            ("tool", vec![0x7f; 1300], true),
+            ("README.md", b"read me\n".to_vec(), false),
+            ("complete/tool.bash", b"complete -F _tool tool\n".to_vec(), false),
+        ] {
+            let path = top.join(name);
+            std::fs::write(&path, &contents).unwrap();
+            let mode = if executable { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            entries.push(Entry {
+                name: name.into(),
+                sha256: super::super::sha256_file(&path).unwrap(),
+                source: path,
+                executable,
+            });
+        }
+        for dir in [top.clone(), top.join("complete")] {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let ours = bytes("tool-1.0", &entries, 1_700_000_000).unwrap();
+        let gnu = std::process::Command::new("tar")
+            .args([
+                "--format=gnu",
+                "--sort=name",
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+            ])
+            .args(["--mtime=@1700000000", "-cf", "-", "-C"])
+            .arg(&stage)
+            .arg("tool-1.0")
+            .output()
+            .unwrap();
+        assert!(gnu.status.success(), "{}", String::from_utf8_lossy(&gnu.stderr));
+        let theirs = gnu.stdout;
+        // GNU tar pads the archive to a 10 KiB record; ours ends after the two zero blocks.
+        assert!(theirs.len() >= ours.len(), "{} vs {}", theirs.len(), ours.len());
+        assert!(theirs[ours.len()..].iter().all(|&b| b == 0));
+        let differing: Vec<usize> = (0..ours.len()).filter(|&i| ours[i] != theirs[i]).collect();
+        assert!(differing.is_empty(), "bytes differ at {differing:?}");
+        // And the tar crate reads it back.
+        let mut archive = ::tar::Archive::new(&ours[..]);
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 5);
+    }
 }
