@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 /// Bump when the bytes any format produces change for the same input (a level, the entry
 /// layout, a compression crate's major version): archives packed earlier are then repacked
 /// instead of reused.
-const PACK_SCHEME: &str = "4 gnu-tar-checksums gz9 xz6 zst19 zip-rawzip-deflate9";
+const PACK_SCHEME: &str = "5 gnu-tar-checksums gz9 xz6-nice80 zst19 zip-rawzip-deflate9";
 
 /// One file to pack: its path under the archive's top directory (`/`-separated, may hold
 /// a sub-directory such as `complete/`), where it is now, and its content hash.
@@ -146,6 +146,10 @@ pub fn write_archive(path: &Path, format: ArchiveFormat, top: &str, entries: &[E
     })
     .with_context(|| format!("packing {}", path.display()))
 }
+
+/// The xz match length tar.xz searches to (compress.rs's `XZ_NICE_LEN`), for a comparison
+/// at our settings.
+pub const XZ_NICE_LEN: u32 = compress::XZ_NICE_LEN;
 
 /// How many zstd jobs a tar.zst of a `tar_len`-byte tar is compressed in: each keeps one
 /// core busy (compress.rs's `zstd`).
@@ -372,7 +376,7 @@ mod tests {
 
     #[test]
     fn tar_xz_is_read_by_the_xz_tools_library_with_a_crc64_check() {
-        // Not byte for byte `xz -6` any more (nice_len 72, the multi-threaded encoder's
+        // Not byte for byte `xz -6` any more (nice_len 80, the multi-threaded encoder's
         // blocks: compress.rs): what the xz tool's library reads back. The reference is
         // python3's lzma module, which is liblzma: python3 is on every machine this runs on
         // (pip provisions the tools), the xz program is not (Debian's xz-utils is not

@@ -873,11 +873,14 @@ impl Harness<'_> {
                         // A block keeps one core busy. One block leaves the second core idle;
                         // two of unequal work leave it idle for part of the time. Twice as many
                         // blocks fix either, and each starts with an empty dictionary: what
-                        // that costs, measured.
+                        // that costs, measured at our match length.
                         let blocks = self.xz_blocks(&ours_path)?;
                         let stream = self.unpacked_stream(&ours_path, *format, program)?;
                         let block = stream_len(&stream)?.div_ceil(2 * blocks);
-                        let split = format!("{compressor} -T2 --block-size={block}");
+                        let split = format!(
+                            "{compressor} --lzma2=preset=6,nice={} -T2 --block-size={block}",
+                            package::XZ_NICE_LEN
+                        );
                         let more = self.compress_stream(&stream, *format, &split)?;
                         fig.row(
                             format!("{label} {ext}: our tar stream through `{split}`, size"),
