@@ -54,14 +54,13 @@ impl Build {
 
     /// Its routes for people, each once: `native`, or `native + rust-lld`.
     pub fn routes_label(&self) -> String {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: Vec<Route> = Vec::new();
         for route in &self.routes {
-            let name = route.to_string();
-            if !seen.contains(&name) {
-                seen.push(name);
+            if !seen.contains(route) {
+                seen.push(*route);
             }
         }
-        seen.join(" + ")
+        seen.iter().map(Route::to_string).collect::<Vec<_>>().join(" + ")
     }
 }
 

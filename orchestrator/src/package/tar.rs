@@ -49,19 +49,9 @@ fn gnu_checksums(stream: &mut [u8]) -> Result<()> {
         if block.iter().all(|&b| b == 0) {
             break;
         }
-        let size = ::tar::Header::from_byte_slice(block).entry_size()?;
-        // Summed with the field itself as eight spaces; at most 512 × 255, six octal digits.
-        let sum: u32 = block
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    u32::from(b' ')
-                } else {
-                    u32::from(b)
-                }
-            })
-            .sum();
+        // The tar crate wrote the right sum, in its own format: read back, written as GNU's.
+        let header = ::tar::Header::from_byte_slice(block);
+        let (size, sum) = (header.entry_size()?, header.cksum()?);
         block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
         let padded = usize::try_from(size.div_ceil(512) * 512)?;
         at += 512 + padded;
