@@ -2,9 +2,9 @@
 //! fixed levels.
 //!
 //! gzip and deflate take one thread: libdeflate's single stream already takes a third of
-//! GNU gzip's time. xz and zstd run on every core, and their output does not depend on how many: the input
-//! is cut where its length alone says (never the thread count), and each piece is
-//! compressed the same way whichever thread takes it. A one-core machine writes the same
+//! GNU gzip's time. xz (past one block) and zstd run on every core, and their output does
+//! not depend on how many: the input is cut where its length alone says (never the thread
+//! count), and each piece is compressed the same way whichever thread takes it. A one-core machine writes the same
 //! bytes as a 64-core one (the test `output_is_the_same_for_any_thread_count`).
 
 use anyhow::{Context, Result};
@@ -88,26 +88,36 @@ fn xz_dict(len: usize) -> u32 {
 }
 
 /// xz preset 6 (xz's default; its 8 MiB dictionary already spans a release binary, and 9
-/// only raises the memory needed to unpack), nice_len 80, the dictionary of [`xz_dict`],
-/// CRC64, liblzma's multi-threaded encoder with blocks of [`half`] the input: two blocks
-/// compress on two cores.
+/// only raises the memory needed to unpack), the dictionary of [`xz_dict`], CRC64. An input
+/// of up to one block is compressed as `xz -6` does it, by liblzma's single-threaded encoder
+/// at preset 6's nice_len: the same bytes but for the dictionary size in the block header
+/// (one block has no second core to use, and the multi-threaded encoder's block header
+/// records sizes: 4–8 B more). A larger one takes the multi-threaded encoder, blocks of
+/// [`half`] the input and [`XZ_NICE_LEN`]: two blocks compress on two cores.
 pub(super) fn xz(out: &mut impl Write, tar: &[u8]) -> Result<()> {
     xz_with(out, tar, threads(), XZ_MIN_BLOCK)
 }
 
 /// `min_block`: the tests' smaller inputs cut with a smaller minimum, by the same rule.
 fn xz_with(out: &mut impl Write, tar: &[u8], threads: u32, min_block: u64) -> Result<()> {
+    let block = half(tar.len(), min_block);
     let mut options = liblzma::stream::LzmaOptions::new_preset(6)?;
-    options.nice_len(XZ_NICE_LEN);
     options.dict_size(xz_dict(tar.len()));
     let mut filters = liblzma::stream::Filters::new();
-    filters.lzma2(&options);
-    let stream = liblzma::stream::MtStreamBuilder::new()
-        .threads(threads)
-        .block_size(half(tar.len(), min_block))
-        .filters(filters)
-        .check(liblzma::stream::Check::Crc64)
-        .encoder()?;
+    let check = liblzma::stream::Check::Crc64;
+    let stream = if tar.len() as u64 <= block {
+        filters.lzma2(&options);
+        liblzma::stream::Stream::new_stream_encoder(&filters, check)?
+    } else {
+        options.nice_len(XZ_NICE_LEN);
+        filters.lzma2(&options);
+        liblzma::stream::MtStreamBuilder::new()
+            .threads(threads)
+            .block_size(block)
+            .filters(filters)
+            .check(check)
+            .encoder()?
+    };
     let mut xz = liblzma::write::XzEncoder::new_stream(out, stream);
     xz.write_all(tar)?;
     xz.finish()?;
@@ -118,7 +128,9 @@ fn xz_with(out: &mut impl Write, tar: &[u8], threads: u32, min_block: u64) -> Re
 const ZSTD_MIN_JOB: u64 = 1 << 20;
 
 /// zstd 19, the highest level without --ultra: unpacking stays as fast and needs an 8 MiB
-/// window. The content size and a checksum are recorded, as the `zstd` tool does. Always
+/// window. A checksum is recorded, and no content size, as `tar | zstd` writes it (zstd
+/// reading a pipe): app's release tar then came out as `tar | zstd -19`'s bytes (zstd 1.5.4),
+/// where a recorded size made it 3 B larger (a 4-byte size field for the window's 1 byte). Always
 /// in zstd's multi-threaded mode (at least one worker), whose output is the same for any
 /// number of workers but differs from its single-threaded mode; jobs of [`half`] the input,
 /// each reloading the window before it (zstd's default overlap at this level), came out
@@ -136,7 +148,6 @@ pub(super) fn zstd_jobs(len: usize) -> u64 {
 fn zstd_with(out: &mut impl Write, tar: &[u8], threads: u32, min_job: u64) -> Result<()> {
     let mut zst = zstd::Encoder::new(out, 19)?;
     zst.include_checksum(true)?;
-    zst.set_pledged_src_size(Some(tar.len() as u64))?;
     zst.multithread(threads.max(1))?;
     let job = half(tar.len(), min_job);
     zst.set_parameter(zstd::zstd_safe::CParameter::JobSize(
@@ -236,6 +247,61 @@ mod tests {
                 .unwrap();
             assert!(inflated == tar, "{len} bytes through raw deflate");
         }
+    }
+
+    #[test]
+    fn one_xz_block_is_what_xz_6_writes() {
+        // Machine code as in a release tar, one block long (under the 8 MiB minimum).
+        let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let tar = &binary[..binary.len().min(600 << 10)];
+        let mut ours = Vec::new();
+        xz(&mut ours, tar).unwrap();
+        // The xz tool, single-threaded at preset 6, told only our smaller dictionary.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), tar).unwrap();
+        let dict = format!("--lzma2=preset=6,dict={}", xz_dict(tar.len()));
+        let theirs = std::process::Command::new("xz")
+            .args(["-T1", "--check=crc64", &dict, "-c"])
+            .arg(file.path())
+            .output()
+            .expect("xz (Debian's xz-utils) runs");
+        assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
+        assert!(
+            ours == theirs.stdout,
+            "{} B vs xz's {} B",
+            ours.len(),
+            theirs.stdout.len()
+        );
+    }
+
+    #[test]
+    fn zstd_writes_no_content_size_and_is_no_larger_than_tar_piped_to_zstd_19() {
+        let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let tar = &binary[..binary.len().min(600 << 10)];
+        let mut ours = Vec::new();
+        zstd(&mut ours, tar).unwrap();
+        // As zstd writes a frame whose size it cannot know.
+        assert!(matches!(zstd::zstd_safe::get_frame_content_size(&ours), Ok(None)));
+        // The zstd tool reading a pipe, as behind `tar --use-compress-program 'zstd -19'`.
+        // Its bytes differ between zstd versions (Debian 12's 1.5.4 here, the crate's 1.5.7).
+        let mut child = std::process::Command::new("zstd")
+            .args(["-19", "-q", "-c"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("zstd (Debian's zstd) runs");
+        let mut stdin = child.stdin.take().unwrap();
+        let theirs = std::thread::scope(|s| {
+            s.spawn(move || stdin.write_all(tar).unwrap());
+            child.wait_with_output().unwrap()
+        });
+        assert!(theirs.status.success());
+        assert!(
+            ours.len() <= theirs.stdout.len(),
+            "{} B vs zstd's {} B",
+            ours.len(),
+            theirs.stdout.len()
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The tar stream of an archive, built in memory (release archives are small): sorted,
 //! fixed mtime, uid/gid 0, fixed modes. Each header is byte for byte GNU tar's for the same
-//! entry (`--format=gnu --owner=0 --group=0 --numeric-owner --mtime=@N`), so for a typical
-//! archive a compressor sees the same input from `tar | xz` as from us.
+//! entry (`--format=gnu --owner=0 --group=0 --numeric-owner --mtime=@N`), and the stream
+//! ends as GNU tar's does, padded to its 10 KiB record: the whole stream is what GNU tar
+//! writes for the same files, so anyone can rebuild it with GNU tar, and a compressor sees
+//! the same input from `tar | xz` as from us.
 
 use super::{directories, mode, read_entry, Entry};
 use anyhow::Result;
@@ -36,8 +38,12 @@ pub(super) fn bytes(top: &str, entries: &[Entry], mtime: u64) -> Result<Vec<u8>>
     }
     let mut stream = tar.into_inner()?;
     gnu_checksums(&mut stream)?;
+    stream.resize(stream.len().next_multiple_of(GNU_RECORD), 0);
     Ok(stream)
 }
+
+/// GNU tar's record: 20 blocks of 512 B (`-b20`, its default), the unit its archives end on.
+const GNU_RECORD: usize = 20 * 512;
 
 /// Rewrites each header's checksum field as GNU tar and Python's tarfile write it: six octal
 /// digits, NUL, space. The tar crate writes seven digits and a NUL: as valid, but those few
@@ -106,9 +112,7 @@ mod tests {
             .unwrap();
         assert!(gnu.status.success(), "{}", String::from_utf8_lossy(&gnu.stderr));
         let theirs = gnu.stdout;
-        // GNU tar pads the archive to a 10 KiB record; ours ends after the two zero blocks.
-        assert!(theirs.len() >= ours.len(), "{} vs {}", theirs.len(), ours.len());
-        assert!(theirs[ours.len()..].iter().all(|&b| b == 0));
+        assert_eq!(ours.len(), theirs.len(), "both end on a 10 KiB record");
         let differing: Vec<usize> = (0..ours.len()).filter(|&i| ours[i] != theirs[i]).collect();
         assert!(differing.is_empty(), "bytes differ at {differing:?}");
         // And the tar crate reads it back.
