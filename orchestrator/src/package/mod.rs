@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 /// Bump when the bytes any format produces change for the same input (a level, the entry
 /// layout, a compression crate's major version): archives packed earlier are then repacked
 /// instead of reused.
-const PACK_SCHEME: &str = "6 gnu-tar-stream gz9 xz6-one-block-st-two-nice80 zst19-no-size zip-rawzip-deflate9";
+const PACK_SCHEME: &str =
+    "6 gnu-tar-stream gz9 xz6-one-block-st-two-nice80 zst19-sized-no-size-field zip-rawzip-deflate9";
 
 /// One file to pack: its path under the archive's top directory (`/`-separated, may hold
 /// a sub-directory such as `complete/`), where it is now, and its content hash.
