@@ -253,35 +253,49 @@ mod tests {
         }
     }
 
+    /// Machine code as in a release tar, one xz block and one zstd job long: the start of
+    /// this test binary.
+    fn one_piece_of_machine_code() -> Vec<u8> {
+        let mut binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        binary.truncate(600 << 10);
+        binary
+    }
+
+    /// What `program` writes for `input` on its stdin, as behind `tar --use-compress-program`.
+    fn through(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+        let mut child = std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} runs (.ci/run installs it): {e}"));
+        let mut stdin = child.stdin.take().unwrap();
+        let out = std::thread::scope(|s| {
+            s.spawn(move || stdin.write_all(input).unwrap());
+            child.wait_with_output().unwrap()
+        });
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
     #[test]
     fn one_xz_block_is_what_xz_6_writes() {
-        // Machine code as in a release tar, one block long (under the 8 MiB minimum).
-        let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let tar = &binary[..binary.len().min(600 << 10)];
+        let tar = &one_piece_of_machine_code()[..];
         let mut ours = Vec::new();
         xz(&mut ours, tar).unwrap();
         // The xz tool, single-threaded at preset 6, told only our smaller dictionary.
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), tar).unwrap();
         let dict = format!("--lzma2=preset=6,dict={}", xz_dict(tar.len()));
-        let theirs = std::process::Command::new("xz")
-            .args(["-T1", "--check=crc64", &dict, "-c"])
-            .arg(file.path())
-            .output()
-            .expect("xz (Debian's xz-utils) runs");
-        assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
-        assert!(
-            ours == theirs.stdout,
-            "{} B vs xz's {} B",
-            ours.len(),
-            theirs.stdout.len()
-        );
+        let theirs = through("xz", &["-T1", "--check=crc64", &dict, "-c"], tar);
+        assert!(ours == theirs, "{} B vs xz's {} B", ours.len(), theirs.len());
     }
 
     #[test]
     fn zstd_writes_no_content_size_and_is_no_larger_than_tar_piped_to_zstd_19() {
-        let binary = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let tar = &binary[..binary.len().min(600 << 10)];
+        let tar = &one_piece_of_machine_code()[..];
         let mut ours = Vec::new();
         zstd(&mut ours, tar).unwrap();
         // As zstd writes a frame whose size it was not told.
@@ -298,25 +312,14 @@ mod tests {
             (tar.len() as u64).next_power_of_two(),
             "window sized to the input"
         );
-        // The zstd tool reading a pipe, as behind `tar --use-compress-program 'zstd -19'`.
-        // Its bytes differ between zstd versions (Debian 12's 1.5.4 here, the crate's 1.5.7).
-        let mut child = std::process::Command::new("zstd")
-            .args(["-19", "-q", "-c"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("zstd (Debian's zstd) runs");
-        let mut stdin = child.stdin.take().unwrap();
-        let theirs = std::thread::scope(|s| {
-            s.spawn(move || stdin.write_all(tar).unwrap());
-            child.wait_with_output().unwrap()
-        });
-        assert!(theirs.status.success());
+        // The zstd tool reading a pipe. Its bytes differ between zstd versions (Debian 12's
+        // 1.5.4 here, the crate's 1.5.7).
+        let theirs = through("zstd", &["-19", "-q", "-c"], tar);
         assert!(
-            ours.len() <= theirs.stdout.len(),
+            ours.len() <= theirs.len(),
             "{} B vs zstd's {} B",
             ours.len(),
-            theirs.stdout.len()
+            theirs.len()
         );
     }
 
